@@ -1,0 +1,90 @@
+"""The API application: one factory that wires the frame and mounts every domain's routers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine, text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from xuyen import __version__
+from xuyen.config import Settings, get_settings
+from xuyen.db import make_engine, session_factory
+from xuyen.domains import api_modules, load_handlers, page_modules
+from xuyen.errors import XuyenError
+from xuyen.http import (
+    handle_http_error,
+    handle_unexpected_error,
+    handle_validation_error,
+    handle_xuyen_error,
+    problem,
+    request_context,
+)
+from xuyen.migrate import current_revision, head_revision
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+    """Build the application for ``settings`` (by default read from the environment)."""
+    settings = settings or get_settings()
+    settings.check_production_ready()
+    engine = engine or make_engine(settings.database_url)
+    load_handlers()
+
+    app = FastAPI(
+        title="Xuyên",
+        version=__version__,
+        description="One customer, one conversation, one stock, one price and one journey across every channel.",
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = session_factory(engine)
+
+    app.middleware("http")(request_context)
+    app.add_exception_handler(XuyenError, handle_xuyen_error)
+    app.add_exception_handler(RequestValidationError, handle_validation_error)
+    app.add_exception_handler(StarletteHTTPException, handle_http_error)
+    app.add_exception_handler(Exception, handle_unexpected_error)
+
+    _add_health(app)
+    for module in api_modules():
+        app.include_router(module.router, prefix=API_PREFIX)
+    for module in page_modules():
+        setup = getattr(module, "setup", None)
+        if setup is not None:
+            setup(app)
+        app.include_router(module.router)
+    return app
+
+
+def _add_health(app: FastAPI) -> None:
+    @app.get("/healthz", tags=["health"], summary="The process is alive")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/readyz", tags=["health"], summary="The database is reachable and fully migrated",
+             responses={503: {"description": "Not ready"}})
+    def readyz(request: Request) -> Any:
+        engine: Engine = request.app.state.engine
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            revision = current_revision(engine)
+        except Exception as exc:
+            return problem(503, code="database_unreachable", title="Not ready", request=request,
+                           detail=f"The database cannot be reached ({type(exc).__name__}). Check "
+                                  "XUYEN_DATABASE_URL and that the database server is running.")
+        head = head_revision()
+        if revision != head:
+            return problem(503, code="migrations_pending", title="Not ready", request=request,
+                           detail=f"The database is at revision {revision or 'none'} but the code expects "
+                                  f"{head}. Run `xuyen migrate`.",
+                           extra={"revision": revision, "expected": head})
+        return JSONResponse({"status": "ready", "database": engine.dialect.name, "revision": revision})

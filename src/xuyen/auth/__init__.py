@@ -1,0 +1,1 @@
+"""Auth: staff users and roles, sign-in sessions with CSRF protection, API keys for machine clients."""

@@ -1,0 +1,89 @@
+"""Settings: one class, read from ``XUYEN_*`` environment variables and an optional ``.env`` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"  # noqa: S105 - the development default, refused in production
+
+
+class InsecureProductionSettings(RuntimeError):
+    """Raised when production starts with a development secret."""
+
+
+class Settings(BaseSettings):
+    """Every setting of Xuyên. Each one can be set as ``XUYEN_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="XUYEN_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite:///./xuyen.db"
+    secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
+
+    # HTTP
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = ""
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    # People
+    default_locale: Literal["vi", "en"] = "vi"
+    default_timezone: str = "Asia/Ho_Chi_Minh"
+    default_currency: str = "VND"
+
+    # Sessions and sign-in
+    session_cookie_name: str = "xuyen_session"
+    session_max_age_seconds: int = Field(default=14 * 24 * 3600, gt=0)
+    login_max_failures: int = Field(default=5, gt=0)
+    login_window_seconds: int = Field(default=15 * 60, gt=0)
+
+    # Jobs
+    worker_poll_seconds: float = Field(default=0.5, gt=0)
+    worker_batch_size: int = Field(default=50, gt=0)
+    job_lease_seconds: float = Field(default=60.0, gt=0)
+    job_max_attempts: int = Field(default=8, gt=0)
+    job_backoff_base_seconds: float = Field(default=2.0, gt=0)
+    job_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    job_keep_done_days: int = Field(default=7, ge=0)
+
+    # Demo
+    demo_seed: int = 2026
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def insecure_defaults(self) -> list[str]:
+        """Names of the secrets that still carry their development default."""
+        insecure = []
+        if self.secret_key.get_secret_value() == DEV_SECRET_KEY or len(self.secret_key.get_secret_value()) < 32:
+            insecure.append("XUYEN_SECRET_KEY")
+        return insecure
+
+    def check_production_ready(self) -> None:
+        """Refuse to run in production while a secret still has its development default."""
+        if not self.is_production:
+            return
+        insecure = self.insecure_defaults()
+        if insecure:
+            names = ", ".join(insecure)
+            raise InsecureProductionSettings(
+                f"XUYEN_ENV=production but {names} still has its development default (or is shorter than "
+                f"32 characters). Set it to a long random value, e.g. `python -c 'import secrets; "
+                f"print(secrets.token_urlsafe(48))'`, and start again."
+            )
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

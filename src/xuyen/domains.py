@@ -1,0 +1,60 @@
+"""The composition root: the list of domains, and where their routers, models and handlers live.
+
+The frame (config, db, outbox, jobs, worker) never imports a domain; the app, the CLI and the
+migrations find them through this list. Adding a domain means adding its package name here.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from types import ModuleType
+
+DOMAINS: tuple[str, ...] = (
+    "xuyen.stores",
+    "xuyen.auth",
+    "xuyen.events",
+    "xuyen.ui",
+    "xuyen.demo",
+)
+
+
+def _optional_modules(suffix: str) -> Iterator[ModuleType]:
+    for package in DOMAINS:
+        name = f"{package}.{suffix}"
+        try:
+            yield importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+
+
+def load_models() -> None:
+    """Import every domain's ``models`` so that ``Base.metadata`` knows every table."""
+    import xuyen.jobs  # noqa: F401
+    import xuyen.outbox  # noqa: F401
+
+    for _ in _optional_modules("models"):
+        pass
+
+
+def load_handlers() -> None:
+    """Import every domain's ``handlers`` so that their jobs and event subscriptions are registered."""
+    load_models()
+    for _ in _optional_modules("handlers"):
+        pass
+
+
+def api_modules() -> list[ModuleType]:
+    """Every domain's ``api`` module (each exposes a ``router``)."""
+    return list(_optional_modules("api"))
+
+
+def page_modules() -> list[ModuleType]:
+    """Every domain's ``pages`` module (server-rendered pages; each exposes a ``router`` mounted at the root)."""
+    return list(_optional_modules("pages"))
+
+
+def cli_modules() -> list[ModuleType]:
+    """Every domain's ``cli`` module (each exposes ``register(app)`` to add its commands)."""
+    return list(_optional_modules("cli"))

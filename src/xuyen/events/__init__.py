@@ -1,0 +1,1 @@
+"""Events: sources and their write keys, Segment-compatible ingestion, the event log."""

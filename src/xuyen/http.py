@@ -1,0 +1,154 @@
+"""HTTP plumbing shared by every router: the session dependency, request ids, problem+json errors."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from xuyen.errors import XuyenError
+from xuyen.logs import request_id_var
+
+log = logging.getLogger("xuyen.http")
+
+PROBLEM_JSON = "application/problem+json"
+REQUEST_ID_HEADER = "X-Request-ID"
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+HtmlErrorRenderer = Callable[[Request, int, str, str], Response | None]
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """A database session for one request; services inside commit, anything left over is rolled back."""
+    session: Session = request.app.state.sessions()
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()
+
+
+def problem(status: int, *, code: str, title: str, detail: str, request: Request | None = None,
+            extra: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
+    """An RFC 9457 problem answer with our stable ``code`` and the request id."""
+    body: dict[str, Any] = {
+        "type": f"https://xuyen.dev/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if request is not None:
+        body["instance"] = request.url.path
+    request_id = request_id_var.get()
+    if request_id:
+        body["request_id"] = request_id
+    if extra:
+        body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def wants_html(request: Request) -> bool:
+    """Whether the client is a browser asking for a page rather than an API client."""
+    path = request.url.path
+    if path.startswith(("/api/", "/v1/", "/healthz", "/readyz")):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def _render(request: Request, status: int, code: str, title: str, detail: str,
+            headers: dict[str, str] | None = None, extra: dict[str, Any] | None = None) -> Response:
+    renderer: HtmlErrorRenderer | None = getattr(request.app.state, "html_error_renderer", None)
+    if renderer is not None and wants_html(request):
+        page = renderer(request, status, code, detail)
+        if page is not None:
+            if headers:
+                page.headers.update(headers)
+            return page
+    return problem(status, code=code, title=title, detail=detail, request=request, extra=extra, headers=headers)
+
+
+async def handle_xuyen_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, XuyenError)
+    headers = {"Retry-After": str(exc.details["retry_after"])} if "retry_after" in exc.details else None
+    return _render(request, exc.status, exc.code, exc.title, exc.message, headers=headers,
+                   extra={"details": exc.details} if exc.details else None)
+
+
+async def handle_validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"location": [str(part) for part in error.get("loc", ())], "message": error.get("msg", ""),
+         "type": error.get("type", "")}
+        for error in exc.errors()
+    ]
+    first = errors[0] if errors else {"location": [], "message": "invalid input"}
+    where = ".".join(first["location"][1:] or first["location"])
+    detail = f"The request is not valid: {where}: {first['message']}." if where else "The request is not valid."
+    return problem(422, code="validation_failed", title="Validation failed", detail=detail, request=request,
+                   extra={"errors": errors})
+
+
+async def handle_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    code = HTTP_CODES.get(exc.status_code, "http_error")
+    detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = f"There is nothing at {request.url.path}. Check the address; the API lives under /api/v1."
+    if exc.status_code == 405:
+        detail = f"{request.method} is not allowed on {request.url.path}."
+    return _render(request, exc.status_code, code, code.replace("_", " ").capitalize(), detail,
+                   headers=dict(exc.headers) if exc.headers else None)
+
+
+async def handle_unexpected_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error", exc_info=exc)
+    return _render(request, 500, "internal_error", "Internal error",
+                   "Something went wrong on our side. The error is logged with this request id; "
+                   "try again, and if it keeps happening give the request id to your administrator.")
+
+
+async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    """Give every request an id (the client's ``X-Request-ID`` if it is safe), log it, echo it back."""
+    incoming = request.headers.get(REQUEST_ID_HEADER, "")
+    request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    token = request_id_var.set(request_id)
+    started = time.perf_counter()
+    try:
+        try:
+            response = await call_next(request)
+        except Exception as exc:  # errors raised past the exception handlers still get an answer
+            response = await handle_unexpected_error(request, exc)
+        response.headers[REQUEST_ID_HEADER] = request_id
+        log.info(
+            "request",
+            extra={"method": request.method, "path": request.url.path, "status": response.status_code,
+                   "duration_ms": round((time.perf_counter() - started) * 1000, 2)},
+        )
+        return response
+    finally:
+        request_id_var.reset(token)

@@ -1,0 +1,198 @@
+"""The transactional outbox: domain events written with the change that caused them.
+
+A service calls ``emit(session, ...)`` before it commits, so the event exists exactly when the change
+does; a rolled-back transaction leaves no event behind. Workers dispatch new events: for every
+handler subscribed to the event's topic they add one job (in the same transaction that marks the event
+dispatched), ordered by the event id per aggregate, so each handler sees one aggregate's events in the
+order they were written and receives every event at least once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Index, String, delete, func, select, text, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from xuyen.clock import utcnow
+from xuyen.db import Base, BigId, JSONType, UTCDateTime, is_postgres
+from xuyen.config import get_settings
+from xuyen.jobs import add_job, job, periodic
+
+# Any 64-bit number of our own: the PostgreSQL advisory lock that makes one dispatcher run at a time.
+DISPATCH_LOCK_KEY = 7_283_349_011
+
+
+class OutboxEvent(Base):
+    """A domain event waiting to be (or already) handed to its subscribers."""
+
+    __tablename__ = "outbox_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    topic: Mapped[str] = mapped_column(String(200))
+    aggregate_type: Mapped[str] = mapped_column(String(100))
+    aggregate_id: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index(
+            "ix_outbox_events_pending",
+            "id",
+            postgresql_where=text("dispatched_at IS NULL"),
+            sqlite_where=text("dispatched_at IS NULL"),
+        ),
+        Index("ix_outbox_events_aggregate", "aggregate_type", "aggregate_id"),
+    )
+
+
+EventHandler = Callable[[Session, "DomainEvent"], None]
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    """What a subscriber receives."""
+
+    id: int
+    topic: str
+    aggregate_type: str
+    aggregate_id: str
+    payload: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Subscription:
+    topic: str
+    handler_name: str
+
+
+_subscriptions: dict[str, list[Subscription]] = {}
+
+
+def emit(session: Session, *, topic: str, aggregate_type: str, aggregate_id: str | int,
+         payload: dict[str, Any] | None = None) -> OutboxEvent:
+    """Write a domain event into the current transaction (helper: the service commits)."""
+    event = OutboxEvent(
+        topic=topic,
+        aggregate_type=aggregate_type,
+        aggregate_id=str(aggregate_id),
+        payload=payload or {},
+        created_at=utcnow(),
+    )
+    session.add(event)
+    return event
+
+
+def on_event(topic: str, *, name: str, max_attempts: int | None = None) -> Callable[[EventHandler], EventHandler]:
+    """Subscribe ``func(session, event)`` to ``topic`` under the stable handler ``name``.
+
+    The name is what the job table records: keep it when the function moves or is renamed.
+    """
+
+    def register(func: EventHandler) -> EventHandler:
+        def run(session: Session, payload: dict[str, Any]) -> None:
+            func(session, _event_from_payload(payload))
+
+        run.__module__ = func.__module__
+        run.__qualname__ = func.__qualname__
+        job(name, max_attempts=max_attempts)(run)
+        subs = _subscriptions.setdefault(topic, [])
+        if all(sub.handler_name != name for sub in subs):
+            subs.append(Subscription(topic=topic, handler_name=name))
+        return func
+
+    return register
+
+
+def subscriptions(topic: str) -> list[Subscription]:
+    """The handlers subscribed to ``topic`` in this process."""
+    return list(_subscriptions.get(topic, [])) + list(_subscriptions.get("*", []))
+
+
+def _event_payload(event: OutboxEvent) -> dict[str, Any]:
+    return {
+        "event_id": event.id,
+        "topic": event.topic,
+        "aggregate_type": event.aggregate_type,
+        "aggregate_id": event.aggregate_id,
+        "payload": event.payload,
+        "created_at": event.created_at.isoformat(),
+    }
+
+
+def _event_from_payload(payload: dict[str, Any]) -> DomainEvent:
+    return DomainEvent(
+        id=int(payload["event_id"]),
+        topic=payload["topic"],
+        aggregate_type=payload["aggregate_type"],
+        aggregate_id=payload["aggregate_id"],
+        payload=payload["payload"],
+        created_at=datetime.fromisoformat(payload["created_at"]),
+    )
+
+
+def _take_dispatch_lock(session: Session) -> bool:
+    if not is_postgres(session):
+        return True  # SQLite: BEGIN IMMEDIATE already made this the only writer
+    return bool(session.scalar(select(func.pg_try_advisory_xact_lock(DISPATCH_LOCK_KEY))))
+
+
+def dispatch_pending(session: Session, *, limit: int = 500) -> int:
+    """Turn up to ``limit`` undelivered events into one job per subscriber, and commit.
+
+    One dispatcher runs at a time (an advisory lock on PostgreSQL), so events are dispatched in id
+    order. Returns how many events were dispatched; 0 when another worker holds the lock.
+    """
+    if not _take_dispatch_lock(session):
+        session.rollback()
+        return 0
+    events = list(
+        session.scalars(
+            select(OutboxEvent).where(OutboxEvent.dispatched_at.is_(None)).order_by(OutboxEvent.id).limit(limit)
+        )
+    )
+    if not events:
+        session.rollback()
+        return 0
+    now = utcnow()
+    for event in events:
+        for sub in subscriptions(event.topic):
+            add_job(
+                session,
+                name=sub.handler_name,
+                payload=_event_payload(event),
+                ordering_key=f"{sub.handler_name}|{event.aggregate_type}|{event.aggregate_id}",
+                sequence=event.id,
+            )
+    session.execute(
+        update(OutboxEvent)
+        .where(OutboxEvent.id.in_([event.id for event in events]))
+        .values(dispatched_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return len(events)
+
+
+def prune_dispatched(session: Session, *, older_than: timedelta) -> int:
+    """Delete dispatched events older than ``older_than`` (helper: the caller commits)."""
+    cutoff = utcnow() - older_than
+    result = session.execute(
+        delete(OutboxEvent).where(OutboxEvent.dispatched_at.is_not(None), OutboxEvent.dispatched_at < cutoff)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+@job("outbox.prune")
+def _prune_handler(session: Session, payload: dict[str, Any]) -> None:
+    """Keep the outbox small: drop events dispatched before the retention period."""
+    prune_dispatched(session, older_than=timedelta(days=get_settings().job_keep_done_days))
+
+
+periodic("outbox.prune", every=timedelta(hours=1))

@@ -1,0 +1,130 @@
+"""Test fixtures: every database test runs on SQLite and on PostgreSQL, each test on a clean database."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session
+
+from xuyen.app import create_app
+from xuyen.config import Settings, get_settings
+from xuyen.db import Base, get_engine, make_engine, normalise_url, session_factory
+from xuyen.domains import load_handlers
+from xuyen.migrate import upgrade
+
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+load_handlers()
+
+
+def postgres_server_url() -> str:
+    return os.environ.get("XUYEN_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+
+
+def _postgres_reachable(url: str) -> str | None:
+    try:
+        engine = create_engine(normalise_url(url))
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}".splitlines()[0]
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test run (dropped at the end)."""
+    server_url = postgres_server_url()
+    problem = _postgres_reachable(server_url)
+    if problem:
+        message = f"PostgreSQL is not reachable at {server_url} ({problem}); set XUYEN_TEST_POSTGRES_URL."
+        if IN_CI:
+            pytest.fail(f"CI=true makes the PostgreSQL tests mandatory. {message}", pytrace=False)
+        pytest.skip(message)
+    name = f"xuyen_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(normalise_url(server_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = server_url.rsplit("/", 1)[0] + "/" + name
+    upgrade(url)
+    yield url
+    get_engine.cache_clear()
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file that each test copies."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+def _truncate_all(url: str) -> None:
+    engine = make_engine(url, pool=False)
+    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The URL of a clean, migrated database: once on SQLite, once on PostgreSQL."""
+    marker = request.node.get_closest_marker("postgres_only")
+    if marker and request.param != "postgres":
+        pytest.skip("PostgreSQL only")
+    if request.param == "sqlite":
+        path = tmp_path / "xuyen.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        url = f"sqlite:///{path}"
+    else:
+        url = request.getfixturevalue("postgres_template")
+        _truncate_all(url)
+    monkeypatch.setenv("XUYEN_DATABASE_URL", url)
+    monkeypatch.setenv("XUYEN_ENV", "test")
+    get_settings.cache_clear()
+    yield url
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = make_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    session = session_factory(engine)()
+    yield session
+    session.rollback()
+    session.close()
+
+
+@pytest.fixture
+def settings(db_url: str) -> Settings:
+    return Settings(database_url=db_url, env="test", log_json=False)
+
+
+@pytest.fixture
+def app(settings: Settings, engine: Engine):  # type: ignore[no-untyped-def]
+    return create_app(settings, engine=engine)
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    with TestClient(app, base_url="http://testserver") as test_client:
+        yield test_client
