@@ -1,0 +1,290 @@
+"""Auth services: staff users, sign-in with rate limiting, browser sessions, API keys."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from xuyen.auth.models import ApiKey, AuthSession, LoginAttempt, Role, User
+from xuyen.auth.passwords import MIN_PASSWORD_LENGTH, hash_password, needs_rehash, verify_password
+from xuyen.clock import utcnow
+from xuyen.config import get_settings
+from xuyen.errors import Conflict, NotFound, RateLimited, Unauthorized, ValidationFailed
+
+LOCALES = ("vi", "en")
+API_KEY_PREFIX = "xk"
+IP_FAILURE_FACTOR = 4  # one address may fail this many times more than one account before it is slowed down
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a signed-in user or an API key, with the role and store scope that apply."""
+
+    kind: str  # "user" or "api_key"
+    id: int
+    name: str
+    role: Role
+    store_id: int | None
+    locale: str = "vi"
+    timezone: str = "Asia/Ho_Chi_Minh"
+
+    def can(self, role: Role) -> bool:
+        """Whether this principal's role is ``role`` or above."""
+        return self.role.at_least(role)
+
+    def sees_store(self, store_id: int | None) -> bool:
+        """Whether this principal may see data of ``store_id`` (unscoped principals see every store)."""
+        return self.store_id is None or self.store_id == store_id
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def normalise_email(email: str) -> str:
+    """An e-mail address trimmed and lower-cased, as it is stored."""
+    return email.strip().lower()
+
+
+def principal_for_user(user: User) -> Principal:
+    """The principal of a signed-in user."""
+    return Principal(kind="user", id=user.id, name=user.name, role=user.role, store_id=user.store_id,
+                     locale=user.locale, timezone=user.timezone)
+
+
+# Users ---------------------------------------------------------------------------------------------
+
+
+def get_user(session: Session, *, user_id: int) -> User:
+    """The user with ``user_id``."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"There is no user {user_id}.", code="user_not_found")
+    return user
+
+
+def get_user_by_email(session: Session, *, email: str) -> User | None:
+    """The user with ``email`` (any case), if there is one."""
+    return session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def list_users(session: Session, *, store_id: int | None = None) -> list[User]:
+    """Staff users, optionally only those of one store, by name."""
+    query = select(User).order_by(User.name)
+    if store_id is not None:
+        query = query.where(User.store_id == store_id)
+    return list(session.scalars(query))
+
+
+def add_user(session: Session, *, email: str, name: str, password: str, role: Role,
+             store_id: int | None = None, locale: str = "vi", timezone: str | None = None) -> User:
+    """Add a user to the session's transaction after validating it (helper: the caller commits)."""
+    email = normalise_email(email)
+    if "@" not in email or len(email) > 320:
+        raise ValidationFailed(f"{email!r} is not an e-mail address.", code="invalid_email")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed(f"The password must have at least {MIN_PASSWORD_LENGTH} characters.",
+                               code="password_too_short")
+    if locale not in LOCALES:
+        raise ValidationFailed(f"Unknown language {locale!r}; use one of {', '.join(LOCALES)}.",
+                               code="invalid_locale")
+    if not name.strip():
+        raise ValidationFailed("The name must not be empty.", code="invalid_name")
+    if get_user_by_email(session, email=email) is not None:
+        raise Conflict(f"A user with the e-mail {email} already exists.", code="user_exists")
+    user = User(email=email, name=name.strip(), password_hash=hash_password(password), role=role,
+                store_id=store_id, locale=locale, timezone=timezone or get_settings().default_timezone,
+                is_active=True, created_at=utcnow())
+    session.add(user)
+    session.flush()
+    return user
+
+
+def create_user(session: Session, *, email: str, name: str, password: str, role: Role,
+                store_id: int | None = None, locale: str = "vi", timezone: str | None = None) -> User:
+    """Create a staff user."""
+    user = add_user(session, email=email, name=name, password=password, role=role, store_id=store_id,
+                    locale=locale, timezone=timezone)
+    session.commit()
+    return user
+
+
+def set_locale(session: Session, *, user_id: int, locale: str) -> User:
+    """Change the language a user sees the UI in."""
+    if locale not in LOCALES:
+        raise ValidationFailed(f"Unknown language {locale!r}; use one of {', '.join(LOCALES)}.",
+                               code="invalid_locale")
+    user = get_user(session, user_id=user_id)
+    user.locale = locale
+    session.commit()
+    return user
+
+
+# Sign-in -------------------------------------------------------------------------------------------
+
+
+def _recent_failures(session: Session, *, column: object, value: str, since: object) -> tuple[int, object]:
+    count, oldest = session.execute(
+        select(func.count(), func.min(LoginAttempt.attempted_at)).where(
+            column == value, LoginAttempt.succeeded.is_(False), LoginAttempt.attempted_at >= since  # type: ignore[operator]
+        )
+    ).one()
+    return int(count), oldest
+
+
+def _check_rate_limit(session: Session, *, email: str, ip: str) -> None:
+    settings = get_settings()
+    window = timedelta(seconds=settings.login_window_seconds)
+    now = utcnow()
+    since = now - window
+    for column, value, limit in (
+        (LoginAttempt.email, email, settings.login_max_failures),
+        (LoginAttempt.ip, ip, settings.login_max_failures * IP_FAILURE_FACTOR),
+    ):
+        count, oldest = _recent_failures(session, column=column, value=value, since=since)
+        if count >= limit:
+            retry_after = max(int((oldest + window - now).total_seconds()) + 1, 1)  # type: ignore[operator]
+            raise RateLimited(
+                f"Too many failed sign-in attempts. Wait {max(retry_after // 60, 1)} minute(s) and try again, "
+                "or ask an owner to reset your password.",
+                retry_after=retry_after,
+                code="login_rate_limited",
+            )
+
+
+def _record_attempt(session: Session, *, email: str, ip: str, succeeded: bool) -> None:
+    session.add(LoginAttempt(email=email, ip=ip, succeeded=succeeded, attempted_at=utcnow()))
+
+
+def sign_in(session: Session, *, email: str, password: str, ip: str, user_agent: str = "") -> tuple[User, str]:
+    """Check the credentials and open a browser session; returns the user and the session token.
+
+    Failed attempts are counted per e-mail and per address; past the limit every attempt is refused
+    with ``RateLimited`` until the window has passed, whether or not the password is right.
+    """
+    email = normalise_email(email)[:320]
+    ip = ip[:64]
+    _check_rate_limit(session, email=email, ip=ip)
+    user = get_user_by_email(session, email=email)
+    valid = verify_password(user.password_hash if user else None, password)
+    if user is None or not valid or not user.is_active:
+        _record_attempt(session, email=email, ip=ip, succeeded=False)
+        session.commit()
+        raise Unauthorized("The e-mail or password is wrong.", code="invalid_credentials")
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    _record_attempt(session, email=email, ip=ip, succeeded=True)
+    user.last_login_at = utcnow()
+    token = _open_session(session, user=user, ip=ip, user_agent=user_agent)
+    session.commit()
+    return user, token
+
+
+def _open_session(session: Session, *, user: User, ip: str, user_agent: str) -> str:
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    session.add(AuthSession(
+        token_hash=_digest(token), user_id=user.id, csrf_token=secrets.token_urlsafe(32), created_at=now,
+        expires_at=now + timedelta(seconds=get_settings().session_max_age_seconds), last_seen_at=now,
+        ip=ip, user_agent=user_agent[:500],
+    ))
+    return token
+
+
+def resolve_session(session: Session, *, token: str) -> tuple[User, AuthSession] | None:
+    """The active user and session behind a session cookie, or None when it is unknown or expired."""
+    if not token or len(token) > 200:
+        return None
+    row = session.scalar(select(AuthSession).where(AuthSession.token_hash == _digest(token)))
+    if row is None or row.expires_at <= utcnow():
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        return None
+    return user, row
+
+
+def touch_session(session: Session, *, auth_session_id: int) -> None:
+    """Note that a session was used just now (at most once a minute, to keep writes rare)."""
+    row = session.get(AuthSession, auth_session_id)
+    if row is not None and (utcnow() - row.last_seen_at) > timedelta(minutes=1):
+        row.last_seen_at = utcnow()
+        session.commit()
+
+
+def csrf_matches(auth_session: AuthSession, submitted: str | None) -> bool:
+    """Whether the CSRF token sent with a form or header is this session's."""
+    return bool(submitted) and hmac.compare_digest(auth_session.csrf_token, submitted or "")
+
+
+def sign_out(session: Session, *, token: str) -> None:
+    """End the browser session behind ``token`` (nothing happens if it is unknown)."""
+    session.execute(delete(AuthSession).where(AuthSession.token_hash == _digest(token)))
+    session.commit()
+
+
+def prune_sign_in_records(session: Session) -> None:
+    """Forget expired sessions and old sign-in attempts (helper: the caller commits)."""
+    now = utcnow()
+    session.execute(delete(AuthSession).where(AuthSession.expires_at <= now))
+    session.execute(delete(LoginAttempt).where(LoginAttempt.attempted_at < now - timedelta(days=30)))
+
+
+# API keys ------------------------------------------------------------------------------------------
+
+
+def create_api_key(session: Session, *, name: str, role: Role, store_id: int | None = None,
+                   created_by_id: int | None = None) -> tuple[ApiKey, str]:
+    """Create an API key; returns the row and the key itself, which is never stored and shown only now."""
+    if not name.strip():
+        raise ValidationFailed("Give the API key a name that says who uses it.", code="invalid_name")
+    prefix = secrets.token_hex(4)
+    secret = secrets.token_urlsafe(32)
+    key = f"{API_KEY_PREFIX}_{prefix}_{secret}"
+    row = ApiKey(name=name.strip(), prefix=prefix, key_hash=_digest(key), role=role, store_id=store_id,
+                 created_by_id=created_by_id, created_at=utcnow())
+    session.add(row)
+    session.commit()
+    return row, key
+
+
+def resolve_api_key(session: Session, *, key: str) -> ApiKey | None:
+    """The live API key matching ``key``, or None; records when it was last used (once a minute)."""
+    parts = key.split("_", 2)
+    if len(parts) != 3 or parts[0] != API_KEY_PREFIX or len(key) > 200:
+        return None
+    row = session.scalar(select(ApiKey).where(ApiKey.prefix == parts[1]))
+    if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, _digest(key)):
+        return None
+    now = utcnow()
+    if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
+        row.last_used_at = now
+        session.commit()
+    return row
+
+
+def principal_for_api_key(row: ApiKey) -> Principal:
+    """The principal of an API key."""
+    return Principal(kind="api_key", id=row.id, name=row.name, role=row.role, store_id=row.store_id)
+
+
+def list_api_keys(session: Session) -> list[ApiKey]:
+    """Every API key, newest first (only prefixes, never the keys)."""
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.id.desc())))
+
+
+def revoke_api_key(session: Session, *, api_key_id: int) -> ApiKey:
+    """Revoke an API key at once; clients using it get 401 from now on."""
+    row = session.get(ApiKey, api_key_id)
+    if row is None:
+        raise NotFound(f"There is no API key {api_key_id}.", code="api_key_not_found")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+    session.commit()
+    return row
