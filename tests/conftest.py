@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from xuyen.app import create_app
 from xuyen.config import Settings, get_settings
-from xuyen.db import Base, get_engine, make_engine, normalise_url, session_factory
+from xuyen.db import Base, dispose_engines, make_engine, normalise_url, session_factory
 from xuyen.domains import load_handlers
 from xuyen.migrate import upgrade
 
@@ -57,7 +57,7 @@ def postgres_template() -> Iterator[str]:
     url = server_url.rsplit("/", 1)[0] + "/" + name
     upgrade(url)
     yield url
-    get_engine.cache_clear()
+    dispose_engines()
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
@@ -97,6 +97,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.M
     get_settings.cache_clear()
     yield url
     get_settings.cache_clear()
+    dispose_engines()
 
 
 @pytest.fixture
@@ -108,7 +109,10 @@ def engine(db_url: str) -> Iterator[Engine]:
 
 @pytest.fixture
 def session(engine: Engine) -> Iterator[Session]:
-    session = session_factory(engine)()
+    """A session for the test itself. On SQLite its transactions are deferred, so a test that reads and
+    keeps its transaction open does not hold the write lock the app and workers need; call
+    ``session.rollback()`` before reading again to see what others committed since."""
+    session = session_factory(engine.execution_options(sqlite_begin="DEFERRED"))()
     yield session
     session.rollback()
     session.close()

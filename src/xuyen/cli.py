@@ -190,3 +190,7 @@ def main() -> None:
     except InsecureProductionSettings as exc:
         typer.secho(str(exc), err=True, fg=typer.colors.RED)
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -3,16 +3,17 @@
 One code path for SQLite (the embedded default) and PostgreSQL (production). On SQLite every
 transaction starts with ``BEGIN IMMEDIATE``: the database has one writer at a time, and taking the
 write lock up front means a read-then-write transaction waits its turn (``busy_timeout``) instead of
-failing half-way with ``database is locked``.
+failing half-way with ``database is locked``. Code that only reads and may hold its transaction open
+for long can ask for ``engine.execution_options(sqlite_begin="DEFERRED")`` so it does not block writers.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, DateTime, Engine, Integer, MetaData, create_engine, event
@@ -83,7 +84,8 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {mode}")
 
 
 def normalise_url(url: str) -> str:
@@ -114,10 +116,25 @@ def make_engine(url: str, *, pool: bool = True) -> Engine:
     return create_engine(url, **kwargs)
 
 
-@lru_cache
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+
+
 def get_engine(url: str | None = None) -> Engine:
     """The process-wide engine for ``url`` (by default the configured database)."""
-    return make_engine(url or get_settings().database_url)
+    url = url or get_settings().database_url
+    with _engines_lock:
+        if url not in _engines:
+            _engines[url] = make_engine(url)
+        return _engines[url]
+
+
+def dispose_engines() -> None:
+    """Close every process-wide engine (tests, and a process that forks)."""
+    with _engines_lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -31,7 +31,7 @@ def _optional_modules(suffix: str) -> Iterator[ModuleType]:
 
 def load_models() -> None:
     """Import every domain's ``models`` so that ``Base.metadata`` knows every table."""
-    import xuyen.jobs  # noqa: F401
+    import xuyen.jobs
     import xuyen.outbox  # noqa: F401
 
     for _ in _optional_modules("models"):

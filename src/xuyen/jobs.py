@@ -233,20 +233,26 @@ def claim_jobs(session: Session, *, worker_id: str, limit: int, lease: timedelta
                 attempts=Job.attempts + 1)
         .execution_options(synchronize_session=False)
     )
-    claimed = list(session.scalars(select(Job).where(Job.id.in_(ids)).order_by(Job.priority, Job.run_at, Job.id)))
+    claimed = list(session.scalars(
+        select(Job).where(Job.id.in_(ids)).order_by(Job.priority, Job.run_at, Job.id)
+        .execution_options(populate_existing=True)
+    ))
     session.commit()
     return claimed
 
 
-def finish_job(session: Session, *, job_id: int, worker_id: str) -> bool:
-    """Mark the job done if this worker still holds it (helper: the worker commits). Returns whether it did."""
+def finish_jobs(session: Session, *, job_ids: Sequence[int], worker_id: str) -> set[int]:
+    """Mark jobs done if this worker still holds them (helper: the worker commits). Returns those marked."""
+    if not job_ids:
+        return set()
     result = session.execute(
         update(Job)
-        .where(Job.id == job_id, Job.locked_by == worker_id, Job.status == JobStatus.running)
+        .where(Job.id.in_(list(job_ids)), Job.locked_by == worker_id, Job.status == JobStatus.running)
         .values(status=JobStatus.done, locked_by=None, locked_until=None, finished_at=utcnow(), last_error=None)
+        .returning(Job.id)
         .execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return set(result.scalars())
 
 
 def backoff_delay(attempts: int) -> timedelta:
@@ -257,11 +263,13 @@ def backoff_delay(attempts: int) -> timedelta:
     return timedelta(seconds=seconds * random.uniform(0.75, 1.25))
 
 
-def record_failure(session: Session, *, job_id: int, worker_id: str, error: BaseException | str) -> JobStatus | None:
-    """Record a failed attempt and commit: back to the queue with backoff, or dead after the last attempt."""
-    job_row = session.get(Job, job_id, with_for_update=is_postgres(session))
+def fail_job(session: Session, *, job_id: int, worker_id: str, error: BaseException | str) -> JobStatus | None:
+    """Record a failed attempt (helper: the worker commits): back to the queue with backoff, or dead.
+
+    Returns the job's new status, or None when this worker no longer holds the job.
+    """
+    job_row = session.get(Job, job_id, populate_existing=True)
     if job_row is None or job_row.locked_by != worker_id or job_row.status != JobStatus.running:
-        session.rollback()
         return None
     job_row.last_error = error if isinstance(error, str) else "".join(traceback.format_exception(error))[-8000:]
     job_row.locked_by = None
@@ -272,9 +280,20 @@ def record_failure(session: Session, *, job_id: int, worker_id: str, error: Base
     else:
         job_row.status = JobStatus.queued
         job_row.run_at = utcnow() + backoff_delay(job_row.attempts)
-    status = job_row.status
-    session.commit()
-    return status
+    session.flush()
+    return job_row.status
+
+
+def release_jobs(session: Session, *, job_ids: Sequence[int], worker_id: str) -> None:
+    """Hand claimed but unstarted jobs back to the queue, attempts unchanged (helper: the caller commits)."""
+    if not job_ids:
+        return
+    session.execute(
+        update(Job)
+        .where(Job.id.in_(list(job_ids)), Job.locked_by == worker_id, Job.status == JobStatus.running)
+        .values(status=JobStatus.queued, locked_by=None, locked_until=None, attempts=Job.attempts - 1)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def bury_expired(session: Session) -> int:

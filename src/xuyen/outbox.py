@@ -18,8 +18,8 @@ from sqlalchemy import Index, String, delete, func, select, text, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from xuyen.clock import utcnow
-from xuyen.db import Base, BigId, JSONType, UTCDateTime, is_postgres
 from xuyen.config import get_settings
+from xuyen.db import Base, BigId, JSONType, UTCDateTime, is_postgres
 from xuyen.jobs import add_job, job, periodic
 
 # Any 64-bit number of our own: the PostgreSQL advisory lock that makes one dispatcher run at a time.

@@ -31,7 +31,8 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def session_user(request: Request, session: Session = Depends(get_session)) -> tuple[User, AuthSession] | None:
+def session_user(request: Request,
+                 session: Session = Depends(get_session)) -> tuple[User, AuthSession] | None:
     """The signed-in user and session behind the session cookie, or None."""
     token = request.cookies.get(request.app.state.settings.session_cookie_name)
     if not token:
@@ -63,9 +64,10 @@ def current_principal(
         raise Unauthorized("Sign in, or send an API key as `Authorization: Bearer <key>`.",
                            code="not_authenticated")
     user, auth_session = signed_in
-    if request.method not in SAFE_METHODS and not csrf_matches(auth_session, request.headers.get(CSRF_HEADER)):
-        raise PermissionDenied(f"The {CSRF_HEADER} header is missing or wrong; reload the page and try again.",
-                               code="csrf_failed")
+    submitted = request.headers.get(CSRF_HEADER)
+    if request.method not in SAFE_METHODS and not csrf_matches(auth_session, submitted):
+        raise PermissionDenied(f"The {CSRF_HEADER} header is missing or wrong; reload the page and try "
+                               "again.", code="csrf_failed")
     return principal_for_user(user)
 
 
@@ -74,8 +76,8 @@ def require_role(role: Role) -> Callable[[Principal], Principal]:
 
     def check(principal: Principal = Depends(current_principal)) -> Principal:
         if not principal.can(role):
-            raise PermissionDenied(f"This needs the {role.value} role or above; you are {principal.role.value}.",
-                                   code="role_required")
+            raise PermissionDenied(f"This needs the {role.value} role or above; you are "
+                                   f"{principal.role.value}.", code="role_required")
         return principal
 
     return check

@@ -2,24 +2,41 @@
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Literal
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from xuyen.auth.models import ApiKey, AuthSession, LoginAttempt, Role, User
 from xuyen.auth.passwords import MIN_PASSWORD_LENGTH, hash_password, needs_rehash, verify_password
 from xuyen.clock import utcnow
 from xuyen.config import get_settings
-from xuyen.errors import Conflict, NotFound, RateLimited, Unauthorized, ValidationFailed
+from xuyen.db import is_postgres
+from xuyen.errors import (
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    Unauthorized,
+    ValidationFailed,
+)
+from xuyen.stores import service as stores_service
 
 LOCALES = ("vi", "en")
 API_KEY_PREFIX = "xk"
 IP_FAILURE_FACTOR = 4  # one address may fail this many times more than one account before it is slowed down
+MAX_PASSWORD_LENGTH = 256  # Argon2 hashes any length; a cap keeps a huge password from costing us much
+# Structure only (one @, no spaces, a dotted domain): intranet domains such as .local stay allowed.
+_EMAIL_CHAR = r"[^\s@\x00-\x1f\x7f]"
+_LABEL = r"[^\s@.\x00-\x1f\x7f]+"
+_EMAIL_SHAPE = re.compile(rf"^{_EMAIL_CHAR}{{1,64}}@(?=.{{1,255}}$){_LABEL}(\.{_LABEL})+$")
 
 
 @dataclass(frozen=True)
@@ -42,6 +59,11 @@ class Principal:
         """Whether this principal may see data of ``store_id`` (unscoped principals see every store)."""
         return self.store_id is None or self.store_id == store_id
 
+    @property
+    def user_id(self) -> int | None:
+        """The id of the signed-in user, or None for an API key."""
+        return self.id if self.kind == "user" else None
+
 
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
@@ -50,6 +72,34 @@ def _digest(secret: str) -> str:
 def normalise_email(email: str) -> str:
     """An e-mail address trimmed and lower-cased, as it is stored."""
     return email.strip().lower()
+
+
+def is_email_address(email: str) -> bool:
+    """Whether ``email`` (normalised) is shaped like an e-mail address."""
+    return len(email) <= 320 and _EMAIL_SHAPE.match(email) is not None
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed(f"The password must have at least {MIN_PASSWORD_LENGTH} characters.",
+                               code="password_too_short")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise ValidationFailed(f"The password must have at most {MAX_PASSWORD_LENGTH} characters.",
+                               code="password_too_long")
+
+
+def _check_store_fits_role(session: Session, *, role: Role, store_id: int | None) -> None:
+    """Owners see every store and so belong to none; any other store must exist."""
+    if store_id is None:
+        return
+    if role == Role.owner:
+        raise ValidationFailed("Owners see every store, so they cannot be bound to one; leave the store "
+                               "empty or choose the manager or agent role.", code="owner_has_no_store")
+    try:
+        stores_service.get(session, store_id=store_id)
+    except NotFound as exc:
+        raise ValidationFailed(f"There is no store {store_id}; check the store id.",
+                               code="store_not_found") from exc
 
 
 def principal_for_user(user: User) -> Principal:
@@ -86,11 +136,9 @@ def add_user(session: Session, *, email: str, name: str, password: str, role: Ro
              store_id: int | None = None, locale: str = "vi", timezone: str | None = None) -> User:
     """Add a user to the session's transaction after validating it (helper: the caller commits)."""
     email = normalise_email(email)
-    if "@" not in email or len(email) > 320:
+    if not is_email_address(email):
         raise ValidationFailed(f"{email!r} is not an e-mail address.", code="invalid_email")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed(f"The password must have at least {MIN_PASSWORD_LENGTH} characters.",
-                               code="password_too_short")
+    _check_password(password)
     if locale not in LOCALES:
         raise ValidationFailed(f"Unknown language {locale!r}; use one of {', '.join(LOCALES)}.",
                                code="invalid_locale")
@@ -98,6 +146,7 @@ def add_user(session: Session, *, email: str, name: str, password: str, role: Ro
         raise ValidationFailed("The name must not be empty.", code="invalid_name")
     if get_user_by_email(session, email=email) is not None:
         raise Conflict(f"A user with the e-mail {email} already exists.", code="user_exists")
+    _check_store_fits_role(session, role=role, store_id=store_id)
     user = User(email=email, name=name.strip(), password_hash=hash_password(password), role=role,
                 store_id=store_id, locale=locale, timezone=timezone or get_settings().default_timezone,
                 is_active=True, created_at=utcnow())
@@ -126,13 +175,174 @@ def set_locale(session: Session, *, user_id: int, locale: str) -> User:
     return user
 
 
+def set_my_locale(session: Session, *, principal: Principal, locale: str) -> User:
+    """Change the calling user's language (API keys have none)."""
+    if principal.user_id is None:
+        raise PermissionDenied("An API key has no language of its own; sign in as a user to change it.",
+                               code="user_only")
+    return set_locale(session, user_id=principal.user_id, locale=locale)
+
+
+@dataclass(frozen=True)
+class WhoAmI:
+    """The caller as the API describes it: a user (with e-mail) or an API key."""
+
+    kind: str
+    id: int
+    name: str
+    email: str | None
+    role: Role
+    store_id: int | None
+    locale: str
+    timezone: str
+
+
+def whoami(session: Session, *, principal: Principal) -> WhoAmI:
+    """Who the caller is; for a user, with the e-mail address from the database."""
+    user_id = principal.user_id
+    email = get_user(session, user_id=user_id).email if user_id is not None else None
+    return WhoAmI(kind=principal.kind, id=principal.id, name=principal.name, email=email, role=principal.role,
+                  store_id=principal.store_id, locale=principal.locale, timezone=principal.timezone)
+
+
+# Managing users within one's scope ----------------------------------------------------------------
+
+
+class _Unset(enum.Enum):
+    UNSET = "UNSET"
+
+
+UNSET = _Unset.UNSET
+
+
+@dataclass(frozen=True)
+class UserChanges:
+    """The fields of a user to change; None (UNSET for ``store_id``) leaves a field as it is."""
+
+    name: str | None = None
+    role: Role | None = None
+    store_id: int | Literal[_Unset.UNSET] | None = UNSET
+    is_active: bool | None = None
+    locale: str | None = None
+
+
+def _check_may_manage(principal: Principal, role: Role) -> None:
+    """Owners manage every role; managers manage agents only; agents manage nobody."""
+    if principal.can(Role.owner) or (principal.can(Role.manager) and role == Role.agent):
+        return
+    raise PermissionDenied(f"As {principal.role.value} you cannot manage {role.value} users; managers add "
+                           "and change agents only, owners everyone. Ask an owner.", code="role_not_allowed")
+
+
+def _check_store_in_scope(principal: Principal, store_id: int | None) -> None:
+    if not principal.sees_store(store_id):
+        raise PermissionDenied("You may only manage users of your own store "
+                               f"(store {principal.store_id}).", code="store_not_allowed")
+
+
+def list_users_seen_by(session: Session, *, principal: Principal) -> list[User]:
+    """The users ``principal`` may see: everyone for unscoped callers, else their store's users."""
+    return list_users(session, store_id=principal.store_id)
+
+
+def get_user_seen_by(session: Session, *, principal: Principal, user_id: int) -> User:
+    """The user ``user_id`` if ``principal`` may see it; out of scope looks the same as missing."""
+    user = session.get(User, user_id)
+    if user is None or not principal.sees_store(user.store_id):
+        raise NotFound(f"There is no user {user_id} that you can see.", code="user_not_found")
+    return user
+
+
+def create_user_as(session: Session, *, principal: Principal, email: str, name: str, password: str,
+                   role: Role, store_id: int | None = None, locale: str | None = None) -> User:
+    """Create a user on behalf of ``principal``; a scoped manager's agents land in the manager's store."""
+    _check_may_manage(principal, role)
+    if store_id is None and not principal.can(Role.owner):
+        store_id = principal.store_id
+    _check_store_in_scope(principal, store_id)
+    user = add_user(session, email=email, name=name, password=password, role=role, store_id=store_id,
+                    locale=locale or get_settings().default_locale)
+    session.commit()
+    return user
+
+
+def _active_owner_ids(session: Session) -> list[int]:
+    query = select(User.id).where(User.role == Role.owner, User.is_active.is_(True))
+    if is_postgres(session):
+        query = query.with_for_update()  # two owners demoting each other at once must not both succeed
+    return list(session.scalars(query))
+
+
+def _check_not_last_owner(session: Session, *, user: User, role: Role, is_active: bool) -> None:
+    still_owner = role == Role.owner and is_active
+    if user.role != Role.owner or not user.is_active or still_owner:
+        return
+    if not [owner_id for owner_id in _active_owner_ids(session) if owner_id != user.id]:
+        raise Conflict(f"{user.email} is the last active owner; make another user owner first, "
+                       "then change this one.", code="last_owner")
+
+
+def _end_sessions_of(session: Session, *, user_id: int) -> None:
+    session.execute(delete(AuthSession).where(AuthSession.user_id == user_id))
+
+
+def update_user(session: Session, *, principal: Principal, user_id: int, changes: UserChanges) -> User:
+    """Change a user within ``principal``'s scope; the last active owner always stays an active owner."""
+    user = get_user_seen_by(session, principal=principal, user_id=user_id)
+    _check_may_manage(principal, user.role)
+    role = changes.role or user.role
+    _check_may_manage(principal, role)
+    store_id = user.store_id if changes.store_id is UNSET else changes.store_id
+    if store_id != user.store_id:
+        _check_store_in_scope(principal, store_id)
+    if role != user.role or store_id != user.store_id:
+        _check_store_fits_role(session, role=role, store_id=store_id)
+    is_active = user.is_active if changes.is_active is None else changes.is_active
+    _check_not_last_owner(session, user=user, role=role, is_active=is_active)
+    _apply_changes(session, user=user, changes=changes, role=role, store_id=store_id, is_active=is_active)
+    session.commit()
+    return user
+
+
+def _apply_changes(session: Session, *, user: User, changes: UserChanges, role: Role, store_id: int | None,
+                   is_active: bool) -> None:
+    if changes.name is not None:
+        if not changes.name.strip():
+            raise ValidationFailed("The name must not be empty.", code="invalid_name")
+        user.name = changes.name.strip()
+    if changes.locale is not None:
+        if changes.locale not in LOCALES:
+            raise ValidationFailed(f"Unknown language {changes.locale!r}; use one of {', '.join(LOCALES)}.",
+                                   code="invalid_locale")
+        user.locale = changes.locale
+    if user.is_active and not is_active:
+        _end_sessions_of(session, user_id=user.id)
+    user.role, user.store_id, user.is_active = role, store_id, is_active
+
+
+def reset_password(session: Session, *, email: str, password: str) -> User:
+    """Give a user a new password, end their browser sessions and lift their sign-in lock."""
+    user = get_user_by_email(session, email=email)
+    if user is None:
+        raise NotFound(f"There is no user with the e-mail {normalise_email(email)}; `xuyen user list` shows "
+                       "them.", code="user_not_found")
+    _check_password(password)
+    user.password_hash = hash_password(password)
+    _end_sessions_of(session, user_id=user.id)
+    session.execute(delete(LoginAttempt).where(LoginAttempt.email == user.email,
+                                               LoginAttempt.succeeded.is_(False)))
+    session.commit()
+    return user
+
+
 # Sign-in -------------------------------------------------------------------------------------------
 
 
-def _recent_failures(session: Session, *, column: object, value: str, since: object) -> tuple[int, object]:
+def _recent_failures(session: Session, *, column: InstrumentedAttribute[str], value: str,
+                     since: datetime) -> tuple[int, datetime | None]:
     count, oldest = session.execute(
         select(func.count(), func.min(LoginAttempt.attempted_at)).where(
-            column == value, LoginAttempt.succeeded.is_(False), LoginAttempt.attempted_at >= since  # type: ignore[operator]
+            column == value, LoginAttempt.succeeded.is_(False), LoginAttempt.attempted_at >= since
         )
     ).one()
     return int(count), oldest
@@ -149,10 +359,10 @@ def _check_rate_limit(session: Session, *, email: str, ip: str) -> None:
     ):
         count, oldest = _recent_failures(session, column=column, value=value, since=since)
         if count >= limit:
-            retry_after = max(int((oldest + window - now).total_seconds()) + 1, 1)  # type: ignore[operator]
+            retry_after = max(int(((oldest or now) + window - now).total_seconds()) + 1, 1)
             raise RateLimited(
-                f"Too many failed sign-in attempts. Wait {max(retry_after // 60, 1)} minute(s) and try again, "
-                "or ask an owner to reset your password.",
+                f"Too many failed sign-in attempts. Wait {max(retry_after // 60, 1)} minute(s) and try "
+                "again, or ask an owner to reset your password.",
                 retry_after=retry_after,
                 code="login_rate_limited",
             )
@@ -162,12 +372,29 @@ def _record_attempt(session: Session, *, email: str, ip: str, succeeded: bool) -
     session.add(LoginAttempt(email=email, ip=ip, succeeded=succeeded, attempted_at=utcnow()))
 
 
-def sign_in(session: Session, *, email: str, password: str, ip: str, user_agent: str = "") -> tuple[User, str]:
+@dataclass(frozen=True)
+class SignedIn:
+    """A new browser session: the user, the cookie token, and the CSRF token unsafe requests must carry."""
+
+    user: User
+    token: str
+    csrf_token: str
+    expires_at: datetime
+
+
+def sign_in(session: Session, *, email: str, password: str, ip: str,
+            user_agent: str = "") -> tuple[User, str]:
     """Check the credentials and open a browser session; returns the user and the session token.
 
     Failed attempts are counted per e-mail and per address; past the limit every attempt is refused
     with ``RateLimited`` until the window has passed, whether or not the password is right.
     """
+    signed_in = start_session(session, email=email, password=password, ip=ip, user_agent=user_agent)
+    return signed_in.user, signed_in.token
+
+
+def start_session(session: Session, *, email: str, password: str, ip: str, user_agent: str = "") -> SignedIn:
+    """``sign_in`` for API clients: the same checks, and the session's CSRF token and expiry too."""
     email = normalise_email(email)[:320]
     ip = ip[:64]
     _check_rate_limit(session, email=email, ip=ip)
@@ -181,20 +408,21 @@ def sign_in(session: Session, *, email: str, password: str, ip: str, user_agent:
         user.password_hash = hash_password(password)
     _record_attempt(session, email=email, ip=ip, succeeded=True)
     user.last_login_at = utcnow()
-    token = _open_session(session, user=user, ip=ip, user_agent=user_agent)
+    token, row = _open_session(session, user=user, ip=ip, user_agent=user_agent)
     session.commit()
-    return user, token
+    return SignedIn(user=user, token=token, csrf_token=row.csrf_token, expires_at=row.expires_at)
 
 
-def _open_session(session: Session, *, user: User, ip: str, user_agent: str) -> str:
+def _open_session(session: Session, *, user: User, ip: str, user_agent: str) -> tuple[str, AuthSession]:
     token = secrets.token_urlsafe(32)
     now = utcnow()
-    session.add(AuthSession(
+    row = AuthSession(
         token_hash=_digest(token), user_id=user.id, csrf_token=secrets.token_urlsafe(32), created_at=now,
         expires_at=now + timedelta(seconds=get_settings().session_max_age_seconds), last_seen_at=now,
         ip=ip, user_agent=user_agent[:500],
-    ))
-    return token
+    )
+    session.add(row)
+    return token, row
 
 
 def resolve_session(session: Session, *, token: str) -> tuple[User, AuthSession] | None:
@@ -244,6 +472,7 @@ def create_api_key(session: Session, *, name: str, role: Role, store_id: int | N
     """Create an API key; returns the row and the key itself, which is never stored and shown only now."""
     if not name.strip():
         raise ValidationFailed("Give the API key a name that says who uses it.", code="invalid_name")
+    _check_store_fits_role(session, role=role, store_id=store_id)
     prefix = secrets.token_hex(4)
     secret = secrets.token_urlsafe(32)
     key = f"{API_KEY_PREFIX}_{prefix}_{secret}"

@@ -1,0 +1,1 @@
+"""The demo shop: Lụa Mây, a made-up Vietnamese fashion brand that ``xuyen demo`` loads into an empty database."""

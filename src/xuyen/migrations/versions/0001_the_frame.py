@@ -1,7 +1,7 @@
 """The frame: jobs, outbox, stores, sources, users, sessions, API keys, login attempts.
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-23 12:18:26.782045
 """
 

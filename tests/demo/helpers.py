@@ -1,0 +1,28 @@
+"""A snapshot of what the demo built, as plain values to compare."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from xuyen.auth.models import User
+from xuyen.events.models import Source
+from xuyen.stores.models import Store
+
+
+def snapshot(session: Session) -> dict[str, list[tuple[Any, ...]]]:
+    """The demo's stores, sources and staff without ids or timestamps."""
+    session.rollback()  # see what other sessions committed
+    codes = {store.id: store.code for store in session.scalars(select(Store))}
+    data = {
+        "stores": sorted((s.code, s.name, s.province, s.address, s.phone, s.latitude, s.longitude)
+                         for s in session.scalars(select(Store))),
+        "sources": sorted((s.name, s.channel.value, codes.get(s.store_id))
+                          for s in session.scalars(select(Source))),
+        "users": sorted((u.email, u.name, u.role.value, codes.get(u.store_id))
+                        for u in session.scalars(select(User))),
+    }
+    session.rollback()  # and hold no read transaction open (SQLite) while others write
+    return data

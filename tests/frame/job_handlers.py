@@ -1,0 +1,95 @@
+"""Job handlers and event subscribers used by the frame's tests (also loaded by worker subprocesses).
+
+Their effects go to ``test_job_effects``, a table the tests create themselves, so a test can see
+whether a handler's work was committed once, twice or not at all.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from xuyen.jobs import job
+from xuyen.outbox import DomainEvent, on_event
+
+EFFECTS_TABLE = "test_job_effects"
+
+
+def create_effects_table(engine: Engine) -> None:
+    """Create (or empty) the table the test handlers write to."""
+    serial = "BIGSERIAL PRIMARY KEY" if engine.dialect.name == "postgresql" else "INTEGER PRIMARY KEY"
+    with engine.begin() as connection:
+        connection.execute(text(
+            f"CREATE TABLE IF NOT EXISTS {EFFECTS_TABLE} (seq {serial}, key VARCHAR(200) NOT NULL, "
+            "value VARCHAR(200), pid INTEGER)"
+        ))
+        connection.execute(text(f"DELETE FROM {EFFECTS_TABLE}"))
+
+
+def effects(engine: Engine) -> list[tuple[str, str | None]]:
+    """Every effect written so far, in the order they were committed."""
+    with engine.connect() as connection:
+        rows = connection.execute(text(f"SELECT key, value FROM {EFFECTS_TABLE} ORDER BY seq")).all()
+    return [(row[0], row[1]) for row in rows]
+
+
+def effect_pids(engine: Engine) -> dict[int, int]:
+    """How many effects each process wrote."""
+    with engine.connect() as connection:
+        rows = connection.execute(text(f"SELECT pid, COUNT(*) FROM {EFFECTS_TABLE} GROUP BY pid")).all()
+    return {int(row[0]): int(row[1]) for row in rows}
+
+
+def _record(session: Session, key: str, value: str | None = None) -> None:
+    session.execute(text(f"INSERT INTO {EFFECTS_TABLE} (key, value, pid) VALUES (:k, :v, :p)"),
+                    {"k": key, "v": value, "p": os.getpid()})
+
+
+@job("test.record")
+def record(session: Session, payload: dict[str, Any]) -> None:
+    """Write one effect row named by the payload."""
+    _record(session, str(payload["key"]), payload.get("value"))
+
+
+@job("test.fail", max_attempts=3)
+def fail(session: Session, payload: dict[str, Any]) -> None:
+    """Write an effect, then fail: the effect must be rolled back with the attempt."""
+    _record(session, "should-never-stay")
+    raise RuntimeError(f"the handler failed on purpose ({payload.get('why', 'test')})")
+
+
+@job("test.sleep_first_time")
+def sleep_first_time(session: Session, payload: dict[str, Any]) -> None:
+    """Sleep for a long time on the first run (so the test can kill the worker), finish at once after."""
+    marker = Path(payload["marker"])
+    if not marker.exists():
+        marker.write_text(str(os.getpid()))
+        time.sleep(float(payload.get("sleep", 120)))
+    _record(session, "slept", str(os.getpid()))
+
+
+@on_event("test.thing_happened", name="test.record_event")
+def record_event(session: Session, event: DomainEvent) -> None:
+    """Write one effect per delivered event: aggregate id and the sequence number in its payload."""
+    _record(session, f"{event.aggregate_type}:{event.aggregate_id}", str(event.payload.get("n")))
+
+
+@on_event("test.ordered", name="test.flaky_ordered")
+def flaky_ordered(session: Session, event: DomainEvent) -> None:
+    """Fail the first delivery of an event that carries a marker file path; record the others."""
+    marker = event.payload.get("fail_once_marker")
+    if marker and not Path(marker).exists():
+        Path(marker).write_text("failed once")
+        raise RuntimeError(f"first delivery of event {event.id} fails on purpose")
+    _record(session, f"{event.aggregate_type}:{event.aggregate_id}", str(event.payload.get("n")))
+
+
+@on_event("test.thing_happened", name="test.second_subscriber")
+def second_subscriber(session: Session, event: DomainEvent) -> None:
+    """A second subscriber to the same topic: each subscriber gets each event."""
+    _record(session, f"second:{event.aggregate_id}", str(event.payload.get("n")))
