@@ -46,6 +46,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	@set -e; for script in bench/*.py; do \
 	  [ -e "$$script" ] || { echo "No benchmarks in bench/."; exit 0; }; \
+	  case "$$(basename "$$script")" in _*) continue;; esac; \
 	  echo "== $$script"; PYTHONPATH=$(CURDIR) $(BIN)/python "$$script"; \
 	done
 

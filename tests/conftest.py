@@ -40,9 +40,8 @@ def _postgres_reachable(url: str) -> str | None:
         return f"{type(exc).__name__}: {exc}".splitlines()[0]
 
 
-@pytest.fixture(scope="session")
-def postgres_template() -> Iterator[str]:
-    """A fresh, migrated PostgreSQL database for this test run (dropped at the end)."""
+def postgres_template_server() -> str:
+    """The URL of the PostgreSQL server for tests; skips the test (fails it when CI=true) if unreachable."""
     server_url = postgres_server_url()
     problem = _postgres_reachable(server_url)
     if problem:
@@ -50,6 +49,13 @@ def postgres_template() -> Iterator[str]:
         if IN_CI:
             pytest.fail(f"CI=true makes the PostgreSQL tests mandatory. {message}", pytrace=False)
         pytest.skip(message)
+    return server_url
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test run (dropped at the end)."""
+    server_url = postgres_template_server()
     name = f"xuyen_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     admin = create_engine(normalise_url(server_url), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:

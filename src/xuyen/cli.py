@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import signal
-import sys
 import threading
 from datetime import datetime
 from typing import Annotated
@@ -181,15 +180,20 @@ def jobs_retry(
         typer.echo(f"Job {job_id} queued again.")
 
 
+@app.callback()
+def _check_settings() -> None:
+    """Refuse to run anything in production while a secret has its development default."""
+    try:
+        get_settings().check_production_ready()
+    except InsecureProductionSettings as exc:
+        raise fail(str(exc)) from exc
+
+
 def main() -> None:
     """Entry point of the ``xuyen`` command."""
     for module in cli_modules():
         module.register(app)
-    try:
-        app()
-    except InsecureProductionSettings as exc:
-        typer.secho(str(exc), err=True, fg=typer.colors.RED)
-        sys.exit(1)
+    app()
 
 
 if __name__ == "__main__":

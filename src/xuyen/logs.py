@@ -48,3 +48,5 @@ def configure_logging(*, level: str = "INFO", json_lines: bool = True) -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    # /readyz asks Alembic for the current revision on every probe; its INFO lines would flood the log.
+    logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)

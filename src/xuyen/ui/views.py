@@ -1,0 +1,124 @@
+"""What each page shows, read through the domains' service functions (reads only, never a commit)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from xuyen import jobs
+from xuyen.auth import service as auth_service
+from xuyen.auth.models import User
+from xuyen.events import service as events_service
+from xuyen.events.models import Source
+from xuyen.jobs import Job
+from xuyen.stores import service as stores_service
+from xuyen.stores.models import Store
+
+LATEST_JOBS = 50
+
+
+@dataclass(frozen=True)
+class StoreRow:
+    """A store with how many staff and sources belong to it."""
+
+    store: Store
+    staff_count: int
+    source_count: int
+
+
+@dataclass(frozen=True)
+class Overview:
+    """The numbers on the overview page."""
+
+    stores: list[StoreRow]
+    source_count: int
+    sources_by_channel: list[tuple[str, int]]
+    staff_count: int
+    jobs_by_status: dict[str, int]
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    """A source and the name of its store, if it has one."""
+
+    source: Source
+    store_name: str | None
+
+
+@dataclass(frozen=True)
+class StaffRow:
+    """A staff member and the name of their store, if they have one."""
+
+    member: User
+    store_name: str | None
+
+
+@dataclass(frozen=True)
+class JobRow:
+    """A job and the last line of its last error."""
+
+    job: Job
+    error_line: str
+
+
+@dataclass(frozen=True)
+class JobsPage:
+    """The numbers and rows of the jobs page."""
+
+    by_status: dict[str, int]
+    latest: list[JobRow]
+
+
+def store_rows(session: Session) -> list[StoreRow]:
+    """Every store with its staff and source counts."""
+    staff = Counter(member.store_id for member in auth_service.list_users(session))
+    sources = Counter(source.store_id for source in events_service.list_sources(session))
+    return [StoreRow(store=store, staff_count=staff[store.id], source_count=sources[store.id])
+            for store in stores_service.list_all(session)]
+
+
+def overview(session: Session, *, store_id: int | None) -> Overview:
+    """Stores, sources by channel, jobs, and the staff of ``store_id`` (None: every store), counted."""
+    sources = events_service.list_sources(session)
+    by_channel = Counter(str(source.channel) for source in sources)
+    return Overview(
+        stores=store_rows(session),
+        source_count=len(sources),
+        sources_by_channel=sorted(by_channel.items(), key=lambda item: (-item[1], item[0])),
+        staff_count=len(auth_service.list_users(session, store_id=store_id)),
+        jobs_by_status=jobs.count_by_status(session),
+    )
+
+
+def _store_names(session: Session) -> dict[int, str]:
+    return {store.id: store.name for store in stores_service.list_all(session)}
+
+
+def source_rows(session: Session) -> list[SourceRow]:
+    """Every source with the name of its store."""
+    names = _store_names(session)
+    return [SourceRow(source=source, store_name=names.get(source.store_id) if source.store_id else None)
+            for source in events_service.list_sources(session)]
+
+
+def staff_rows(session: Session, *, store_id: int | None) -> list[StaffRow]:
+    """The staff of ``store_id`` (None: every store), with the names of their stores."""
+    names = _store_names(session)
+    members = auth_service.list_users(session, store_id=store_id)
+    return [StaffRow(member=member, store_name=names.get(member.store_id) if member.store_id else None)
+            for member in members]
+
+
+def last_line(text: str | None) -> str:
+    """The last non-empty line of an error text (the exception itself, after the traceback)."""
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+def jobs_page(session: Session) -> JobsPage:
+    """Job counts by status and the latest jobs."""
+    latest = jobs.list_jobs(session, limit=LATEST_JOBS)
+    return JobsPage(by_status=jobs.count_by_status(session),
+                    latest=[JobRow(job=row, error_line=last_line(row.last_error)) for row in latest])
