@@ -4,8 +4,9 @@ Each job runs a small handler that writes one row, as real handlers do. Printed 
 
 - drain: N jobs queued at once, jobs/s until the last one is done, for 1 and 2 workers;
 - latency: jobs queued at a steady rate, p50/p95/p99 from due to done;
-- baseline: the same handler called directly in a loop (committing every 50 calls, as the worker's
-  group commit does), no queue at all, in the same run; the ratio says what the queue costs.
+- baseline: the same handler called directly in a loop in one process (committing every 50 calls, as
+  the worker's group commit does), no queue at all, in the same run; the ratio says what the queue costs
+  (claiming, leases, completion marks) and what a second worker adds.
 
 Usage: ``python bench/jobs.py [--jobs 20000] [--rate 400] [--seconds 5]``. PostgreSQL comes from
 ``XUYEN_BENCH_POSTGRES_URL`` (default: ``XUYEN_TEST_POSTGRES_URL`` or postgresql://postgres@127.0.0.1:5432/test);
@@ -139,8 +140,8 @@ def drain(url: str, *, workers: int, jobs: int) -> float:
     reset(engine)
     procs = start_workers(url, workers)
     try:
-        started = time.perf_counter()
         queue_jobs(engine, jobs, prefix="drain")
+        started = time.perf_counter()  # the jobs became visible to the workers at the commit
         wait_all_done(engine, jobs)
         elapsed = time.perf_counter() - started
     finally:
@@ -173,14 +174,14 @@ def steady_latency(url: str, *, workers: int, rate: int, seconds: float) -> list
 
 
 def baseline(url: str, *, jobs: int) -> float:
-    """Calls per second of the same handler run directly, committing every 50 calls: no queue at all."""
+    """Calls per second of the same handler run directly, committing every 50 calls as a worker's group
+    commit does: the work without the queue."""
     engine = make_engine(url, pool=False)
     reset(engine)
     with session_factory(engine)() as session:
         started = time.perf_counter()
         for i in range(jobs):
-            with session.begin_nested():
-                touch(session, {"key": f"direct-{i}"})
+            touch(session, {"key": f"direct-{i}"})
             if i % 50 == 49:
                 session.commit()
         session.commit()

@@ -86,6 +86,7 @@ class HandlerSpec:
     name: str
     func: JobHandler
     max_attempts: int | None = None
+    isolated: bool = False
 
 
 @dataclass(frozen=True)
@@ -99,17 +100,22 @@ _handlers: dict[str, HandlerSpec] = {}
 _periodic: dict[str, PeriodicSpec] = {}
 
 
-def job(name: str, *, max_attempts: int | None = None) -> Callable[[JobHandler], JobHandler]:
+def job(name: str, *, max_attempts: int | None = None,
+        isolated: bool = False) -> Callable[[JobHandler], JobHandler]:
     """Register ``func(session, payload)`` as the handler of jobs called ``name``.
 
     The handler must not commit: the worker commits its work together with the job's completion.
+    Jobs run in groups sharing one transaction; when one fails, the others of its group are run
+    again (their database work counts once). A handler that acts outside the database (an HTTP
+    call, an e-mail) is registered with ``isolated=True``: it then runs in a transaction of its own,
+    so no other job's failure can make it run twice.
     """
 
     def register(func: JobHandler) -> JobHandler:
         existing = _handlers.get(name)
         if existing is not None and existing.func is not func:
             raise ValueError(f"job handler {name!r} is already registered by {existing.func.__module__}")
-        _handlers[name] = HandlerSpec(name=name, func=func, max_attempts=max_attempts)
+        _handlers[name] = HandlerSpec(name=name, func=func, max_attempts=max_attempts, isolated=isolated)
         return func
 
     return register

@@ -88,10 +88,12 @@ def emit(session: Session, *, topic: str, aggregate_type: str, aggregate_id: str
     return event
 
 
-def on_event(topic: str, *, name: str, max_attempts: int | None = None) -> Callable[[EventHandler], EventHandler]:
+def on_event(topic: str, *, name: str, max_attempts: int | None = None,
+             isolated: bool = False) -> Callable[[EventHandler], EventHandler]:
     """Subscribe ``func(session, event)`` to ``topic`` under the stable handler ``name``.
 
     The name is what the job table records: keep it when the function moves or is renamed.
+    ``isolated`` is as for ``xuyen.jobs.job``: set it when the handler acts outside the database.
     """
 
     def register(func: EventHandler) -> EventHandler:
@@ -100,7 +102,7 @@ def on_event(topic: str, *, name: str, max_attempts: int | None = None) -> Calla
 
         run.__module__ = func.__module__
         run.__qualname__ = func.__qualname__
-        job(name, max_attempts=max_attempts)(run)
+        job(name, max_attempts=max_attempts, isolated=isolated)(run)
         subs = _subscriptions.setdefault(topic, [])
         if all(sub.handler_name != name for sub in subs):
             subs.append(Subscription(topic=topic, handler_name=name))

@@ -23,6 +23,7 @@ from xuyen.config import get_settings
 from xuyen.db import session_factory
 from xuyen.jobs import (
     Job,
+    JobHandler,
     add_job_once,
     bury_expired,
     claim_jobs,
@@ -99,66 +100,86 @@ class Worker:
         return self.stats
 
     def _run_batch(self, batch: list[Job], stop: threading.Event | None) -> None:
-        """Run a claimed batch, each job in its own savepoint, committing in groups (group commit).
+        """Run a claimed batch in groups that share one transaction (group commit).
 
-        A job's writes share the group's transaction with its completion, so they take effect together
-        or not at all; committing several jobs at once saves a disk flush and a round trip per job. A
-        crash before a group's commit leaves those jobs to be claimed again after the lease, never
-        half-done. Groups stay small (the batch size, at most ``group_commit_seconds`` long).
+        A job's writes and its completion commit together, so they take effect together or not at
+        all, and a group saves a disk flush per job. When a job fails, its group is
+        rolled back, the failure recorded, and the rest of the group run again; a crash before a
+        group commits leaves its jobs to be claimed again after the lease. Isolated jobs (handlers
+        that act outside the database) run in a transaction of their own.
         """
         with self._lock:
             self._running_ids = [job_row.id for job_row in batch]
+        pending = list(batch)
+        group: list[Job] = []
+        group_started = time.monotonic()
         with self._sessions() as session:
-            group: list[Job] = []
-            succeeded: list[int] = []
-            group_started = time.monotonic()
-            for index, job_row in enumerate(batch):
+            while pending:
                 if stop is not None and stop.is_set():
-                    release_jobs(session, job_ids=[j.id for j in batch[index:]], worker_id=self.worker_id)
+                    self._commit_group(session, group)
+                    release_jobs(session, job_ids=[j.id for j in pending], worker_id=self.worker_id)
+                    session.commit()
                     break
+                job_row = pending.pop(0)
+                spec = handler_for(job_row.name)
+                if spec is not None and spec.isolated:
+                    self._commit_group(session, group)
+                    group = []
+                    self._run_isolated(session, job_row, spec.func)
+                    continue
+                try:
+                    if spec is None:
+                        raise LookupError(f"no handler is registered for job {job_row.name!r} in this worker")
+                    spec.func(session, job_row.payload)
+                    session.flush()
+                except Exception as exc:
+                    session.rollback()
+                    self._record_failure(session, job_row, exc)
+                    pending[:0] = group  # the group's work was rolled back: run it again
+                    group = []
+                    continue
                 group.append(job_row)
-                if self._run_job(session, job_row):
-                    succeeded.append(job_row.id)
                 if time.monotonic() - group_started >= self.group_commit_seconds:
-                    self._commit_group(session, group, succeeded)
-                    group, succeeded, group_started = [], [], time.monotonic()
-            self._commit_group(session, group, succeeded)
+                    self._commit_group(session, group)
+                    group, group_started = [], time.monotonic()
+            self._commit_group(session, group)
         with self._lock:
             self._running_ids = []
 
-    def _commit_group(self, session: Session, group: list[Job], succeeded: list[int]) -> None:
-        finished = finish_jobs(session, job_ids=succeeded, worker_id=self.worker_id)
-        if finished == set(succeeded):
-            session.commit()
-            self.stats.done += len(finished)
+    def _run_isolated(self, session: Session, job_row: Job, func: JobHandler) -> None:
+        try:
+            func(session, job_row.payload)
+            session.flush()
+        except Exception as exc:
+            session.rollback()
+            self._record_failure(session, job_row, exc)
             return
-        # Some lease ran out and another worker may have the job: undo the whole group, hand back the rest.
+        self._commit_group(session, [job_row])
+
+    def _commit_group(self, session: Session, group: list[Job]) -> None:
+        """Mark the group done and commit; if a lease was lost meanwhile, undo the group and hand it back."""
+        if not group:
+            return
+        ids = [job_row.id for job_row in group]
+        finished = finish_jobs(session, job_ids=ids, worker_id=self.worker_id)
+        if finished == set(ids):
+            session.commit()
+            self.stats.done += len(ids)
+            return
         session.rollback()
-        self.stats.lost += len(set(succeeded) - finished)
+        self.stats.lost += len(set(ids) - finished)
         log.warning("job lease lost before its group committed; the group was rolled back and released",
-                    extra={"job_ids": sorted(set(succeeded) - finished)})
-        release_jobs(session, job_ids=[job_row.id for job_row in group], worker_id=self.worker_id)
+                    extra={"job_ids": sorted(set(ids) - finished)})
+        release_jobs(session, job_ids=ids, worker_id=self.worker_id)
         session.commit()
 
-    def _run_job(self, session: Session, job_row: Job) -> bool:
-        """Run one job in a savepoint; returns whether it succeeded (its failure is recorded otherwise)."""
-        spec = handler_for(job_row.name)
-        if spec is None:
-            fail_job(session, job_id=job_row.id, worker_id=self.worker_id,
-                     error=f"no handler is registered for job {job_row.name!r} in this worker")
-            self.stats.failed += 1
-            return False
-        try:
-            with session.begin_nested():
-                spec.func(session, job_row.payload)
-            return True
-        except Exception as exc:
-            status = fail_job(session, job_id=job_row.id, worker_id=self.worker_id, error=exc)
-            self.stats.failed += 1
-            log.warning("job failed", exc_info=exc,
-                        extra={"job_id": job_row.id, "job": job_row.name, "attempt": job_row.attempts,
-                               "now": status.value if status else "lost"})
-            return False
+    def _record_failure(self, session: Session, job_row: Job, exc: BaseException) -> None:
+        status = fail_job(session, job_id=job_row.id, worker_id=self.worker_id, error=exc)
+        session.commit()
+        self.stats.failed += 1
+        log.warning("job failed", exc_info=exc,
+                    extra={"job_id": job_row.id, "job": job_row.name, "attempt": job_row.attempts,
+                           "now": status.value if status else "lost"})
 
     def _housekeeping(self) -> None:
         """Once a second at most: bury jobs that died on their last attempt, schedule periodic jobs."""

@@ -63,6 +63,14 @@ def fail(session: Session, payload: dict[str, Any]) -> None:
     raise RuntimeError(f"the handler failed on purpose ({payload.get('why', 'test')})")
 
 
+@job("test.call_outside", isolated=True)
+def call_outside(session: Session, payload: dict[str, Any]) -> None:
+    """Act outside the database (append to a file, as an HTTP call would), then write an effect."""
+    with Path(payload["log"]).open("a") as log:
+        log.write(f"{payload['key']}\n")
+    _record(session, str(payload["key"]))
+
+
 @job("test.sleep_first_time")
 def sleep_first_time(session: Session, payload: dict[str, Any]) -> None:
     """Sleep for a long time on the first run (so the test can kill the worker), finish at once after."""

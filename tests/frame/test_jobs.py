@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select, update
@@ -201,3 +202,32 @@ def test_backoff_grows_exponentially_up_to_the_cap(monkeypatch: pytest.MonkeyPat
     assert 6 <= delays[2] <= 10
     assert all(delay <= 75 for delay in delays)
     assert delays[-1] >= 45
+
+
+def test_a_failure_in_a_group_keeps_the_other_jobs_effects_exactly_once(
+    effects_engine: Engine, session: Session
+) -> None:
+    first = enqueue(session, name="test.record", payload={"key": "before"})
+    failing = add_job(session, name="test.fail", max_attempts=1)
+    last = enqueue(session, name="test.record", payload={"key": "after"})
+    worker = Worker(engine=effects_engine)
+    worker.run_until_idle()
+    assert sorted(effects(effects_engine)) == [("after", None), ("before", None)]
+    session.rollback()
+    session.expire_all()
+    assert session.get(Job, first.id).status == JobStatus.done  # type: ignore[union-attr]
+    assert session.get(Job, last.id).status == JobStatus.done  # type: ignore[union-attr]
+    assert session.get(Job, failing.id).status == JobStatus.dead  # type: ignore[union-attr]
+    assert worker.stats.failed == 1
+
+
+def test_an_isolated_job_runs_once_even_when_a_job_beside_it_fails(
+    effects_engine: Engine, session: Session, tmp_path: Path
+) -> None:
+    log = tmp_path / "outside.log"
+    enqueue(session, name="test.call_outside", payload={"key": "sms-1", "log": str(log)})
+    add_job(session, name="test.fail", max_attempts=1)
+    enqueue(session, name="test.call_outside", payload={"key": "sms-2", "log": str(log)})
+    Worker(engine=effects_engine).run_until_idle()
+    assert log.read_text().splitlines() == ["sms-1", "sms-2"], "each outside call happened once"
+    assert sorted(effects(effects_engine)) == [("sms-1", None), ("sms-2", None)]
