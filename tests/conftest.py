@@ -88,9 +88,6 @@ def _truncate_all(url: str) -> None:
 @pytest.fixture(params=["sqlite", "postgres"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The URL of a clean, migrated database: once on SQLite, once on PostgreSQL."""
-    marker = request.node.get_closest_marker("postgres_only")
-    if marker and request.param != "postgres":
-        pytest.skip("PostgreSQL only")
     if request.param == "sqlite":
         path = tmp_path / "xuyen.db"
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
@@ -138,3 +135,15 @@ def app(settings: Settings, engine: Engine):  # type: ignore[no-untyped-def]
 def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
     with TestClient(app, base_url="http://testserver") as test_client:
         yield test_client
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``postgres_only`` are not collected for SQLite at all (rather than skipped)."""
+    kept, dropped = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_sqlite = callspec is not None and callspec.params.get("db_url") == "sqlite"
+        (dropped if on_sqlite and item.get_closest_marker("postgres_only") else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept

@@ -16,6 +16,7 @@ from xuyen.db import make_engine, session_factory
 from xuyen.domains import api_modules, load_handlers, page_modules
 from xuyen.errors import XuyenError
 from xuyen.http import (
+    BodySizeLimit,
     handle_http_error,
     handle_unexpected_error,
     handle_validation_error,
@@ -47,7 +48,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
 
-    app.middleware("http")(request_context)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.middleware("http")(request_context)  # added last, so it wraps everything: every answer has an id
     app.add_exception_handler(XuyenError, handle_xuyen_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_error)

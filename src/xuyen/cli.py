@@ -63,14 +63,14 @@ def serve(
     run_server(host=host, port=port, with_worker=with_worker)
 
 
-def run_server(*, host: str | None, port: int | None, with_worker: bool) -> None:
-    """Serve the app with uvicorn, optionally with a worker thread beside it."""
+def run_server(*, host: str | None, port: int | None, with_worker: bool, plain_logs: bool = False) -> None:
+    """Serve the app with uvicorn, optionally with a worker thread beside it (``plain_logs``: text, not JSON)."""
     import uvicorn
 
     from xuyen.app import create_app
 
     settings = get_settings()
-    configure_logging(level=settings.log_level, json_lines=settings.log_json)
+    configure_logging(level=settings.log_level, json_lines=settings.log_json and not plain_logs)
     try:
         application = create_app(settings)
     except InsecureProductionSettings as exc:

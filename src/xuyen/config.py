@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     public_url: str = ""
     log_level: str = "INFO"
     log_json: bool = True
+    max_body_bytes: int = Field(default=1024 * 1024, gt=0)
 
     # People
     default_locale: Literal["vi", "en"] = "vi"

@@ -14,8 +14,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from xuyen.errors import XuyenError
+from xuyen.errors import PayloadTooLarge, XuyenError
 from xuyen.logs import request_id_var
 
 log = logging.getLogger("xuyen.http")
@@ -152,3 +153,65 @@ async def request_context(request: Request, call_next: Callable[[Request], Await
         return response
     finally:
         request_id_var.reset(token)
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"The request body is larger than {limit:,} bytes, the most this endpoint accepts. "
+                           "Send less at a time.", code="payload_too_large", details={"limit_bytes": limit})
+
+
+class BodySizeLimit:
+    """Refuse request bodies over a limit with 413, without reading more than the limit into memory.
+
+    ``overrides`` maps a path prefix to its own limit (the longest matching prefix wins).
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int, overrides: dict[str, int] | None = None) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.overrides = sorted((overrides or {}).items(), key=lambda item: -len(item[0]))
+
+    def limit_for(self, path: str) -> int:
+        """The body limit that applies to ``path``."""
+        return next((limit for prefix, limit in self.overrides if path.startswith(prefix)), self.max_bytes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit_for(scope["path"])
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > limit:
+            await self._refuse(limit, scope, receive, send)
+            return
+        received = 0
+        exceeded = False
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received, exceeded
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    exceeded = True
+                    raise _too_large(limit)
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if exceeded and not started:
+                return  # whatever the app made of the cut-off body, the answer is 413
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        await self.app(scope, limited_receive, guarded_send)
+        if exceeded and not started:
+            await self._refuse(limit, scope, receive, send)
+
+    @staticmethod
+    async def _refuse(limit: int, scope: Scope, receive: Receive, send: Send) -> None:
+        error = _too_large(limit)
+        response = problem(413, code=error.code, title=error.title, detail=error.message,
+                           extra={"details": error.details})
+        await response(scope, receive, send)

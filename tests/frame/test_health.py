@@ -51,3 +51,36 @@ def test_openapi_is_served(client: TestClient) -> None:
     assert response.status_code == 200
     assert response.json()["info"]["title"] == "Xuyên"
     assert client.get("/docs").status_code == 200
+
+
+def test_a_body_over_the_limit_is_refused_with_413_and_the_limit_named(client: TestClient) -> None:
+    limit = client.app.state.settings.max_body_bytes  # type: ignore[attr-defined]
+    response = client.post("/api/v1/auth/session", content=b"{" + b" " * limit + b"}",
+                           headers={"Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["code"] == "payload_too_large"
+    assert f"{limit:,}" in body["detail"]
+    assert body["request_id"] == response.headers["x-request-id"]
+
+
+def test_a_streamed_body_over_the_limit_is_cut_off_with_413(client: TestClient) -> None:
+    limit = client.app.state.settings.max_body_bytes  # type: ignore[attr-defined]
+    chunks = (b" " * 65536 for _ in range(limit // 65536 + 2))  # no Content-Length: chunked
+    response = client.post("/api/v1/auth/session", content=chunks, headers={"Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert response.json()["code"] == "payload_too_large"
+
+
+def test_an_unexpected_error_is_a_500_problem_without_internals(client: TestClient) -> None:
+    @client.app.get("/api/v1/_boom")  # type: ignore[attr-defined]
+    def boom() -> None:
+        raise RuntimeError("secret internals")
+
+    response = client.get("/api/v1/_boom")
+    assert response.status_code == 500
+    body = response.json()
+    assert body["code"] == "internal_error"
+    assert "secret internals" not in response.text
+    assert body["request_id"] == response.headers["x-request-id"]

@@ -42,7 +42,7 @@ def demo(
         typer.echo("--no-serve: the server was not started; `xuyen demo` starts it with a worker.")
         return
     typer.echo("Đang chạy máy chủ và worker; Ctrl-C để dừng. (Server and worker running; Ctrl-C stops them.)")
-    run_server(host=listen_host, port=listen_port, with_worker=True)
+    run_server(host=listen_host, port=listen_port, with_worker=True, plain_logs=True)
 
 
 def _load_if_empty(seed: int) -> bool:
