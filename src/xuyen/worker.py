@@ -69,13 +69,19 @@ class Worker:
         log.info("worker started", extra={"worker_id": self.worker_id})
         heartbeat = threading.Thread(target=self._heartbeat, args=(stop,), name="xuyen-heartbeat", daemon=True)
         heartbeat.start()
+        failures = 0
         try:
             while not stop.is_set():
                 try:
                     busy = self.run_once(stop=stop)
+                    failures = 0
                 except Exception:
-                    log.exception("worker loop failed; trying again shortly")
-                    busy = 0
+                    failures += 1
+                    pause = min(self.poll_seconds * 2 ** failures, 30.0)
+                    log.exception("worker loop failed (is the database reachable?); trying again",
+                                  extra={"retry_in_seconds": pause})
+                    stop.wait(pause)
+                    continue
                 if not busy:
                     stop.wait(self.poll_seconds)
         finally:
