@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from xuyen import __version__
 from xuyen.config import Settings, get_settings
 from xuyen.db import make_engine, session_factory
-from xuyen.domains import api_modules, load_handlers, page_modules
+from xuyen.domains import api_modules, load_handlers, page_modules, public_api_modules
 from xuyen.errors import XuyenError
 from xuyen.http import (
     BodySizeLimit,
@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
 
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, overrides=_body_limits(settings))
     app.middleware("http")(request_context)  # added last, so it wraps everything: every answer has an id
     app.add_exception_handler(XuyenError, handle_xuyen_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
@@ -58,12 +58,24 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     _add_health(app)
     for module in api_modules():
         app.include_router(module.router, prefix=API_PREFIX)
+    for module in public_api_modules():
+        app.include_router(module.router)
     for module in page_modules():
         setup = getattr(module, "setup", None)
         if setup is not None:
             setup(app)
         app.include_router(module.router)
     return app
+
+
+def _body_limits(settings: Settings) -> dict[str, int]:
+    """Per-path request body limits that domains declare (``body_limits(settings)`` in their module)."""
+    limits: dict[str, int] = {}
+    for module in [*api_modules(), *public_api_modules()]:
+        declare = getattr(module, "body_limits", None)
+        if declare is not None:
+            limits.update(declare(settings))
+    return limits
 
 
 def _add_health(app: FastAPI) -> None:

@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     log_json: bool = True
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
 
+    # Event ingestion (the Segment-compatible tracking API)
+    ingest_max_event_bytes: int = Field(default=32 * 1024, gt=0)
+    ingest_max_batch_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
+    ingest_max_batch_events: int = Field(default=2500, gt=0)
+
     # People
     default_locale: Literal["vi", "en"] = "vi"
     default_timezone: str = "Asia/Ho_Chi_Minh"

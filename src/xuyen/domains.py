@@ -50,6 +50,11 @@ def api_modules() -> list[ModuleType]:
     return list(_optional_modules("api"))
 
 
+def public_api_modules() -> list[ModuleType]:
+    """Every domain's ``tracking`` module: public APIs with fixed paths of their own (e.g. Segment's ``/v1``)."""
+    return list(_optional_modules("tracking"))
+
+
 def page_modules() -> list[ModuleType]:
     """Every domain's ``pages`` module (server-rendered pages; each exposes a ``router`` mounted at the root)."""
     return list(_optional_modules("pages"))

@@ -62,6 +62,7 @@ def problem(status: int, *, code: str, title: str, detail: str, request: Request
         "status": status,
         "detail": detail,
         "code": code,
+        "message": detail,
     }
     if request is not None:
         body["instance"] = request.url.path

@@ -1,17 +1,23 @@
-"""Event services: sources and their write keys."""
+"""Event services: sources and their write keys, ingestion into the event log, quarantine."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from xuyen.clock import utcnow
-from xuyen.errors import NotFound, ValidationFailed
-from xuyen.events.models import ChannelType, Source
+from xuyen.db import is_postgres
+from xuyen.errors import BadRequest, NotFound, PayloadTooLarge, Unauthorized, ValidationFailed
+from xuyen.events.models import ChannelType, Event, QuarantinedEvent, Source
+from xuyen.events.segment import InvalidItem, ValidEvent, batch_sent_at, parse_item
 
 WRITE_KEY_PREFIX = "wk"
 
@@ -43,11 +49,11 @@ def create_source(session: Session, *, name: str, channel: ChannelType,
 
 def resolve_write_key(session: Session, *, key: str) -> Source | None:
     """The active source whose write key is ``key``, or None."""
-    parts = key.split("_", 2)
+    parts = key.strip().split("_", 2)
     if len(parts) != 3 or parts[0] != WRITE_KEY_PREFIX:
         return None
     source = session.scalar(select(Source).where(Source.write_key_prefix == parts[1]))
-    if source is None or not source.is_active or not hmac.compare_digest(source.write_key_hash, _digest(key)):
+    if source is None or not source.is_active or not hmac.compare_digest(source.write_key_hash, _digest(key.strip())):
         return None
     return source
 
@@ -63,3 +69,107 @@ def get_source(session: Session, *, source_id: int) -> Source:
     if source is None:
         raise NotFound(f"There is no source {source_id}.", code="source_not_found")
     return source
+
+
+# Ingestion ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What became of a request's calls."""
+
+    stored: int
+    duplicates: int
+    quarantined: int
+
+
+def _event_row(source: Source, call: ValidEvent) -> dict[str, Any]:
+    return {
+        "source_id": source.id, "channel": source.channel.value, "type": call.type, "event": call.event,
+        "name": call.name, "message_id": call.message_id, "user_id": call.user_id,
+        "anonymous_id": call.anonymous_id, "previous_id": call.previous_id, "group_id": call.group_id,
+        "properties": call.properties, "traits": call.traits, "context": call.context,
+        "integrations": call.integrations, "timestamp": call.timestamp,
+        "original_timestamp": call.original_timestamp, "sent_at": call.sent_at, "received_at": call.received_at,
+    }
+
+
+def _store_events(session: Session, *, source: Source, calls: list[ValidEvent]) -> int:
+    if not calls:
+        return 0
+    insert = postgresql.insert if is_postgres(session) else sqlite.insert
+    stmt = insert(Event).on_conflict_do_nothing(index_elements=["source_id", "message_id"]).returning(Event.id)
+    return len(session.execute(stmt, [_event_row(source, call) for call in calls]).all())
+
+
+def ingest(session: Session, *, source: Source, items: list[ValidEvent | InvalidItem], request_id: str,
+           received_at: datetime) -> IngestResult:
+    """Store a request's valid calls and quarantine its invalid ones, all in one transaction.
+
+    A call whose ``messageId`` this source already sent is a retry and is skipped, so retried batches
+    never create a second event.
+    """
+    valid = [item for item in items if isinstance(item, ValidEvent)]
+    invalid = [item for item in items if isinstance(item, InvalidItem)]
+    stored = _store_events(session, source=source, calls=valid)
+    for item in invalid:
+        session.add(QuarantinedEvent(source_id=source.id, request_id=request_id, position=item.position,
+                                     reason=item.reason, detail=item.detail, payload=item.payload,
+                                     received_at=received_at))
+    session.commit()
+    return IngestResult(stored=stored, duplicates=len(valid) - stored, quarantined=len(invalid))
+
+
+def list_quarantined(session: Session, *, source_id: int | None = None, limit: int = 100) -> list[QuarantinedEvent]:
+    """The newest quarantined calls, optionally of one source."""
+    query = select(QuarantinedEvent).order_by(QuarantinedEvent.id.desc()).limit(limit)
+    if source_id is not None:
+        query = query.where(QuarantinedEvent.source_id == source_id)
+    return list(session.scalars(query))
+
+
+def list_events(session: Session, *, source_id: int | None = None, user_id: str | None = None,
+                anonymous_id: str | None = None, event: str | None = None, limit: int = 100) -> list[Event]:
+    """The newest events, filtered by source, user id, anonymous id or event name."""
+    query = select(Event).order_by(Event.timestamp.desc(), Event.id.desc()).limit(limit)
+    for column, value in ((Event.source_id, source_id), (Event.user_id, user_id),
+                          (Event.anonymous_id, anonymous_id), (Event.event, event)):
+        if value is not None:
+            query = query.where(column == value)
+    return list(session.scalars(query))
+
+
+def parse_request(*, body: Any, call: str | None, received_at: datetime, max_event_bytes: int,
+                  max_batch_events: int) -> list[ValidEvent | InvalidItem]:
+    """A tracking request's calls, each valid or invalid; refuses the request whole only when it is
+    not a JSON object, an empty batch, or over the batch's event limit."""
+    if not isinstance(body, dict):
+        raise BadRequest("The body must be a JSON object.", code="invalid_body")
+    if call is not None:
+        return [parse_item(body, position=0, call=call, received_at=received_at, max_bytes=max_event_bytes)]
+    batch = body.get("batch")
+    if not isinstance(batch, list) or not batch:
+        raise BadRequest("A batch needs a non-empty `batch` array of calls.", code="empty_batch")
+    if len(batch) > max_batch_events:
+        raise PayloadTooLarge(f"A batch may hold at most {max_batch_events:,} calls; this one has {len(batch):,}. "
+                              "Send smaller batches.", code="too_many_events",
+                              details={"limit_events": max_batch_events})
+    defaults = {key: body[key] for key in ("context", "integrations") if isinstance(body.get(key), dict)}
+    sent_at = batch_sent_at(body)
+    return [parse_item(item, position=index, call=None, received_at=received_at, batch_sent_at=sent_at,
+                       defaults=defaults, max_bytes=max_event_bytes)
+            for index, item in enumerate(batch)]
+
+
+def track(session: Session, *, write_key: str | None, body: Any, call: str | None, request_id: str,
+          max_event_bytes: int, max_batch_events: int) -> IngestResult:
+    """Take one tracking API request: check the write key, store the valid calls, quarantine the rest."""
+    source = resolve_write_key(session, key=write_key) if write_key else None
+    if source is None:
+        raise Unauthorized("The write key is missing, unknown or disabled. Send the source's write key as the "
+                           "HTTP Basic user name, `writeKey` in the body, or an X-Write-Key header.",
+                           code="invalid_write_key")
+    received_at = utcnow()
+    items = parse_request(body=body, call=call, received_at=received_at, max_event_bytes=max_event_bytes,
+                          max_batch_events=max_batch_events)
+    return ingest(session, source=source, items=items, request_id=request_id, received_at=received_at)
