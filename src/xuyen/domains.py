@@ -13,6 +13,7 @@ from types import ModuleType
 DOMAINS: tuple[str, ...] = (
     "xuyen.stores",
     "xuyen.auth",
+    "xuyen.identity",
     "xuyen.events",
     "xuyen.ui",
     "xuyen.demo",

@@ -278,3 +278,35 @@ def test_every_call_type_has_its_endpoint(client: TestClient, session: Session,
     session.rollback()
     counts = dict(session.execute(select(Event.type, func.count()).group_by(Event.type)).all())
     assert {EventType(t).value: n for t, n in counts.items()} == {call: 1 for call in calls}
+
+
+def test_calls_resolve_to_one_profile_across_sources_and_phone_formats(
+    client: TestClient, session: Session, source_key: tuple[Source, str]
+) -> None:
+    _, web_key = source_key
+    _, pos_key = create_source(session, name="POS Đà Nẵng", channel=ChannelType.pos)
+    client.post("/v1/page", headers=_basic(web_key), json={"anonymousId": "cookie-42", "name": "Áo dài"})
+    client.post("/v1/identify", headers=_basic(web_key), json={
+        "anonymousId": "cookie-42", "userId": "KH-42", "traits": {"email": "Hoa@Mail.vn", "phone": "0168 555 1234"}})
+    client.post("/v1/track", headers=_basic(pos_key), json={
+        "anonymousId": "pos-ticket-77", "event": "Order Completed",
+        "context": {"traits": {"phone": "+84 38 555 1234"}}})
+    events = _events(session)
+    assert len({e.profile_id for e in events}) == 1, [(e.message_id, e.profile_id) for e in events]
+    assert all(e.profile_id is not None for e in events)
+
+
+def test_a_retried_batch_records_no_identity_conflict_twice(
+    client: TestClient, session: Session, source_key: tuple[Source, str]
+) -> None:
+    from xuyen.identity.models import IdentityConflict
+
+    _, key = source_key
+    client.post("/v1/identify", headers=_basic(key), json={"userId": "A", "traits": {"phone": "0912345678"}})
+    batch = {"batch": [{"type": "identify", "userId": "B", "traits": {"phone": "0912345678"}, "messageId": "x1"}]}
+    for _ in range(3):
+        client.post("/v1/batch", headers=_basic(key), json=batch)
+    session.rollback()
+    assert len(session.scalars(select(IdentityConflict)).all()) == 1
+    profiles = {e.user_id: e.profile_id for e in _events(session)}
+    assert profiles["A"] != profiles["B"], "a shared phone does not make B into A"

@@ -74,6 +74,7 @@ class Event(Base):
     anonymous_id: Mapped[str | None] = mapped_column(String(200))
     previous_id: Mapped[str | None] = mapped_column(String(200))
     group_id: Mapped[str | None] = mapped_column(String(200))
+    profile_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("profiles.id", ondelete="SET NULL"))
     properties: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     traits: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     context: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
@@ -89,6 +90,7 @@ class Event(Base):
         Index("ix_events_anonymous_id", "anonymous_id"),
         Index("ix_events_event_timestamp", "event", "timestamp"),
         Index("ix_events_timestamp", "timestamp"),
+        Index("ix_events_profile_timestamp", "profile_id", "timestamp"),
     )
 
 

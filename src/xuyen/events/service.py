@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -18,6 +18,7 @@ from xuyen.db import is_postgres
 from xuyen.errors import BadRequest, NotFound, PayloadTooLarge, Unauthorized, ValidationFailed
 from xuyen.events.models import ChannelType, Event, QuarantinedEvent, Source
 from xuyen.events.segment import InvalidItem, ValidEvent, batch_sent_at, parse_item
+from xuyen.identity.graph import CallIdentity, RawIdentifier, resolve_calls
 
 WRITE_KEY_PREFIX = "wk"
 
@@ -83,35 +84,96 @@ class IngestResult:
     quarantined: int
 
 
-def _event_row(source: Source, call: ValidEvent) -> dict[str, Any]:
+def _event_row(source: Source, call: ValidEvent, profile_id: int | None) -> dict[str, Any]:
     return {
         "source_id": source.id, "channel": source.channel.value, "type": call.type, "event": call.event,
         "name": call.name, "message_id": call.message_id, "user_id": call.user_id,
         "anonymous_id": call.anonymous_id, "previous_id": call.previous_id, "group_id": call.group_id,
-        "properties": call.properties, "traits": call.traits, "context": call.context,
+        "profile_id": profile_id, "properties": call.properties, "traits": call.traits, "context": call.context,
         "integrations": call.integrations, "timestamp": call.timestamp,
         "original_timestamp": call.original_timestamp, "sent_at": call.sent_at, "received_at": call.received_at,
     }
 
 
-def _store_events(session: Session, *, source: Source, calls: list[ValidEvent]) -> int:
+def _trait_identifiers(traits: dict[str, Any]) -> list[RawIdentifier]:
+    found = []
+    for field, kind in (("email", "email"), ("phone", "phone")):
+        value = traits.get(field)
+        if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
+            found.append(RawIdentifier(kind, str(value)))
+    return found
+
+
+def _external_ids(context: dict[str, Any]) -> list[RawIdentifier]:
+    items = context.get("externalIds")
+    if not isinstance(items, list):
+        return []
+    return [RawIdentifier(str(item["type"]), str(item["id"])) for item in items
+            if isinstance(item, dict) and item.get("id") not in (None, "") and isinstance(item.get("type"), str)]
+
+
+def raw_identifiers(call: ValidEvent) -> list[RawIdentifier]:
+    """The identifiers a call carries: its ids, e-mail and phone traits, and ``context.externalIds``.
+
+    An alias call's ``previousId`` is taken as the anonymous id it links to the user id.
+    """
+    raw = []
+    if call.user_id:
+        raw.append(RawIdentifier("user_id", call.user_id))
+    if call.anonymous_id:
+        raw.append(RawIdentifier("anonymous_id", call.anonymous_id))
+    if call.previous_id:
+        raw.append(RawIdentifier("anonymous_id", call.previous_id))
+    raw.extend(_trait_identifiers(call.traits))
+    context_traits = call.context.get("traits")
+    if isinstance(context_traits, dict) and context_traits is not call.traits:
+        raw.extend(_trait_identifiers(context_traits))
+    raw.extend(_external_ids(call.context))
+    return raw
+
+
+def _already_stored(session: Session, *, source: Source, message_ids: list[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(message_ids), 500):
+        chunk = message_ids[start:start + 500]
+        found.update(session.scalars(select(Event.message_id).where(Event.source_id == source.id,
+                                                                    Event.message_id.in_(chunk))))
+    return found
+
+
+def _new_calls(session: Session, *, source: Source, calls: list[ValidEvent]) -> list[ValidEvent]:
+    stored = _already_stored(session, source=source, message_ids=[call.message_id for call in calls])
+    fresh: dict[str, ValidEvent] = {}
+    for call in calls:
+        if call.message_id not in stored:
+            fresh.setdefault(call.message_id, call)
+    return list(fresh.values())
+
+
+def _store_events(session: Session, *, source: Source, calls: list[ValidEvent], profiles: list[int | None]) -> int:
     if not calls:
         return 0
     insert = postgresql.insert if is_postgres(session) else sqlite.insert
     stmt = insert(Event).on_conflict_do_nothing(index_elements=["source_id", "message_id"]).returning(Event.id)
-    return len(session.execute(stmt, [_event_row(source, call) for call in calls]).all())
+    rows = [_event_row(source, call, profile) for call, profile in zip(calls, profiles, strict=True)]
+    return len(session.execute(stmt, rows).all())
 
 
 def ingest(session: Session, *, source: Source, items: list[ValidEvent | InvalidItem], request_id: str,
            received_at: datetime) -> IngestResult:
-    """Store a request's valid calls and quarantine its invalid ones, all in one transaction.
+    """Store a request's valid calls, each resolved to its profile, and quarantine its invalid ones, in one
+    transaction.
 
-    A call whose ``messageId`` this source already sent is a retry and is skipped, so retried batches
-    never create a second event.
+    A call whose ``messageId`` this source already sent is a retry and is skipped (before identity
+    resolution, so a retried batch neither creates a second event nor records anything twice).
     """
     valid = [item for item in items if isinstance(item, ValidEvent)]
     invalid = [item for item in items if isinstance(item, InvalidItem)]
-    stored = _store_events(session, source=source, calls=valid)
+    fresh = _new_calls(session, source=source, calls=valid)
+    profiles = resolve_calls(session, calls=[
+        CallIdentity(raw=raw_identifiers(call), seen_at=call.timestamp, source_id=source.id,
+                     message_id=call.message_id) for call in fresh])
+    stored = _store_events(session, source=source, calls=fresh, profiles=profiles)
     for item in invalid:
         session.add(QuarantinedEvent(source_id=source.id, request_id=request_id, position=item.position,
                                      reason=item.reason, detail=item.detail, payload=item.payload,
@@ -173,3 +235,28 @@ def track(session: Session, *, write_key: str | None, body: Any, call: str | Non
     items = parse_request(body=body, call=call, received_at=received_at, max_event_bytes=max_event_bytes,
                           max_batch_events=max_batch_events)
     return ingest(session, source=source, items=items, request_id=request_id, received_at=received_at)
+
+
+# Reading for the events API and the UI (counts per source, one source's quarantine) ------------------
+
+
+def count_events_by_source(session: Session, *, source_id: int | None = None) -> dict[int, int]:
+    """How many events each source (or only ``source_id``) has stored; sources without any are left out."""
+    query = select(Event.source_id, func.count()).group_by(Event.source_id)
+    if source_id is not None:
+        query = query.where(Event.source_id == source_id)
+    return {source: count for source, count in session.execute(query)}
+
+
+def count_quarantined_by_source(session: Session, *, source_id: int | None = None) -> dict[int, int]:
+    """How many calls each source (or only ``source_id``) had quarantined; sources without any are left out."""
+    query = select(QuarantinedEvent.source_id, func.count()).group_by(QuarantinedEvent.source_id)
+    if source_id is not None:
+        query = query.where(QuarantinedEvent.source_id == source_id)
+    return {source: count for source, count in session.execute(query)}
+
+
+def list_quarantined_of_source(session: Session, *, source_id: int, limit: int = 100) -> list[QuarantinedEvent]:
+    """The newest quarantined calls of the source with ``source_id`` (NotFound when there is none)."""
+    get_source(session, source_id=source_id)
+    return list_quarantined(session, source_id=source_id, limit=limit)

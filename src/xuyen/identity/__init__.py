@@ -1,0 +1,1 @@
+"""Identity: identifier normalisation, the identity graph, merges and duplicate detection."""

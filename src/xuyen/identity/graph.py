@@ -1,0 +1,354 @@
+"""The identity graph: resolving a call's identifiers to one profile, merging and unmerging profiles.
+
+Resolution is deterministic: an identifier belongs to at most one profile; a call whose identifiers
+point to several profiles merges them, unless the identity rules forbid it (at most one user id per
+profile by default, at most five of any other type), in which case the conflict is recorded for review
+and nothing is merged. The oldest profile survives a merge; the absorbed one keeps its row and points to
+the survivor, so ids held by API clients keep resolving. Every merge records the identifiers it moved,
+so it can be undone.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select, tuple_, update
+from sqlalchemy.orm import Session
+
+from xuyen.clock import utcnow
+from xuyen.errors import Conflict, NotFound
+from xuyen.identity.models import IdentityConflict, Merge, Profile, ProfileIdentifier
+from xuyen.identity.normalise import BlockList, Identifier, normalise
+from xuyen.outbox import emit
+
+MAX_MERGE_CHAIN = 64
+
+# Which identifier decides, when a call's identifiers point to different profiles: the first found.
+DEFAULT_PRIORITY: tuple[str, ...] = (
+    "user_id", "email", "phone", "loyalty_card", "zalo_id", "facebook_psid", "whatsapp_id",
+    "marketplace_buyer_id", "anonymous_id",
+)
+
+
+@dataclass(frozen=True)
+class IdentityRules:
+    """Per-type limits that stop over-merging, the priority of types, and values never used to link."""
+
+    max_per_profile: dict[str, int] = field(default_factory=lambda: {"user_id": 1})
+    default_max: int = 5
+    priority: tuple[str, ...] = DEFAULT_PRIORITY
+    block_list: BlockList = field(default_factory=BlockList)
+
+    def limit(self, identifier_type: str) -> int:
+        """How many identifiers of this type one profile may hold."""
+        return self.max_per_profile.get(identifier_type, self.default_max)
+
+    def rank(self, identifier_type: str) -> int:
+        """Lower ranks decide first; unlisted (custom) types come after the listed ones."""
+        return self.priority.index(identifier_type) if identifier_type in self.priority else len(self.priority)
+
+
+@dataclass(frozen=True)
+class RawIdentifier:
+    """An identifier as a call carried it, before normalisation."""
+
+    type: str
+    value: str
+    scope: str | None = None
+
+
+@dataclass
+class CallIdentity:
+    """What resolution needs to know about one call."""
+
+    raw: list[RawIdentifier]
+    seen_at: datetime
+    source_id: int | None = None
+    message_id: str | None = None
+
+
+Key = tuple[str, str, str]
+
+
+def _key(identifier: Identifier) -> Key:
+    return (identifier.type, identifier.scope or "", identifier.value)
+
+
+def _label(key: Key) -> str:
+    kind, scope, value = key
+    return f"{kind}:{scope}:{value}" if scope else f"{kind}:{value}"
+
+
+def normalised_identifiers(raw: list[RawIdentifier], rules: IdentityRules) -> list[Identifier]:
+    """The call's identifiers, normalised, without blocked values or duplicates, by priority."""
+    seen: dict[Key, Identifier] = {}
+    for item in raw:
+        result = normalise(item.type, item.value, scope=item.scope, block_list=rules.block_list)
+        for identifier in result.identifiers:
+            seen.setdefault(_key(identifier), identifier)
+    return sorted(seen.values(), key=lambda ident: rules.rank(ident.type))
+
+
+class _Graph:
+    """The part of the graph one batch touches, loaded once and kept up to date in memory."""
+
+    def __init__(self, session: Session, rules: IdentityRules) -> None:
+        self.session = session
+        self.rules = rules
+        self.owner: dict[Key, int] = {}
+        self.rows: dict[Key, ProfileIdentifier] = {}
+        self.parent: dict[int, int | None] = {}
+        self.counts: dict[int, Counter[str]] = {}
+
+    def load(self, keys: set[Key]) -> None:
+        if not keys:
+            return
+        for chunk in _chunks(sorted(keys), 500):
+            rows = self.session.scalars(select(ProfileIdentifier).where(
+                tuple_(ProfileIdentifier.type, ProfileIdentifier.scope, ProfileIdentifier.value).in_(chunk)))
+            for row in rows:
+                key = (row.type, row.scope, row.value)
+                self.rows[key] = row
+                self.owner[key] = row.profile_id
+
+    def root(self, profile_id: int) -> int:
+        current = profile_id
+        for _ in range(MAX_MERGE_CHAIN):
+            if current not in self.parent:
+                self.parent[current] = self.session.scalar(
+                    select(Profile.merged_into_id).where(Profile.id == current))
+            following = self.parent[current]
+            if following is None:
+                return current
+            current = following
+        raise RuntimeError(f"merge chain from profile {profile_id} is longer than {MAX_MERGE_CHAIN}")
+
+    def count(self, profile_id: int) -> Counter[str]:
+        if profile_id not in self.counts:
+            rows = self.session.execute(select(ProfileIdentifier.type).where(
+                ProfileIdentifier.profile_id == profile_id)).scalars()
+            self.counts[profile_id] = Counter(rows)
+        return self.counts[profile_id]
+
+
+def _chunks(items: list[Key], size: int) -> list[list[Key]]:
+    return [items[start:start + size] for start in range(0, len(items), size)]
+
+
+def _new_profile(graph: _Graph, seen_at: datetime) -> int:
+    profile = Profile(created_at=utcnow(), first_seen_at=seen_at, last_seen_at=seen_at)
+    graph.session.add(profile)
+    graph.session.flush()
+    graph.parent[profile.id] = None
+    graph.counts[profile.id] = Counter()
+    return profile.id
+
+
+def _conflict(graph: _Graph, *, profile_id: int, other: int | None, key: Key, rule: str, detail: str,
+              call: CallIdentity) -> None:
+    graph.session.add(IdentityConflict(profile_id=profile_id, other_profile_id=other, identifier=_label(key),
+                                       rule=rule, detail=detail, event_message_id=call.message_id,
+                                       created_at=utcnow()))
+
+
+def _attach(graph: _Graph, profile_id: int, identifier: Identifier, call: CallIdentity) -> None:
+    key = _key(identifier)
+    counts = graph.count(profile_id)
+    if counts[identifier.type] >= graph.rules.limit(identifier.type):
+        _conflict(graph, profile_id=profile_id, other=None, key=key, rule="max_per_profile",
+                  detail=f"the profile already has {counts[identifier.type]} {identifier.type} identifier(s), "
+                         f"the most allowed", call=call)
+        return
+    row = ProfileIdentifier(profile_id=profile_id, type=key[0], scope=key[1], value=key[2],
+                            flags=sorted(identifier.flags), source_id=call.source_id,
+                            first_seen_at=call.seen_at, last_seen_at=call.seen_at)
+    graph.session.add(row)
+    graph.rows[key] = row
+    graph.owner[key] = profile_id
+    counts[identifier.type] += 1
+
+
+def _merge_allowed(graph: _Graph, survivor: int, absorbed: int) -> str | None:
+    combined = graph.count(survivor) + graph.count(absorbed)
+    for kind, total in combined.items():
+        if total > graph.rules.limit(kind):
+            return kind
+    return None
+
+
+def _merge(graph: _Graph, *, survivor: int, absorbed: int, key: Key, call: CallIdentity, actor: str) -> Merge:
+    session = graph.session
+    session.flush()
+    moved = list(session.scalars(select(ProfileIdentifier.id).where(ProfileIdentifier.profile_id == absorbed)))
+    session.execute(update(ProfileIdentifier).where(ProfileIdentifier.profile_id == absorbed)
+                    .values(profile_id=survivor).execution_options(synchronize_session="fetch"))
+    session.execute(update(Profile).where(Profile.id == absorbed).values(merged_into_id=survivor)
+                    .execution_options(synchronize_session="fetch"))
+    for row_key, owner in list(graph.owner.items()):
+        if owner == absorbed:
+            graph.owner[row_key] = survivor
+    graph.parent[absorbed] = survivor
+    graph.counts[survivor] = graph.count(survivor) + graph.count(absorbed)
+    graph.counts[absorbed] = Counter()
+    merge = Merge(survivor_id=survivor, absorbed_id=absorbed, linking_identifier=_label(key),
+                  reason=f"both profiles carry {_label(key)}", event_message_id=call.message_id, actor=actor,
+                  moved_identifier_ids=moved, created_at=utcnow())
+    session.add(merge)
+    session.flush()
+    emit(session, topic="profile.merged", aggregate_type="profile", aggregate_id=survivor,
+         payload={"survivor_id": survivor, "absorbed_id": absorbed, "merge_id": merge.id})
+    return merge
+
+
+def _owners(graph: _Graph, identifiers: list[Identifier]) -> list[tuple[int, Key]]:
+    """The distinct profiles the identifiers already belong to, in the identifiers' priority order."""
+    owners: list[tuple[int, Key]] = []
+    for identifier in identifiers:
+        key = _key(identifier)
+        if key in graph.owner:
+            root = graph.root(graph.owner[key])
+            if all(root != owner for owner, _ in owners):
+                owners.append((root, key))
+    return owners
+
+
+def _stronger_misfit(graph: _Graph, target: int, link: Key, identifiers: list[Identifier]) -> Identifier | None:
+    """A new identifier ranking above the link that the target cannot take (its type is full there).
+
+    Such a call is someone else who shares the weaker identifier (a family phone, a shop e-mail).
+    """
+    link_rank = graph.rules.rank(link[0])
+    for identifier in identifiers:
+        if graph.rules.rank(identifier.type) >= link_rank:
+            return None
+        full = graph.count(target)[identifier.type] >= graph.rules.limit(identifier.type)
+        if _key(identifier) not in graph.owner and full:
+            return identifier
+    return None
+
+
+def _merge_into(graph: _Graph, target: int, others: list[tuple[int, Key]], call: CallIdentity) -> int:
+    for other, key in others:
+        survivor, absorbed = sorted((graph.root(target), other))
+        blocked_by = _merge_allowed(graph, survivor, absorbed)
+        if blocked_by:
+            _conflict(graph, profile_id=target, other=other, key=key, rule="max_per_profile",
+                      detail=f"merging would give one profile more than {graph.rules.limit(blocked_by)} "
+                             f"{blocked_by} identifier(s)", call=call)
+            continue
+        _merge(graph, survivor=survivor, absorbed=absorbed, key=key, call=call, actor="system")
+        target = survivor
+    return target
+
+
+def _resolve_call(graph: _Graph, call: CallIdentity, identifiers: list[Identifier]) -> int | None:
+    if not identifiers:
+        return None
+    owners = _owners(graph, identifiers)
+    if not owners:
+        target = _new_profile(graph, call.seen_at)
+    else:
+        target, link = owners[0]
+        misfit = _stronger_misfit(graph, target, link, identifiers)
+        if misfit is not None:
+            _conflict(graph, profile_id=target, other=None, key=link, rule="shared_identifier",
+                      detail=f"{_label(link)} belongs to profile {target}, which already has a {misfit.type}; "
+                             f"the call with {misfit.type} {misfit.value} is someone else", call=call)
+            target = _new_profile(graph, call.seen_at)
+        else:
+            target = _merge_into(graph, target, owners[1:], call)
+    for identifier in identifiers:
+        key = _key(identifier)
+        if key not in graph.owner:
+            _attach(graph, target, identifier, call)
+        elif key in graph.rows:
+            graph.rows[key].last_seen_at = max(graph.rows[key].last_seen_at, call.seen_at)
+    return target
+
+
+def resolve_calls(session: Session, *, calls: list[CallIdentity],
+                  rules: IdentityRules | None = None) -> list[int | None]:
+    """The profile of each call, creating, attaching and merging as the identity rules allow (helper: no commit).
+
+    Calls are resolved in order, each seeing what the earlier ones did.
+    """
+    rules = rules or IdentityRules()
+    graph = _Graph(session, rules)
+    normalised = [normalised_identifiers(call.raw, rules) for call in calls]
+    graph.load({_key(identifier) for identifiers in normalised for identifier in identifiers})
+    profiles = [_resolve_call(graph, call, identifiers) for call, identifiers in zip(calls, normalised, strict=True)]
+    _touch_profiles(session, profiles, calls)
+    session.flush()
+    return profiles
+
+
+def _touch_profiles(session: Session, profiles: list[int | None], calls: list[CallIdentity]) -> None:
+    latest: dict[int, datetime] = {}
+    earliest: dict[int, datetime] = {}
+    for profile_id, call in zip(profiles, calls, strict=True):
+        if profile_id is None:
+            continue
+        latest[profile_id] = max(latest.get(profile_id, call.seen_at), call.seen_at)
+        earliest[profile_id] = min(earliest.get(profile_id, call.seen_at), call.seen_at)
+    for profile in session.scalars(select(Profile).where(Profile.id.in_(list(latest)))) if latest else []:
+        profile.last_seen_at = max(profile.last_seen_at, latest[profile.id])
+        profile.first_seen_at = min(profile.first_seen_at, earliest[profile.id])
+
+
+# Reading and undoing -------------------------------------------------------------------------------
+
+
+def resolve_profile_id(session: Session, *, profile_id: int) -> int:
+    """The surviving profile that ``profile_id`` is, or was merged into."""
+    graph = _Graph(session, IdentityRules())
+    if session.get(Profile, profile_id) is None:
+        raise NotFound(f"There is no profile {profile_id}.", code="profile_not_found")
+    return graph.root(profile_id)
+
+
+def find_profile(session: Session, *, type: str, value: str, scope: str | None = None) -> int | None:
+    """The surviving profile that holds the identifier, after normalising it; None when nobody does."""
+    result = normalise(type, value, scope=scope)
+    for identifier in result.identifiers:
+        owner = session.scalar(select(ProfileIdentifier.profile_id).where(
+            ProfileIdentifier.type == identifier.type, ProfileIdentifier.scope == (identifier.scope or ""),
+            ProfileIdentifier.value == identifier.value))
+        if owner is not None:
+            return resolve_profile_id(session, profile_id=owner)
+    return None
+
+
+def list_identifiers(session: Session, *, profile_id: int) -> list[ProfileIdentifier]:
+    """The identifiers of a profile (after following merges), by type and value."""
+    root = resolve_profile_id(session, profile_id=profile_id)
+    return list(session.scalars(select(ProfileIdentifier).where(ProfileIdentifier.profile_id == root)
+                                .order_by(ProfileIdentifier.type, ProfileIdentifier.value)))
+
+
+def unmerge(session: Session, *, merge_id: int, actor: str) -> Merge:
+    """Undo a merge: the absorbed profile gets back the identifiers it brought, and stands alone again."""
+    merge = session.get(Merge, merge_id)
+    if merge is None:
+        raise NotFound(f"There is no merge {merge_id}.", code="merge_not_found")
+    if merge.undone_at is not None:
+        raise Conflict(f"Merge {merge_id} was already undone.", code="merge_already_undone")
+    later = session.scalar(select(Merge.id).where(Merge.absorbed_id == merge.survivor_id, Merge.undone_at.is_(None),
+                                                  Merge.id > merge.id))
+    if later is not None:
+        raise Conflict(f"Profile {merge.survivor_id} was itself merged later (merge {later}); undo that first.",
+                       code="merge_not_last")
+    if merge.moved_identifier_ids:
+        session.execute(update(ProfileIdentifier)
+                        .where(ProfileIdentifier.id.in_(merge.moved_identifier_ids),
+                               ProfileIdentifier.profile_id == merge.survivor_id)
+                        .values(profile_id=merge.absorbed_id).execution_options(synchronize_session="fetch"))
+    session.execute(update(Profile).where(Profile.id == merge.absorbed_id).values(merged_into_id=None)
+                    .execution_options(synchronize_session="fetch"))
+    merge.undone_at = utcnow()
+    emit(session, topic="profile.unmerged", aggregate_type="profile", aggregate_id=merge.survivor_id,
+         payload={"survivor_id": merge.survivor_id, "absorbed_id": merge.absorbed_id, "merge_id": merge.id,
+                  "merged_at": merge.created_at.isoformat(), "actor": actor})
+    session.commit()
+    return merge
