@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
+from xuyen.migrate import head_revision
+
 
 def test_healthz_answers_alive(client: TestClient) -> None:
     response = client.get("/healthz")
@@ -21,7 +23,11 @@ def test_readyz_is_ready_on_a_migrated_database(client: TestClient) -> None:
 def test_readyz_reports_pending_migrations(client: TestClient, engine: Engine) -> None:
     with engine.begin() as connection:
         connection.execute(text("UPDATE alembic_version SET version_num = 'old'"))
-    response = client.get("/readyz")
+    try:
+        response = client.get("/readyz")
+    finally:  # the PostgreSQL test database is shared by the whole run
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = :head"), {"head": head_revision()})
     assert response.status_code == 503
     assert response.headers["content-type"].startswith("application/problem+json")
     body = response.json()
