@@ -310,3 +310,28 @@ def test_a_retried_batch_records_no_identity_conflict_twice(
     assert len(session.scalars(select(IdentityConflict)).all()) == 1
     profiles = {e.user_id: e.profile_id for e in _events(session)}
     assert profiles["A"] != profiles["B"], "a shared phone does not make B into A"
+
+
+def test_unmerging_gives_back_the_events_that_arrived_during_the_merge(
+    client: TestClient, session: Session, source_key: tuple[Source, str]
+) -> None:
+    from xuyen.identity.graph import unmerge
+    from xuyen.identity.models import Merge
+    from xuyen.worker import Worker
+
+    _, key = source_key
+    client.post("/v1/page", headers=_basic(key), json={"anonymousId": "shared-tablet", "messageId": "p1"})
+    client.post("/v1/identify", headers=_basic(key), json={"userId": "KH-77", "messageId": "i1"})
+    client.post("/v1/identify", headers=_basic(key), json={"userId": "KH-77", "anonymousId": "shared-tablet",
+                                                           "messageId": "link"})
+    client.post("/v1/page", headers=_basic(key), json={"anonymousId": "shared-tablet", "messageId": "p2"})
+    by_id = {e.message_id: e.profile_id for e in _events(session)}
+    tablet, customer = by_id["p1"], by_id["i1"]
+    assert by_id["p2"] == min(tablet, customer)  # type: ignore[type-var]
+    session.rollback()
+    merge = session.scalars(select(Merge)).one()
+    unmerge(session, merge_id=merge.id, actor="user:1")
+    Worker(engine=session.get_bind()).run_until_idle()  # type: ignore[arg-type]
+    by_id = {e.message_id: e.profile_id for e in _events(session)}
+    assert by_id["p1"] == by_id["p2"] == tablet
+    assert by_id["i1"] == customer

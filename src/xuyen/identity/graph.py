@@ -347,8 +347,11 @@ def unmerge(session: Session, *, merge_id: int, actor: str) -> Merge:
     session.execute(update(Profile).where(Profile.id == merge.absorbed_id).values(merged_into_id=None)
                     .execution_options(synchronize_session="fetch"))
     merge.undone_at = utcnow()
+    returned = session.execute(select(ProfileIdentifier.type, ProfileIdentifier.scope, ProfileIdentifier.value)
+                               .where(ProfileIdentifier.id.in_(merge.moved_identifier_ids or [-1]))).all()
     emit(session, topic="profile.unmerged", aggregate_type="profile", aggregate_id=merge.survivor_id,
          payload={"survivor_id": merge.survivor_id, "absorbed_id": merge.absorbed_id, "merge_id": merge.id,
-                  "merged_at": merge.created_at.isoformat(), "actor": actor})
+                  "merged_at": merge.created_at.isoformat(), "actor": actor,
+                  "identifiers": [{"type": kind, "scope": scope, "value": value} for kind, scope, value in returned]})
     session.commit()
     return merge
