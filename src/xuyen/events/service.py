@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from xuyen.clock import utcnow
@@ -21,6 +22,7 @@ from xuyen.events.segment import InvalidItem, ValidEvent, batch_sent_at, parse_i
 from xuyen.identity.graph import CallIdentity, RawIdentifier, resolve_calls
 
 WRITE_KEY_PREFIX = "wk"
+INGEST_ATTEMPTS = 4
 
 
 def _digest(key: str) -> str:
@@ -234,7 +236,16 @@ def track(session: Session, *, write_key: str | None, body: Any, call: str | Non
     received_at = utcnow()
     items = parse_request(body=body, call=call, received_at=received_at, max_event_bytes=max_event_bytes,
                           max_batch_events=max_batch_events)
-    return ingest(session, source=source, items=items, request_id=request_id, received_at=received_at)
+    for attempt in range(1, INGEST_ATTEMPTS + 1):
+        try:
+            return ingest(session, source=source, items=items, request_id=request_id, received_at=received_at)
+        except (IntegrityError, OperationalError):
+            # A concurrent request created the same identifier or locked the same profiles first
+            # (a unique violation or a deadlock on PostgreSQL): start again, it is all rolled back.
+            session.rollback()
+            if attempt == INGEST_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
 
 
 # Reading for the events API and the UI (counts per source, one source's quarantine) ------------------

@@ -18,6 +18,7 @@ from sqlalchemy import select, tuple_, update
 from sqlalchemy.orm import Session
 
 from xuyen.clock import utcnow
+from xuyen.db import is_postgres
 from xuyen.errors import Conflict, NotFound
 from xuyen.identity.models import IdentityConflict, Merge, Profile, ProfileIdentifier
 from xuyen.identity.normalise import BlockList, Identifier, normalise
@@ -101,6 +102,8 @@ class _Graph:
         self.rows: dict[Key, ProfileIdentifier] = {}
         self.parent: dict[int, int | None] = {}
         self.counts: dict[int, Counter[str]] = {}
+        self.locked: set[int] = set()
+        self.postgres = is_postgres(session)
 
     def load(self, keys: set[Key]) -> None:
         if not keys:
@@ -124,6 +127,23 @@ class _Graph:
                 return current
             current = following
         raise RuntimeError(f"merge chain from profile {profile_id} is longer than {MAX_MERGE_CHAIN}")
+
+    def lock_roots(self, profile_ids: list[int]) -> None:
+        """Lock the profiles (in id order, against deadlocks) so concurrent requests cannot change them
+        under this one; on PostgreSQL only, SQLite has one writer anyway. A profile merged meanwhile is
+        followed to its survivor."""
+        if not self.postgres:
+            return
+        pending = sorted({self.root(profile_id) for profile_id in profile_ids} - self.locked)
+        while pending:
+            current = pending.pop(0)
+            merged_into = self.session.scalar(
+                select(Profile.merged_into_id).where(Profile.id == current).with_for_update())
+            self.locked.add(current)
+            if merged_into is not None:  # merged by a request that committed while we waited
+                self.parent[current] = merged_into
+                self.counts.pop(current, None)
+                pending = sorted(set(pending) | ({self.root(merged_into)} - self.locked))
 
     def count(self, profile_id: int) -> Counter[str]:
         if profile_id not in self.counts:
@@ -247,6 +267,9 @@ def _resolve_call(graph: _Graph, call: CallIdentity, identifiers: list[Identifie
     if not identifiers:
         return None
     owners = _owners(graph, identifiers)
+    if owners and graph.postgres:
+        graph.lock_roots([owner for owner, _ in owners])
+        owners = _owners(graph, identifiers)
     if not owners:
         target = _new_profile(graph, call.seen_at)
     else:

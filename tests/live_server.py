@@ -1,0 +1,56 @@
+"""A real uvicorn server for tests: the application served from a background thread on a free local port.
+
+Used by the browser tests (tests/e2e) and the SDK tests (tests/events/test_sdks.py).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import httpx
+import uvicorn
+from sqlalchemy import Engine
+
+from xuyen.app import create_app
+from xuyen.config import Settings
+
+STARTUP_SECONDS = 20.0
+
+
+class LiveServer:
+    """The application served by uvicorn from a background thread."""
+
+    def __init__(self, settings: Settings, engine: Engine) -> None:
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.socket.bind(("127.0.0.1", 0))
+        self.port = self.socket.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(create_app(settings, engine=engine), host="127.0.0.1", port=self.port,
+                                log_config=None, access_log=False, lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]},
+                                       name=f"uvicorn-{self.port}", daemon=True)
+
+    def start(self) -> None:
+        """Start serving and wait until /healthz answers."""
+        self.thread.start()
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while time.monotonic() < deadline:
+            if not self.thread.is_alive():
+                raise RuntimeError("the server thread stopped while starting; see the log above")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1.0).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"the server did not answer /healthz within {STARTUP_SECONDS:.0f} s")
+
+    def stop(self) -> None:
+        """Ask uvicorn to finish and wait for its thread."""
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+        self.socket.close()
