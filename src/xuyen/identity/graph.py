@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from xuyen.clock import utcnow
 from xuyen.db import is_postgres
-from xuyen.errors import Conflict, NotFound
+from xuyen.errors import Conflict, NotFound, ValidationFailed
 from xuyen.identity.models import IdentityConflict, Merge, Profile, ProfileIdentifier
 from xuyen.identity.normalise import BlockList, Identifier, normalise
 from xuyen.outbox import emit
@@ -378,3 +378,59 @@ def unmerge(session: Session, *, merge_id: int, actor: str) -> Merge:
                   "identifiers": [{"type": kind, "scope": scope, "value": value} for kind, scope, value in returned]})
     session.commit()
     return merge
+
+
+# Manual merges by staff (used by xuyen.identity.service) -------------------------------------------
+
+_MANUAL: Key = ("manual", "", "")
+
+
+def merge(session: Session, *, survivor_id: int, absorbed_id: int, actor: str, reason: str, force: bool = False,
+          rules: IdentityRules | None = None) -> Merge:
+    """Merge one surviving profile into another as staff asked, within the identity rules (helper: no commit).
+
+    Both must be surviving profiles and different ones. A merge that would give the survivor more
+    identifiers of a type than the rules allow is refused (``merge_breaks_rules``) unless ``force``.
+    """
+    if survivor_id == absorbed_id:
+        raise ValidationFailed(f"Profile {survivor_id} cannot be merged into itself; give two different profiles.",
+                               code="same_profile")
+    _lock_profiles(session, [survivor_id, absorbed_id])
+    graph = _Graph(session, rules or IdentityRules())
+    for profile_id in (survivor_id, absorbed_id):
+        _require_root(graph, profile_id)
+    breaking = _merge_allowed(graph, survivor_id, absorbed_id)
+    if breaking is not None and not force:
+        raise _breaks_rules(graph, survivor_id, absorbed_id, breaking)
+    recorded = _merge(graph, survivor=survivor_id, absorbed=absorbed_id, key=_MANUAL,
+                      call=CallIdentity(raw=[], seen_at=utcnow()), actor=actor)
+    recorded.reason = reason  # _merge words the reason after a linking identifier; a manual merge has none
+    recorded.linking_identifier = ""
+    return recorded
+
+
+def _lock_profiles(session: Session, profile_ids: list[int]) -> None:
+    """Lock the profiles' rows (in id order, so two merges never deadlock); NotFound for a missing one."""
+    query = (select(Profile.id).where(Profile.id.in_(profile_ids)).order_by(Profile.id).with_for_update())
+    found = set(session.scalars(query))
+    for profile_id in profile_ids:
+        if profile_id not in found:
+            raise NotFound(f"There is no profile {profile_id}.", code="profile_not_found")
+
+
+def _require_root(graph: _Graph, profile_id: int) -> None:
+    """Refuse a profile that was merged into another: the merge must name the survivor."""
+    root = graph.root(profile_id)
+    if root != profile_id:
+        raise Conflict(f"Profile {profile_id} was already merged into profile {root}; merge with profile {root} "
+                       "instead, or undo that merge first.", code="profile_already_merged",
+                       details={"profile_id": profile_id, "merged_into": root})
+
+
+def _breaks_rules(graph: _Graph, survivor_id: int, absorbed_id: int, kind: str) -> Conflict:
+    """The refusal of a merge that would give one profile too many identifiers of ``kind``."""
+    total = graph.count(survivor_id)[kind] + graph.count(absorbed_id)[kind]
+    limit = graph.rules.limit(kind)
+    return Conflict(f"Merging would give profile {survivor_id} {total} {kind} identifiers, but the identity rules "
+                    f"allow at most {limit}. Check that both are the same person; an owner can then merge with "
+                    "force.", code="merge_breaks_rules", details={"type": kind, "limit": limit, "total": total})
