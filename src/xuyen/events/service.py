@@ -169,19 +169,9 @@ def ingest(session: Session, *, source: Source, items: list[ValidEvent | Invalid
     A call whose ``messageId`` this source already sent is a retry and is skipped (before identity
     resolution, so a retried batch neither creates a second event nor records anything twice).
     """
-    valid = [item for item in items if isinstance(item, ValidEvent)]
-    invalid = [item for item in items if isinstance(item, InvalidItem)]
-    fresh = _new_calls(session, source=source, calls=valid)
-    profiles = resolve_calls(session, calls=[
-        CallIdentity(raw=raw_identifiers(call), seen_at=call.timestamp, source_id=source.id,
-                     message_id=call.message_id) for call in fresh])
-    stored = _store_events(session, source=source, calls=fresh, profiles=profiles)
-    for item in invalid:
-        session.add(QuarantinedEvent(source_id=source.id, request_id=request_id, position=item.position,
-                                     reason=item.reason, detail=item.detail, payload=item.payload,
-                                     received_at=received_at))
+    result = add_events(session, source=source, items=items, request_id=request_id, received_at=received_at)
     session.commit()
-    return IngestResult(stored=stored, duplicates=len(valid) - stored, quarantined=len(invalid))
+    return result
 
 
 def list_quarantined(session: Session, *, source_id: int | None = None, limit: int = 100) -> list[QuarantinedEvent]:
@@ -271,3 +261,20 @@ def list_quarantined_of_source(session: Session, *, source_id: int, limit: int =
     """The newest quarantined calls of the source with ``source_id`` (NotFound when there is none)."""
     get_source(session, source_id=source_id)
     return list_quarantined(session, source_id=source_id, limit=limit)
+
+
+def add_events(session: Session, *, source: Source, items: list[ValidEvent | InvalidItem], request_id: str,
+               received_at: datetime) -> IngestResult:
+    """``ingest`` without the commit: store and resolve the valid calls, quarantine the rest (helper: no commit)."""
+    valid = [item for item in items if isinstance(item, ValidEvent)]
+    invalid = [item for item in items if isinstance(item, InvalidItem)]
+    fresh = _new_calls(session, source=source, calls=valid)
+    profiles = resolve_calls(session, calls=[
+        CallIdentity(raw=raw_identifiers(call), seen_at=call.timestamp, source_id=source.id,
+                     message_id=call.message_id) for call in fresh])
+    stored = _store_events(session, source=source, calls=fresh, profiles=profiles)
+    for item in invalid:
+        session.add(QuarantinedEvent(source_id=source.id, request_id=request_id, position=item.position,
+                                     reason=item.reason, detail=item.detail, payload=item.payload,
+                                     received_at=received_at))
+    return IngestResult(stored=stored, duplicates=len(valid) - stored, quarantined=len(invalid))

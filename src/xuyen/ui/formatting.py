@@ -46,6 +46,16 @@ JOB_STATUS_LABELS: dict[str, str] = {
 }
 
 
+QUARANTINE_REASON_LABELS: dict[str, str] = {
+    "missing_id": N_("No user id or anonymous id"),
+    "missing_event": N_("Track call without an event name"),
+    "missing_group_id": N_("Group call without a group id"),
+    "bad_type": N_("Unknown call type or a field of the wrong type"),
+    "bad_timestamp": N_("Unreadable time"),
+    "event_too_large": N_("Call too large"),
+}
+
+
 def format_local_time(moment: datetime | None, timezone: str) -> str:
     """``moment`` in ``timezone`` as dd/mm/yyyy HH:MM (a dash when there is none)."""
     if moment is None:
@@ -102,3 +112,9 @@ def job_status_label(status: str) -> str:
     """The human name of a job state, translated."""
     label = JOB_STATUS_LABELS.get(status)
     return gettext(label) if label else str(status)
+
+
+def quarantine_reason_label(reason: str) -> str:
+    """Why a call was quarantined, in words, translated (the code itself when it is not a known one)."""
+    label = QUARANTINE_REASON_LABELS.get(reason)
+    return gettext(label) if label else str(reason)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session
@@ -35,6 +36,7 @@ from xuyen.ui.security import (
 )
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+MAX_ID = 2**31 - 1
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
@@ -152,6 +154,13 @@ def stores_page(request: Request, session: DbSession, viewer: PageViewer) -> Res
 def sources_page(request: Request, session: DbSession, viewer: PageViewer) -> Response:
     """Every source (channel instance); only write key prefixes are shown."""
     return render(request, "sources.html", {"rows": views.source_rows(session)})
+
+
+@router.get("/sources/{source_id}")
+def source_page(request: Request, session: DbSession, source_id: Annotated[int, PathParam(ge=1, le=MAX_ID)],
+                viewer: Annotated[Viewer, Depends(page_role(Role.manager))]) -> Response:
+    """One source: its counts, latest quarantined calls and latest events (managers and above)."""
+    return render(request, "source.html", {"page": views.source_page(session, source_id=source_id)})
 
 
 @router.get("/staff")

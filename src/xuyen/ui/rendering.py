@@ -65,7 +65,8 @@ def environment() -> Environment:
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(local_time=formatting.local_time, money=formatting.money, number=formatting.number)
     env.globals.update(channel_label=formatting.channel_label, role_label=formatting.role_label,
-                       job_status_label=formatting.job_status_label, Role=Role, version=__version__)
+                       job_status_label=formatting.job_status_label,
+                       quarantine_reason_label=formatting.quarantine_reason_label, Role=Role, version=__version__)
     return env
 
 

@@ -11,12 +11,14 @@ from xuyen import jobs
 from xuyen.auth import service as auth_service
 from xuyen.auth.models import User
 from xuyen.events import service as events_service
-from xuyen.events.models import Source
+from xuyen.events.models import Event, QuarantinedEvent, Source
 from xuyen.jobs import Job
 from xuyen.stores import service as stores_service
 from xuyen.stores.models import Store
 
 LATEST_JOBS = 50
+LATEST_QUARANTINED = 50
+LATEST_EVENTS = 50
 
 
 @dataclass(frozen=True)
@@ -41,10 +43,21 @@ class Overview:
 
 @dataclass(frozen=True)
 class SourceRow:
-    """A source and the name of its store, if it has one."""
+    """A source, the name of its store (if it has one), and how many events and quarantined calls it sent."""
 
     source: Source
     store_name: str | None
+    event_count: int = 0
+    quarantined_count: int = 0
+
+
+@dataclass(frozen=True)
+class SourcePage:
+    """One source with its latest quarantined calls and latest events."""
+
+    row: SourceRow
+    quarantined: list[QuarantinedEvent]
+    events: list[Event]
 
 
 @dataclass(frozen=True)
@@ -97,10 +110,28 @@ def _store_names(session: Session) -> dict[int, str]:
 
 
 def source_rows(session: Session) -> list[SourceRow]:
-    """Every source with the name of its store."""
+    """Every source with the name of its store and its event and quarantine counts."""
     names = _store_names(session)
-    return [SourceRow(source=source, store_name=names.get(source.store_id) if source.store_id else None)
+    events = events_service.count_events_by_source(session)
+    quarantined = events_service.count_quarantined_by_source(session)
+    return [SourceRow(source=source, store_name=names.get(source.store_id) if source.store_id else None,
+                      event_count=events.get(source.id, 0), quarantined_count=quarantined.get(source.id, 0))
             for source in events_service.list_sources(session)]
+
+
+def source_page(session: Session, *, source_id: int) -> SourcePage:
+    """The source with ``source_id``, its counts, latest quarantined calls and latest events."""
+    source = events_service.get_source(session, source_id=source_id)
+    store_name = _store_names(session).get(source.store_id) if source.store_id else None
+    row = SourceRow(source=source, store_name=store_name,
+                    event_count=events_service.count_events_by_source(session, source_id=source.id).get(source.id, 0),
+                    quarantined_count=events_service.count_quarantined_by_source(
+                        session, source_id=source.id).get(source.id, 0))
+    return SourcePage(
+        row=row,
+        quarantined=events_service.list_quarantined(session, source_id=source.id, limit=LATEST_QUARANTINED),
+        events=events_service.list_events(session, source_id=source.id, limit=LATEST_EVENTS),
+    )
 
 
 def staff_rows(session: Session, *, store_id: int | None) -> list[StaffRow]:
