@@ -335,3 +335,22 @@ def test_unmerging_gives_back_the_events_that_arrived_during_the_merge(
     by_id = {e.message_id: e.profile_id for e in _events(session)}
     assert by_id["p1"] == by_id["p2"] == tablet
     assert by_id["i1"] == customer
+
+
+def test_the_browser_library_short_paths_and_cors_work(
+    client: TestClient, session: Session, source_key: tuple[Source, str]
+) -> None:
+    _, key = source_key
+    preflight = client.options("/v1/t", headers={"Origin": "https://luamay.vn",
+                                                 "Access-Control-Request-Method": "POST"})
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-origin"] == "*"
+    # analytics.js sends text/plain bodies with the write key inside.
+    body = json.dumps({"writeKey": key, "anonymousId": "web-1", "event": "Product Viewed", "messageId": "t-1"})
+    response = client.post("/v1/t", content=body, headers={"Content-Type": "text/plain", "Origin": "https://luamay.vn"})
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == "*"
+    batch = json.dumps({"writeKey": key, "batch": [{"type": "page", "anonymousId": "web-1", "messageId": "p-1"}]})
+    assert client.post("/v1/b", content=batch, headers={"Content-Type": "text/plain"}).status_code == 200
+    assert client.post("/v1/i", content=json.dumps({"writeKey": key, "userId": "KH-1"})).status_code == 200
+    assert {(e.type.value, e.message_id) for e in _events(session)} >= {("track", "t-1"), ("page", "p-1")}

@@ -158,7 +158,8 @@ def _store_events(session: Session, *, source: Source, calls: list[ValidEvent], 
     insert = postgresql.insert if is_postgres(session) else sqlite.insert
     stmt = insert(Event).on_conflict_do_nothing(index_elements=["source_id", "message_id"]).returning(Event.id)
     rows = [_event_row(source, call, profile) for call, profile in zip(calls, profiles, strict=True)]
-    return len(session.execute(stmt, rows).all())
+    # render_nulls keeps rows with and without optional columns in one INSERT instead of one per pattern.
+    return len(session.execute(stmt.execution_options(render_nulls=True), rows).all())
 
 
 def ingest(session: Session, *, source: Source, items: list[ValidEvent | InvalidItem], request_id: str,
@@ -221,7 +222,8 @@ def track(session: Session, *, write_key: str | None, body: Any, call: str | Non
     source = resolve_write_key(session, key=write_key) if write_key else None
     if source is None:
         raise Unauthorized("The write key is missing, unknown or disabled. Send the source's write key as the "
-                           "HTTP Basic user name, `writeKey` in the body, or an X-Write-Key header.",
+                           "HTTP Basic user name, `writeKey` in the body, an X-Write-Key header or a "
+                           "?writeKey= query parameter; `xuyen source list` shows the sources.",
                            code="invalid_write_key")
     received_at = utcnow()
     items = parse_request(body=body, call=call, received_at=received_at, max_event_bytes=max_event_bytes,

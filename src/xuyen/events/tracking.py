@@ -15,7 +15,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy.orm import Session
 
 from xuyen.config import Settings
@@ -27,7 +27,16 @@ from xuyen.logs import request_id_var
 router = APIRouter(prefix="/v1", tags=["tracking API (Segment-compatible)"])
 
 SINGLE_CALLS = ("identify", "track", "page", "screen", "group", "alias")
+# analytics.js (Segment's browser library) posts to one-letter paths, as text/plain to avoid a preflight.
+SHORT_PATHS = {"t": "track", "i": "identify", "p": "page", "s": "screen", "g": "group", "a": "alias", "b": None}
 SUCCESS = {"success": True}
+# Write keys are not cookies: any site may send to the tracking API from a browser.
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, Content-Encoding, X-Write-Key",
+    "Access-Control-Max-Age": "86400",
+}
 
 
 @dataclass(frozen=True)
@@ -68,12 +77,13 @@ def _gunzip(data: bytes, *, limit: int) -> bytes:
 
 def _too_large(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(f"The request is larger than {limit:,} bytes, the most this endpoint accepts. "
-                           "Send smaller batches.", code="payload_too_large", details={"limit_bytes": limit})
+                           "Send less per request (smaller batches, smaller properties).", code="payload_too_large",
+                           details={"limit_bytes": limit})
 
 
 def _limit_for(request: Request) -> int:
     settings: Settings = request.app.state.settings
-    is_batch = request.url.path.rstrip("/").endswith(("/batch", "/import"))
+    is_batch = request.url.path.rstrip("/").endswith(("/batch", "/import", "/b"))
     return settings.ingest_max_batch_bytes if is_batch else settings.ingest_max_event_bytes
 
 
@@ -100,34 +110,35 @@ Tracked = Annotated[TrackingRequest, Depends(tracking_request)]
 DbSession = Annotated[Session, Depends(get_session)]
 
 
-def _take(request: Request, session: Session, tracked: TrackingRequest, call: str | None) -> dict[str, bool]:
+def _take(request: Request, session: Session, tracked: TrackingRequest, call: str | None,
+          response: Response) -> dict[str, bool]:
     settings: Settings = request.app.state.settings
+    response.headers.update(CORS_HEADERS)
     service.track(session, write_key=tracked.write_key, body=tracked.body, call=call,
                   request_id=request_id_var.get() or "", max_event_bytes=settings.ingest_max_event_bytes,
                   max_batch_events=settings.ingest_max_batch_events)
     return SUCCESS
 
 
-@router.post("/batch", summary="Send many calls at once (Segment batch)")
-def batch(request: Request, session: DbSession, tracked: Tracked) -> dict[str, bool]:
-    """Store a batch's valid calls and quarantine the invalid ones."""
-    return _take(request, session, tracked, None)
+@router.options("/{path:path}", include_in_schema=False)
+def preflight(path: str) -> Response:
+    """Answer browsers' CORS preflight for every tracking path."""
+    return Response(status_code=204, headers=CORS_HEADERS)
 
 
-@router.post("/import", summary="Alias of /v1/batch (Segment import)")
-def import_batch(request: Request, session: DbSession, tracked: Tracked) -> dict[str, bool]:
-    """Store a batch's valid calls and quarantine the invalid ones."""
-    return _take(request, session, tracked, None)
+def _add_route(path: str, call: str | None, *, in_schema: bool = True) -> None:
+    def endpoint(request: Request, session: DbSession, tracked: Tracked, response: Response) -> dict[str, bool]:
+        return _take(request, session, tracked, call, response)
+
+    what = f"one {call} call" if call else "a batch of calls"
+    endpoint.__name__ = f"{call or 'batch'}_{path.strip('/')}"
+    endpoint.__doc__ = f"Store {what} (invalid calls are quarantined)."
+    router.add_api_route(path, endpoint, methods=["POST"], summary=f"Send {what}", include_in_schema=in_schema)
 
 
-def _single_call_route(call: str) -> None:
-    def endpoint(request: Request, session: DbSession, tracked: Tracked) -> dict[str, bool]:
-        return _take(request, session, tracked, call)
-
-    endpoint.__name__ = call
-    endpoint.__doc__ = f"Store one {call} call (or quarantine it when invalid)."
-    router.add_api_route(f"/{call}", endpoint, methods=["POST"], summary=f"Send one {call} call")
-
-
+_add_route("/batch", None)
+_add_route("/import", None)  # Segment's alias of /v1/batch
 for _call in SINGLE_CALLS:
-    _single_call_route(_call)
+    _add_route(f"/{_call}", _call)
+for _short, _long in SHORT_PATHS.items():
+    _add_route(f"/{_short}", _long, in_schema=False)

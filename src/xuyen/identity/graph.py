@@ -10,11 +10,13 @@ so it can be undone.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import func, select, tuple_, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from xuyen.clock import utcnow
@@ -300,11 +302,29 @@ def resolve_calls(session: Session, *, calls: list[CallIdentity],
     rules = rules or IdentityRules()
     graph = _Graph(session, rules)
     normalised = [normalised_identifiers(call.raw, rules) for call in calls]
-    graph.load({_key(identifier) for identifiers in normalised for identifier in identifiers})
+    keys = {_key(identifier) for identifiers in normalised for identifier in identifiers}
+    _lock_identifiers(session, keys)
+    graph.load(keys)
     profiles = [_resolve_call(graph, call, identifiers) for call, identifiers in zip(calls, normalised, strict=True)]
     _touch_profiles(session, profiles, calls)
     session.flush()
     return profiles
+
+
+def _identifier_lock_id(key: Key) -> int:
+    digest = hashlib.blake2b("\x1f".join(key).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _lock_identifiers(session: Session, keys: set[Key]) -> None:
+    """On PostgreSQL, take a transaction lock per identifier, in one order, so that concurrent requests
+    carrying the same identifiers resolve them one after the other (no duplicate identifier, no
+    crossed merges); SQLite has one writer anyway."""
+    if not keys or not is_postgres(session):
+        return
+    lock_ids = sorted({_identifier_lock_id(key) for key in keys})
+    session.execute(select(func.count()).select_from(
+        select(func.pg_advisory_xact_lock(func.unnest(postgresql.array(lock_ids)))).subquery()))
 
 
 def _touch_profiles(session: Session, profiles: list[int | None], calls: list[CallIdentity]) -> None:
