@@ -48,12 +48,14 @@ def test_no_serve_loads_and_prints_the_login(app: typer.Typer, db_url: str, sess
     result = runner.invoke(app, ["demo", "--no-serve"])
 
     assert result.exit_code == 0, result.output
-    assert "cửa hàng ✓, nguồn ✓, nhân viên ✓" in result.output
+    assert "cửa hàng ✓, nguồn ✓, nhân viên ✓, khách hàng ✓" in result.output
     assert "http://127.0.0.1:8000" in result.output
     assert DEMO_OWNER_EMAIL in result.output
     assert DEMO_PASSWORD in result.output
     session.rollback()
-    assert data_counts(session) == {"stores": 3, "sources": 8, "users": 7}
+    counts = data_counts(session)
+    assert (counts["stores"], counts["sources"], counts["users"]) == (3, 8, 7)
+    assert counts["events"] > counts["profiles"] > 0
 
 
 def test_a_second_run_does_not_load_again(app: typer.Typer, db_url: str, session: Session) -> None:
@@ -95,7 +97,7 @@ def test_an_existing_database_without_the_demo_shows_no_demo_login(app: typer.Ty
     assert result.exit_code == 0, result.output
     assert "already has data" in result.output
     assert DEMO_PASSWORD not in result.output
-    assert data_counts(session) == {"stores": 0, "sources": 0, "users": 1}
+    assert data_counts(session) == {"stores": 0, "sources": 0, "users": 1, "events": 0, "profiles": 0}
 
 
 def test_refuses_to_run_in_production(app: typer.Typer, db_url: str, session: Session,

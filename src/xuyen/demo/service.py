@@ -15,14 +15,16 @@ from xuyen.db import Base
 from xuyen.demo.registry import DemoContext, DemoStep, registered_steps
 from xuyen.demo.shop import DEMO_EMAIL_DOMAIN, DEMO_OWNER_EMAIL, DEMO_PASSWORD, SHOP, Shop
 from xuyen.errors import Conflict
-from xuyen.events.models import Source
+from xuyen.events.models import Event, Source
+from xuyen.identity.models import Profile
 from xuyen.stores.models import Store
 
 # Modules whose ``@demo_step`` functions make up the demo; a domain adding demo data appends its module.
-STEP_MODULES: tuple[str, ...] = ("xuyen.demo.steps",)
+STEP_MODULES: tuple[str, ...] = ("xuyen.demo.steps", "xuyen.demo.customers")
 
 # Tables that count as "the database has data"; the demo is only loaded when all are empty.
-COUNTED_TABLES: dict[str, type[Base]] = {"stores": Store, "sources": Source, "users": User}
+COUNTED_TABLES: dict[str, type[Base]] = {"stores": Store, "sources": Source, "users": User, "events": Event,
+                                         "profiles": Profile}
 
 Progress = Callable[[str], None]
 

@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
@@ -106,20 +106,100 @@ class _Graph:
         self.counts: dict[int, Counter[str]] = {}
         self.locked: set[int] = set()
         self.postgres = is_postgres(session)
+        # New profiles wait with a negative stand-in id and are inserted together at the end of the batch
+        # (one INSERT instead of a flush per profile); those a merge or conflict must name are inserted early.
+        self.pending: dict[int, Profile] = {}
+        self.pending_rows: dict[int, list[ProfileIdentifier]] = {}
+        self.real_ids: dict[int, int] = {}
+
+    def new_profile(self, seen_at: datetime) -> int:
+        """A stand-in id for a profile that will be inserted with the rest of the batch."""
+        stand_in = -(len(self.pending) + len(self.real_ids) + 1)
+        self.pending[stand_in] = Profile(created_at=utcnow(), first_seen_at=seen_at, last_seen_at=seen_at)
+        self.pending_rows[stand_in] = []
+        self.parent[stand_in] = None
+        self.counts[stand_in] = Counter()
+        return stand_in
+
+    def add_row(self, row: ProfileIdentifier) -> None:
+        """Add an identifier row now, or with its profile when that profile is still pending."""
+        row.profile_id = self.current(row.profile_id)
+        if row.profile_id < 0:
+            self.pending_rows[row.profile_id].append(row)
+        else:
+            self.session.add(row)
+
+    def real(self, profile_id: int) -> int:
+        """The database id of ``profile_id``, inserting the profile now if it is still pending."""
+        profile_id = self.current(profile_id)
+        if profile_id >= 0:
+            return profile_id
+        if profile_id in self.real_ids:
+            return self.real_ids[profile_id]
+        self._insert([profile_id])
+        return self.real_ids[profile_id]
+
+    def insert_pending(self) -> None:
+        """Insert every pending profile and its identifiers."""
+        self._insert(list(self.pending))
+
+    def _insert(self, stand_ins: list[int]) -> None:
+        if not stand_ins:
+            return
+        profiles = [self.pending[stand_in] for stand_in in stand_ins]
+        self.session.add_all(profiles)
+        self.session.flush()
+        for stand_in, profile in zip(stand_ins, profiles, strict=True):
+            self._rename(stand_in, profile.id)
+            for row in self.pending_rows.pop(stand_in):
+                row.profile_id = profile.id
+                self.session.add(row)
+            del self.pending[stand_in]
+
+    def _rename(self, stand_in: int, real_id: int) -> None:
+        self.real_ids[stand_in] = real_id
+        for key, owner in self.owner.items():
+            if owner == stand_in:
+                self.owner[key] = real_id
+        self.parent[real_id] = self.parent.pop(stand_in)
+        self.counts[real_id] = self.counts.pop(stand_in)
+
+    def current(self, profile_id: int) -> int:
+        """``profile_id``, or the database id it got if it was a stand-in already inserted."""
+        return self.real_ids.get(profile_id, profile_id)
+
+    def real_many(self, profile_ids: list[int]) -> list[int]:
+        """The database ids of several profiles, inserting pending ones in the order they were created."""
+        waiting = sorted({self.current(p) for p in profile_ids if self.current(p) < 0}, reverse=True)
+        self._insert(waiting)
+        return [self.real(self.current(p)) for p in profile_ids]
+
+    def final_id(self, profile_id: int | None) -> int | None:
+        """The database id a resolved call ends with."""
+        if profile_id is None or profile_id >= 0:
+            return profile_id
+        return self.real_ids[profile_id]
 
     def load(self, keys: set[Key]) -> None:
         if not keys:
             return
-        for chunk in _chunks(sorted(keys), 500):
-            rows = self.session.scalars(select(ProfileIdentifier).where(
-                tuple_(ProfileIdentifier.type, ProfileIdentifier.scope, ProfileIdentifier.value).in_(chunk)))
-            for row in rows:
-                key = (row.type, row.scope, row.value)
-                self.rows[key] = row
-                self.owner[key] = row.profile_id
+        by_kind: dict[tuple[str, str], list[str]] = {}
+        for kind, scope, value in keys:
+            by_kind.setdefault((kind, scope), []).append(value)
+        for (kind, scope), values in sorted(by_kind.items()):
+            for chunk in _chunks(sorted(values), 1000):
+                self._load_chunk(kind, scope, chunk)
+
+    def _load_chunk(self, kind: str, scope: str, values: list[str]) -> None:
+        rows = self.session.scalars(select(ProfileIdentifier).where(
+            ProfileIdentifier.type == kind, ProfileIdentifier.scope == scope, ProfileIdentifier.value.in_(values)))
+        for row in rows:
+            key = (row.type, row.scope, row.value)
+            self.rows[key] = row
+            self.owner[key] = row.profile_id
 
     def root(self, profile_id: int) -> int:
-        current = profile_id
+        current = self.current(profile_id)
         for _ in range(MAX_MERGE_CHAIN):
             if current not in self.parent:
                 self.parent[current] = self.session.scalar(
@@ -139,6 +219,8 @@ class _Graph:
         pending = sorted({self.root(profile_id) for profile_id in profile_ids} - self.locked)
         while pending:
             current = pending.pop(0)
+            if current < 0:
+                continue  # created in this batch: nobody else can see it
             merged_into = self.session.scalar(
                 select(Profile.merged_into_id).where(Profile.id == current).with_for_update())
             self.locked.add(current)
@@ -148,6 +230,7 @@ class _Graph:
                 pending = sorted(set(pending) | ({self.root(merged_into)} - self.locked))
 
     def count(self, profile_id: int) -> Counter[str]:
+        profile_id = self.current(profile_id)
         if profile_id not in self.counts:
             rows = self.session.execute(select(ProfileIdentifier.type).where(
                 ProfileIdentifier.profile_id == profile_id)).scalars()
@@ -155,21 +238,18 @@ class _Graph:
         return self.counts[profile_id]
 
 
-def _chunks(items: list[Key], size: int) -> list[list[Key]]:
+def _chunks(items: list[str], size: int) -> list[list[str]]:
     return [items[start:start + size] for start in range(0, len(items), size)]
 
 
 def _new_profile(graph: _Graph, seen_at: datetime) -> int:
-    profile = Profile(created_at=utcnow(), first_seen_at=seen_at, last_seen_at=seen_at)
-    graph.session.add(profile)
-    graph.session.flush()
-    graph.parent[profile.id] = None
-    graph.counts[profile.id] = Counter()
-    return profile.id
+    return graph.new_profile(seen_at)
 
 
 def _conflict(graph: _Graph, *, profile_id: int, other: int | None, key: Key, rule: str, detail: str,
               call: CallIdentity) -> None:
+    profile_id = graph.real(profile_id)
+    other = graph.real(other) if other is not None else None
     graph.session.add(IdentityConflict(profile_id=profile_id, other_profile_id=other, identifier=_label(key),
                                        rule=rule, detail=detail, event_message_id=call.message_id,
                                        created_at=utcnow()))
@@ -186,7 +266,7 @@ def _attach(graph: _Graph, profile_id: int, identifier: Identifier, call: CallId
     row = ProfileIdentifier(profile_id=profile_id, type=key[0], scope=key[1], value=key[2],
                             flags=sorted(identifier.flags), source_id=call.source_id,
                             first_seen_at=call.seen_at, last_seen_at=call.seen_at)
-    graph.session.add(row)
+    graph.add_row(row)
     graph.rows[key] = row
     graph.owner[key] = profile_id
     counts[identifier.type] += 1
@@ -253,7 +333,7 @@ def _stronger_misfit(graph: _Graph, target: int, link: Key, identifiers: list[Id
 
 def _merge_into(graph: _Graph, target: int, others: list[tuple[int, Key]], call: CallIdentity) -> int:
     for other, key in others:
-        survivor, absorbed = sorted((graph.root(target), other))
+        survivor, absorbed = sorted(graph.real_many([graph.root(target), other]))
         blocked_by = _merge_allowed(graph, survivor, absorbed)
         if blocked_by:
             _conflict(graph, profile_id=target, other=other, key=key, rule="max_per_profile",
@@ -305,15 +385,26 @@ def resolve_calls(session: Session, *, calls: list[CallIdentity],
     keys = {_key(identifier) for identifiers in normalised for identifier in identifiers}
     _lock_identifiers(session, keys)
     graph.load(keys)
-    profiles = [_resolve_call(graph, call, identifiers) for call, identifiers in zip(calls, normalised, strict=True)]
-    _touch_profiles(session, profiles, calls)
+    resolved = [_resolve_call(graph, call, identifiers) for call, identifiers in zip(calls, normalised, strict=True)]
+    current = [graph.current(profile_id) if profile_id is not None else None for profile_id in resolved]
+    seen = _seen_range(current, calls)
+    _touch_pending(graph, seen)
+    graph.insert_pending()
+    _touch_existing(session, {profile_id: span for profile_id, span in seen.items() if profile_id > 0})
+    profiles = [graph.final_id(profile_id) for profile_id in resolved]
     session.flush()
     return profiles
 
 
+# Identifiers hash into this many advisory locks (offset into a range of our own): a batch takes at most
+# this many, within PostgreSQL's lock table however large the batch; a shared bucket only serialises more.
+IDENTIFIER_LOCK_BUCKETS = 1024
+IDENTIFIER_LOCK_BASE = 0x58_5559_454E_0000
+
+
 def _identifier_lock_id(key: Key) -> int:
     digest = hashlib.blake2b("\x1f".join(key).encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
+    return IDENTIFIER_LOCK_BASE + int.from_bytes(digest, "big") % IDENTIFIER_LOCK_BUCKETS
 
 
 def _lock_identifiers(session: Session, keys: set[Key]) -> None:
@@ -327,17 +418,34 @@ def _lock_identifiers(session: Session, keys: set[Key]) -> None:
         select(func.pg_advisory_xact_lock(func.unnest(postgresql.array(lock_ids)))).subquery()))
 
 
-def _touch_profiles(session: Session, profiles: list[int | None], calls: list[CallIdentity]) -> None:
-    latest: dict[int, datetime] = {}
-    earliest: dict[int, datetime] = {}
-    for profile_id, call in zip(profiles, calls, strict=True):
+def _seen_range(resolved: list[int | None], calls: list[CallIdentity]) -> dict[int, tuple[datetime, datetime]]:
+    seen: dict[int, tuple[datetime, datetime]] = {}
+    for profile_id, call in zip(resolved, calls, strict=True):
         if profile_id is None:
             continue
-        latest[profile_id] = max(latest.get(profile_id, call.seen_at), call.seen_at)
-        earliest[profile_id] = min(earliest.get(profile_id, call.seen_at), call.seen_at)
-    for profile in session.scalars(select(Profile).where(Profile.id.in_(list(latest)))) if latest else []:
-        profile.last_seen_at = max(profile.last_seen_at, latest[profile.id])
-        profile.first_seen_at = min(profile.first_seen_at, earliest[profile.id])
+        first, last = seen.get(profile_id, (call.seen_at, call.seen_at))
+        seen[profile_id] = (min(first, call.seen_at), max(last, call.seen_at))
+    return seen
+
+
+def _touch_pending(graph: _Graph, seen: dict[int, tuple[datetime, datetime]]) -> None:
+    """Give profiles created in this batch the first and last time any of its calls saw them."""
+    for stand_in, profile in graph.pending.items():
+        if stand_in in seen:
+            profile.first_seen_at, profile.last_seen_at = seen[stand_in]
+
+
+def _touch_existing(session: Session, seen: dict[int, tuple[datetime, datetime]]) -> None:
+    """Widen the seen range of profiles that existed before this batch, where the batch widens it."""
+    existing = [profile_id for profile_id in seen if profile_id > 0]
+    if not existing:
+        return
+    for profile in session.scalars(select(Profile).where(Profile.id.in_(existing))):
+        first, last = seen[profile.id]
+        if first < profile.first_seen_at:
+            profile.first_seen_at = first
+        if last > profile.last_seen_at:
+            profile.last_seen_at = last
 
 
 # Reading and undoing -------------------------------------------------------------------------------

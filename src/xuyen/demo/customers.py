@@ -1,0 +1,78 @@
+"""The shop's customers: their calls from every channel, ingested the way the tracking API ingests them.
+
+Each day's calls go source by source through ``parse_item`` and the event log's ``add_events``, so the
+identity graph resolves them as it would live: cookies join profiles when their visitor signs in, the
+phones clerks typed in old formats find their owners, and family phones are held back by the identity
+rules.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from xuyen.clock import utcnow
+from xuyen.config import get_settings
+from xuyen.demo.journeys import DAYS, VIETNAM, Call, journey
+from xuyen.demo.people import make_customers
+from xuyen.demo.registry import DemoContext, demo_step
+from xuyen.events.models import Source
+from xuyen.events.segment import InvalidItem, ValidEvent, parse_item
+from xuyen.events.service import add_events
+
+STEP = "khách hàng"
+# How many customers the demo shop has; tests lower it to stay fast.
+CUSTOMER_COUNT = 2000
+
+
+@demo_step(STEP, order=40)
+def add_customers(session: Session, rng: random.Random, context: DemoContext) -> None:
+    """About ``CUSTOMER_COUNT`` customers and their last ``DAYS`` days on every channel, through ingestion."""
+    start = period_start(utcnow())
+    customers = make_customers(rng, CUSTOMER_COUNT)
+    calls = [call for customer in customers for call in journey(rng, customer, start=start)]
+    sources = channel_sources(context)
+    stored = 0
+    for day, channel, batch in daily_batches(calls, start):
+        stored += _ingest(session, sources[channel], batch, request_id=f"demo-{day:03d}-{channel}")
+    context.extra[STEP] = {"customers": len(customers), "events": stored}
+
+
+def period_start(now: datetime) -> datetime:
+    """Midnight, Vietnam time, ``DAYS`` days before today: the journeys end yesterday."""
+    today = now.astimezone(VIETNAM).replace(hour=0, minute=0, second=0, microsecond=0)
+    return today - timedelta(days=DAYS)
+
+
+def channel_sources(context: DemoContext) -> dict[str, Source]:
+    """The demo's sources by the journeys' channel names ("web", "pos:HN01", …)."""
+    found: dict[str, Source] = {}
+    for spec in context.shop.sources:
+        key = f"{spec.channel.value}:{spec.store_code}" if spec.store_code else spec.channel.value
+        found[key] = context.sources[spec.name]
+    return found
+
+
+def daily_batches(calls: list[Call], start: datetime) -> list[tuple[int, str, list[Call]]]:
+    """The calls as each source would have sent them: one batch a day per channel, in the order they happened."""
+    batches: dict[tuple[int, str], list[Call]] = defaultdict(list)
+    for call in sorted(calls, key=lambda call: call.at):
+        batches[((call.at - start).days, call.channel)].append(call)
+    return [(day, channel, batch) for (day, channel), batch in batches.items()]
+
+
+def _ingest(session: Session, source: Source, batch: list[Call], *, request_id: str) -> int:
+    """Parse and store one batch as the tracking API would; a demo call that does not parse is a bug."""
+    max_bytes = get_settings().ingest_max_event_bytes
+    items: list[ValidEvent | InvalidItem] = [
+        parse_item(call.payload, position=index, call=None, received_at=call.received_at, max_bytes=max_bytes)
+        for index, call in enumerate(batch)]
+    invalid = [item for item in items if isinstance(item, InvalidItem)]
+    if invalid:
+        raise ValueError(f"demo call {invalid[0].position} of {request_id} is invalid: {invalid[0].detail}")
+    result = add_events(session, source=source, items=items, request_id=request_id,
+                        received_at=batch[-1].received_at)
+    return result.stored
