@@ -5,12 +5,11 @@ from __future__ import annotations
 import importlib
 import signal
 import threading
-from datetime import datetime
 from typing import Annotated
 
 import typer
 
-from xuyen.clock import to_local
+from xuyen.cli_support import fail, local_time
 from xuyen.config import InsecureProductionSettings, get_settings
 from xuyen.db import get_engine, session_scope
 from xuyen.domains import cli_modules, load_handlers
@@ -26,19 +25,6 @@ app = typer.Typer(
 )
 jobs_app = typer.Typer(help="Inspect background jobs and retry dead ones.", no_args_is_help=True)
 app.add_typer(jobs_app, name="jobs")
-
-
-def fail(message: str, code: int = 1) -> typer.Exit:
-    """Print ``message`` on stderr and return the exit to raise."""
-    typer.secho(message, err=True, fg=typer.colors.RED)
-    return typer.Exit(code)
-
-
-def local_time(moment: datetime | None) -> str:
-    """A timestamp in the configured time zone, for people to read."""
-    if moment is None:
-        return "-"
-    return to_local(moment, get_settings().default_timezone).strftime("%d/%m/%Y %H:%M:%S")
 
 
 @app.command()

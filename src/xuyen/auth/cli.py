@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from datetime import datetime
 from typing import Annotated
 
 import typer
-from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from xuyen.auth import service
 from xuyen.auth.models import Role
-from xuyen.clock import to_local
+from xuyen.cli_support import errors_reported, local_time, table
 from xuyen.config import get_settings
 from xuyen.db import session_scope
-from xuyen.errors import XuyenError
 from xuyen.stores import service as stores_service
 
 
@@ -49,39 +44,8 @@ def register(app: typer.Typer) -> None:
 # Helpers -------------------------------------------------------------------------------------------
 
 
-def _fail(message: str) -> typer.Exit:
-    """Print ``message`` in red on stderr and return the exit (code 1) to raise."""
-    typer.secho(message, err=True, fg=typer.colors.RED)
-    return typer.Exit(1)
 
 
-@contextmanager
-def _errors_reported() -> Iterator[None]:
-    """Turn expected errors into a red message and exit code 1."""
-    try:
-        yield
-    except XuyenError as exc:
-        raise _fail(exc.message) from exc
-    except (OperationalError, ProgrammingError) as exc:
-        where = get_settings().database_url.split("@")[-1]
-        reason = str(exc.orig or exc).strip().splitlines()[0]
-        raise _fail(f"The database {where} cannot be used ({reason}). Check XUYEN_DATABASE_URL, and run "
-                    "`xuyen migrate` if the tables are missing.") from exc
-
-
-def _local(moment: datetime | None) -> str:
-    """A timestamp in the configured time zone, for people to read."""
-    if moment is None:
-        return "-"
-    return to_local(moment, get_settings().default_timezone).strftime("%d/%m/%Y %H:%M:%S")
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Rows in aligned columns under a header line."""
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)]
-    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-             for row in (headers, *rows)]
-    return "\n".join(lines)
 
 
 def _store_id(session: Session, code: str | None) -> int | None:
@@ -122,7 +86,7 @@ def user_create(
 ) -> None:
     """Add a staff user who can sign in to the UI."""
     secret = _ask_password(password)
-    with _errors_reported(), session_scope() as session:
+    with errors_reported(), session_scope() as session:
         user = service.create_user(session, email=email, name=name, password=secret, role=role,
                                    store_id=_store_id(session, store),
                                    locale=locale.value if locale else get_settings().default_locale)
@@ -135,24 +99,24 @@ def user_list(
     store: Annotated[str | None, typer.Option(help="Only the users of the store with this code.")] = None,
 ) -> None:
     """List staff users with their role, store and last sign-in."""
-    with _errors_reported(), session_scope() as session:
+    with errors_reported(), session_scope() as session:
         users = service.list_users(session, store_id=_store_id(session, store))
         codes = _store_codes(session)
         if not users:
             typer.echo("No users yet. Add the first owner with `xuyen user create --role owner`.")
             return
         rows = [(str(user.id), user.email, user.name, user.role.value, codes.get(user.store_id or 0, "-"),
-                 "yes" if user.is_active else "no", user.locale, _local(user.last_login_at))
+                 "yes" if user.is_active else "no", user.locale, local_time(user.last_login_at))
                 for user in users]
         headers = ("ID", "E-MAIL", "NAME", "ROLE", "STORE", "ACTIVE", "LANG", "LAST SIGN-IN")
-        typer.echo(_table(headers, rows))
+        typer.echo(table(headers, rows))
 
 
 @user_app.command("set-password")
 def user_set_password(email: EmailOption, password: PasswordOption = None) -> None:
     """Give a user a new password: their browser sessions end and a sign-in lock is lifted."""
     secret = _ask_password(password)
-    with _errors_reported(), session_scope() as session:
+    with errors_reported(), session_scope() as session:
         user = service.reset_password(session, email=email, password=secret)
         typer.echo(f"New password set for {user.email}; they were signed out everywhere and may sign in now.")
 
@@ -168,7 +132,7 @@ def apikey_create(
         help="Code of the store the key is limited to (not for owner keys).")] = None,
 ) -> None:
     """Create an API key; the key is printed once, as the last line on stdout."""
-    with _errors_reported(), session_scope() as session:
+    with errors_reported(), session_scope() as session:
         row, key = service.create_api_key(session, name=name, role=role, store_id=_store_id(session, store))
         typer.secho(f"Created API key {row.id} ({row.name}, {row.role.value}). Copy the key below now: it is "
                     "shown only this once and cannot be recovered. Send it as `Authorization: Bearer <key>`.",
@@ -179,17 +143,17 @@ def apikey_create(
 @apikey_app.command("list")
 def apikey_list() -> None:
     """List API keys (their prefixes, never the keys), newest first."""
-    with _errors_reported(), session_scope() as session:
+    with errors_reported(), session_scope() as session:
         rows = service.list_api_keys(session)
         codes = _store_codes(session)
         if not rows:
             typer.echo("No API keys yet. Create one with `xuyen apikey create --role agent --name NAME`.")
             return
-        table = [(str(row.id), f"{service.API_KEY_PREFIX}_{row.prefix}_…", row.name, row.role.value,
-                  codes.get(row.store_id or 0, "-"), _local(row.created_at), _local(row.last_used_at),
-                  _local(row.revoked_at)) for row in rows]
+        lines = [(str(row.id), f"{service.API_KEY_PREFIX}_{row.prefix}_…", row.name, row.role.value,
+                  codes.get(row.store_id or 0, "-"), local_time(row.created_at), local_time(row.last_used_at),
+                  local_time(row.revoked_at)) for row in rows]
         headers = ("ID", "PREFIX", "NAME", "ROLE", "STORE", "CREATED", "LAST USED", "REVOKED")
-        typer.echo(_table(headers, table))
+        typer.echo(table(headers, lines))
 
 
 @apikey_app.command("revoke")
@@ -198,6 +162,6 @@ def apikey_revoke(
                                               help="The id of the key (see `xuyen apikey list`).")],
 ) -> None:
     """Revoke an API key at once: requests with it are refused from now on."""
-    with _errors_reported(), session_scope() as session:
+    with errors_reported(), session_scope() as session:
         row = service.revoke_api_key(session, api_key_id=api_key_id)
-        typer.echo(f"API key {row.id} ({row.name}) is revoked since {_local(row.revoked_at)}.")
+        typer.echo(f"API key {row.id} ({row.name}) is revoked since {local_time(row.revoked_at)}.")

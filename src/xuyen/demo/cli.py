@@ -25,7 +25,8 @@ def demo(
     )] = True,
 ) -> None:
     """Try Xuyên with a demo shop: migrate, load the demo data into an empty database, serve with a worker."""
-    from xuyen.cli import fail, run_server
+    from xuyen.cli import run_server
+    from xuyen.cli_support import fail
     from xuyen.config import get_settings
     from xuyen.migrate import upgrade
 

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from datetime import datetime
 from typing import Annotated
 
 import typer
-from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from xuyen.clock import to_local
+from xuyen.cli_support import errors_reported, local_time, table
 from xuyen.config import get_settings
 from xuyen.db import session_scope
-from xuyen.errors import XuyenError
 from xuyen.events import service
 from xuyen.events.models import ChannelType
 from xuyen.stores import service as stores_service
@@ -32,24 +27,6 @@ def register(app: typer.Typer) -> None:
         app.add_typer(source_app, name=GROUP)
 
 
-def _fail(message: str) -> typer.Exit:
-    """Print ``message`` in red on stderr and return the exit (code 1) to raise."""
-    typer.secho(message, err=True, fg=typer.colors.RED)
-    return typer.Exit(1)
-
-
-@contextmanager
-def _errors_reported() -> Iterator[None]:
-    """Turn expected errors into a red message and exit code 1."""
-    try:
-        yield
-    except XuyenError as exc:
-        raise _fail(exc.message) from exc
-    except (OperationalError, ProgrammingError) as exc:
-        where = get_settings().database_url.split("@")[-1]
-        reason = str(exc.orig or exc).strip().splitlines()[0]
-        raise _fail(f"The database {where} cannot be used ({reason}). Check XUYEN_DATABASE_URL, and run "
-                    "`xuyen migrate` if the tables are missing.") from exc
 
 
 def _channel(value: str) -> ChannelType:
@@ -61,16 +38,6 @@ def _channel(value: str) -> ChannelType:
         raise typer.BadParameter(f"{value!r} is not a channel; use one of: {valid}.") from None
 
 
-def _local(moment: datetime) -> str:
-    """A timestamp in the configured time zone, for people to read."""
-    return to_local(moment, get_settings().default_timezone).strftime("%d/%m/%Y %H:%M:%S")
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Rows in aligned columns under a header line."""
-    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows, strict=False)]
-    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-                     for row in (headers, *rows))
 
 
 @source_app.command("create")
@@ -81,7 +48,7 @@ def source_create(
         help="Code of the store the source belongs to (a store's POS, for instance).")] = None,
 ) -> None:
     """Create a source; its write key is printed once, as the last line on stdout."""
-    with _errors_reported(), session_scope() as session:
+    with errors_reported(), session_scope() as session:
         store_id = stores_service.get_by_code(session, code=store).id if store else None
         source, key = service.create_source(session, name=name, channel=channel, store_id=store_id)
         where = f", store {store.strip().upper()}" if store else ""
@@ -95,7 +62,7 @@ def source_create(
 @source_app.command("list")
 def source_list() -> None:
     """List the sources with their channel, store and write key prefix (never the key)."""
-    with _errors_reported(), session_scope() as session:
+    with errors_reported(), session_scope() as session:
         sources = service.list_sources(session)
         codes = {store.id: store.code for store in stores_service.list_all(session)}
         if not sources:
@@ -103,7 +70,7 @@ def source_list() -> None:
             return
         rows = [(str(source.id), source.name, source.channel.value, codes.get(source.store_id or 0, "-"),
                  f"{service.WRITE_KEY_PREFIX}_{source.write_key_prefix}_…", "yes" if source.is_active else "no",
-                 _local(source.created_at)) for source in sources]
+                 local_time(source.created_at)) for source in sources]
         timezone = get_settings().default_timezone
         headers = ("ID", "NAME", "CHANNEL", "STORE", "KEY PREFIX", "ACTIVE", f"CREATED ({timezone})")
-        typer.echo(_table(headers, rows))
+        typer.echo(table(headers, rows))

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import getpass
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from datetime import datetime
+from collections.abc import Sequence
 from typing import Annotated
 
 import typer
-from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from xuyen.clock import to_local
-from xuyen.config import get_settings
+from xuyen.cli_support import errors_reported, local_time, table
 from xuyen.db import session_scope
 from xuyen.errors import XuyenError
 from xuyen.identity import graph, service
@@ -44,25 +40,6 @@ def register(app: typer.Typer) -> None:
 # Helpers -------------------------------------------------------------------------------------------
 
 
-def _fail(message: str) -> typer.Exit:
-    """Print ``message`` in red on stderr and return the exit (code 1) to raise."""
-    typer.secho(message, err=True, fg=typer.colors.RED)
-    return typer.Exit(1)
-
-
-@contextmanager
-def _errors_reported() -> Iterator[None]:
-    """Turn expected errors into a red message, with what to do next, and exit code 1."""
-    try:
-        yield
-    except XuyenError as exc:
-        hint = HINTS.get(exc.code)
-        raise _fail(f"{exc.message} {hint}" if hint else exc.message) from exc
-    except (OperationalError, ProgrammingError) as exc:
-        where = get_settings().database_url.split("@")[-1]
-        reason = str(exc.orig or exc).strip().splitlines()[0]
-        raise _fail(f"The database {where} cannot be used ({reason}). Check XUYEN_DATABASE_URL, and run "
-                    "`xuyen migrate` if the tables are missing.") from exc
 
 
 def _actor() -> str:
@@ -74,39 +51,27 @@ def _actor() -> str:
     return f"cli:{login}"[:200]
 
 
-def _local(moment: datetime | None) -> str:
-    """A timestamp in the configured time zone, for people to read."""
-    if moment is None:
-        return "-"
-    return to_local(moment, get_settings().default_timezone).strftime("%d/%m/%Y %H:%M:%S")
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Rows in aligned columns under a header line."""
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)]
-    return "\n".join("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-                     for row in (headers, *rows))
 
 
 def _identifiers_table(rows: Sequence[ProfileIdentifier]) -> str:
     """A profile's identifiers, one per line."""
-    lines = [(row.type, row.scope or "-", row.value, ",".join(row.flags) or "-", _local(row.first_seen_at),
-              _local(row.last_seen_at)) for row in rows]
-    return _table(("TYPE", "SCOPE", "VALUE", "FLAGS", "FIRST SEEN", "LAST SEEN"), lines)
+    lines = [(row.type, row.scope or "-", row.value, ",".join(row.flags) or "-", local_time(row.first_seen_at),
+              local_time(row.last_seen_at)) for row in rows]
+    return table(("TYPE", "SCOPE", "VALUE", "FLAGS", "FIRST SEEN", "LAST SEEN"), lines)
 
 
 def _merges_table(rows: Sequence[Merge]) -> str:
     """Merges, one per line."""
-    lines = [(str(row.id), str(row.survivor_id), str(row.absorbed_id), row.actor, _local(row.created_at),
-              _local(row.undone_at), row.reason) for row in rows]
-    return _table(("ID", "SURVIVOR", "ABSORBED", "BY", "WHEN", "UNDONE", "REASON"), lines)
+    lines = [(str(row.id), str(row.survivor_id), str(row.absorbed_id), row.actor, local_time(row.created_at),
+              local_time(row.undone_at), row.reason) for row in rows]
+    return table(("ID", "SURVIVOR", "ABSORBED", "BY", "WHEN", "UNDONE", "REASON"), lines)
 
 
 def _conflicts_table(rows: Sequence[IdentityConflict]) -> str:
     """Conflicts, one per line."""
     lines = [(str(row.id), row.rule, str(row.profile_id), str(row.other_profile_id or "-"), row.identifier,
-              _local(row.created_at), _local(row.resolved_at), row.detail) for row in rows]
-    return _table(("ID", "RULE", "PROFILE", "OTHER", "IDENTIFIER", "WHEN", "RESOLVED", "DETAIL"), lines)
+              local_time(row.created_at), local_time(row.resolved_at), row.detail) for row in rows]
+    return table(("ID", "RULE", "PROFILE", "OTHER", "IDENTIFIER", "WHEN", "RESOLVED", "DETAIL"), lines)
 
 
 def _print_profile(view: service.ProfileView, *, full: bool) -> None:
@@ -114,8 +79,8 @@ def _print_profile(view: service.ProfileView, *, full: bool) -> None:
     profile = view.profile
     if view.merged_into is not None:
         typer.echo(f"Profile {view.requested_id} was merged into profile {profile.id}; showing {profile.id}.")
-    typer.echo(f"Profile {profile.id}  first seen {_local(profile.first_seen_at)}  "
-               f"last seen {_local(profile.last_seen_at)}")
+    typer.echo(f"Profile {profile.id}  first seen {local_time(profile.first_seen_at)}  "
+               f"last seen {local_time(profile.last_seen_at)}")
     if view.merged_ids:
         typer.echo("Merged into it: " + ", ".join(str(merged) for merged in view.merged_ids))
     typer.echo("")
@@ -142,14 +107,14 @@ def find(
         help="The page id (facebook_psid), OA/app id (zalo_id) or shop id (marketplace_buyer_id).")] = None,
 ) -> None:
     """Find the profile that holds an identifier; prints its id and identifiers."""
-    with _errors_reported(), session_scope() as session:
+    with errors_reported(HINTS), session_scope() as session:
         _print_profile(service.lookup_profile(session, type=type, value=value, scope=scope), full=False)
 
 
 @identity_app.command("show")
 def show(profile_id: ProfileArg) -> None:
     """Show a profile: identifiers, the profiles merged into it, merges and open conflicts."""
-    with _errors_reported(), session_scope() as session:
+    with errors_reported(HINTS), session_scope() as session:
         _print_profile(service.get_profile_view(session, profile_id=profile_id), full=True)
 
 
@@ -159,7 +124,7 @@ def conflicts(
     limit: Annotated[int, typer.Option(min=1, max=10_000, help="How many to show, newest first.")] = 100,
 ) -> None:
     """List the merges and attachments the identity rules refused, newest first."""
-    with _errors_reported(), session_scope() as session:
+    with errors_reported(HINTS), session_scope() as session:
         rows = service.list_conflicts(session, open_only=not all_conflicts, limit=limit)
         if not rows:
             typer.echo("No identity conflicts." if all_conflicts else "No open identity conflicts.")
@@ -177,9 +142,9 @@ def resolve(
     note: Annotated[str, typer.Option(help="Why nothing more is needed, e.g. \"mother and son\".")] = "",
 ) -> None:
     """Mark a conflict reviewed without merging (e.g. not the same person)."""
-    with _errors_reported(), session_scope() as session:
+    with errors_reported(HINTS), session_scope() as session:
         conflict = service.resolve_conflict(session, conflict_id=conflict_id, actor=_actor(), note=note)
-        typer.echo(f"Identity conflict {conflict.id} resolved at {_local(conflict.resolved_at)}.")
+        typer.echo(f"Identity conflict {conflict.id} resolved at {local_time(conflict.resolved_at)}.")
 
 
 @identity_app.command("merge")
@@ -191,7 +156,7 @@ def merge(
     conflict: Annotated[int | None, typer.Option(min=1, max=MAX_ID, help="A conflict this merge settles.")] = None,
 ) -> None:
     """Merge two profiles by hand; the identity rules apply unless --force."""
-    with _errors_reported(), session_scope() as session:
+    with errors_reported(HINTS), session_scope() as session:
         try:
             merged = service.merge_profiles(session, survivor_id=survivor, absorbed_id=absorbed, actor=_actor(),
                                             reason=reason, force=force, conflict_id=conflict)
@@ -209,7 +174,7 @@ def unmerge(
                                             help="The merge (see `xuyen identity show PROFILE_ID`).")],
 ) -> None:
     """Undo a merge: the absorbed profile stands alone again with the identifiers it brought."""
-    with _errors_reported(), session_scope() as session:
+    with errors_reported(HINTS), session_scope() as session:
         undone = graph.unmerge(session, merge_id=merge_id, actor=_actor())
         typer.echo(f"Merge {undone.id} undone: profiles {undone.survivor_id} and {undone.absorbed_id} are "
                    "separate again.")
