@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
+from tests.api_client import browser_for  # noqa: F401  (a fixture every domain's API tests use)
 from xuyen.app import create_app
 from xuyen.config import Settings, get_settings
 from xuyen.db import Base, dispose_engines, make_engine, normalise_url, session_factory

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.auth.conftest import API, Browser, assert_problem, bearer
+from tests.api_client import API, Browser, assert_problem, bearer
 from tests.factories import make_store, make_user
 from xuyen.auth import service
 from xuyen.auth.models import ApiKey, Role, User

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner, Result
 
-from tests.auth.conftest import API, assert_problem, bearer, reload_user, sign_in
+from tests.api_client import API, assert_problem, bearer, reload_user, sign_in
 from tests.factories import PASSWORD, make_store, make_user
 from xuyen import cli
 from xuyen.auth.cli import register

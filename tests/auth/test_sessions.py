@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
-from tests.auth.conftest import API, Browser, assert_problem, reload_user, sign_in
+from tests.api_client import API, Browser, assert_problem, reload_user, sign_in
 from tests.factories import PASSWORD, make_user
 from xuyen.app import create_app
 from xuyen.auth import service

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from tests.auth.conftest import Browser, assert_problem, reload_user, sign_in
+from tests.api_client import Browser, assert_problem, reload_user, sign_in
 from tests.factories import PASSWORD, make_store, make_user
 from xuyen.auth.models import Role, User
 from xuyen.stores.models import Store

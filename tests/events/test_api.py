@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from tests.auth.conftest import assert_problem, bearer
+from tests.api_client import assert_problem, bearer
 from xuyen.auth import service as auth_service
 from xuyen.auth.models import Role
 from xuyen.events.models import ChannelType, Source

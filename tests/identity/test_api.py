@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.auth.conftest import API, Browser, assert_problem, bearer, sign_in
+from tests.api_client import API, Browser, assert_problem, bearer
 from tests.factories import make_user
 from xuyen.auth.models import Role, User
 from xuyen.auth.service import create_api_key
@@ -33,23 +32,6 @@ def resolve(session: Session, *calls: CallIdentity) -> list[int]:
     session.commit()
     assert all(profile is not None for profile in profiles)
     return [profile for profile in profiles if profile is not None]
-
-
-@pytest.fixture
-def browser_for(app: FastAPI) -> Iterator[BrowserFor]:
-    """Sign a user in with a client of their own (as in tests/auth)."""
-    clients: list[TestClient] = []
-
-    def open_browser(user: User) -> Browser:
-        client = TestClient(app, base_url="http://testserver")
-        clients.append(client)
-        response = sign_in(client, user.email)
-        assert response.status_code == 200, response.text
-        return Browser(client=client, csrf=response.json()["csrf_token"], user_id=user.id)
-
-    yield open_browser
-    for client in clients:
-        client.close()
 
 
 @pytest.fixture
