@@ -146,3 +146,13 @@ def test_a_new_customer_sharing_a_family_phone_gets_a_profile_of_their_own(sessi
     assert conflict.profile_id == mother and conflict.event_message_id == "son-signup"
     [again] = resolve(session, call(("phone", "0912345678")))
     assert again == mother, "the phone alone still finds the profile that holds it"
+
+
+def test_a_shared_phone_does_not_keep_a_customer_from_their_own_history(session: Session) -> None:
+    [mother] = resolve(session, call(("user_id", "KH-MOTHER"), ("phone", "0912345678")))
+    [browsing] = resolve(session, call(("anonymous_id", "son-cookie")))
+    [son] = resolve(session, call(("user_id", "KH-SON"), ("phone", "0912345678"), ("anonymous_id", "son-cookie")))
+    assert son == browsing, "the son's own anonymous history is his, the family phone is not"
+    assert {i.value for i in list_identifiers(session, profile_id=son)} == {"KH-SON", "son-cookie"}
+    assert {i.value for i in list_identifiers(session, profile_id=mother)} == {"KH-MOTHER", "+84912345678"}
+    assert session.scalars(select(IdentityConflict.rule)).all() == ["shared_identifier"]

@@ -352,18 +352,18 @@ def _resolve_call(graph: _Graph, call: CallIdentity, identifiers: list[Identifie
     if owners and graph.postgres:
         graph.lock_roots([owner for owner, _ in owners])
         owners = _owners(graph, identifiers)
-    if not owners:
-        target = _new_profile(graph, call.seen_at)
-    else:
-        target, link = owners[0]
-        misfit = _stronger_misfit(graph, target, link, identifiers)
-        if misfit is not None:
-            _conflict(graph, profile_id=target, other=None, key=link, rule="shared_identifier",
-                      detail=f"{_label(link)} belongs to profile {target}, which already has a {misfit.type}; "
+    target: int | None = None
+    while owners and target is None:
+        candidate, link = owners.pop(0)
+        misfit = _stronger_misfit(graph, candidate, link, identifiers)
+        if misfit is None:
+            target = _merge_into(graph, candidate, owners, call)
+        else:  # the link is shared with someone else: try the call's other profiles, or start a new one
+            _conflict(graph, profile_id=candidate, other=None, key=link, rule="shared_identifier",
+                      detail=f"{_label(link)} belongs to profile {candidate}, which already has a {misfit.type}; "
                              f"the call with {misfit.type} {misfit.value} is someone else", call=call)
-            target = _new_profile(graph, call.seen_at)
-        else:
-            target = _merge_into(graph, target, owners[1:], call)
+    if target is None:
+        target = _new_profile(graph, call.seen_at)
     for identifier in identifiers:
         key = _key(identifier)
         if key not in graph.owner:
