@@ -14,6 +14,7 @@ import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql
@@ -27,6 +28,7 @@ from xuyen.identity.normalise import BlockList, Identifier, normalise
 from xuyen.outbox import emit
 
 MAX_MERGE_CHAIN = 64
+T = TypeVar("T")
 
 # Which identifier decides, when a call's identifiers point to different profiles: the first found.
 DEFAULT_PRIORITY: tuple[str, ...] = (
@@ -189,6 +191,13 @@ class _Graph:
         for (kind, scope), values in sorted(by_kind.items()):
             for chunk in _chunks(sorted(values), 1000):
                 self._load_chunk(kind, scope, chunk)
+        self._load_parents(sorted(set(self.owner.values()) - set(self.parent)))
+
+    def _load_parents(self, profile_ids: list[int]) -> None:
+        """Where the owning profiles were merged to, in one query per thousand instead of one each."""
+        for chunk in _chunks(profile_ids, 1000):
+            rows = self.session.execute(select(Profile.id, Profile.merged_into_id).where(Profile.id.in_(chunk)))
+            self.parent.update({profile_id: merged_into for profile_id, merged_into in rows})
 
     def _load_chunk(self, kind: str, scope: str, values: list[str]) -> None:
         rows = self.session.scalars(select(ProfileIdentifier).where(
@@ -238,7 +247,7 @@ class _Graph:
         return self.counts[profile_id]
 
 
-def _chunks(items: list[str], size: int) -> list[list[str]]:
+def _chunks(items: list[T], size: int) -> list[list[T]]:
     return [items[start:start + size] for start in range(0, len(items), size)]
 
 
