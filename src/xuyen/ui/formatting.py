@@ -96,25 +96,27 @@ def number(value: int | float | Decimal | None) -> str:
     return format_number(value, current_locale.get())
 
 
+def _translated(labels: dict[str, str], code: str) -> str:
+    """The translated label of ``code``, or the code itself when it has none."""
+    label = labels.get(code)
+    return gettext(label) if label else str(code)
+
+
 def channel_label(channel: str) -> str:
     """The human name of a channel, translated."""
-    label = CHANNEL_LABELS.get(channel)
-    return gettext(label) if label else str(channel)
+    return _translated(CHANNEL_LABELS, channel)
 
 
 def role_label(role: str) -> str:
     """The human name of a role, translated."""
-    label = ROLE_LABELS.get(role)
-    return gettext(label) if label else str(role)
+    return _translated(ROLE_LABELS, role)
 
 
 def job_status_label(status: str) -> str:
     """The human name of a job state, translated."""
-    label = JOB_STATUS_LABELS.get(status)
-    return gettext(label) if label else str(status)
+    return _translated(JOB_STATUS_LABELS, status)
 
 
 def quarantine_reason_label(reason: str) -> str:
     """Why a call was quarantined, in words, translated (the code itself when it is not a known one)."""
-    label = QUARANTINE_REASON_LABELS.get(reason)
-    return gettext(label) if label else str(reason)
+    return _translated(QUARANTINE_REASON_LABELS, reason)
