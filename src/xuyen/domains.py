@@ -15,6 +15,7 @@ DOMAINS: tuple[str, ...] = (
     "xuyen.auth",
     "xuyen.identity",
     "xuyen.events",
+    "xuyen.customers",
     "xuyen.ui",
     "xuyen.demo",
 )

@@ -1,0 +1,1 @@
+"""Customers: profiles' traits and consents, computed traits, search and the customer 360 timeline."""
