@@ -1,0 +1,46 @@
+"""Customer tables: the materialised customer row per profile (for lists, search and matching)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Date, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from xuyen.db import Base, BigId, JSONType, UTCDateTime
+
+
+class CustomerProfile(Base):
+    """One customer as shown and searched: a profile's effective traits and contact points, kept up to date
+    from the event log for every profile that has not been merged into another.
+
+    ``name_folded`` is the display name without diacritics, lower-case (for search and matching);
+    ``phones``, ``emails`` and ``user_ids`` are normalised values from the identity graph.
+    """
+
+    __tablename__ = "customer_profiles"
+
+    profile_id: Mapped[int] = mapped_column(BigId, ForeignKey("profiles.id", ondelete="CASCADE"), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(300), default="")
+    name_folded: Mapped[str] = mapped_column(String(300), default="")
+    family_name: Mapped[str] = mapped_column(String(200), default="")
+    given_name: Mapped[str] = mapped_column(String(200), default="")
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    gender: Mapped[str] = mapped_column(String(32), default="")
+    phones: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    emails: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    user_ids: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    address: Mapped[str] = mapped_column(Text, default="")
+    province_code: Mapped[str] = mapped_column(String(16), default="")
+    ward_code: Mapped[str] = mapped_column(String(16), default="")
+    traits: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    computed: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    first_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_customer_profiles_name_folded", "name_folded"),
+        Index("ix_customer_profiles_last_seen", "last_seen_at"),
+    )
