@@ -20,6 +20,7 @@ from xuyen.errors import BadRequest, NotFound, PayloadTooLarge, Unauthorized, Va
 from xuyen.events.models import ChannelType, Event, QuarantinedEvent, Source
 from xuyen.events.segment import InvalidItem, ValidEvent, batch_sent_at, parse_item
 from xuyen.identity.graph import CallIdentity, RawIdentifier, resolve_calls
+from xuyen.outbox import emit
 
 WRITE_KEY_PREFIX = "wk"
 INGEST_ATTEMPTS = 4
@@ -265,6 +266,14 @@ def list_quarantined_of_source(session: Session, *, source_id: int, limit: int =
     return list_quarantined(session, source_id=source_id, limit=limit)
 
 
+def _announce_stored(session: Session, *, source: Source, profiles: list[int | None], stored: int) -> None:
+    """One ``events.stored`` domain event per request, naming the profiles whose events it added."""
+    touched = sorted({profile for profile in profiles if profile is not None})
+    if stored and touched:
+        emit(session, topic="events.stored", aggregate_type="source", aggregate_id=source.id,
+             payload={"profile_ids": touched})
+
+
 def add_events(session: Session, *, source: Source, items: list[ValidEvent | InvalidItem], request_id: str,
                received_at: datetime) -> IngestResult:
     """``ingest`` without the commit: store and resolve the valid calls, quarantine the rest (helper: no commit)."""
@@ -275,6 +284,7 @@ def add_events(session: Session, *, source: Source, items: list[ValidEvent | Inv
         CallIdentity(raw=raw_identifiers(call), seen_at=call.timestamp, source_id=source.id,
                      message_id=call.message_id) for call in fresh])
     stored = _store_events(session, source=source, calls=fresh, profiles=profiles)
+    _announce_stored(session, source=source, profiles=profiles, stored=stored)
     for item in invalid:
         session.add(QuarantinedEvent(source_id=source.id, request_id=request_id, position=item.position,
                                      reason=item.reason, detail=item.detail, payload=item.payload,
