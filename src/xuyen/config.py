@@ -57,6 +57,18 @@ class Settings(BaseSettings):
     job_backoff_max_seconds: float = Field(default=3600.0, gt=0)
     job_keep_done_days: int = Field(default=7, ge=0)
 
+    # Customers
+    # Which channels win for a trait, best first; a trait not listed, or a channel not in its list, goes by
+    # "newest wins". Names, birthdays and genders typed by store clerks or sent by the brand's own systems
+    # (api) beat those of marketplaces, whose buyer names are often nicknames or masked.
+    trait_precedence: dict[str, list[str]] = Field(default_factory=lambda: {
+        trait: ["pos", "api"] for trait in ("name", "firstName", "lastName", "first_name", "last_name", "birthday",
+                                            "gender")})
+    preferred_channel_days: int = Field(default=180, gt=0)
+    # The salt of erased people's identifier hashes; derived from the secret key when empty. Set it once and
+    # keep it: with another salt, erased people are no longer recognised.
+    privacy_salt: SecretStr = SecretStr("")
+
     # Demo
     demo_seed: int = 2026
 

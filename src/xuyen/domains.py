@@ -33,6 +33,7 @@ def _optional_modules(suffix: str) -> Iterator[ModuleType]:
 
 def load_models() -> None:
     """Import every domain's ``models`` so that ``Base.metadata`` knows every table."""
+    import xuyen.audit
     import xuyen.jobs
     import xuyen.outbox  # noqa: F401
 
@@ -41,10 +42,12 @@ def load_models() -> None:
 
 
 def load_handlers() -> None:
-    """Import every domain's ``handlers`` so that their jobs and event subscriptions are registered."""
+    """Import every domain's ``handlers`` and ``timeline`` modules, so that their jobs, event subscriptions
+    and customer-timeline providers are registered."""
     load_models()
-    for _ in _optional_modules("handlers"):
-        pass
+    for suffix in ("handlers", "timeline"):
+        for _ in _optional_modules(suffix):
+            pass
 
 
 def api_modules() -> list[ModuleType]:

@@ -164,7 +164,8 @@ def test_a_manager_merges_two_profiles_and_undoes_it_once(session: Session, mana
     assert merge["actor"] == f"user:{manager.user_id}"
     assert merge["reason"] == "Same customer, confirmed by phone" and merge["linking_identifier"] == ""
     [event] = _events(session, "profile.merged")
-    assert event.payload == {"survivor_id": second, "absorbed_id": first, "merge_id": merge["id"]}
+    assert event.payload == {"survivor_id": second, "absorbed_id": first, "merge_id": merge["id"],
+                             "actor": f"user:{manager.user_id}"}
 
     seen = manager.request("GET", f"/profiles/{first}").json()
     assert (seen["id"], seen["merged_into"]) == (second, second)

@@ -44,3 +44,46 @@ class CustomerProfile(Base):
         Index("ix_customer_profiles_name_folded", "name_folded"),
         Index("ix_customer_profiles_last_seen", "last_seen_at"),
     )
+
+
+class CustomerConsent(Base):
+    """A customer's current consent for one channel and purpose, as the latest ``Consent Updated`` call said.
+
+    ``status`` is ``granted`` or ``withdrawn``; ``blocked_erased`` when a grant arrived by import for a person
+    who had asked to be erased (they must give it again themselves). ``proof`` holds what shows the consent
+    was given: the wording or form, the source, the message id, IP address and user agent where known.
+    """
+
+    __tablename__ = "customer_consents"
+
+    profile_id: Mapped[int] = mapped_column(BigId, ForeignKey("profiles.id", ondelete="CASCADE"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(32), primary_key=True)
+    status: Mapped[str] = mapped_column(String(32))
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="SET NULL"))
+    event_id: Mapped[int | None] = mapped_column(BigId)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    proof: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+
+class ErasedIdentity(Base):
+    """The salted hash of an identifier whose owner was erased: all that is kept of them, so that a later
+    import does not bring them back with marketing consent."""
+
+    __tablename__ = "erased_identities"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    erasure_id: Mapped[int] = mapped_column(ForeignKey("customer_erasures.id", ondelete="CASCADE"), index=True)
+
+
+class CustomerErasure(Base):
+    """A person erased on request: when, by whom, why, and how much was removed (never what)."""
+
+    __tablename__ = "customer_erasures"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    profile_id: Mapped[int] = mapped_column(BigId, ForeignKey("profiles.id", ondelete="CASCADE"), index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    counts: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    erased_at: Mapped[datetime] = mapped_column(UTCDateTime)

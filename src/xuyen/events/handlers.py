@@ -8,7 +8,7 @@ from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
 from xuyen.events.models import Event
-from xuyen.outbox import DomainEvent, on_event
+from xuyen.outbox import DomainEvent, emit, on_event
 
 
 @on_event("profile.unmerged", name="events.return_events_after_unmerge")
@@ -25,7 +25,7 @@ def return_events_after_unmerge(session: Session, event: DomainEvent) -> None:
     anonymous_ids = [item["value"] for item in ids if item["type"] == "anonymous_id"]
     if not (user_ids or anonymous_ids):
         return
-    session.execute(
+    moved = session.execute(
         update(Event)
         .where(Event.profile_id == payload["survivor_id"],
                Event.received_at >= datetime.fromisoformat(payload["merged_at"]),
@@ -33,3 +33,6 @@ def return_events_after_unmerge(session: Session, event: DomainEvent) -> None:
         .values(profile_id=payload["absorbed_id"])
         .execution_options(synchronize_session=False)
     )
+    if getattr(moved, "rowcount", 0):
+        emit(session, topic="events.reassigned", aggregate_type="profile", aggregate_id=payload["absorbed_id"],
+             payload={"profile_ids": [payload["survivor_id"], payload["absorbed_id"]]})

@@ -309,7 +309,7 @@ def _merge(graph: _Graph, *, survivor: int, absorbed: int, key: Key, call: CallI
     session.add(merge)
     session.flush()
     emit(session, topic="profile.merged", aggregate_type="profile", aggregate_id=survivor,
-         payload={"survivor_id": survivor, "absorbed_id": absorbed, "merge_id": merge.id})
+         payload={"survivor_id": survivor, "absorbed_id": absorbed, "merge_id": merge.id, "actor": actor})
     return merge
 
 

@@ -202,3 +202,31 @@ def merge_profiles_as(session: Session, *, principal: Principal, survivor_id: in
                                code="force_needs_owner")
     return merge_profiles(session, survivor_id=survivor_id, absorbed_id=absorbed_id, actor=actor_name(principal),
                           reason=reason, force=force, conflict_id=conflict_id)
+
+
+# Erasure (used by the customers domain's privacy service) ------------------------------------------
+
+
+def erase_identifiers(session: Session, *, profile_ids: list[int]) -> list[tuple[str, str, str]]:
+    """Delete the profiles' identifiers and blank them out of their merges and conflicts; returns the
+    erased (type, scope, value) so the caller can keep their salted hashes (helper: no commit)."""
+    rows = list(session.scalars(select(ProfileIdentifier).where(ProfileIdentifier.profile_id.in_(profile_ids))))
+    erased = [(row.type, row.scope, row.value) for row in rows]
+    for row in rows:
+        session.delete(row)
+    for merge in session.scalars(select(Merge).where(or_(Merge.survivor_id.in_(profile_ids),
+                                                         Merge.absorbed_id.in_(profile_ids)))):
+        merge.linking_identifier = "(erased)"
+        merge.reason = "(erased)"
+    for conflict in _conflicts_of(session, profile_ids):
+        conflict.identifier = "(erased)"
+        conflict.detail = "(erased)"
+        conflict.details = {}
+    for conflict in session.scalars(select(IdentityConflict).where(
+            or_(IdentityConflict.profile_id.in_(profile_ids), IdentityConflict.other_profile_id.in_(profile_ids)),
+            IdentityConflict.resolved_at.is_not(None))):
+        conflict.identifier = "(erased)"
+        conflict.detail = "(erased)"
+        conflict.details = {}
+    session.flush()
+    return erased
