@@ -8,7 +8,7 @@ fresh from the log on every read, so it is exact even before the worker has caug
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -166,7 +166,8 @@ def refresh_customers(session: Session, *, profile_ids: Iterable[int]) -> int:
     return rebuilt
 
 
-def rebuild_all_customers(session: Session, *, batch: int = 500) -> int:
+def rebuild_all_customers(session: Session, *, batch: int = 500,
+                          progress: Callable[[int], None] | None = None) -> int:
     """Rebuild every customer (after changing the trait precedence, say), committing per batch."""
     done = 0
     last = 0
@@ -178,6 +179,8 @@ def rebuild_all_customers(session: Session, *, batch: int = 500) -> int:
         done += refresh_customers(session, profile_ids=ids)
         session.commit()
         last = ids[-1]
+        if progress is not None:
+            progress(done)
 
 
 # The customer 360 --------------------------------------------------------------------------------------
