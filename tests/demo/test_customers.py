@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from xuyen.customers.models import CustomerProfile
 from xuyen.demo import customers
 from xuyen.demo.service import load_demo
 from xuyen.events.models import Event
@@ -57,7 +58,7 @@ def _old_format(phone: str) -> str | None:
 def test_customers_shop_on_every_channel_and_their_channels_join(session: Session) -> None:
     summary = load_demo(session, seed=2026)
 
-    assert summary.steps[-1] == customers.STEP
+    assert summary.steps[-2:] == (customers.STEP, customers.PROFILES_STEP)
     events: list[Event] = list(session.scalars(select(Event)))
     assert len(events) == summary.counts["events"] > 3 * CUSTOMERS
     assert {event.channel for event in events} >= {"web", "app", "pos", "shopee", "zalo", "messenger"}
@@ -144,3 +145,18 @@ def test_the_same_seed_gives_the_same_customers(session: Session, wipe: Callable
 
     load_demo(session, seed=7)
     assert _picture(session)[1] != first[1]  # other people
+
+
+@pytest.mark.usefixtures("more_customers")
+def test_the_shop_opens_with_every_customer_built_and_one_seen_on_four_channels(session: Session) -> None:
+    load_demo(session, seed=2026)
+    roots = set(session.scalars(select(Profile.id).where(Profile.merged_into_id.is_(None))))
+    rows = {row.profile_id: row for row in session.scalars(select(CustomerProfile))}
+    assert set(rows) == roots
+    named = [row for row in rows.values() if row.display_name]
+    assert len(named) > CUSTOMERS // 2
+    assert any(row.computed["orders"] > 0 and row.computed["revenue"].get("VND", 0) > 0 for row in rows.values())
+    showcase = customers.showcase_customer(session)
+    assert showcase is not None
+    used = {item["channel"] for item in rows[showcase].computed["channels"]}
+    assert used >= {"web", "pos", "shopee", "zalo"}

@@ -84,6 +84,7 @@ def _url(host: str, port: int) -> str:
 def _print_welcome(*, url: str, has_demo_login: bool) -> None:
     """The URL and the demo sign-in, in a box, then the other demo accounts."""
     from xuyen.db import session_scope
+    from xuyen.demo.customers import showcase_customer
     from xuyen.demo.service import demo_staff
     from xuyen.demo.shop import DEMO_OWNER_EMAIL, DEMO_PASSWORD, SHOP
 
@@ -94,6 +95,11 @@ def _print_welcome(*, url: str, has_demo_login: bool) -> None:
                   "Every demo account shares this password: demo only."]
     else:
         lines += ["Đăng nhập bằng tài khoản của bạn. (Sign in with an existing account.)"]
+    with session_scope() as session:
+        showcase = showcase_customer(session)
+    if showcase is not None:
+        lines += ["", "Một khách hàng trên bốn kênh (one customer, four channels):",
+                  f"                {url}/customers/{showcase}"]
     _print_box(lines)
     if not has_demo_login:
         return

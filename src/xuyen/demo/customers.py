@@ -12,16 +12,20 @@ import random
 from collections import defaultdict
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xuyen.clock import utcnow
 from xuyen.config import get_settings
+from xuyen.customers.models import CustomerProfile
+from xuyen.customers.service import refresh_customers
 from xuyen.demo.journeys import DAYS, VIETNAM, Call, journey
-from xuyen.demo.people import make_customers
+from xuyen.demo.people import SHOWCASE_CHANNELS, make_customers
 from xuyen.demo.registry import DemoContext, demo_step
 from xuyen.events.models import Source
 from xuyen.events.segment import InvalidItem, ValidEvent, parse_item
 from xuyen.events.service import add_events
+from xuyen.identity.models import Profile
 
 STEP = "khách hàng"
 # How many customers the demo shop has; tests lower it to stay fast.
@@ -76,3 +80,28 @@ def _ingest(session: Session, source: Source, batch: list[Call], *, request_id: 
     result = add_events(session, source=source, items=items, request_id=request_id,
                         received_at=batch[-1].received_at)
     return result.stored
+
+
+PROFILES_STEP = "hồ sơ khách hàng"
+
+
+@demo_step(PROFILES_STEP, order=50)
+def build_customer_profiles(session: Session, rng: random.Random, context: DemoContext) -> None:
+    """Build every customer's traits, computed traits and consents now, so the shop opens complete."""
+    session.flush()
+    roots = list(session.scalars(select(Profile.id).where(Profile.merged_into_id.is_(None)).order_by(Profile.id)))
+    built = sum(refresh_customers(session, profile_ids=roots[start:start + 500])
+                for start in range(0, len(roots), 500))
+    context.extra[PROFILES_STEP] = {"customers": built, "showcase": showcase_customer(session)}
+
+
+def showcase_customer(session: Session) -> int | None:
+    """The customer to open first: seen on the website, in a store, on Shopee and on Zalo, the busiest such."""
+    best: tuple[int, int] | None = None
+    for row in session.scalars(select(CustomerProfile).where(CustomerProfile.display_name != "")):
+        channels = {item["channel"] for item in row.computed.get("channels", [])}
+        if set(SHOWCASE_CHANNELS) <= channels:
+            events = int(row.computed.get("events", 0))
+            if best is None or events > best[0]:
+                best = (events, row.profile_id)
+    return best[1] if best else None

@@ -162,7 +162,8 @@ def _online_visit(trip: _Journey, at: datetime, *, channel: str, anonymous_id: s
         _identify_online(trip, at, channel, anonymous_id, context)
     path, title = rng.choice(WEB_PAGES)
     _view(trip, at, channel, anonymous_id, context, path=path, title=title)
-    if channel == "web" and customer.user_id and anonymous_id not in trip.signed_in and rng.random() < 0.5:
+    if channel == "web" and customer.user_id and anonymous_id not in trip.signed_in \
+            and (rng.random() < 0.5 or customer.showcase):
         at = _later(trip, at)
         _identify_online(trip, at, channel, anonymous_id, context)
     viewed = rng.sample(PRODUCTS, 2 if rng.random() < 0.25 else 1)
@@ -259,7 +260,7 @@ def _shopee_order(trip: _Journey, at: datetime) -> None:
     rng, customer = trip.rng, trip.customer
     buyer = customer.ids["shopee"]
     traits: dict[str, Any] = {"name": customer.typed_name}
-    if rng.random() < 0.7:
+    if rng.random() < 0.7 or customer.showcase:
         traits["phone"] = "84" + customer.phone[1:]
     cart = [(product, 1) for product in rng.sample(PRODUCTS, rng.choice((1, 1, 2)))]
     order_id = f"{at.astimezone(VIETNAM):%y%m%d}" + "".join(rng.choices(SHOPEE_ORDER_LETTERS, k=8))
@@ -278,7 +279,7 @@ def _zalo_visit(trip: _Journey, at: datetime) -> None:
     if follower not in trip.signed_in:
         trip.signed_in.add(follower)
         traits: dict[str, Any] = {"name": customer.name.full if rng.random() < 0.6 else customer.name.given}
-        if rng.random() < 0.75:
+        if rng.random() < 0.75 or customer.showcase:
             traits["phone"] = "84" + customer.phone[1:]
         trip.add("zalo", at, {"type": "identify", "anonymousId": follower, "traits": traits, "context": context},
                  client=False)

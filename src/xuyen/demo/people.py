@@ -17,6 +17,7 @@ from xuyen.identity.names import strip_diacritics
 from xuyen.identity.phones import OLD_MOBILE_PREFIXES
 
 CHANNELS: tuple[str, ...] = ("web", "app", "pos", "shopee", "zalo", "messenger")
+SHOWCASE_CHANNELS: tuple[str, ...] = ("web", "pos", "shopee", "zalo")
 CHANNEL_ODDS: dict[str, float] = {"web": 0.5, "app": 0.2, "pos": 0.45, "shopee": 0.3, "zalo": 0.35,
                                   "messenger": 0.2}
 MAX_CHANNELS = 4
@@ -67,6 +68,7 @@ class Customer:
     family_of: int | None = None  # the customer whose phone this one shares
     ids: dict[str, str] = field(default_factory=dict)  # channel -> the id that channel knows them by
     second_cookie: str | None = None  # the website from another device
+    showcase: bool = False  # the customer the demo opens first: known on the website, in a store, Shopee and Zalo
 
     @property
     def typed_name(self) -> str:
@@ -82,6 +84,8 @@ def make_customers(rng: random.Random, count: int) -> list[Customer]:
     customers = [Customer(number=index + 1, name=name, phone=phone, channels=_channels(rng),
                           home_store=_weighted(rng, tuple(STORE_WEIGHTS.items())))
                  for index, (name, phone) in enumerate(zip(names, phones, strict=True))]
+    if customers:
+        customers[0].channels, customers[0].showcase = SHOWCASE_CHANNELS, True
     _give_accounts(rng, customers)
     _give_emails(rng, customers)
     _share_family_phones(rng, customers)
@@ -125,7 +129,8 @@ def _channels(rng: random.Random) -> tuple[str, ...]:
 def _give_accounts(rng: random.Random, customers: list[Customer]) -> None:
     """App users always have an account; some website customers open one, the others check out as guests."""
     for customer in customers:
-        if "app" in customer.channels or ("web" in customer.channels and rng.random() < REGISTERED_WEB_SHARE):
+        if "app" in customer.channels or ("web" in customer.channels and rng.random() < REGISTERED_WEB_SHARE) \
+                or customer.showcase:
             customer.user_id = f"LM-{customer.number:06d}"
 
 
