@@ -36,7 +36,7 @@ FIELDS: tuple[Field, ...] = (
           ("Mã KH", "Mã khách hàng", "Mã khách", "ID khách hàng", "Customer ID", "Customer code", "Customer no",
            "External ID", "User ID", "Client ID", "Mã thành viên", "Member ID")),
     Field("name", "full name (traits.name)",
-          ("Họ tên", "Họ và tên", "Tên KH", "Tên khách hàng", "Tên khách", "Khách hàng", "Name", "Full name",
+          ("Họ tên", "Họ và tên", "Tên KH", "Tên khách hàng", "Tên khách", "Khách hàng", "Khách", "Name", "Full name",
            "Customer name", "Họ tên khách hàng", "Tên")),
     Field("first_name", "given name (traits.firstName)", ("First name", "Given name", "Tên gọi")),
     Field("last_name", "family name (traits.lastName)", ("Họ", "Last name", "Surname", "Family name", "Họ KH")),
