@@ -166,6 +166,7 @@ def _write(session: Session, customer_import: CustomerImport, prepared: _Prepare
     customer_import.rows_flagged = len(prepared.issues) - rejected
     customer_import.rows_done = rejected
     customer_import.rows_imported = 0
+    customer_import.events_stored = 0
     customer_import.batches_total = 0 if customer_import.dry_run else len(batches)
     customer_import.batches_done = 0
     if customer_import.dry_run:  # nothing is written: the rows that would be imported are counted as done
