@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     ingest_max_batch_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
     ingest_max_batch_events: int = Field(default=2500, gt=0)
 
+    # Customer list imports (CSV and Excel)
+    customer_import_max_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
+    customer_import_batch_rows: int = Field(default=500, gt=0)
+
     # People
     default_locale: Literal["vi", "en"] = "vi"
     default_timezone: str = "Asia/Ho_Chi_Minh"

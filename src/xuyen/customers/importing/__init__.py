@@ -1,0 +1,1 @@
+"""Customer list imports: CSV and Excel files mapped, validated and sent through the event ingestion."""
