@@ -44,6 +44,7 @@ class NavItem:
 
 NAV: tuple[NavItem, ...] = (
     NavItem("/", i18n.N_("Overview"), Role.agent),
+    NavItem("/customers", i18n.N_("Customers"), Role.agent),
     NavItem("/stores", i18n.N_("Stores"), Role.agent),
     NavItem("/sources", i18n.N_("Sources"), Role.agent),
     NavItem("/staff", i18n.N_("Staff"), Role.manager),
