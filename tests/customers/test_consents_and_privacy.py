@@ -133,6 +133,8 @@ def test_an_owner_erases_a_person_and_an_import_cannot_bring_back_their_consent(
     assert len(session.scalars(select(ErasedIdentity)).all()) == 3
     assert_problem(owner.request("GET", f"/customers/{hoa}"), 404, "customer_erased")
     assert_problem(owner.request("POST", f"/customers/{hoa}/erase", json=body), 409, "customer_erased")
+    assert_problem(owner.request("POST", f"/customers/{hoa}/consents", json={
+        "channel": "sms", "purpose": "marketing", "granted": True, "proof": "form"}), 404, "customer_erased")
     assert session.scalar(select(AuditEntry.actor).where(AuditEntry.action == "customer.erased")) == \
         f"user:{owner.user_id}"
 

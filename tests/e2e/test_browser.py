@@ -5,11 +5,16 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from tests.ui.helpers import PASSWORD, seed_shop
+from xuyen.events.models import ChannelType
+from xuyen.events.service import create_source
+from xuyen.worker import Worker
 
 pytestmark = pytest.mark.browser
 
@@ -74,3 +79,42 @@ def test_wrong_password_and_a_narrow_screen(live_server: str, page: Page, sessio
     expect(page.get_by_role("table")).not_to_contain_text(shop.saigon_agent.email)
     page.goto(live_server + "/jobs")
     expect(page.get_by_role("heading", level=1)).to_have_text("Bạn không có quyền truy cập trang này")
+
+
+def test_search_a_customer_and_read_their_timeline_across_channels(live_server: str, page: Page,
+                                                                   session: Session, engine: Engine) -> None:
+    shop = seed_shop(session)
+    _web, web_key = create_source(session, name="Website Xuyên", channel=ChannelType.web)
+    for key, calls in (
+        (shop.pos_write_key, [{"type": "identify", "userId": "KH-0912345678", "timestamp": "2026-11-01T03:00:00Z",
+                               "traits": {"name": "Đỗ Thị Thu", "phone": "0912345678"}},
+                              {"type": "track", "userId": "KH-0912345678", "event": "Order Completed",
+                               "timestamp": "2026-11-01T03:10:00Z",
+                               "properties": {"order_id": "HD-001", "total": 450_000, "currency": "VND"}}]),
+        (web_key, [{"type": "track", "userId": "KH-0912345678", "event": "Product Viewed",
+                    "timestamp": "2026-11-02T09:00:00Z", "properties": {"name": "Áo dài lụa"}}]),
+    ):
+        batch = [{"messageId": f"e2e-{key[-6:]}-{n}", **call} for n, call in enumerate(calls)]
+        assert httpx.post(live_server + "/v1/batch", json={"batch": batch}, auth=(key, "")).status_code == 200
+    Worker(engine=engine).run_until_idle()
+
+    page.goto(live_server + "/login")
+    page.get_by_label("Địa chỉ email").fill(shop.hanoi_agent.email)
+    page.get_by_label("Mật khẩu").fill(PASSWORD)
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.get_by_role("navigation", name="Điều hướng chính").get_by_role("link", name="Khách hàng").click()
+    expect(page).to_have_url(live_server + "/customers")
+
+    page.get_by_role("searchbox", name="Tìm khách hàng").fill("do thi thu")
+    page.get_by_role("button", name="Tìm kiếm").click()
+    page.get_by_role("link", name="Đỗ Thị Thu").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Đỗ Thị Thu")
+    timeline = page.locator(".timeline")
+    expect(timeline.locator(".timeline__item")).to_have_count(3)
+    expect(timeline.locator(".timeline__item").first).to_contain_text("Xem sản phẩm")
+    expect(timeline.locator(".timeline__item").first).to_contain_text("Website")
+    expect(timeline).to_contain_text("Đặt hàng thành công")
+    expect(timeline).to_contain_text("450.000 ₫")
+    expect(timeline).to_contain_text("POS tại cửa hàng")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")

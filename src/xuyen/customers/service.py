@@ -218,6 +218,8 @@ def record_consent(session: Session, *, profile_id: int, channel: str, purpose: 
         raise ValidationFailed("Say how the customer gave or withdrew consent (e.g. 'signed form at HN01').",
                                code="proof_required")
     root = resolve_profile_id(session, profile_id=profile_id)
+    if _is_erased(session, [root, *merged_profile_ids(session, profile_id=root)]):
+        raise NotFound(f"Customer {profile_id} was erased on request.", code="customer_erased")
     event_log.add_profile_call(session, profile_id=root, event=event_log.CONSENT_EVENT, properties=properties,
                                context={"actor": actor})
     audit.record(session, actor=actor, action="consent.recorded", subject_type="profile", subject_id=root,

@@ -44,6 +44,7 @@ class NavItem:
 
 NAV: tuple[NavItem, ...] = (
     NavItem("/", i18n.N_("Overview"), Role.agent),
+    NavItem("/customers", i18n.N_("Customers"), Role.agent),
     NavItem("/stores", i18n.N_("Stores"), Role.agent),
     NavItem("/sources", i18n.N_("Sources"), Role.agent),
     NavItem("/customers/imports", i18n.N_("Customer imports"), Role.manager),
@@ -72,12 +73,13 @@ def environment() -> Environment:
 
 
 def nav_for(viewer: Viewer, path: str) -> list[dict[str, Any]]:
-    """The navigation entries ``viewer`` may follow, with the one for ``path`` marked current."""
-    return [
-        {"href": item.href, "label": item.label,
-         "current": path == item.href or (item.href != "/" and path.startswith(item.href + "/"))}
-        for item in NAV if viewer.can(item.role)
-    ]
+    """The navigation entries ``viewer`` may follow, with the one for ``path`` marked current (the longest
+    that ``path`` is or lies under, so /customers/imports is not also /customers)."""
+    items = [item for item in NAV if viewer.can(item.role)]
+    matches = [item.href for item in items
+               if path == item.href or (item.href != "/" and path.startswith(item.href + "/"))]
+    current = max(matches, key=len, default=None)
+    return [{"href": item.href, "label": item.label, "current": item.href == current} for item in items]
 
 
 def request_locale(request: Request, viewer: Viewer | None) -> str:
