@@ -251,7 +251,7 @@ def _customer_page(request: Request, session: Session, viewer: Viewer, *, custom
     }, status_code=status_code)
 
 
-@router.get("/customers/{customer_id}")
+@router.get("/customers/{customer_id:int}")
 def customer_page(request: Request, session: DbSession, viewer: AgentViewer, customer_id: CustomerId,
                   cursor: Annotated[str | None, Query(max_length=500)] = None,
                   recorded: Annotated[str, Query(max_length=20)] = "") -> Response:
@@ -260,7 +260,7 @@ def customer_page(request: Request, session: DbSession, viewer: AgentViewer, cus
                           notice="consent_recorded" if recorded == "consent" else "")
 
 
-@router.post("/customers/{customer_id}/consents")
+@router.post("/customers/{customer_id:int}/consents")
 def record_consent(request: Request, session: DbSession, viewer: AgentViewer, customer_id: CustomerId,
                    csrf_token: FormText = "", channel: FormText = "", purpose: FormText = "",
                    status: FormText = "", proof: FormText = "") -> Response:
@@ -281,7 +281,7 @@ def record_consent(request: Request, session: DbSession, viewer: AgentViewer, cu
     return _see_other(f"/customers/{customer_id}?recorded=consent#consents")
 
 
-@router.get("/customers/{customer_id}/export")
+@router.get("/customers/{customer_id:int}/export")
 def export_customer(session: DbSession, viewer: ManagerViewer, customer_id: CustomerId) -> Response:
     """Download everything held about the person as a JSON file (managers and above; audited)."""
     data = privacy.export_person(session, profile_id=customer_id, actor=actor_name(viewer.principal))
@@ -292,7 +292,7 @@ def export_customer(session: DbSession, viewer: ManagerViewer, customer_id: Cust
         "X-Content-Type-Options": "nosniff"})
 
 
-@router.post("/customers/{customer_id}/erase")
+@router.post("/customers/{customer_id:int}/erase")
 def erase_customer(request: Request, session: DbSession, viewer: OwnerViewer, customer_id: CustomerId,
                    csrf_token: FormText = "", reason: FormText = "", confirm: FormText = "") -> Response:
     """Erase the person for good (owners only, with a reason and a confirmation), then show that it is done."""
