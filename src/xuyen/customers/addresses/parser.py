@@ -10,29 +10,28 @@ old ward split in 2025, or a name found in several places), the reading lists th
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import Flag, auto
 from functools import lru_cache
 
 from xuyen.customers.addresses.result import AddressStatus, ParsedAddress, Place
-from xuyen.customers.addresses.text import Token, name_tones, tokenize, tones_agree
+from xuyen.customers.addresses.text import Words, name_tones, tokenize, tones_agree
 from xuyen.customers.addresses.units import Entry, Index, Level, Unit, Units, load_units
 
 MAX_LENGTH = 1000  # characters; longer text is not an address
 MAX_WORDS = 8  # the longest name, with room for words run together differently
 
 
-class Tier(Flag):
-    """Where in an address a kind word belongs."""
+class Tier:
+    """Where in an address a kind word belongs (bit flags, plain ints for speed)."""
 
-    WARD = auto()
-    DISTRICT = auto()
-    PROVINCE = auto()
+    WARD = 1
+    DISTRICT = 2
+    PROVINCE = 4
 
 
 # Kind words by their keys, in full and as clerks abbreviate them, with the spelling their tone is checked on.
-_KINDS: dict[tuple[str, ...], tuple[str, Tier, str]] = {
+_KINDS: dict[tuple[str, ...], tuple[str, int, str]] = {
     ("phuong",): ("Phường", Tier.WARD, "phường"),
     ("p",): ("Phường", Tier.WARD, "p"),
     ("ph",): ("Phường", Tier.WARD, "ph"),
@@ -56,9 +55,9 @@ _KINDS: dict[tuple[str, ...], tuple[str, Tier, str]] = {
     ("tp",): ("Thành phố", Tier.DISTRICT | Tier.PROVINCE, "tp"),
     ("tinh",): ("Tỉnh", Tier.PROVINCE, "tỉnh"),
 }
-_KIND_TONES = {words: name_tones(spelling) for words, (_, _, spelling) in _KINDS.items()}
+_KIND_TONES = {spelling: name_tones(spelling) for _, _, spelling in _KINDS.values()}
 # English writes the kind after the name: "Ben Nghe Ward", "Tan Binh District", "Ho Chi Minh City".
-_KINDS_AFTER: dict[str, tuple[str, Tier]] = {
+_KINDS_AFTER: dict[str, tuple[str, int]] = {
     "ward": ("Phường", Tier.WARD),
     "commune": ("Xã", Tier.WARD),
     "district": ("Quận", Tier.DISTRICT),
@@ -75,7 +74,23 @@ _COUNTRY = (("viet", "nam"), ("vietnam",), ("vn",))
 _POSTCODE_DIGITS = (5, 6)
 _MARGINS = " \t\r\n,;|-–—.:"
 
-Lookup = Callable[[str], Sequence[Entry]]
+_KINDS_ONE = {words[0]: value for words, value in _KINDS.items() if len(words) == 1}
+_KINDS_TWO = {words: value for words, value in _KINDS.items() if len(words) == 2}
+_NO_ENTRIES: tuple[Entry, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _Lookup:
+    """Where to look a name up: one index, keeping only units whose code is in ``allowed`` when given."""
+
+    index: Index
+    allowed: frozenset[str] | None = None
+
+    def get(self, key: str) -> Sequence[Entry]:
+        entries = self.index.get(key, _NO_ENTRIES)
+        if entries and self.allowed is not None:
+            return [entry for entry in entries if entry.unit.code in self.allowed]
+        return entries
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,9 +101,9 @@ class _Match:
     entries: tuple[Entry, ...]
     kind: str | None
 
-    def anchored(self, tokens: Sequence[Token]) -> bool:
+    def anchored(self, words: Words) -> bool:
         """Written as a unit: after its kind word, or at the start of a part of the address."""
-        return self.kind is not None or tokens[self.name_start].after_separator
+        return self.kind is not None or words.after_separator[self.name_start]
 
     @property
     def units(self) -> tuple[Unit, ...]:
@@ -105,16 +120,23 @@ class _Reading:
     old_ward: Unit | None = None
 
 
-def _kind_before(tokens: Sequence[Token], start: int, tier: Tier) -> tuple[int, str | None, bool]:
+def _kind_word(words: Words, start: int, width: int) -> tuple[str, int, str] | None:
+    if width == 1:
+        known = _KINDS_ONE.get(words.keys[start])
+    else:
+        known = _KINDS_TWO.get((words.keys[start], words.keys[start + 1]))
+    if known is None or not tones_agree(words.tones[start : start + width], _KIND_TONES[known[2]]):
+        return None
+    return known
+
+
+def _kind_before(words: Words, start: int, tier: int) -> tuple[int, str | None, bool]:
     """(first word of the kind, the kind, whether a kind of another tier stands there instead)."""
     for width in (2, 1):
         if start - width < 0:
             continue
-        words = tuple(token.key for token in tokens[start - width : start])
-        known = _KINDS.get(words)
+        known = _kind_word(words, start - width, width)
         if known is None:
-            continue
-        if not tones_agree(tuple(token.tone for token in tokens[start - width : start]), _KIND_TONES[words]):
             continue
         kind, tiers, _ = known
         if tiers & tier:
@@ -123,37 +145,40 @@ def _kind_before(tokens: Sequence[Token], start: int, tier: Tier) -> tuple[int, 
     return start, None, False
 
 
-def _leading_kind(tokens: Sequence[Token], start: int, end: int, tier: Tier) -> str | None:
+def _leading_kind(words: Words, start: int, end: int, tier: int) -> str | None:
     """The kind a former name carries inside itself ("p13", "huyenquevo"), read from its first words."""
     for width in (2, 1):
         if end - start > width:
-            known = _KINDS.get(tuple(token.key for token in tokens[start : start + width]))
+            known = _kind_word(words, start, width)
             if known is not None and known[1] & tier:
                 return known[0]
     return None
 
 
 def _kind_fits(unit_kind: str, kind: str) -> bool:
-    return unit_kind == kind or _SAME_TIER.get(unit_kind, Tier(0)) & _SAME_TIER.get(kind, Tier(0)) != Tier(0)
+    return unit_kind == kind or _SAME_TIER.get(unit_kind, 0) & _SAME_TIER.get(kind, 0) != 0
 
 
-def _find(tokens: Sequence[Token], end: int, lookup: Lookup, tier: Tier, longest_key: int) -> _Match | None:
+def _find(words: Words, end: int, lookup: _Lookup, tier: int, endings: frozenset[str]) -> _Match | None:
     """The longest unit name ending at ``end`` that ``lookup`` knows, with its kind if one is written."""
+    keys = words.keys
     name_end, kind_after = end, None
-    if end > 0 and (after := _KINDS_AFTER.get(tokens[end - 1].key)) and after[1] & tier:
+    if end > 0 and (after := _KINDS_AFTER.get(keys[end - 1])) and after[1] & tier:
         name_end, kind_after = end - 1, after[0]
     found: list[tuple[int, Sequence[Entry]]] = []
-    key = ""
+    key, get = "", lookup.get
     for start in range(name_end - 1, max(name_end - MAX_WORDS, 0) - 1, -1):
-        key = tokens[start].key + key
-        if len(key) > longest_key:
+        key = keys[start] + key
+        if key not in endings:
             break
-        entries = lookup(key)
+        entries = get(key)
         if entries:
             found.append((start, entries))
     best: _Match | None = None
     for start, entries in reversed(found):
-        match = _accept(tokens, start, name_end, end, entries, tier, kind_after)
+        if best is not None and start > best.start + 2:  # too short to begin where the best one begins
+            break
+        match = _accept(words, start, name_end, end, entries, tier, kind_after)
         if match is None or (best is not None and match.start > best.start):
             continue
         if best is None:
@@ -163,14 +188,17 @@ def _find(tokens: Sequence[Token], end: int, lookup: Lookup, tier: Tier, longest
     return best
 
 
-def _accept(tokens: Sequence[Token], start: int, name_end: int, end: int, entries: Sequence[Entry], tier: Tier,
+def _accept(words: Words, start: int, name_end: int, end: int, entries: Sequence[Entry], tier: int,
             kind_after: str | None) -> _Match | None:
-    typed = tuple(token.tone for token in tokens[start:name_end])
-    fitting = [entry for entry in entries if entry.tones is None or tones_agree(typed, entry.tones)]
-    kind_start, kind, other_tier = _kind_before(tokens, start, tier)
-    if other_tier:
+    typed = words.tones[start:name_end]
+    if any(typed):
+        fitting = [entry for entry in entries if entry.tones is None or tones_agree(typed, entry.tones)]
+    else:
+        fitting = list(entries)
+    kind_start, kind, other_tier = _kind_before(words, start, tier)
+    if other_tier or not fitting:
         return None
-    kind = kind or kind_after or _leading_kind(tokens, start, name_end, tier)
+    kind = kind or kind_after or _leading_kind(words, start, name_end, tier)
     if kind is None:
         fitting = [entry for entry in fitting if not entry.needs_kind]
     else:
@@ -180,57 +208,52 @@ def _accept(tokens: Sequence[Token], start: int, name_end: int, end: int, entrie
     return _Match(kind_start, start, end, tuple(fitting), kind)
 
 
-def _lookup_in(indexes: Sequence[Index], allowed: frozenset[str] | None = None) -> Lookup:
-    """A lookup over several indexes, keeping only units whose code is in ``allowed`` when given."""
-
-    def lookup(key: str) -> Sequence[Entry]:
-        entries: tuple[Entry, ...] = ()
-        for index in indexes:
-            entries += index.get(key, ())
-        if allowed is not None:
-            return [entry for entry in entries if entry.unit.code in allowed]
-        return entries
-
-    return lookup
+def _merged(indexes: Sequence[Index]) -> Index:
+    """One index over several (two districts of one name, such as Huyện and Thị xã Kỳ Anh)."""
+    if len(indexes) == 1:
+        return indexes[0]
+    merged: dict[str, tuple[Entry, ...]] = {}
+    for index in indexes:
+        for key, entries in index.items():
+            merged[key] = merged.get(key, ()) + entries
+    return merged
 
 
 @dataclass(frozen=True, slots=True)
 class _Scope:
-    """Where to look below the province: its current wards, the old provinces it was made of."""
+    """Where to look below the province: the whole country, a current province, or one old province."""
 
     units: Units
     province: Unit | None = None
     old_province: Unit | None = None
 
-    @property
-    def old_province_codes(self) -> tuple[str, ...] | None:
+    def districts(self) -> _Lookup:
+        units = self.units
         if self.old_province is not None:
-            return (self.old_province.code,)
+            return _Lookup(units.district_names_by_old_province.get(self.old_province.code, {}))
         if self.province is not None:
-            return self.units.old_provinces_by_province.get(self.province.code, ())
-        return None
+            return _Lookup(units.district_names_by_province.get(self.province.code, {}))
+        return _Lookup(units.district_names)
 
-    def districts(self) -> Lookup:
-        codes = self.old_province_codes
-        if codes is None:
-            return _lookup_in([self.units.district_names])
-        return _lookup_in([self.units.district_names_by_old_province.get(code, {}) for code in codes])
-
-    def old_wards(self, districts: Sequence[Unit] | None = None) -> Lookup:
+    def old_wards(self, districts: Sequence[Unit] | None = None) -> _Lookup:
+        units = self.units
         if districts is not None:
-            return _lookup_in([self.units.old_ward_names_by_district.get(unit.code, {}) for unit in districts])
-        codes = self.old_province_codes
-        if codes is None:
-            return _lookup_in([self.units.old_ward_names])
-        return _lookup_in([self.units.old_ward_names_by_old_province.get(code, {}) for code in codes])
-
-    def wards(self, within: frozenset[str] | None = None) -> Lookup:
+            by_district = units.old_ward_names_by_district
+            return _Lookup(_merged([by_district.get(unit.code, {}) for unit in districts]))
         if self.old_province is not None:
-            allowed = self.units.wards_by_old_province[self.old_province.code]
+            return _Lookup(units.old_ward_names_by_old_province.get(self.old_province.code, {}))
+        if self.province is not None:
+            return _Lookup(units.old_ward_names_by_province.get(self.province.code, {}))
+        return _Lookup(units.old_ward_names)
+
+    def wards(self, within: frozenset[str] | None = None) -> _Lookup:
+        units = self.units
+        if self.old_province is not None:
+            allowed = units.wards_by_old_province[self.old_province.code]
             within = allowed if within is None else within & allowed
         if self.province is None:
-            return _lookup_in([self.units.ward_names], within)
-        return _lookup_in([self.units.ward_names_by_province.get(self.province.code, {})], within)
+            return _Lookup(units.ward_names, within)
+        return _Lookup(units.ward_names_by_province.get(self.province.code, {}), within)
 
 
 def _targets(units: Units, old: Sequence[Unit]) -> tuple[Unit, ...]:
@@ -242,39 +265,39 @@ def _single(units: Sequence[Unit]) -> Unit | None:
     return units[0] if len(units) == 1 else None
 
 
-def _read_with_district(tokens: Sequence[Token], district: _Match, scope: _Scope) -> _Reading | None:
+def _read_with_district(words: Words, district: _Match, scope: _Scope) -> _Reading | None:
     """Old style: a ward of the district (old, or current inside the district's area), or the district alone."""
     units, districts = scope.units, district.units
-    old = _find(tokens, district.start, scope.old_wards(districts), Tier.WARD, units.longest_key)
-    if old is not None and old.anchored(tokens):
+    old = _find(words, district.start, scope.old_wards(districts), Tier.WARD, units.endings)
+    if old is not None and old.anchored(words):
         old_wards = old.units
         ward_districts = tuple(dict.fromkeys(units.old_districts[ward.parent] for ward in old_wards))
         return _Reading(old.start, _targets(units, old_wards), old_district=_single(ward_districts),
                         old_ward=_single(old_wards))
     area = frozenset().union(*(units.wards_by_old_district[unit.code] for unit in districts))
-    current = _find(tokens, district.start, scope.wards(area), Tier.WARD, units.longest_key)
-    if current is not None and current.anchored(tokens):
+    current = _find(words, district.start, scope.wards(area), Tier.WARD, units.endings)
+    if current is not None and current.anchored(words):
         return _Reading(current.start, current.units, old_district=_single(districts))
-    if not district.anchored(tokens):
+    if not district.anchored(words):
         return None
     wards: tuple[Unit, ...] = ()
     if all(unit.targets for unit in districts):  # a district without wards, such as an island
         wards = _targets(units, districts)
     elif district.kind is None:  # "Cầu Giấy, Hà Nội": the old district, or today's ward of the same name
-        same = _find(tokens, district.end, scope.wards(), Tier.WARD, units.longest_key)
+        same = _find(words, district.end, scope.wards(), Tier.WARD, units.endings)
         if same is not None and same.name_start == district.name_start and same.kind is None:
             wards = tuple(sorted({*same.units, *(units.wards[code] for code in area)}, key=lambda u: u.code))
     provinces = tuple(dict.fromkeys(units.provinces[units.old_provinces[unit.parent].parent] for unit in districts))
     return _Reading(district.start, wards, provinces, old_district=_single(districts))
 
 
-def _read_ward(tokens: Sequence[Token], end: int, scope: _Scope) -> _Reading | None:
+def _read_ward(words: Words, end: int, scope: _Scope) -> _Reading | None:
     """New style (a current ward) or an old ward written without its district."""
     units = scope.units
-    current = _find(tokens, end, scope.wards(), Tier.WARD, units.longest_key)
-    current = current if current is not None and current.anchored(tokens) else None
-    old = _find(tokens, end, scope.old_wards(), Tier.WARD, units.longest_key)
-    old = old if old is not None and old.anchored(tokens) else None
+    current = _find(words, end, scope.wards(), Tier.WARD, units.endings)
+    current = current if current is not None and current.anchored(words) else None
+    old = _find(words, end, scope.old_wards(), Tier.WARD, units.endings)
+    old = old if old is not None and old.anchored(words) else None
     if current is not None and (old is None or current.start <= old.start):
         return _Reading(current.start, current.units)
     if old is None:
@@ -285,59 +308,59 @@ def _read_ward(tokens: Sequence[Token], end: int, scope: _Scope) -> _Reading | N
     return _Reading(old.start, _targets(units, old_wards), old_district=district, old_ward=ward)
 
 
-def _read_below(tokens: Sequence[Token], end: int, scope: _Scope) -> _Reading | None:
+def _read_below(words: Words, end: int, scope: _Scope) -> _Reading | None:
     """The units left of ``end``: an old district and its ward, else a ward on its own."""
-    district = _find(tokens, end, scope.districts(), Tier.DISTRICT, scope.units.longest_key)
+    district = _find(words, end, scope.districts(), Tier.DISTRICT, scope.units.endings)
     if district is not None:
-        reading = _read_with_district(tokens, district, scope)
+        reading = _read_with_district(words, district, scope)
         if reading is not None:
             return reading
-    return _read_ward(tokens, end, scope)
+    return _read_ward(words, end, scope)
 
 
-def _content_end(tokens: Sequence[Token]) -> int:
+def _content_end(words: Words) -> int:
     """Where the address proper ends: before a trailing country name or postcode."""
-    end = len(tokens)
+    keys, end = words.keys, len(words)
     while end > 0:
-        last = tokens[end - 1]
-        if last.key.isdigit() and last.end - last.start in _POSTCODE_DIGITS:
+        if keys[end - 1].isdigit() and len(keys[end - 1]) in _POSTCODE_DIGITS:
             end -= 1
             continue
-        country = next((len(words) for words in _COUNTRY
-                        if tuple(token.key for token in tokens[end - len(words) : end]) == words), 0)
+        country = next((len(name) for name in _COUNTRY if tuple(keys[max(end - len(name), 0) : end]) == name), 0)
         if not country:
             return end
         end -= country
     return end
 
 
-def _province_scope(units: Units, match: _Match) -> _Scope:
+def _province_scope(units: Units, match: _Match) -> tuple[Unit, _Scope]:
+    """The current province a province name stands for, and the scope below it (narrower for an old name)."""
     current = [entry.unit for entry in match.entries if entry.unit.level is Level.PROVINCE]
     if current:
-        return _Scope(units, province=current[0])
+        return current[0], _Scope(units, province=current[0])
     old = match.entries[0].unit
-    return _Scope(units, province=units.provinces[old.parent], old_province=old)
+    province = units.provinces[old.parent]
+    return province, _Scope(units, province=province, old_province=old)
 
 
-def _stands_alone(tokens: Sequence[Token], match: _Match) -> bool:
+def _stands_alone(words: Words, match: _Match) -> bool:
     """A province name that needs nothing left of it: typed, after a separator, or two words or more."""
-    return match.anchored(tokens) or match.end - match.name_start > 1 or any(
+    return match.anchored(words) or match.end - match.name_start > 1 or any(
         entry.tones is None for entry in match.entries)
 
 
-def _read(tokens: Sequence[Token], units: Units) -> _Reading | None:
-    end = _content_end(tokens)
-    province = _find(tokens, end, _lookup_in([units.province_names]), Tier.PROVINCE, units.longest_key)
+def _read(words: Words, units: Units) -> _Reading | None:
+    end = _content_end(words)
+    province = _find(words, end, _Lookup(units.province_names), Tier.PROVINCE, units.endings)
     if province is not None:
-        scope = _province_scope(units, province)
-        below = _read_below(tokens, province.start, scope)
+        current, scope = _province_scope(units, province)
+        below = _read_below(words, province.start, scope)
         if below is not None:
-            below.provinces = below.provinces or (scope.province,)
+            below.provinces = below.provinces or (current,)
             below.old_province = below.old_province or scope.old_province
             return below
-        if _stands_alone(tokens, province):
-            return _Reading(province.start, provinces=(scope.province,), old_province=scope.old_province)
-    return _read_below(tokens, end, _Scope(units))
+        if _stands_alone(words, province):
+            return _Reading(province.start, provinces=(current,), old_province=scope.old_province)
+    return _read_below(words, end, _Scope(units))
 
 
 def _place(units: Units, ward: Unit) -> Place:
@@ -345,10 +368,10 @@ def _place(units: Units, ward: Unit) -> Place:
     return Place(province.code, province.full_name, ward.code, ward.full_name)
 
 
-def _result(raw: str, text: str, tokens: Sequence[Token], reading: _Reading | None, units: Units) -> ParsedAddress:
+def _result(raw: str, text: str, words: Words, reading: _Reading | None, units: Units) -> ParsedAddress:
     if reading is None:
         return ParsedAddress(raw, text.strip(_MARGINS), AddressStatus.UNRECOGNISED, units.version)
-    street = text[: tokens[reading.start].start].strip(_MARGINS)
+    street = text[: words.offset(reading.start)].strip(_MARGINS)
     wards = reading.wards
     provinces = tuple(dict.fromkeys(units.provinces[ward.parent] for ward in wards)) if wards else reading.provinces
     province = _single(provinces)
@@ -356,26 +379,33 @@ def _result(raw: str, text: str, tokens: Sequence[Token], reading: _Reading | No
     old_province = reading.old_province
     if old_province is None and old_district is not None:
         old_province = units.old_provinces[old_district.parent]
-    common = {
-        "raw": raw,
-        "street": street,
-        "mapping_version": units.version,
-        "province_code": province.code if province else None,
-        "province_name": province.full_name if province else None,
-        "old_province_code": old_province.code if old_province else None,
-        "old_district_code": old_district.code if old_district else None,
-        "old_ward_code": reading.old_ward.code if reading.old_ward else None,
-    }
+    status, ward, candidates = _status(units, wards, provinces)
+    return ParsedAddress(
+        raw=raw,
+        street=street,
+        status=status,
+        mapping_version=units.version,
+        province_code=province.code if province else None,
+        province_name=province.full_name if province else None,
+        ward_code=ward.code if ward else None,
+        ward_name=ward.full_name if ward else None,
+        old_province_code=old_province.code if old_province else None,
+        old_district_code=old_district.code if old_district else None,
+        old_ward_code=reading.old_ward.code if reading.old_ward else None,
+        candidates=candidates,
+    )
+
+
+def _status(units: Units, wards: Sequence[Unit],
+            provinces: Sequence[Unit]) -> tuple[AddressStatus, Unit | None, tuple[Place, ...]]:
+    """Exact for one ward, ambiguous (with the candidates) for several wards or provinces, else province only."""
     if len(wards) == 1:
-        return ParsedAddress(**common, status=AddressStatus.EXACT, ward_code=wards[0].code,
-                             ward_name=wards[0].full_name)
+        return AddressStatus.EXACT, wards[0], ()
     if wards:
-        return ParsedAddress(**common, status=AddressStatus.AMBIGUOUS,
-                             candidates=tuple(_place(units, ward) for ward in wards))
-    if province is not None:
-        return ParsedAddress(**common, status=AddressStatus.PROVINCE_ONLY)
-    return ParsedAddress(**common, status=AddressStatus.AMBIGUOUS,
-                         candidates=tuple(Place(unit.code, unit.full_name) for unit in provinces))
+        return AddressStatus.AMBIGUOUS, None, tuple(_place(units, ward) for ward in wards)
+    if len(provinces) == 1:
+        return AddressStatus.PROVINCE_ONLY, None, ()
+    return AddressStatus.AMBIGUOUS, None, tuple(Place(unit.code, unit.full_name) for unit in provinces)
 
 
 @lru_cache(maxsize=65536)
@@ -385,6 +415,6 @@ def parse(text: str) -> ParsedAddress:
     if len(text) > MAX_LENGTH:
         return ParsedAddress(text, "", AddressStatus.UNRECOGNISED, units.version)
     normalised = unicodedata.normalize("NFC", text)
-    tokens = tokenize(normalised)
-    reading = _read(tokens, units) if tokens else None
-    return _result(text, normalised, tokens, reading, units)
+    words = tokenize(normalised)
+    reading = _read(words, units) if len(words) else None
+    return _result(text, normalised, words, reading, units)

@@ -4,86 +4,94 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 from xuyen.identity.names import fold_name
 
 # A word is letters (with an apostrophe inside, as in "Ea H'Leo") or digits; "P7" and "Q.1" are two words each.
-_WORD = re.compile(r"[^\W\d_]+(?:['’ʼ][^\W\d_]+)*|\d+")
-# What separates the parts of an address. A dot does not ("P.7", "TP.HCM"), nor a slash ("12/3 Lê Lợi").
-_SEPARATOR = re.compile(r"[,;|\n\r\t\-–—]")
+# What separates the parts of an address is caught too: not a dot ("P.7", "TP.HCM"), nor a slash ("12/3").
+_WORD_PATTERN = r"[^\W\d_]+(?:['’ʼ][^\W\d_]+)*|\d+"
+_WORD = re.compile(_WORD_PATTERN)
+_WORD_OR_SEPARATOR = re.compile(rf"({_WORD_PATTERN})|[,;|\n\r\t\-–—]")
 
 # The five tone marks. Every Vietnamese syllable carries at most one; where it sits ("hoà" / "hòa") varies.
 _TONE_MARKS = frozenset("\u0300\u0301\u0303\u0309\u0323")
 
-Tone = tuple[str, str]  # (the syllable without its tone mark, the tone mark or "")
+Tone = str  # a word's tone mark, "" for none
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
-    """One word of the text: its lookup key, its tone reading (None for plain ASCII), where it is."""
+@dataclass(slots=True)
+class Words:
+    """The words of a text as parallel lists: lookup keys, tone marks ("" for none), and whether a separator (or
+    the start of the text) precedes each word."""
 
-    key: str
-    tone: Tone | None
-    start: int
-    end: int
-    after_separator: bool
+    text: str
+    keys: list[str]
+    tones: list[Tone]
+    after_separator: list[bool]
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def offset(self, index: int) -> int:
+        """Where the ``index``-th word starts in the text."""
+        for number, match in enumerate(_WORD.finditer(self.text)):
+            if number == index:
+                return match.start()
+        return len(self.text)
 
 
 @lru_cache(maxsize=65536)
-def word_key(word: str) -> str:
-    """The lookup key of one word: folded letters ("Đắk" → "dak"), or a number without leading zeros."""
+def read_word(word: str) -> tuple[str, Tone]:
+    """The lookup key of one word and its tone mark: "Đắk" → ("dak", "\u0301"); "07" → ("7", "")."""
     if word.isdigit():
-        return word.lstrip("0") or "0"
-    return fold_name(word).replace(" ", "")
+        return word.lstrip("0") or "0", ""
+    return fold_name(word).replace(" ", ""), word_tone(word)
 
 
-@lru_cache(maxsize=65536)
-def word_tone(word: str) -> Tone | None:
-    """The syllable's letters without the tone mark and the mark itself; None for a word typed without accents."""
+def word_tone(word: str) -> Tone:
+    """The tone mark of a syllable ("" for none), wherever it sits: "hoà" and "hòa" both give the grave accent."""
     if word.isascii():
-        return None
-    decomposed = unicodedata.normalize("NFD", word.lower())
-    tone = "".join(mark for mark in decomposed if mark in _TONE_MARKS)
-    base = unicodedata.normalize("NFC", "".join(mark for mark in decomposed if mark not in _TONE_MARKS))
-    return base, tone
+        return ""
+    return "".join(mark for mark in unicodedata.normalize("NFD", word) if mark in _TONE_MARKS)
 
 
-def tokenize(text: str) -> list[Token]:
-    """The words of an NFC text with their keys, tone readings, offsets and whether a separator precedes them."""
-    tokens: list[Token] = []
-    previous_end = 0
-    for match in _WORD.finditer(text):
-        word = match.group()
-        start = match.start()
-        after_separator = not tokens or _SEPARATOR.search(text, previous_end, start) is not None
-        tokens.append(Token(word_key(word), word_tone(word), start, match.end(), after_separator))
-        previous_end = match.end()
-    return tokens
+def tokenize(text: str) -> Words:
+    """The words of an NFC text with their keys, tone readings and the separators before them."""
+    keys: list[str] = []
+    tones: list[Tone] = []
+    after_separator: list[bool] = []
+    separated = True
+    for word in _WORD_OR_SEPARATOR.findall(text):
+        if not word:  # a separator
+            separated = True
+            continue
+        key, tone = read_word(word)
+        keys.append(key)
+        tones.append(tone)
+        after_separator.append(separated)
+        separated = False
+    return Words(text, keys, tones, after_separator)
 
 
 def name_key(name: str) -> str:
     """The lookup key of a unit's name: its words' keys run together ("Bà Rịa - Vũng Tàu" → "bariavungtau")."""
-    return "".join(token.key for token in tokenize(name))
+    return "".join(tokenize(name).keys)
 
 
-def name_tones(name: str) -> tuple[Tone | None, ...]:
-    """The tone reading of each word of a unit's name."""
-    return tuple(token.tone for token in tokenize(name))
+def name_tones(name: str) -> tuple[Tone, ...]:
+    """The tone mark of each word of a unit's name."""
+    return tuple(tokenize(name).tones)
 
 
-def tones_agree(typed: tuple[Tone | None, ...], name: tuple[Tone | None, ...]) -> bool:
+def tones_agree(typed: Sequence[Tone], name: Sequence[Tone]) -> bool:
     """False only when a word was typed with a tone mark that the name's word does not have ("Huệ" is not "Huế").
 
-    Words typed without accents, or without a tone mark, agree with any name, and so does text that splits
-    into a different number of words than the name (an abbreviation such as "TPHCM").
+    Words typed without a tone mark agree with any name, and so does text that splits into a different number
+    of words than the name (an abbreviation such as "TPHCM").
     """
-    if len(typed) != len(name):
+    if not any(typed) or len(typed) != len(name):
         return True
-    for typed_tone, name_tone in zip(typed, name, strict=True):
-        if typed_tone is None or not typed_tone[1]:
-            continue
-        if typed_tone[1] != (name_tone[1] if name_tone else ""):
-            return False
-    return True
+    return all(not mark or mark == expected for mark, expected in zip(typed, name, strict=True))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
@@ -54,7 +54,7 @@ class Entry:
     """One way of writing a unit: its official name (with the tone of each word) or a former name (key only)."""
 
     unit: Unit
-    tones: tuple[Tone | None, ...] | None
+    tones: tuple[Tone, ...] | None
     needs_kind: bool
 
 
@@ -80,7 +80,7 @@ OLD_PROVINCE_ALIASES: dict[str, tuple[str, ...]] = {
 
 @dataclass(frozen=True, slots=True)
 class Units:
-    """Every unit by code, and the name indexes the parser looks words up in."""
+    """Every unit by code, the name indexes the parser looks words up in, and the endings of all their keys."""
 
     version: str
     provinces: Mapping[str, Unit]
@@ -92,14 +92,15 @@ class Units:
     ward_names: Index
     ward_names_by_province: Mapping[str, Index]
     district_names: Index
+    district_names_by_province: Mapping[str, Index]
     district_names_by_old_province: Mapping[str, Index]
     old_ward_names: Index
     old_ward_names_by_district: Mapping[str, Index]
+    old_ward_names_by_province: Mapping[str, Index]
     old_ward_names_by_old_province: Mapping[str, Index]
-    old_provinces_by_province: Mapping[str, tuple[str, ...]]
     wards_by_old_province: Mapping[str, frozenset[str]]
     wards_by_old_district: Mapping[str, frozenset[str]]
-    longest_key: int
+    endings: frozenset[str]
 
 
 def _official(unit: Unit) -> list[tuple[str, Entry]]:
@@ -119,10 +120,10 @@ def _index(pairs: Iterable[tuple[str, Entry]]) -> dict[str, tuple[Entry, ...]]:
     return {key: tuple(entries) for key, entries in grouped.items()}
 
 
-def _index_by(pairs: Iterable[tuple[str, Entry]], group: str) -> dict[str, dict[str, tuple[Entry, ...]]]:
+def _index_by(pairs: Iterable[tuple[str, Entry]], group: Callable[[Entry], str]) -> dict[str, Index]:
     by_group: dict[str, list[tuple[str, Entry]]] = defaultdict(list)
     for key, entry in pairs:
-        by_group[getattr(entry.unit, group)].append((key, entry))
+        by_group[group(entry)].append((key, entry))
     return {code: _index(group_pairs) for code, group_pairs in by_group.items()}
 
 
@@ -170,10 +171,11 @@ def load_units() -> Units:
     old_ward_pairs = [pair for unit in old_wards.values()
                       for pair in _official(unit) + _former(unit, ward_aliases[unit.code])]
 
-    old_ward_names_by_district = _index_by(old_ward_pairs, "parent")
-    old_ward_pairs_by_province: dict[str, list[tuple[str, Entry]]] = defaultdict(list)
-    for key, entry in old_ward_pairs:
-        old_ward_pairs_by_province[old_districts[entry.unit.parent].parent].append((key, entry))
+    def old_province_of(entry: Entry) -> str:
+        return entry.unit.parent if entry.unit.level is Level.OLD_DISTRICT else old_districts[entry.unit.parent].parent
+
+    def province_of(entry: Entry) -> str:
+        return old_provinces[old_province_of(entry)].parent
 
     return Units(
         version=data["version"],
@@ -184,35 +186,36 @@ def load_units() -> Units:
         old_wards=old_wards,
         province_names=_index(province_pairs),
         ward_names=_index(ward_pairs),
-        ward_names_by_province=_index_by(ward_pairs, "parent"),
+        ward_names_by_province=_index_by(ward_pairs, lambda entry: entry.unit.parent),
         district_names=_index(district_pairs),
-        district_names_by_old_province=_index_by(district_pairs, "parent"),
+        district_names_by_province=_index_by(district_pairs, province_of),
+        district_names_by_old_province=_index_by(district_pairs, old_province_of),
         old_ward_names=_index(old_ward_pairs),
-        old_ward_names_by_district=old_ward_names_by_district,
-        old_ward_names_by_old_province={code: _index(pairs) for code, pairs in old_ward_pairs_by_province.items()},
-        old_provinces_by_province=_old_provinces_by_province(old_provinces),
+        old_ward_names_by_district=_index_by(old_ward_pairs, lambda entry: entry.unit.parent),
+        old_ward_names_by_province=_index_by(old_ward_pairs, province_of),
+        old_ward_names_by_old_province=_index_by(old_ward_pairs, old_province_of),
         wards_by_old_province=_wards_by_old_province(old_districts, old_wards),
         wards_by_old_district=_wards_by_old_district(old_districts, old_wards),
-        longest_key=max(len(key) for pairs in (province_pairs, ward_pairs, district_pairs, old_ward_pairs)
-                        for key, _ in pairs),
+        endings=_endings(key for pairs in (province_pairs, ward_pairs, district_pairs, old_ward_pairs)
+                         for key, _ in pairs),
     )
 
 
-def _old_provinces_by_province(old_provinces: Mapping[str, Unit]) -> dict[str, tuple[str, ...]]:
-    merged: dict[str, list[str]] = defaultdict(list)
-    for unit in old_provinces.values():
-        merged[unit.parent].append(unit.code)
-    return {code: tuple(sorted(olds)) for code, olds in merged.items()}
+def _endings(keys: Iterable[str]) -> frozenset[str]:
+    """Every ending of every key: a phrase read leftwards that is not among them cannot grow into a name."""
+    return frozenset(key[cut:] for key in set(keys) for cut in range(len(key)))
 
 
-def _wards_by_old_district(old_districts: Mapping[str, Unit], old_wards: Mapping[str, Unit]) -> dict[str, frozenset[str]]:
+def _wards_by_old_district(old_districts: Mapping[str, Unit],
+                           old_wards: Mapping[str, Unit]) -> dict[str, frozenset[str]]:
     targets: dict[str, set[str]] = {code: set(unit.targets) for code, unit in old_districts.items()}
     for ward in old_wards.values():
         targets[ward.parent].update(ward.targets)
     return {code: frozenset(codes) for code, codes in targets.items()}
 
 
-def _wards_by_old_province(old_districts: Mapping[str, Unit], old_wards: Mapping[str, Unit]) -> dict[str, frozenset[str]]:
+def _wards_by_old_province(old_districts: Mapping[str, Unit],
+                           old_wards: Mapping[str, Unit]) -> dict[str, frozenset[str]]:
     targets: dict[str, set[str]] = defaultdict(set)
     for code, codes in _wards_by_old_district(old_districts, old_wards).items():
         targets[old_districts[code].parent].update(codes)
