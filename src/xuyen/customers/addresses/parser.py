@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from xuyen.customers.addresses.result import AddressStatus, ParsedAddress, Place
-from xuyen.customers.addresses.text import Words, name_tones, tokenize, tones_agree
+from xuyen.customers.addresses.text import Words, name_spellings, tokenize, tones_agree
 from xuyen.customers.addresses.units import Entry, Index, Level, Unit, Units, load_units
 
 MAX_LENGTH = 1000  # characters; longer text is not an address
@@ -55,7 +55,7 @@ _KINDS: dict[tuple[str, ...], tuple[str, int, str]] = {
     ("tp",): ("Thành phố", Tier.DISTRICT | Tier.PROVINCE, "tp"),
     ("tinh",): ("Tỉnh", Tier.PROVINCE, "tỉnh"),
 }
-_KIND_TONES = {spelling: name_tones(spelling) for _, _, spelling in _KINDS.values()}
+_KIND_SPELLINGS = {written: name_spellings(written) for _, _, written in _KINDS.values()}
 # English writes the kind after the name: "Ben Nghe Ward", "Tan Binh District", "Ho Chi Minh City".
 _KINDS_AFTER: dict[str, tuple[str, int]] = {
     "ward": ("Phường", Tier.WARD),
@@ -125,7 +125,7 @@ def _kind_word(words: Words, start: int, width: int) -> tuple[str, int, str] | N
         known = _KINDS_ONE.get(words.keys[start])
     else:
         known = _KINDS_TWO.get((words.keys[start], words.keys[start + 1]))
-    if known is None or not tones_agree(words.tones[start : start + width], _KIND_TONES[known[2]]):
+    if known is None or not tones_agree(words.spellings[start : start + width], _KIND_SPELLINGS[known[2]]):
         return None
     return known
 
@@ -190,22 +190,41 @@ def _find(words: Words, end: int, lookup: _Lookup, tier: int, endings: frozenset
 
 def _accept(words: Words, start: int, name_end: int, end: int, entries: Sequence[Entry], tier: int,
             kind_after: str | None) -> _Match | None:
-    typed = words.tones[start:name_end]
-    if any(typed):
-        fitting = [entry for entry in entries if entry.tones is None or tones_agree(typed, entry.tones)]
-    else:
-        fitting = list(entries)
     kind_start, kind, other_tier = _kind_before(words, start, tier)
-    if other_tier or not fitting:
+    if other_tier:
         return None
     kind = kind or kind_after or _leading_kind(words, start, name_end, tier)
-    if kind is None:
-        fitting = [entry for entry in fitting if not entry.needs_kind]
-    else:
-        fitting = [entry for entry in fitting if _kind_fits(entry.unit.kind, kind)] or fitting
+    fitting = _best_spelled(words.spellings[start:name_end], entries) if words.accented else _official(entries)
+    fitting = _best_kind(fitting, kind) if kind else [entry for entry in fitting if not entry.needs_kind]
     if not fitting:
         return None
     return _Match(kind_start, start, end, tuple(fitting), kind)
+
+
+def _official(entries: Sequence[Entry]) -> list[Entry]:
+    """Official names over former ones."""
+    return [entry for entry in entries if entry.spellings is not None] or list(entries)
+
+
+def _best_spelled(typed: list[str], entries: Sequence[Entry]) -> list[Entry]:
+    """For text typed with accents: official names over former ones; among them, those spelled exactly as typed
+    ("Văn Lang", not "Văn Lăng"), else those whose tones agree."""
+    official = [entry for entry in entries if entry.spellings is not None]
+    if not official:
+        return list(entries)
+    written = tuple(typed)
+    exact = [entry for entry in official if entry.spellings == written]
+    if exact:
+        return exact
+    return [entry for entry in official if tones_agree(written, entry.spellings or ())]
+
+
+def _best_kind(entries: list[Entry], kind: str) -> list[Entry]:
+    """The units of the kind written, else of a kind of the same tier ("Xã" for a "Phường"), else all."""
+    exact = [entry for entry in entries if entry.unit.kind == kind]
+    if exact:
+        return exact
+    return [entry for entry in entries if _kind_fits(entry.unit.kind, kind)] or entries
 
 
 def _merged(indexes: Sequence[Index]) -> Index:
@@ -313,6 +332,9 @@ def _read_below(words: Words, end: int, scope: _Scope) -> _Reading | None:
     district = _find(words, end, scope.districts(), Tier.DISTRICT, scope.units.endings)
     if district is not None:
         reading = _read_with_district(words, district, scope)
+        if reading is not None and reading.start == district.start:  # the district alone: is it a ward's tail?
+            alone = _read_ward(words, end, scope)  # "Phường Lâm Viên - Đà Lạt" ends in the district "Đà Lạt"
+            return alone if alone is not None and alone.start < reading.start else reading
         if reading is not None:
             return reading
     return _read_ward(words, end, scope)
@@ -345,7 +367,7 @@ def _province_scope(units: Units, match: _Match) -> tuple[Unit, _Scope]:
 def _stands_alone(words: Words, match: _Match) -> bool:
     """A province name that needs nothing left of it: typed, after a separator, or two words or more."""
     return match.anchored(words) or match.end - match.name_start > 1 or any(
-        entry.tones is None for entry in match.entries)
+        entry.spellings is None for entry in match.entries)
 
 
 def _read(words: Words, units: Units) -> _Reading | None:

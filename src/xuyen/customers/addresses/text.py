@@ -1,4 +1,4 @@
-"""Address text as tokens: folded keys for lookup, tone marks for telling "Huệ" from "Huế", separators."""
+"""Address text as words: folded keys for lookup, spellings for telling "Huệ" from "Huế", separators."""
 
 from __future__ import annotations
 
@@ -19,18 +19,19 @@ _WORD_OR_SEPARATOR = re.compile(rf"({_WORD_PATTERN})|[,;|\n\r\t\-–—]")
 # The five tone marks. Every Vietnamese syllable carries at most one; where it sits ("hoà" / "hòa") varies.
 _TONE_MARKS = frozenset("\u0300\u0301\u0303\u0309\u0323")
 
-Tone = str  # a word's tone mark, "" for none
+Spelling = str  # a word as written, lower-case, its tone mark moved to the end: "Hoà", "hòa" → "hoa" + grave
 
 
 @dataclass(slots=True)
 class Words:
-    """The words of a text as parallel lists: lookup keys, tone marks ("" for none), and whether a separator (or
-    the start of the text) precedes each word."""
+    """The words of a text as parallel lists: lookup keys, spellings, and whether a separator (or the start of
+    the text) precedes each word."""
 
     text: str
     keys: list[str]
-    tones: list[Tone]
+    spellings: list[Spelling]
     after_separator: list[bool]
+    accented: bool  # typed with Vietnamese accents (anywhere), so spellings can tell names apart
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -44,36 +45,43 @@ class Words:
 
 
 @lru_cache(maxsize=65536)
-def read_word(word: str) -> tuple[str, Tone]:
-    """The lookup key of one word and its tone mark: "Đắk" → ("dak", "\u0301"); "07" → ("7", "")."""
+def read_word(word: str) -> tuple[str, Spelling]:
+    """The lookup key of one word and its spelling: "Đắk" → ("dak", "đăk" + acute); "07" → ("7", "7")."""
     if word.isdigit():
-        return word.lstrip("0") or "0", ""
-    return fold_name(word).replace(" ", ""), word_tone(word)
+        key = word.lstrip("0") or "0"
+        return key, key
+    return fold_name(word).replace(" ", ""), spelling(word)
 
 
-def word_tone(word: str) -> Tone:
-    """The tone mark of a syllable ("" for none), wherever it sits: "hoà" and "hòa" both give the grave accent."""
+def spelling(word: str) -> Spelling:
+    """The word lower-case with its tone mark (if any) moved to the end, so "hoà" and "hòa" spell the same."""
     if word.isascii():
-        return ""
-    return "".join(mark for mark in unicodedata.normalize("NFD", word) if mark in _TONE_MARKS)
+        return word.lower()
+    decomposed = unicodedata.normalize("NFD", word.lower())
+    tone = "".join(mark for mark in decomposed if mark in _TONE_MARKS)
+    return unicodedata.normalize("NFC", "".join(mark for mark in decomposed if mark not in _TONE_MARKS)) + tone
+
+
+def _tone(word: Spelling) -> str:
+    return word[-1] if word and word[-1] in _TONE_MARKS else ""
 
 
 def tokenize(text: str) -> Words:
     """The words of an NFC text with their keys, tone readings and the separators before them."""
     keys: list[str] = []
-    tones: list[Tone] = []
+    spellings: list[Spelling] = []
     after_separator: list[bool] = []
     separated = True
     for word in _WORD_OR_SEPARATOR.findall(text):
         if not word:  # a separator
             separated = True
             continue
-        key, tone = read_word(word)
+        key, written = read_word(word)
         keys.append(key)
-        tones.append(tone)
+        spellings.append(written)
         after_separator.append(separated)
         separated = False
-    return Words(text, keys, tones, after_separator)
+    return Words(text, keys, spellings, after_separator, not text.isascii())
 
 
 def name_key(name: str) -> str:
@@ -81,17 +89,21 @@ def name_key(name: str) -> str:
     return "".join(tokenize(name).keys)
 
 
-def name_tones(name: str) -> tuple[Tone, ...]:
-    """The tone mark of each word of a unit's name."""
-    return tuple(tokenize(name).tones)
+def name_spellings(name: str) -> tuple[Spelling, ...]:
+    """The spelling of each word of a unit's name."""
+    return tuple(tokenize(name).spellings)
 
 
-def tones_agree(typed: Sequence[Tone], name: Sequence[Tone]) -> bool:
+def tones_agree(typed: Sequence[Spelling], name: Sequence[Spelling]) -> bool:
     """False only when a word was typed with a tone mark that the name's word does not have ("Huệ" is not "Huế").
 
     Words typed without a tone mark agree with any name, and so does text that splits into a different number
     of words than the name (an abbreviation such as "TPHCM").
     """
-    if not any(typed) or len(typed) != len(name):
+    if len(typed) != len(name):
         return True
-    return all(not mark or mark == expected for mark, expected in zip(typed, name, strict=True))
+    for written, expected in zip(typed, name, strict=True):
+        tone = _tone(written)
+        if tone and tone != _tone(expected):
+            return False
+    return True

@@ -11,7 +11,7 @@ from enum import StrEnum
 from functools import cache
 from importlib import resources
 
-from xuyen.customers.addresses.text import Tone, name_key, name_tones
+from xuyen.customers.addresses.text import Spelling, name_key, name_spellings
 
 DATA_FILE = "units.json.gz"
 DATA_FORMAT = 1
@@ -51,10 +51,10 @@ class Unit:
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One way of writing a unit: its official name (with the tone of each word) or a former name (key only)."""
+    """One way of writing a unit: its official name (with each word's spelling) or a former name (key only)."""
 
     unit: Unit
-    tones: tuple[Tone, ...] | None
+    spellings: tuple[Spelling, ...] | None
     needs_kind: bool
 
 
@@ -105,7 +105,7 @@ class Units:
 
 def _official(unit: Unit) -> list[tuple[str, Entry]]:
     needs_kind = unit.name.isdigit()
-    return [(name_key(unit.name), Entry(unit, name_tones(unit.name), needs_kind))]
+    return [(name_key(unit.name), Entry(unit, name_spellings(unit.name), needs_kind))]
 
 
 def _former(unit: Unit, keys: Iterable[str]) -> list[tuple[str, Entry]]:
