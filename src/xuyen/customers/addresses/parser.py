@@ -337,7 +337,23 @@ def _read_below(words: Words, end: int, scope: _Scope) -> _Reading | None:
             return alone if alone is not None and alone.start < reading.start else reading
         if reading is not None:
             return reading
-    return _read_ward(words, end, scope)
+    reading = _read_ward(words, end, scope)
+    if reading is None and (skipped := _unknown_district(words, end)) is not None:
+        return _read_ward(words, skipped, scope)  # "Phường Vĩnh Ninh, Thành phố Huế, …": a district since split
+    return reading
+
+
+def _unknown_district(words: Words, end: int) -> int | None:
+    """Where the part of the address before ``end`` starts, if it is a district we do not know ("TP Huế")."""
+    start = end - 1
+    while start > 0 and not words.after_separator[start]:
+        start -= 1
+    for width in (2, 1):
+        if end - start > width:
+            known = _kind_word(words, start, width)
+            if known is not None and known[1] & Tier.DISTRICT:
+                return start
+    return None
 
 
 def _content_end(words: Words) -> int:
