@@ -9,8 +9,8 @@ places comes back ``ambiguous`` with its candidates. docs/addresses.md has the d
 
 from __future__ import annotations
 
-from xuyen.customers.addresses.parser import parse
 from xuyen.customers.addresses.result import AddressStatus, ParsedAddress, Place
+from xuyen.customers.addresses.tails import parse
 from xuyen.customers.addresses.units import load_units
 
 __all__ = ["AddressStatus", "ParsedAddress", "Place", "mapping_version", "parse_address", "same_place"]

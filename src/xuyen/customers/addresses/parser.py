@@ -9,16 +9,13 @@ old ward split in 2025, or a name found in several places), the reading lists th
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 from xuyen.customers.addresses.result import AddressStatus, ParsedAddress, Place
-from xuyen.customers.addresses.text import Words, name_spellings, tokenize, tones_agree
-from xuyen.customers.addresses.units import Entry, Index, Level, Unit, Units, load_units
+from xuyen.customers.addresses.text import Words, name_spellings, tones_agree
+from xuyen.customers.addresses.units import Entry, Index, Level, Unit, Units
 
-MAX_LENGTH = 1000  # characters; longer text is not an address
 MAX_WORDS = 8  # the longest name, with room for words run together differently
 
 
@@ -72,7 +69,6 @@ _SAME_TIER = {"Phường": Tier.WARD, "Xã": Tier.WARD, "Thị trấn": Tier.WAR
 # Trailing words that are not part of the address proper.
 _COUNTRY = (("viet", "nam"), ("vietnam",), ("vn",))
 _POSTCODE_DIGITS = (5, 6)
-_MARGINS = " \t\r\n,;|-–—.:"
 
 _KINDS_ONE = {words[0]: value for words, value in _KINDS.items() if len(words) == 1}
 _KINDS_TWO = {words: value for words, value in _KINDS.items() if len(words) == 2}
@@ -111,7 +107,9 @@ class _Match:
 
 
 @dataclass(slots=True)
-class _Reading:
+class Reading:
+    """The units found: the current wards (or provinces) that fit, the old units named, the first word read."""
+
     start: int
     wards: tuple[Unit, ...] = ()
     provinces: tuple[Unit, ...] = ()
@@ -131,16 +129,21 @@ def _kind_word(words: Words, start: int, width: int) -> tuple[str, int, str] | N
 
 
 def _kind_before(words: Words, start: int, tier: int) -> tuple[int, str | None, bool]:
-    """(first word of the kind, the kind, whether a kind of another tier stands there instead)."""
+    """(first word of the kind, the kind, whether a kind of another tier stands there instead).
+
+    A kind is read only in the same part of the address as the name: "Phường Bến Nghé", not "Phường, Bến Nghé".
+    """
     for width in (2, 1):
-        if start - width < 0:
+        first = start - width
+        if words.after_separator[start] or (width == 2 and words.after_separator[start - 1]):
             continue
-        known = _kind_word(words, start - width, width)
+        words.look_at(first)
+        known = _kind_word(words, first, width)
         if known is None:
             continue
         kind, tiers, _ = known
         if tiers & tier:
-            return start - width, kind, False
+            return first, kind, False
         return start, None, True
     return start, None, False
 
@@ -166,14 +169,17 @@ def _find(words: Words, end: int, lookup: _Lookup, tier: int, endings: frozenset
     if end > 0 and (after := _KINDS_AFTER.get(keys[end - 1])) and after[1] & tier:
         name_end, kind_after = end - 1, after[0]
     found: list[tuple[int, Sequence[Entry]]] = []
-    key, get = "", lookup.get
-    for start in range(name_end - 1, max(name_end - MAX_WORDS, 0) - 1, -1):
+    key, index, lowest = "", lookup.index, max(name_end - MAX_WORDS, 0)
+    for start in range(name_end - 1, lowest - 1, -1):
         key = keys[start] + key
         if key not in endings:
+            words.look_at(start)
             break
-        entries = get(key)
-        if entries:
+        if key in index and (entries := lookup.get(key)):
             found.append((start, entries))
+    else:  # not stopped by the words themselves: stopped by the length limit, or by the start of the text
+        words.look_at(lowest)
+        words.needs_start = words.needs_start or name_end - MAX_WORDS < 0
     best: _Match | None = None
     for start, entries in reversed(found):
         if best is not None and start > best.start + 2:  # too short to begin where the best one begins
@@ -284,19 +290,19 @@ def _single(units: Sequence[Unit]) -> Unit | None:
     return units[0] if len(units) == 1 else None
 
 
-def _read_with_district(words: Words, district: _Match, scope: _Scope) -> _Reading | None:
+def _read_with_district(words: Words, district: _Match, scope: _Scope) -> Reading | None:
     """Old style: a ward of the district (old, or current inside the district's area), or the district alone."""
     units, districts = scope.units, district.units
     old = _find(words, district.start, scope.old_wards(districts), Tier.WARD, units.endings)
     if old is not None and old.anchored(words):
         old_wards = old.units
         ward_districts = tuple(dict.fromkeys(units.old_districts[ward.parent] for ward in old_wards))
-        return _Reading(old.start, _targets(units, old_wards), old_district=_single(ward_districts),
+        return Reading(old.start, _targets(units, old_wards), old_district=_single(ward_districts),
                         old_ward=_single(old_wards))
     area = frozenset().union(*(units.wards_by_old_district[unit.code] for unit in districts))
     current = _find(words, district.start, scope.wards(area), Tier.WARD, units.endings)
     if current is not None and current.anchored(words):
-        return _Reading(current.start, current.units, old_district=_single(districts))
+        return Reading(current.start, current.units, old_district=_single(districts))
     if not district.anchored(words):
         return None
     wards: tuple[Unit, ...] = ()
@@ -307,10 +313,10 @@ def _read_with_district(words: Words, district: _Match, scope: _Scope) -> _Readi
         if same is not None and same.name_start == district.name_start and same.kind is None:
             wards = tuple(sorted({*same.units, *(units.wards[code] for code in area)}, key=lambda u: u.code))
     provinces = tuple(dict.fromkeys(units.provinces[units.old_provinces[unit.parent].parent] for unit in districts))
-    return _Reading(district.start, wards, provinces, old_district=_single(districts))
+    return Reading(district.start, wards, provinces, old_district=_single(districts))
 
 
-def _read_ward(words: Words, end: int, scope: _Scope) -> _Reading | None:
+def _read_ward(words: Words, end: int, scope: _Scope) -> Reading | None:
     """New style (a current ward) or an old ward written without its district."""
     units = scope.units
     current = _find(words, end, scope.wards(), Tier.WARD, units.endings)
@@ -318,16 +324,16 @@ def _read_ward(words: Words, end: int, scope: _Scope) -> _Reading | None:
     old = _find(words, end, scope.old_wards(), Tier.WARD, units.endings)
     old = old if old is not None and old.anchored(words) else None
     if current is not None and (old is None or current.start <= old.start):
-        return _Reading(current.start, current.units)
+        return Reading(current.start, current.units)
     if old is None:
         return None
     old_wards = old.units
     ward = _single(old_wards)
     district = units.old_districts[ward.parent] if ward is not None else None
-    return _Reading(old.start, _targets(units, old_wards), old_district=district, old_ward=ward)
+    return Reading(old.start, _targets(units, old_wards), old_district=district, old_ward=ward)
 
 
-def _read_below(words: Words, end: int, scope: _Scope) -> _Reading | None:
+def _read_below(words: Words, end: int, scope: _Scope) -> Reading | None:
     """The units left of ``end``: an old district and its ward, else a ward on its own."""
     district = _find(words, end, scope.districts(), Tier.DISTRICT, scope.units.endings)
     if district is not None:
@@ -348,6 +354,7 @@ def _unknown_district(words: Words, end: int) -> int | None:
     start = end - 1
     while start > 0 and not words.after_separator[start]:
         start -= 1
+    words.look_at(start)
     for width in (2, 1):
         if end - start > width:
             known = _kind_word(words, start, width)
@@ -386,7 +393,8 @@ def _stands_alone(words: Words, match: _Match) -> bool:
         entry.spellings is None for entry in match.entries)
 
 
-def _read(words: Words, units: Units) -> _Reading | None:
+def read(words: Words, units: Units) -> Reading | None:
+    """The units the words name, read from the right end; None when they name none."""
     end = _content_end(words)
     province = _find(words, end, _Lookup(units.province_names), Tier.PROVINCE, units.endings)
     if province is not None:
@@ -397,7 +405,7 @@ def _read(words: Words, units: Units) -> _Reading | None:
             below.old_province = below.old_province or scope.old_province
             return below
         if _stands_alone(words, province):
-            return _Reading(province.start, provinces=(current,), old_province=scope.old_province)
+            return Reading(province.start, provinces=(current,), old_province=scope.old_province)
     return _read_below(words, end, _Scope(units))
 
 
@@ -406,10 +414,10 @@ def _place(units: Units, ward: Unit) -> Place:
     return Place(province.code, province.full_name, ward.code, ward.full_name)
 
 
-def _result(raw: str, text: str, words: Words, reading: _Reading | None, units: Units) -> ParsedAddress:
+def result(raw: str, street: str, reading: Reading | None, units: Units) -> ParsedAddress:
+    """The parsed address for a reading: exact, ambiguous, province only, or unrecognised."""
     if reading is None:
-        return ParsedAddress(raw, text.strip(_MARGINS), AddressStatus.UNRECOGNISED, units.version)
-    street = text[: words.offset(reading.start)].strip(_MARGINS)
+        return ParsedAddress(raw, street, AddressStatus.UNRECOGNISED, units.version)
     wards = reading.wards
     provinces = tuple(dict.fromkeys(units.provinces[ward.parent] for ward in wards)) if wards else reading.provinces
     province = _single(provinces)
@@ -444,15 +452,3 @@ def _status(units: Units, wards: Sequence[Unit],
     if len(provinces) == 1:
         return AddressStatus.PROVINCE_ONLY, None, ()
     return AddressStatus.AMBIGUOUS, None, tuple(Place(unit.code, unit.full_name) for unit in provinces)
-
-
-@lru_cache(maxsize=65536)
-def parse(text: str) -> ParsedAddress:
-    """The address read into today's units (cached: the same text gives the same, immutable, result)."""
-    units = load_units()
-    if len(text) > MAX_LENGTH:
-        return ParsedAddress(text, "", AddressStatus.UNRECOGNISED, units.version)
-    normalised = unicodedata.normalize("NFC", text)
-    words = tokenize(normalised)
-    reading = _read(words, units) if len(words) else None
-    return _result(text, normalised, words, reading, units)

@@ -13,8 +13,10 @@ from xuyen.identity.names import fold_name
 # A word is letters (with an apostrophe inside, as in "Ea H'Leo") or digits; "P7" and "Q.1" are two words each.
 # What separates the parts of an address is caught too: not a dot ("P.7", "TP.HCM"), nor a slash ("12/3").
 _WORD_PATTERN = r"[^\W\d_]+(?:['’ʼ][^\W\d_]+)*|\d+"
+_SEPARATOR_PATTERN = r"[,;|\n\r\t\-–—]"
 _WORD = re.compile(_WORD_PATTERN)
-_WORD_OR_SEPARATOR = re.compile(rf"({_WORD_PATTERN})|[,;|\n\r\t\-–—]")
+_WORD_OR_SEPARATOR = re.compile(rf"({_WORD_PATTERN})|{_SEPARATOR_PATTERN}")
+_PART_START = re.compile(rf"{_SEPARATOR_PATTERN}\s*")
 
 # The five tone marks. Every Vietnamese syllable carries at most one; where it sits ("hoà" / "hòa") varies.
 _TONE_MARKS = frozenset("\u0300\u0301\u0303\u0309\u0323")
@@ -32,16 +34,40 @@ class Words:
     spellings: list[Spelling]
     after_separator: list[bool]
     accented: bool  # typed with Vietnamese accents (anywhere), so spellings can tell names apart
+    reach: int = 0  # the first word a reading has looked at (set by the parser)
+    needs_start: bool = False  # whether a reading would have looked further left than the first word
+
+    def __post_init__(self) -> None:
+        self.reach = len(self.keys)
+
+    def look_at(self, index: int) -> None:
+        """Note that a reading depends on the word at ``index`` (and so on the text from there on)."""
+        if index < self.reach:
+            self.reach = index
 
     def __len__(self) -> int:
         return len(self.keys)
 
-    def offset(self, index: int) -> int:
-        """Where the ``index``-th word starts in the text."""
+    def offsets(self, *indexes: int) -> list[int]:
+        """Where the words at ``indexes`` start in the text (the text's length for an index past the last word)."""
+        found = dict.fromkeys(indexes, len(self.text))
+        last = max(indexes)
         for number, match in enumerate(_WORD.finditer(self.text)):
-            if number == index:
-                return match.start()
-        return len(self.text)
+            if number in found:
+                found[number] = match.start()
+            if number >= last:
+                break
+        return [found[index] for index in indexes]
+
+
+def part_starts(text: str) -> list[int]:
+    """Where the parts of an address begin (after a separator and its spaces), right-most first; 0 last."""
+    return [match.end() for match in reversed(list(_PART_START.finditer(text)))] + [0]
+
+
+def has_word_before(text: str, position: int) -> bool:
+    """Whether any word stands before ``position``."""
+    return _WORD.search(text, 0, position) is not None
 
 
 @lru_cache(maxsize=65536)

@@ -27,7 +27,7 @@ class Level(StrEnum):
     OLD_WARD = "old_ward"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # each unit exists once: identity is equality, and hashes fast
 class Unit:
     """One administrative unit: a current province or ward, or an old province, district or ward.
 
