@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xuyen.customers.addresses import AddressStatus, ParsedAddress, parse_address, same_place
+from xuyen.customers.addresses.tails import forget, parse_uncached
 from xuyen.customers.addresses.units import Unit, load_units
 from xuyen.identity.names import strip_diacritics
 
@@ -96,3 +97,26 @@ def test_without_accents_an_address_reads_the_same_or_admits_doubt(pair: tuple[s
         else:  # names that differ only in their accents ("Văn Lang" / "Văn Lăng") cannot be told apart
             assert plain.status is AddressStatus.AMBIGUOUS
             assert code in {place.ward_code for place in plain.candidates}
+
+
+PREFIXES = ["", "12 Lê Lợi, ", "Số 5 ", "Bà Rịa - ", "Phường, ", "Thị, ", "Quận 1, ", "Hà Nội - ", "x, ", ", , "]
+
+
+@st.composite
+def shared_tails(draw: st.DrawFn) -> tuple[str, str]:
+    """Two addresses ending in the same text after a separator, with different beginnings."""
+    old, new, _ = draw(old_and_new())
+    tail = draw(st.sampled_from([old, new, strip_diacritics(old), "Phường 7, TP.HCM", "Cầu Giấy, Hà Nội"]))
+    tail = tail.split(", ", 1)[-1] if draw(st.booleans()) else tail
+    first, second = draw(st.sampled_from(PREFIXES)), draw(st.sampled_from(PREFIXES))
+    return first + tail, second + tail
+
+
+@settings(max_examples=300, deadline=None)
+@given(shared_tails())
+def test_a_remembered_tail_reads_as_the_text_read_in_full(pair: tuple[str, str]) -> None:
+    first, second = pair
+    forget()
+    parse_address(first)  # remembers the tail of the first address
+    assert parse_address(second) == parse_uncached(second)
+    assert parse_address(first) == parse_uncached(first)
