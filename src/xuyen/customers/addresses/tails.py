@@ -15,7 +15,7 @@ import unicodedata
 
 from xuyen.customers.addresses.parser import read, result
 from xuyen.customers.addresses.result import AddressStatus, ParsedAddress, Place
-from xuyen.customers.addresses.text import has_word_before, part_starts, tokenize
+from xuyen.customers.addresses.text import has_word_before, part_starts, tokenize, typed_with_accents
 from xuyen.customers.addresses.units import Units, load_units
 
 MAX_LENGTH = 1000  # characters; longer text is not an address
@@ -48,23 +48,17 @@ def _recall(tail: _Tail, raw: str, street: str, version: str) -> ParsedAddress:
                          tuple(Place(*candidate) for candidate in candidates))
 
 
-def _with_text(parsed: ParsedAddress, raw: str, street: str) -> ParsedAddress:
-    return ParsedAddress(raw, street, parsed.status, parsed.mapping_version, parsed.province_code,
-                         parsed.province_name, parsed.ward_code, parsed.ward_name, parsed.old_province_code,
-                         parsed.old_district_code, parsed.old_ward_code, parsed.candidates)
-
-
 def _street(text: str, units_start: int | None) -> str:
     return (text if units_start is None else text[:units_start]).strip(_MARGINS)
 
 
-def _remembered(text: str, accented: bool, starts: list[int], version: str) -> ParsedAddress | None:
+def _remembered(raw: str, text: str, accented: bool, starts: list[int], version: str) -> ParsedAddress | None:
     for start in starts:
         tail = _TAILS.get((text[start:], accented))
         if tail is None or (tail[1] and has_word_before(text, start)):
             continue
         units_start = None if tail[0] is None else start + tail[0]
-        return _recall(tail, text, _street(text, units_start), version)
+        return _recall(tail, raw, _street(text, units_start), version)
     return None
 
 
@@ -87,12 +81,10 @@ def parse(text: str) -> ParsedAddress:
     if len(text) > MAX_LENGTH:
         return ParsedAddress(text, "", AddressStatus.UNRECOGNISED, units.version)
     normalised = unicodedata.normalize("NFC", text)
-    accented = not normalised.isascii()
+    accented = typed_with_accents(normalised)
     starts = part_starts(normalised)
-    found = _remembered(text if normalised == text else normalised, accented, starts, units.version)
-    if found is not None:
-        return found if normalised == text else _with_text(found, text, found.street)
-    return _read_and_remember(text, normalised, accented, starts, units)
+    found = _remembered(text, normalised, accented, starts, units.version)
+    return found or _read_and_remember(text, normalised, accented, starts, units)
 
 
 def parse_uncached(text: str) -> ParsedAddress:

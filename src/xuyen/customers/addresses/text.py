@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from xuyen.identity.names import fold_name
+from xuyen.identity.names import VIETNAMESE_FOLDING, fold_name
 
 # A word is letters (with an apostrophe inside, as in "Ea H'Leo") or digits; "P7" and "Q.1" are two words each.
 # What separates the parts of an address is caught too: not a dot ("P.7", "TP.HCM"), nor a slash ("12/3").
@@ -17,6 +17,8 @@ _SEPARATOR_PATTERN = r"[,;|\n\r\t\-–—]"
 _WORD = re.compile(_WORD_PATTERN)
 _WORD_OR_SEPARATOR = re.compile(rf"({_WORD_PATTERN})|{_SEPARATOR_PATTERN}")
 _PART_START = re.compile(rf"{_SEPARATOR_PATTERN}\s*")
+# Any Vietnamese letter with a diacritic (in NFC): the sign that a text was typed with accents.
+_ACCENTED = re.compile("[" + "".join(sorted(map(chr, VIETNAMESE_FOLDING))) + "]")
 
 # The five tone marks. Every Vietnamese syllable carries at most one; where it sits ("hoà" / "hòa") varies.
 _TONE_MARKS = frozenset("\u0300\u0301\u0303\u0309\u0323")
@@ -65,6 +67,11 @@ def part_starts(text: str) -> list[int]:
     return [match.end() for match in reversed(list(_PART_START.finditer(text)))] + [0]
 
 
+def typed_with_accents(text: str) -> bool:
+    """Whether an NFC text has any Vietnamese letter with a diacritic (an en dash or a curly quote does not count)."""
+    return _ACCENTED.search(text) is not None
+
+
 def has_word_before(text: str, position: int) -> bool:
     """Whether any word stands before ``position``."""
     return _WORD.search(text, 0, position) is not None
@@ -107,7 +114,7 @@ def tokenize(text: str) -> Words:
         spellings.append(written)
         after_separator.append(separated)
         separated = False
-    return Words(text, keys, spellings, after_separator, not text.isascii())
+    return Words(text, keys, spellings, after_separator, typed_with_accents(text))
 
 
 def name_key(name: str) -> str:
