@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from xuyen.customers.addresses.result import AddressStatus, ParsedAddress, Place
 from xuyen.customers.addresses.text import Words, name_spellings, tones_agree
-from xuyen.customers.addresses.units import Entry, Index, Level, Unit, Units
+from xuyen.customers.addresses.units import Entry, Index, Level, Unit, Units, merged
 
 MAX_WORDS = 8  # the longest name, with room for words run together differently
 
@@ -75,7 +75,7 @@ _KINDS_TWO = {words: value for words, value in _KINDS.items() if len(words) == 2
 _NO_ENTRIES: tuple[Entry, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Lookup:
     """Where to look a name up: one index, keeping only units whose code is in ``allowed`` when given."""
 
@@ -89,7 +89,7 @@ class _Lookup:
         return entries
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Match:
     start: int  # the first word, its kind word included
     name_start: int
@@ -200,29 +200,21 @@ def _accept(words: Words, start: int, name_end: int, end: int, entries: Sequence
     if other_tier:
         return None
     kind = kind or kind_after or _leading_kind(words, start, name_end, tier)
-    fitting = _best_spelled(words.spellings[start:name_end], entries) if words.accented else _official(entries)
+    fitting = _best_spelled(words.spellings[start:name_end], entries) if words.accented else list(entries)
     fitting = _best_kind(fitting, kind) if kind else [entry for entry in fitting if not entry.needs_kind]
     if not fitting:
         return None
     return _Match(kind_start, start, end, tuple(fitting), kind)
 
 
-def _official(entries: Sequence[Entry]) -> list[Entry]:
-    """Official names over former ones."""
-    return [entry for entry in entries if entry.spellings is not None] or list(entries)
-
-
 def _best_spelled(typed: list[str], entries: Sequence[Entry]) -> list[Entry]:
-    """For text typed with accents: official names over former ones; among them, those spelled exactly as typed
-    ("Văn Lang", not "Văn Lăng"), else those whose tones agree."""
-    official = [entry for entry in entries if entry.spellings is not None]
-    if not official:
-        return list(entries)
+    """For text typed with accents: the names spelled exactly as typed ("Văn Lang", not "Văn Lăng"), else those
+    whose tones agree; former names (kept as keys only) cannot be told apart by accents and always stay."""
     written = tuple(typed)
-    exact = [entry for entry in official if entry.spellings == written]
+    exact = [entry for entry in entries if entry.spellings == written]
     if exact:
         return exact
-    return [entry for entry in official if tones_agree(written, entry.spellings or ())]
+    return [entry for entry in entries if entry.spellings is None or tones_agree(written, entry.spellings)]
 
 
 def _best_kind(entries: list[Entry], kind: str) -> list[Entry]:
@@ -233,18 +225,7 @@ def _best_kind(entries: list[Entry], kind: str) -> list[Entry]:
     return [entry for entry in entries if _kind_fits(entry.unit.kind, kind)] or entries
 
 
-def _merged(indexes: Sequence[Index]) -> Index:
-    """One index over several (two districts of one name, such as Huyện and Thị xã Kỳ Anh)."""
-    if len(indexes) == 1:
-        return indexes[0]
-    merged: dict[str, tuple[Entry, ...]] = {}
-    for index in indexes:
-        for key, entries in index.items():
-            merged[key] = merged.get(key, ()) + entries
-    return merged
-
-
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Scope:
     """Where to look below the province: the whole country, a current province, or one old province."""
 
@@ -264,12 +245,17 @@ class _Scope:
         units = self.units
         if districts is not None:
             by_district = units.old_ward_names_by_district
-            return _Lookup(_merged([by_district.get(unit.code, {}) for unit in districts]))
+            indexes = [by_district.get(unit.code, {}) for unit in districts]
+            return _Lookup(indexes[0] if len(indexes) == 1 else merged(indexes))
         if self.old_province is not None:
             return _Lookup(units.old_ward_names_by_old_province.get(self.old_province.code, {}))
         if self.province is not None:
             return _Lookup(units.old_ward_names_by_province.get(self.province.code, {}))
         return _Lookup(units.old_ward_names)
+
+    def any_wards(self) -> _Lookup:
+        return _Lookup(self.units.any_ward_names(self.province.code if self.province else None,
+                                                 self.old_province.code if self.old_province else None))
 
     def wards(self, within: frozenset[str] | None = None) -> _Lookup:
         units = self.units
@@ -317,20 +303,18 @@ def _read_with_district(words: Words, district: _Match, scope: _Scope) -> Readin
 
 
 def _read_ward(words: Words, end: int, scope: _Scope) -> Reading | None:
-    """New style (a current ward) or an old ward written without its district."""
+    """New style (a current ward) or an old ward written without its district; today's name wins a tie."""
     units = scope.units
-    current = _find(words, end, scope.wards(), Tier.WARD, units.endings)
-    current = current if current is not None and current.anchored(words) else None
-    old = _find(words, end, scope.old_wards(), Tier.WARD, units.endings)
-    old = old if old is not None and old.anchored(words) else None
-    if current is not None and (old is None or current.start <= old.start):
-        return Reading(current.start, current.units)
-    if old is None:
+    match = _find(words, end, scope.any_wards(), Tier.WARD, units.endings)
+    if match is None or not match.anchored(words):
         return None
-    old_wards = old.units
+    current = tuple(unit for unit in match.units if unit.level is Level.WARD)
+    if current:
+        return Reading(match.start, current)
+    old_wards = match.units
     ward = _single(old_wards)
     district = units.old_districts[ward.parent] if ward is not None else None
-    return Reading(old.start, _targets(units, old_wards), old_district=district, old_ward=ward)
+    return Reading(match.start, _targets(units, old_wards), old_district=district, old_ward=ward)
 
 
 def _read_below(words: Words, end: int, scope: _Scope) -> Reading | None:

@@ -78,7 +78,7 @@ OLD_PROVINCE_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # one per process: identity is equality
 class Units:
     """Every unit by code, the name indexes the parser looks words up in, and the endings of all their keys."""
 
@@ -102,6 +102,24 @@ class Units:
     wards_by_old_district: Mapping[str, frozenset[str]]
     endings: frozenset[str]
 
+    def any_ward_names(self, province: str | None = None, old_province: str | None = None) -> Index:
+        """Current and old wards in one index: the country's, a current province's or an old province's."""
+        return _any_ward_names(self, province, old_province)
+
+
+@cache
+def _any_ward_names(units: Units, province: str | None, old_province: str | None) -> Index:
+    if old_province is not None:
+        within = units.wards_by_old_province[old_province]
+        current = units.ward_names_by_province.get(units.old_provinces[old_province].parent, {})
+        kept = {key: tuple(entry for entry in entries if entry.unit.code in within) for key, entries in current.items()}
+        return merged([{key: entries for key, entries in kept.items() if entries},
+                       units.old_ward_names_by_old_province.get(old_province, {})])
+    if province is not None:
+        return merged([units.ward_names_by_province.get(province, {}),
+                       units.old_ward_names_by_province.get(province, {})])
+    return merged([units.ward_names, units.old_ward_names])
+
 
 def _official(unit: Unit) -> list[tuple[str, Entry]]:
     needs_kind = unit.name.isdigit()
@@ -113,11 +131,26 @@ def _former(unit: Unit, keys: Iterable[str]) -> list[tuple[str, Entry]]:
 
 
 def _index(pairs: Iterable[tuple[str, Entry]]) -> dict[str, tuple[Entry, ...]]:
+    """Entries by key; where a key is some unit's official name, former names under that key are dropped."""
     grouped: dict[str, list[Entry]] = defaultdict(list)
     for key, entry in pairs:
         if entry not in grouped[key]:
             grouped[key].append(entry)
-    return {key: tuple(entries) for key, entries in grouped.items()}
+    return {key: _official_first(entries) for key, entries in grouped.items()}
+
+
+def _official_first(entries: list[Entry]) -> tuple[Entry, ...]:
+    official = tuple(entry for entry in entries if entry.spellings is not None)
+    return official or tuple(entries)
+
+
+def merged(indexes: Iterable[Index]) -> dict[str, tuple[Entry, ...]]:
+    """One index over several, official names again over former ones."""
+    grouped: dict[str, list[Entry]] = defaultdict(list)
+    for index in indexes:
+        for key, entries in index.items():
+            grouped[key].extend(entries)
+    return {key: _official_first(entries) for key, entries in grouped.items()}
 
 
 def _index_by(pairs: Iterable[tuple[str, Entry]], group: Callable[[Entry], str]) -> dict[str, Index]:
