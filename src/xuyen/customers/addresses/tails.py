@@ -1,7 +1,7 @@
 """Parsing with the readings of address tails remembered: "…, P. Bến Nghé, Q.1, TP.HCM" is read once.
 
 The parser reads an address from its right end and looks only at the words it needs: the units, the words
-just before them, never the rest of the street. Text records the first word a reading looked at (and
+just before them, never the rest of the street. ``Words`` records the first word a reading looked at (and
 whether it would have looked further left than the text's first word). A reading depends on nothing before
 that word, so it holds for every text that ends with the same words: the tail from the start of that part
 of the address (after a comma or a dash) is remembered with its reading, and a later address ending in the
@@ -19,7 +19,7 @@ from xuyen.customers.addresses.text import has_word_before, part_starts, tokeniz
 from xuyen.customers.addresses.units import Units, load_units
 
 MAX_LENGTH = 1000  # characters; longer text is not an address
-MAX_TAILS = 200_000  # remembered tails; the memory is dropped and refilled when full
+MAX_TAILS = 50_000  # remembered tails (about 30 MB at most); the memory is dropped and refilled when full
 _MARGINS = " \t\r\n,;|-–—.:"
 
 
