@@ -68,6 +68,7 @@ _SAME_TIER = {"Phường": Tier.WARD, "Xã": Tier.WARD, "Thị trấn": Tier.WAR
               "Quận": Tier.DISTRICT, "Huyện": Tier.DISTRICT, "Thị xã": Tier.DISTRICT}
 # Trailing words that are not part of the address proper.
 _COUNTRY = (("viet", "nam"), ("vietnam",), ("vn",))
+_COUNTRY_LAST = frozenset(name[-1] for name in _COUNTRY)
 _POSTCODE_DIGITS = (5, 6)
 
 _KINDS_ONE = {words[0]: value for words, value in _KINDS.items() if len(words) == 1}
@@ -351,13 +352,16 @@ def _content_end(words: Words) -> int:
     """Where the address proper ends: before a trailing country name or postcode."""
     keys, end = words.keys, len(words)
     while end > 0:
-        if keys[end - 1].isdigit() and len(keys[end - 1]) in _POSTCODE_DIGITS:
+        last = keys[end - 1]
+        if last.isdigit() and len(last) in _POSTCODE_DIGITS:
             end -= 1
-            continue
-        country = next((len(name) for name in _COUNTRY if tuple(keys[max(end - len(name), 0) : end]) == name), 0)
-        if not country:
+        elif last in _COUNTRY_LAST:
+            width = next((len(name) for name in _COUNTRY if tuple(keys[max(end - len(name), 0) : end]) == name), 0)
+            if not width:
+                return end
+            end -= width
+        else:
             return end
-        end -= country
     return end
 
 
