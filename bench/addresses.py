@@ -3,10 +3,11 @@
 The mix is made from the unit lists themselves: old-style addresses (street, old ward, district, old
 province) and new-style ones (street, current ward, province), written in full, short or with the
 abbreviations clerks use ("P.", "Q.", "TP."), with and without accents, some without separators, and some
-text that is no address at all. Half the addresses are in Hồ Chí Minh City and Hà Nội, as a shop's customers
-are; the rest are spread evenly over the country. Every string is distinct (house numbers differ), so the
-whole-text cache never hits; what repeats is the tail ("P. Bến Nghé, Q.1, TP.HCM"), which ``parse_address``
-reads once and remembers.
+text that is no address at all. Half the addresses are in Hồ Chí Minh City and Hà Nội; within each half a
+shop's customers cluster as people do, so wards are drawn from a Zipf distribution (in a seeded order, the
+k-th ward is drawn with weight 1/k). Every string is distinct (house numbers differ); what repeats is the
+tail ("P. Bến Nghé, Q.1, TP.HCM"), which ``parse_address`` reads once and remembers. ``--uniform`` draws
+wards evenly instead, so tails rarely repeat: the worst case for remembering.
 
 Printed figures, all from the same run: addresses/s and p50/p99 per-call latency for the baseline
 (``fold_name`` on the same strings, less than any parser must do), for the parser with nothing remembered
@@ -20,6 +21,7 @@ Usage: ``python bench/addresses.py [--count 100000] [--seed 7]``.
 from __future__ import annotations
 
 import argparse
+import itertools
 import random
 import statistics
 import time
@@ -51,19 +53,42 @@ BIG_CITIES = ("79", "01")  # Hồ Chí Minh City and Hà Nội, before and after
 BIG_CITY_SHARE = 0.5
 
 
-def _pick(rng: random.Random, units: list[Unit], in_big_cities: list[Unit]) -> Unit:
-    return rng.choice(in_big_cities if rng.random() < BIG_CITY_SHARE else units)
+class _Draw:
+    """Draws units from a list: evenly, or with Zipf weights over a seeded order of the list."""
+
+    def __init__(self, units: list[Unit], rng: random.Random, uniform: bool) -> None:
+        self.units = rng.sample(units, len(units))
+        self.cumulative = None if uniform else list(itertools.accumulate(1 / rank for rank in range(1, len(units) + 1)))
+
+    def __call__(self, rng: random.Random) -> Unit:
+        if self.cumulative is None:
+            return rng.choice(self.units)
+        return rng.choices(self.units, cum_weights=self.cumulative)[0]
 
 
-def _old_style(units: Units, rng: random.Random, style: str) -> list[str]:
-    ward = _pick(rng, _OLD_WARDS, _OLD_WARDS_IN_BIG_CITIES)
+class _Wards:
+    """The four pools an address's ward comes from: old or new, in the big cities or anywhere."""
+
+    def __init__(self, rng: random.Random, uniform: bool) -> None:
+        self.old = _Draw(_OLD_WARDS, rng, uniform)
+        self.old_in_big_cities = _Draw(_OLD_WARDS_IN_BIG_CITIES, rng, uniform)
+        self.new = _Draw(_WARDS, rng, uniform)
+        self.new_in_big_cities = _Draw(_WARDS_IN_BIG_CITIES, rng, uniform)
+
+
+def _pick(rng: random.Random, anywhere: _Draw, in_big_cities: _Draw) -> Unit:
+    return (in_big_cities if rng.random() < BIG_CITY_SHARE else anywhere)(rng)
+
+
+def _old_style(units: Units, wards: _Wards, rng: random.Random, style: str) -> list[str]:
+    ward = _pick(rng, wards.old, wards.old_in_big_cities)
     district = units.old_districts[ward.parent]
     province = units.old_provinces[district.parent]
     return [_unit_text(ward, style), _unit_text(district, style), _unit_text(province, style)]
 
 
-def _new_style(units: Units, rng: random.Random, style: str) -> list[str]:
-    ward = _pick(rng, _WARDS, _WARDS_IN_BIG_CITIES)
+def _new_style(units: Units, wards: _Wards, rng: random.Random, style: str) -> list[str]:
+    ward = _pick(rng, wards.new, wards.new_in_big_cities)
     return [_unit_text(ward, style), _unit_text(units.provinces[ward.parent], style)]
 
 
@@ -74,16 +99,18 @@ _WARDS = list(_UNITS.wards.values())
 _WARDS_IN_BIG_CITIES = [ward for ward in _WARDS if ward.parent in BIG_CITIES]
 
 
-def make_mix(count: int, seed: int) -> list[str]:
-    """``count`` distinct addresses in the proportions a customer list shows."""
-    units, rng = _UNITS, random.Random(seed)
+def make_mix(count: int, seed: int, uniform: bool = False, draws: int = 0) -> list[str]:
+    """``count`` distinct addresses in the proportions a customer list shows; ``draws`` varies the addresses
+    drawn, not how often each ward comes up (the order of the Zipf weights, set by ``seed``)."""
+    units, rng = _UNITS, random.Random(seed * 1000 + draws)
+    wards = _Wards(random.Random(seed), uniform)
     addresses = []
     for number in range(count):
         if rng.random() < 0.05:
             addresses.append(f"{rng.choice(JUNK)} {number}")
             continue
         style = rng.choice(("full", "short", "abbreviated"))
-        parts = (_old_style if rng.random() < 0.6 else _new_style)(units, rng, style)
+        parts = (_old_style if rng.random() < 0.6 else _new_style)(units, wards, rng, style)
         text = ", ".join([f"{number % 997 + 1} {rng.choice(STREETS)}", *parts])
         if rng.random() < 0.3:
             text = strip_diacritics(text)
@@ -120,6 +147,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=100_000, help="distinct addresses to parse")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--uniform", action="store_true", help="draw wards evenly (tails rarely repeat)")
     args = parser.parse_args()
 
     forget()
@@ -127,8 +155,8 @@ def main() -> None:
     load_units.cache_clear()
     load_units()
     build_seconds = time.perf_counter() - started
-    addresses = make_mix(args.count, args.seed)
-    others = make_mix(args.count, args.seed + 1)  # for latencies: distinct from the throughput run's strings
+    addresses = make_mix(args.count, args.seed, args.uniform)
+    others = make_mix(args.count, args.seed, args.uniform, draws=1)  # for latencies: other strings, same wards
 
     baseline = _throughput(fold_name, addresses)
     baseline_latency = _latencies_us(fold_name, others)
@@ -139,8 +167,9 @@ def main() -> None:
     warm_latency = _latencies_us(parse_address, others)
     statuses = Counter(parse_address(address).status.value for address in addresses)
 
-    print(f"addresses: {args.count:,} distinct (seed {args.seed}), {BIG_CITY_SHARE:.0%} in the two big cities; "
-          f"data {load_units().version}")
+    drawn = "evenly" if args.uniform else "Zipf"
+    print(f"addresses: {args.count:,} distinct (seed {args.seed}), {BIG_CITY_SHARE:.0%} in the two big cities, "
+          f"wards drawn {drawn}; data {load_units().version}")
     print(f"index build (once per process): {build_seconds * 1000:.0f} ms")
     print(_line("baseline fold_name", baseline, baseline_latency, baseline))
     print(_line("parser, nothing remembered", cold, cold_latency, baseline))
