@@ -174,6 +174,13 @@ def test_text_without_a_place_is_unrecognised(text: str) -> None:
     assert parsed.mapping_version == mapping_version()
 
 
+def test_text_without_words_leaves_nothing_behind_for_later_addresses() -> None:
+    assert parse_address(",,,,").status is UNRECOGNISED
+    assert parse_address("Ha Noi,").status is PROVINCE_ONLY
+    assert parse_address("Viet Nam 700000").status is UNRECOGNISED
+    assert parse_address("Phuong Sai Gon, TP HCM, Viet Nam 700000").ward_code == "26740"
+
+
 def test_a_street_named_like_a_ward_is_not_taken_for_the_ward() -> None:
     parsed = parse_address("12 Quang Trung, Quận Hà Đông, Hà Nội")
     assert parsed.status is PROVINCE_ONLY

@@ -336,6 +336,8 @@ def _read_below(words: Words, end: int, scope: _Scope) -> Reading | None:
 
 def _unknown_district(words: Words, end: int) -> int | None:
     """Where the part of the address before ``end`` starts, if it is a district we do not know ("TP Huế")."""
+    if end <= 0:
+        return None
     start = end - 1
     while start > 0 and not words.after_separator[start]:
         start -= 1

@@ -67,10 +67,12 @@ def _remembered(raw: str, text: str, accented: bool, starts: list[int], version:
 
 def _read_and_remember(raw: str, text: str, accented: bool, starts: list[int], units: Units) -> ParsedAddress:
     words = tokenize(text)
-    reading = read(words, units) if len(words) else None
+    if not len(words):  # nothing to read, and nothing worth remembering
+        return result(raw, _street(text, None), None, units)
+    reading = read(words, units)
     reach, units_start = words.offsets(words.reach, len(words) if reading is None else reading.start)
     parsed = result(raw, _street(text, None if reading is None else units_start), reading, units)
-    start = next(start for start in starts if start <= reach)
+    start = next(start for start in starts if start <= reach)  # the tail holds every word the reading looked at
     if len(_TAILS) >= MAX_TAILS:
         for oldest in list(itertools.islice(_TAILS, MAX_TAILS // 4)):
             _TAILS.pop(oldest, None)
