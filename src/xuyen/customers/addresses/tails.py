@@ -59,7 +59,7 @@ def _remembered(raw: str, text: str, accented: bool, starts: list[int], version:
         tail = _TAILS.get(key)
         if tail is None or (tail[1] and has_word_before(text, start)):
             continue
-        _TAILS[key] = _TAILS.pop(key)  # now the most recently used (a dict keeps its insertion order)
+        _TAILS[key] = _TAILS.pop(key, tail)  # now the most recently used (a dict keeps its insertion order)
         units_start = None if tail[0] is None else start + tail[0]
         return _recall(tail, raw, _street(text, units_start), version)
     return None

@@ -187,7 +187,7 @@ def _aliases(rows: list[list]) -> dict[str, list[str]]:
 
 @cache
 def load_units() -> Units:
-    """The units and their indexes, read and built once per process (about a third of a second)."""
+    """The units and their indexes, read and built once per process (well under a second)."""
     data = _read_data()
     provinces, wards, old_provinces, old_districts, old_wards = _units_from(data)
     district_aliases, ward_aliases = _aliases(data["old_districts"]), _aliases(data["old_wards"])
