@@ -183,8 +183,8 @@ def _find(words: Words, end: int, lookup: _Lookup, tier: int, endings: frozenset
         words.needs_start = words.needs_start or name_end - MAX_WORDS < 0
     best: _Match | None = None
     for start, entries in reversed(found):
-        if best is not None and start > best.start + 2:  # too short to begin where the best one begins
-            break
+        if best is not None and not _kind_between(keys, best.start, start):
+            continue  # a shorter name could only begin where the best one begins after a kind word
         match = _accept(words, start, name_end, end, entries, tier, kind_after)
         if match is None or (best is not None and match.start > best.start):
             continue
@@ -193,6 +193,13 @@ def _find(words: Words, end: int, lookup: _Lookup, tier: int, endings: frozenset
         else:  # "Phường 7" is both a former name "phuong7" and the name "7" after its kind: keep both
             best = _Match(best.start, best.name_start, end, best.entries + match.entries, best.kind or match.kind)
     return best
+
+
+def _kind_between(keys: list[str], first: int, start: int) -> bool:
+    """Whether the words from ``first`` up to ``start`` could be a kind word (one or two words)."""
+    if start - first == 1:
+        return keys[first] in _KINDS_ONE
+    return start - first == 2 and (keys[first], keys[first + 1]) in _KINDS_TWO
 
 
 def _accept(words: Words, start: int, name_end: int, end: int, entries: Sequence[Entry], tier: int,

@@ -136,6 +136,8 @@ def tones_agree(typed: Sequence[Spelling], name: Sequence[Spelling]) -> bool:
     if len(typed) != len(name):
         return True
     for written, expected in zip(typed, name, strict=True):
+        if written == expected:
+            continue
         tone = _tone(written)
         if tone and tone != _tone(expected):
             return False
