@@ -161,3 +161,20 @@ def test_merges_and_unmerges_rebuild_the_customers(keys: Channels, send: Send, m
     assert back is not None and back.display_name == "Hoa Nguyen" and back.emails == ["hoa@zalo.vn"]
     store_row = session.get(CustomerProfile, store_id)
     assert store_row is not None and store_row.emails == []
+
+
+def test_old_and_new_addresses_of_one_place_read_into_the_same_ward(keys: Channels, send: Send, agent: Browser,
+                                                                     session: Session) -> None:
+    send(keys.pos, {"type": "identify", "userId": "KH001", "traits": {
+        "name": "Nguyễn Thị Hoa", "address": "12 Lê Lợi, P. Bến Nghé, Q.1, TP.HCM"}})
+    send(keys.web, {"type": "identify", "userId": "KH002", "traits": {
+        "name": "Lê Văn Tám", "address": {"street": "5 Đồng Khởi", "city": "Phường Sài Gòn, TP Hồ Chí Minh"}}})
+    session.rollback()
+    rows = {row.user_ids[0]: row for row in session.scalars(select(CustomerProfile))}
+    old, new = rows["KH001"], rows["KH002"]
+    assert old.province_code == new.province_code == "79"
+    assert old.ward_code == new.ward_code != ""
+    assert old.address_parsed["status"] == "exact" and old.address_parsed["raw"] == old.address
+    assert old.address_parsed["old_district_code"] and "old_district_code" not in new.address_parsed
+    answer = agent.request("GET", f"/customers/{old.profile_id}").json()["address"]
+    assert answer["ward_name"] == "Phường Sài Gòn" and answer["mapping_version"]

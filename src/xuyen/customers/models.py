@@ -34,6 +34,8 @@ class CustomerProfile(Base):
     address: Mapped[str] = mapped_column(Text, default="")
     province_code: Mapped[str] = mapped_column(String(16), default="")
     ward_code: Mapped[str] = mapped_column(String(16), default="")
+    # The address read into today's units: status, current and old codes, candidates, the mapping's version.
+    address_parsed: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     traits: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     computed: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     first_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -9,8 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from xuyen.customers.consents import CHANNELS, PURPOSES
 from xuyen.customers.models import CustomerErasure, CustomerProfile
-from xuyen.customers.service import Customer360, CustomerState
+from xuyen.customers.service import Customer360, CustomerState, address_parts
 from xuyen.customers.timeline import TimelinePage
+from xuyen.customers.traits import address_text
 from xuyen.identity.schemas import ProfileOut, Reason
 
 
@@ -80,6 +81,9 @@ class CustomerOut(BaseModel):
     trait_history: dict[str, list[TraitOut]] = Field(description="Per trait, the latest value each source sent.")
     computed: ComputedOut
     consents: list[ConsentOut]
+    address: dict[str, Any] = Field(description="The address trait read into today's province and ward: status "
+                                                "(exact, ambiguous, province_only, unrecognised), current and old "
+                                                "codes, candidates when ambiguous, and the mapping's version.")
 
     @classmethod
     def of(cls, customer: Customer360) -> CustomerOut:
@@ -90,7 +94,9 @@ class CustomerOut(BaseModel):
                    trait_history={name: [_trait(o, names) for o in items]
                                   for name, items in state.trait_history.items()},
                    computed=ComputedOut.model_validate(state.computed.as_json()),
-                   consents=consents_out(state))
+                   consents=consents_out(state),
+                   address=address_parts(address_text(state.traits["address"].value)
+                                         if "address" in state.traits else ""))
 
 
 def _trait(observation: Any, names: dict[int, str]) -> TraitOut:

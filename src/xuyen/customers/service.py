@@ -9,7 +9,7 @@ fresh from the log on every read, so it is exact even before the worker has caug
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -22,6 +22,7 @@ from xuyen.config import get_settings
 from xuyen.customers import computed as computed_traits
 from xuyen.customers import consents as consent_rules
 from xuyen.customers import traits as trait_rules
+from xuyen.customers.addresses import parse_address
 from xuyen.customers.models import CustomerConsent, CustomerErasure, CustomerProfile
 from xuyen.customers.privacy_digest import erased_among
 from xuyen.customers.timeline import TimelinePage, read_timeline
@@ -104,6 +105,18 @@ def _values(identifiers: Iterable[ProfileIdentifier], kind: str) -> list[str]:
     return sorted({identifier.value for identifier in identifiers if identifier.type == kind})
 
 
+def address_parts(text: str) -> dict[str, Any]:
+    """An address read into today's province and ward (with the old units it names and the mapping's
+    version) as JSON-ready data; empty for no address."""
+    if not text:
+        return {}
+    parsed = parse_address(text)
+    data = {key: value for key, value in asdict(parsed).items() if key != "candidates" and value not in (None, "")}
+    data["status"] = parsed.status.value
+    data["candidates"] = [asdict(place) for place in parsed.candidates]
+    return data
+
+
 def _trait_json(observation: trait_rules.Observation) -> dict[str, Any]:
     return {"value": observation.value, "source_id": observation.source_id, "channel": observation.channel,
             "at": observation.at.isoformat(), "event_id": observation.event_id}
@@ -124,6 +137,10 @@ def _store(session: Session, state: CustomerState) -> None:
     row.emails = _values(state.identifiers, "email")
     row.user_ids = _values(state.identifiers, "user_id")
     row.address = trait_rules.address_text(values.get("address"))
+    parsed = address_parts(row.address)
+    row.province_code = str(parsed.get("province_code") or "")
+    row.ward_code = str(parsed.get("ward_code") or "")
+    row.address_parsed = parsed
     row.traits = {name: _trait_json(observation) for name, observation in state.traits.items()}
     row.computed = state.computed.as_json()
     row.first_seen_at, row.last_seen_at = state.computed.first_seen_at, state.computed.last_seen_at

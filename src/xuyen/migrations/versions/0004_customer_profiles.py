@@ -63,6 +63,7 @@ def upgrade() -> None:
     sa.Column('address', sa.Text(), nullable=False),
     sa.Column('province_code', sa.String(length=16), nullable=False),
     sa.Column('ward_code', sa.String(length=16), nullable=False),
+    sa.Column('address_parsed', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('traits', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('computed', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('first_seen_at', xuyen.db.UTCDateTime(timezone=True), nullable=True),
