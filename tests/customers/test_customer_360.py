@@ -178,3 +178,14 @@ def test_old_and_new_addresses_of_one_place_read_into_the_same_ward(keys: Channe
     assert old.address_parsed["old_district_code"] and "old_district_code" not in new.address_parsed
     answer = agent.request("GET", f"/customers/{old.profile_id}").json()["address"]
     assert answer["ward_name"] == "Phường Sài Gòn" and answer["mapping_version"]
+
+
+def test_traits_sent_with_a_till_sale_count(keys: Channels, send: Send, agent: Browser, session: Session) -> None:
+    send(keys.web, {"type": "identify", "userId": "KH001", "timestamp": "2026-11-01T03:00:00Z",
+                    "traits": {"name": "hoa93", "phone": "0381234567"}})
+    send(keys.pos, {"type": "track", "anonymousId": "pos-1", "event": "Order Completed",
+                    "timestamp": "2026-10-01T03:00:00Z", "properties": {"order_id": "HN01-1", "total": 90_000},
+                    "context": {"traits": {"name": "Nguyễn Thị Hoa", "phone": "0168 123 4567"}}})
+    customer = agent.request("GET", f"/customers/{_hoa(session)}").json()
+    assert customer["traits"]["name"]["value"] == "Nguyễn Thị Hoa"  # the till's, though older than the website's
+    assert customer["traits"]["name"]["channel"] == "pos"

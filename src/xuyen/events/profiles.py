@@ -92,17 +92,19 @@ class TimelineEvent:
 
 
 def trait_calls(session: Session, *, profile_ids: Sequence[int]) -> list[TraitCall]:
-    """The profiles' identify calls that set traits (``traits``, over ``context.traits``), oldest first."""
+    """The profiles' calls that carried traits, oldest first: an identify call's ``traits`` (over its
+    ``context.traits``), and the ``context.traits`` a till, a marketplace or a chat app sends with a track call."""
     events = session.scalars(
-        select(Event).options(load_only(Event.id, Event.source_id, Event.channel, Event.timestamp, Event.traits,
-                                        Event.context))
-        .where(Event.profile_id.in_(profile_ids), Event.type == EventType.identify)
+        select(Event).options(load_only(Event.id, Event.source_id, Event.channel, Event.timestamp, Event.type,
+                                        Event.traits, Event.context))
+        .where(Event.profile_id.in_(profile_ids), Event.type.in_((EventType.identify, EventType.track)))
         .order_by(Event.timestamp, Event.id)
     )
     calls = []
     for event in events:
         context_traits = (event.context or {}).get("traits")
-        sent = {**(context_traits if isinstance(context_traits, dict) else {}), **(event.traits or {})}
+        sent = {**(context_traits if isinstance(context_traits, dict) else {}),
+                **((event.traits or {}) if event.type == EventType.identify else {})}
         if sent:
             calls.append(TraitCall(event_id=event.id, source_id=event.source_id, channel=event.channel,
                                    timestamp=event.timestamp, traits=sent))
