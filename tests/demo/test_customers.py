@@ -156,6 +156,9 @@ def test_the_shop_opens_with_every_customer_built_and_one_seen_on_four_channels(
     named = [row for row in rows.values() if row.display_name]
     assert len(named) > CUSTOMERS // 2
     assert any(row.computed["orders"] > 0 and row.computed["revenue"].get("VND", 0) > 0 for row in rows.values())
+    placed = [row for row in rows.values() if row.address]
+    assert placed and any(row.ward_code for row in placed)
+    assert any(row.address_parsed["status"] == "ambiguous" for row in placed)  # a split old ward, not guessed
     showcase = customers.showcase_customer(session)
     assert showcase is not None
     used = {item["channel"] for item in rows[showcase].computed["channels"]}

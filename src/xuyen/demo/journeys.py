@@ -232,6 +232,9 @@ def _identify_online(trip: _Journey, at: datetime, channel: str, anonymous_id: s
                               "phone": customer.phone if trip.rng.random() < 0.85 else "+84" + customer.phone[1:]}
     if customer.email:
         traits["email"] = customer.email
+    if customer.address_new and trip.rng.random() < 0.6:
+        traits["address"] = {"street": customer.address_new.split(", ")[0],
+                             "city": ", ".join(customer.address_new.split(", ")[1:])}
     payload = {"type": "identify", "traits": traits, "context": context} | _ids(trip, anonymous_id)
     trip.add(channel, at, payload, client=True)
 
@@ -245,6 +248,8 @@ def _store_visit(trip: _Journey, at: datetime) -> None:
     traits: dict[str, Any] = {"name": customer.typed_name, "phone": customer.clerk_phone}
     if customer.email and rng.random() < 0.3:
         traits["email"] = customer.email
+    if customer.address_old and rng.random() < 0.4:
+        traits["address"] = customer.address_old
     cart = [(product, 1) for product in rng.sample(PRODUCTS, rng.choice((1, 1, 1, 2, 2, 3)))]
     order_id = f"{customer.home_store}-{at.astimezone(VIETNAM):%y%m%d}-{rng.randrange(10**4):04d}"
     properties = _order(rng, cart, shipping=False, order_id=order_id) | {
@@ -262,6 +267,8 @@ def _shopee_order(trip: _Journey, at: datetime) -> None:
     traits: dict[str, Any] = {"name": customer.typed_name}
     if rng.random() < 0.7 or customer.showcase:
         traits["phone"] = "84" + customer.phone[1:]
+    if customer.address_old:
+        traits["address"] = customer.address_old
     cart = [(product, 1) for product in rng.sample(PRODUCTS, rng.choice((1, 1, 2)))]
     order_id = f"{at.astimezone(VIETNAM):%y%m%d}" + "".join(rng.choices(SHOPEE_ORDER_LETTERS, k=8))
     trip.add("shopee", at, {

@@ -41,6 +41,19 @@ EMAIL_DOMAINS: tuple[tuple[str, int], ...] = (
 
 STORE_WEIGHTS: dict[str, int] = {"HN01": 5, "HCM01": 4, "DN01": 2}
 
+# Where customers live, near their home store: each ward written before the July 2025 arrangement (as clerks and
+# Shopee buyers still write it) and after it. Dịch Vọng was split between two new wards: its old form is ambiguous.
+HOME_WARDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "HN01": (("P. Hàng Gai, Q. Hoàn Kiếm, Hà Nội", "Phường Hoàn Kiếm, Hà Nội"),
+             ("P. Dịch Vọng, Q. Cầu Giấy, Hà Nội", "Phường Cầu Giấy, Hà Nội")),
+    "HCM01": (("P. Bến Nghé, Q.1, TP.HCM", "Phường Sài Gòn, TP Hồ Chí Minh"),
+              ("Phường 7, Quận 3, TP.HCM", "Phường Xuân Hòa, TP Hồ Chí Minh"),
+              ("P. Thảo Điền, Quận 2, TP.HCM", "Phường An Khánh, TP Hồ Chí Minh")),
+    "DN01": (("P. Thạch Thang, Q. Hải Châu, Đà Nẵng", "Phường Hải Châu, Đà Nẵng"),
+             ("P. An Hải Bắc, Q. Sơn Trà, Đà Nẵng", "Phường An Hải, Đà Nẵng")),
+}
+STREETS = ("Lê Lợi", "Trần Hưng Đạo", "Nguyễn Trãi", "Hai Bà Trưng", "Lý Thường Kiệt", "Phan Chu Trinh")
+
 # Shares of customers; the clerks' habits and the families pick at least one, so a small demo shows each.
 EMAIL_SHARE = 0.7
 CAPITALISED_EMAIL_SHARE = 0.15
@@ -68,6 +81,8 @@ class Customer:
     family_of: int | None = None  # the customer whose phone this one shares
     ids: dict[str, str] = field(default_factory=dict)  # channel -> the id that channel knows them by
     second_cookie: str | None = None  # the website from another device
+    address_old: str = ""  # the home address as written before July 2025
+    address_new: str = ""  # and after
     showcase: bool = False  # the customer the demo opens first: known on the website, in a store, Shopee and Zalo
 
     @property
@@ -91,7 +106,17 @@ def make_customers(rng: random.Random, count: int) -> list[Customer]:
     _share_family_phones(rng, customers)
     _give_clerk_phones(rng, customers, taken)
     _give_channel_ids(rng, customers)
+    _give_addresses(rng, customers)
     return customers
+
+
+def _give_addresses(rng: random.Random, customers: list[Customer]) -> None:
+    """A home near the home store, in its old and new wording, for most customers."""
+    for customer in customers:
+        if rng.random() < 0.7 or customer.showcase:
+            old, new = rng.choice(HOME_WARDS[customer.home_store])
+            street = f"{rng.randrange(1, 200)} {rng.choice(STREETS)}"
+            customer.address_old, customer.address_new = f"{street}, {old}", f"{street}, {new}"
 
 
 def _weighted(rng: random.Random, choices: tuple[tuple[str, int], ...]) -> str:
