@@ -157,10 +157,12 @@ def _store_events(session: Session, *, source: Source, calls: list[ValidEvent], 
     if not calls:
         return 0
     insert = postgresql.insert if is_postgres(session) else sqlite.insert
-    stmt = insert(Event).on_conflict_do_nothing(index_elements=["source_id", "message_id"]).returning(Event.id)
+    statement = insert(Event).on_conflict_do_nothing(index_elements=["source_id", "message_id"])
     rows = [_event_row(source, call, profile) for call, profile in zip(calls, profiles, strict=True)]
-    # render_nulls keeps rows with and without optional columns in one INSERT instead of one per pattern.
-    return len(session.execute(stmt.execution_options(render_nulls=True), rows).all())
+    # One prepared INSERT executed for every row (psycopg pipelines them in one round trip), counting the rows
+    # stored: a concurrent retry of the same request may have stored some of them first.
+    result = session.connection().execute(statement.execution_options(preserve_rowcount=True), rows)
+    return result.rowcount
 
 
 def ingest(session: Session, *, source: Source, items: list[ValidEvent | InvalidItem], request_id: str,
