@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from xuyen.clock import utcnow
-from xuyen.db import is_postgres
+from xuyen.db import is_postgres, one_of
 from xuyen.errors import BadRequest, NotFound, PayloadTooLarge, Unauthorized, ValidationFailed
 from xuyen.events.models import ChannelType, Event, QuarantinedEvent, Source
 from xuyen.events.segment import InvalidItem, ValidEvent, batch_sent_at, parse_item
@@ -137,10 +137,11 @@ def raw_identifiers(call: ValidEvent) -> list[RawIdentifier]:
 
 def _already_stored(session: Session, *, source: Source, message_ids: list[str]) -> set[str]:
     found: set[str] = set()
+    postgres = is_postgres(session)
     for start in range(0, len(message_ids), 500):
         chunk = message_ids[start:start + 500]
-        found.update(session.scalars(select(Event.message_id).where(Event.source_id == source.id,
-                                                                    Event.message_id.in_(chunk))))
+        found.update(session.scalars(select(Event.message_id).where(
+            Event.source_id == source.id, one_of(Event.message_id, chunk, postgres=postgres))))
     return found
 
 

@@ -13,181 +13,58 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from operator import itemgetter
 from typing import TypeVar
 
-from sqlalchemy import ColumnElement, and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import BigInteger, ColumnElement, and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from xuyen.clock import utcnow
-from xuyen.db import UTCDateTime, is_postgres
+from xuyen.db import UTCDateTime, is_postgres, one_of
 from xuyen.errors import Conflict, NotFound, ValidationFailed
 from xuyen.identity.models import IdentityConflict, Merge, Profile, ProfileIdentifier
-from xuyen.identity.normalise import BlockList, Identifier, normalise
+from xuyen.identity.normalise import normalise
+from xuyen.identity.resolution import (
+    MAX_MERGE_CHAIN,
+    BatchGraph,
+    CallIdentity,
+    IdentityRules,
+    Key,
+    RawIdentifier,
+    key_of,
+    label,
+    normalised_identifiers,
+    over_limit,
+    resolve_call,
+)
 from xuyen.outbox import emit
 
-MAX_MERGE_CHAIN = 64
+__all__ = [
+    "MAX_MERGE_CHAIN",
+    "CallIdentity",
+    "IdentityRules",
+    "RawIdentifier",
+    "find_profile",
+    "list_identifiers",
+    "merge",
+    "resolve_calls",
+    "resolve_profile_id",
+    "unmerge",
+]
 T = TypeVar("T")
-
-# Which identifier decides, when a call's identifiers point to different profiles: the first found.
-DEFAULT_PRIORITY: tuple[str, ...] = (
-    "user_id", "email", "phone", "loyalty_card", "zalo_id", "facebook_psid", "whatsapp_id",
-    "marketplace_buyer_id", "anonymous_id",
-)
-
-
-@dataclass(frozen=True)
-class IdentityRules:
-    """Per-type limits that stop over-merging, the priority of types, and values never used to link."""
-
-    max_per_profile: dict[str, int] = field(default_factory=lambda: {"user_id": 1})
-    default_max: int = 5
-    priority: tuple[str, ...] = DEFAULT_PRIORITY
-    block_list: BlockList = field(default_factory=BlockList)
-
-    def limit(self, identifier_type: str) -> int:
-        """How many identifiers of this type one profile may hold."""
-        return self.max_per_profile.get(identifier_type, self.default_max)
-
-    def rank(self, identifier_type: str) -> int:
-        """Lower ranks decide first; unlisted (custom) types come after the listed ones."""
-        return self.priority.index(identifier_type) if identifier_type in self.priority else len(self.priority)
-
-
-@dataclass(frozen=True)
-class RawIdentifier:
-    """An identifier as a call carried it, before normalisation."""
-
-    type: str
-    value: str
-    scope: str | None = None
-
-
-@dataclass
-class CallIdentity:
-    """What resolution needs to know about one call."""
-
-    raw: list[RawIdentifier]
-    seen_at: datetime
-    source_id: int | None = None
-    message_id: str | None = None
-
-
-Key = tuple[str, str, str]
-
-
-def _key(identifier: Identifier) -> Key:
-    return (identifier.type, identifier.scope or "", identifier.value)
-
-
-def _label(key: Key) -> str:
-    kind, scope, value = key
-    return f"{kind}:{scope}:{value}" if scope else f"{kind}:{value}"
-
-
-def normalised_identifiers(raw: list[RawIdentifier], rules: IdentityRules) -> list[Identifier]:
-    """The call's identifiers, normalised, without blocked values or duplicates, by priority."""
-    seen: dict[Key, Identifier] = {}
-    for item in raw:
-        result = normalise(item.type, item.value, scope=item.scope, block_list=rules.block_list)
-        for identifier in result.identifiers:
-            seen.setdefault(_key(identifier), identifier)
-    return sorted(seen.values(), key=lambda ident: rules.rank(ident.type))
-
-
-@dataclass(frozen=True)
-class _NewIdentifier:
-    """An identifier the batch attaches to a profile, inserted when the batch is written."""
-
-    key: Key
-    flags: list[str]
-    profile_id: int
-    source_id: int | None
-    first_seen_at: datetime
-
-
-@dataclass(frozen=True)
-class _PlannedMerge:
-    survivor: int
-    absorbed: int
-    key: Key
-    message_id: str | None
-
-
-@dataclass(frozen=True)
-class _PlannedConflict:
-    profile_id: int
-    other: int | None
-    key: Key
-    rule: str
-    detail: str
-    message_id: str | None
-
-
-def _age(profile_id: int) -> tuple[bool, int]:
-    """Orders profiles oldest first: existing ones by id, then the batch's new ones as they were created."""
-    return (profile_id < 0, abs(profile_id))
-
-
-class _Graph:
-    """The part of the graph one batch touches: read in a few queries, resolved in memory, written at the end.
-
-    Profiles the batch creates have stand-in ids (-1, -2, … in creation order) until they are inserted.
-    """
-
-    def __init__(self, rules: IdentityRules) -> None:
-        self.rules = rules
-        self.owner: dict[Key, int] = {}  # the profile each known identifier was loaded with or attached to
-        self.row_ids: dict[Key, int] = {}  # the rows of identifiers that existed before the batch
-        self.stored_last_seen: dict[Key, datetime] = {}
-        self.last_seen: dict[Key, datetime] = {}
-        self.parent: dict[int, int | None] = {}  # merged_into of every profile loaded or created
-        self.stored_seen: dict[int, tuple[datetime, datetime]] = {}  # first and last seen, as loaded
-        self.counts: dict[int, Counter[str]] = {}  # identifiers per type of the profiles that can take more
-        self.new_profiles: list[int] = []
-        self.new_rows: list[_NewIdentifier] = []
-        self.merges: list[_PlannedMerge] = []
-        self.conflicts: list[_PlannedConflict] = []
-
-    def new_profile(self) -> int:
-        """A stand-in id for a profile the batch creates."""
-        stand_in = -(len(self.new_profiles) + 1)
-        self.new_profiles.append(stand_in)
-        self.parent[stand_in] = None
-        self.counts[stand_in] = Counter()
-        return stand_in
-
-    def root(self, profile_id: int) -> int:
-        """The surviving profile ``profile_id`` is, or was merged into."""
-        current = profile_id
-        for _ in range(MAX_MERGE_CHAIN):
-            following = self.parent[current]
-            if following is None:
-                return current
-            current = following
-        raise RuntimeError(f"merge chain from profile {profile_id} is longer than {MAX_MERGE_CHAIN}")
-
-    def count(self, profile_id: int) -> Counter[str]:
-        """How many identifiers of each type the profile holds."""
-        return self.counts.setdefault(profile_id, Counter())
-
-    def saw(self, key: Key, seen_at: datetime) -> None:
-        """Note a sighting of a known identifier."""
-        if seen_at > self.last_seen[key]:
-            self.last_seen[key] = seen_at
 
 
 def _chunks(items: list[T], size: int) -> list[list[T]]:
     return [items[start:start + size] for start in range(0, len(items), size)]
 
 
+
 # Reading (and, on PostgreSQL, locking) the part of the graph a batch touches ------------------------
 
 
-def _load(session: Session, graph: _Graph, keys: set[Key]) -> None:
+def _load(session: Session, graph: BatchGraph, keys: set[Key]) -> None:
     """Read the batch's identifiers, their profiles and what those profiles hold.
 
     On PostgreSQL concurrent requests are kept apart: identifiers nobody holds yet are locked by value
@@ -195,16 +72,16 @@ def _load(session: Session, graph: _Graph, keys: set[Key]) -> None:
     batch's identifiers are locked by row, in id order. SQLite has one writer at a time anyway.
     """
     postgres = is_postgres(session)
-    _load_identifiers(session, graph, keys)
+    _load_identifiers(session, graph, keys, postgres=postgres)
     missing = keys - graph.owner.keys()
     if postgres and missing:
         _lock_identifiers(session, missing)
-        _load_identifiers(session, graph, missing)
-    _load_profiles(session, graph, set(graph.owner.values()), lock=postgres)
-    _load_counts(session, graph, {graph.root(owner) for owner in graph.owner.values()})
+        _load_identifiers(session, graph, missing, postgres=postgres)
+    _load_profiles(session, graph, set(graph.owner.values()), postgres=postgres)
+    _load_counts(session, graph, {graph.root(owner) for owner in graph.owner.values()}, postgres=postgres)
 
 
-def _load_identifiers(session: Session, graph: _Graph, keys: set[Key]) -> None:
+def _load_identifiers(session: Session, graph: BatchGraph, keys: set[Key], *, postgres: bool) -> None:
     for chunk in _chunks(sorted(keys), 2000):
         values: dict[tuple[str, str], list[str]] = {}
         for kind, scope, value in chunk:
@@ -213,15 +90,17 @@ def _load_identifiers(session: Session, graph: _Graph, keys: set[Key]) -> None:
             select(ProfileIdentifier.id, ProfileIdentifier.type, ProfileIdentifier.scope, ProfileIdentifier.value,
                    ProfileIdentifier.profile_id, ProfileIdentifier.last_seen_at)
             .where(or_(*[and_(ProfileIdentifier.type == kind, ProfileIdentifier.scope == scope,
-                              ProfileIdentifier.value.in_(group)) for (kind, scope), group in values.items()])))
+                              one_of(ProfileIdentifier.value, group, postgres=postgres))
+                         for (kind, scope), group in values.items()])))
         for row_id, kind, scope, value, profile_id, last_seen in rows:
             key = (kind, scope, value)
             graph.owner[key], graph.row_ids[key] = profile_id, row_id
             graph.stored_last_seen[key] = graph.last_seen[key] = last_seen
 
 
-def _load_profiles(session: Session, graph: _Graph, profile_ids: set[int], *, lock: bool) -> None:
-    """The profiles and, following merges, the profiles they were merged into (locked in id order)."""
+def _load_profiles(session: Session, graph: BatchGraph, profile_ids: set[int], *, postgres: bool) -> None:
+    """The profiles and, following merges, the profiles they were merged into (on PostgreSQL locked, in id
+    order)."""
     wanted = profile_ids
     for _ in range(MAX_MERGE_CHAIN):
         wanted = {profile_id for profile_id in wanted if profile_id not in graph.parent}
@@ -229,18 +108,18 @@ def _load_profiles(session: Session, graph: _Graph, profile_ids: set[int], *, lo
             return
         for chunk in _chunks(sorted(wanted), 2000):
             query = (select(Profile.id, Profile.merged_into_id, Profile.first_seen_at, Profile.last_seen_at)
-                     .where(Profile.id.in_(chunk)).order_by(Profile.id))
-            for profile_id, merged_into, first, last in session.execute(query.with_for_update() if lock else query):
+                     .where(one_of(Profile.id, chunk, postgres=postgres)).order_by(Profile.id))
+            for profile_id, merged_into, first, last in session.execute(query.with_for_update() if postgres else query):
                 graph.parent[profile_id] = merged_into
                 graph.stored_seen[profile_id] = (first, last)
         wanted = {merged_into for profile_id in wanted if (merged_into := graph.parent[profile_id]) is not None}
     raise RuntimeError(f"a merge chain is longer than {MAX_MERGE_CHAIN}")
 
 
-def _load_counts(session: Session, graph: _Graph, profile_ids: set[int]) -> None:
+def _load_counts(session: Session, graph: BatchGraph, profile_ids: set[int], *, postgres: bool) -> None:
     for chunk in _chunks(sorted(profile_ids), 2000):
         rows = session.execute(select(ProfileIdentifier.profile_id, ProfileIdentifier.type, func.count())
-                               .where(ProfileIdentifier.profile_id.in_(chunk))
+                               .where(one_of(ProfileIdentifier.profile_id, chunk, postgres=postgres))
                                .group_by(ProfileIdentifier.profile_id, ProfileIdentifier.type))
         for profile_id, kind, count in rows:
             graph.count(profile_id)[kind] = count
@@ -269,113 +148,8 @@ def _lock_identifiers(session: Session, keys: set[Key]) -> None:
         session.execute(select(func.pg_advisory_xact_lock(GRAPH_LOCK)))
         return
     session.execute(select(func.pg_advisory_xact_lock_shared(GRAPH_LOCK)))
-    session.execute(select(func.count()).select_from(
-        select(func.pg_advisory_xact_lock(func.unnest(postgresql.array(lock_ids)))).subquery()))
-
-
-# Resolving in memory -----------------------------------------------------------------------------
-
-
-def _conflict(graph: _Graph, *, profile_id: int, other: int | None, key: Key, rule: str, detail: str,
-              call: CallIdentity) -> None:
-    graph.conflicts.append(_PlannedConflict(profile_id=profile_id, other=other, key=key, rule=rule, detail=detail,
-                                            message_id=call.message_id))
-
-
-def _attach(graph: _Graph, profile_id: int, identifier: Identifier, call: CallIdentity) -> None:
-    key = _key(identifier)
-    counts = graph.count(profile_id)
-    if counts[identifier.type] >= graph.rules.limit(identifier.type):
-        _conflict(graph, profile_id=profile_id, other=None, key=key, rule="max_per_profile",
-                  detail=f"the profile already has {counts[identifier.type]} {identifier.type} identifier(s), "
-                         f"the most allowed", call=call)
-        return
-    graph.new_rows.append(_NewIdentifier(key=key, flags=sorted(identifier.flags), profile_id=profile_id,
-                                         source_id=call.source_id, first_seen_at=call.seen_at))
-    graph.owner[key] = profile_id
-    graph.last_seen[key] = call.seen_at
-    counts[identifier.type] += 1
-
-
-def _over_limit(rules: IdentityRules, counts: Counter[str]) -> str | None:
-    """The first identifier type of which ``counts`` holds more than the rules allow."""
-    for kind, total in counts.items():
-        if total > rules.limit(kind):
-            return kind
-    return None
-
-
-def _merge(graph: _Graph, *, survivor: int, absorbed: int, key: Key, call: CallIdentity) -> None:
-    graph.parent[absorbed] = survivor
-    graph.counts[survivor] = graph.count(survivor) + graph.count(absorbed)
-    graph.counts[absorbed] = Counter()
-    graph.merges.append(_PlannedMerge(survivor=survivor, absorbed=absorbed, key=key, message_id=call.message_id))
-
-
-def _owners(graph: _Graph, identifiers: list[Identifier]) -> list[tuple[int, Key]]:
-    """The distinct profiles the identifiers already belong to, in the identifiers' priority order."""
-    owners: list[tuple[int, Key]] = []
-    for identifier in identifiers:
-        key = _key(identifier)
-        if key in graph.owner:
-            root = graph.root(graph.owner[key])
-            if all(root != owner for owner, _ in owners):
-                owners.append((root, key))
-    return owners
-
-
-def _stronger_misfit(graph: _Graph, target: int, link: Key, identifiers: list[Identifier]) -> Identifier | None:
-    """A new identifier ranking above the link that the target cannot take (its type is full there).
-
-    Such a call is someone else who shares the weaker identifier (a family phone, a shop e-mail).
-    """
-    link_rank = graph.rules.rank(link[0])
-    for identifier in identifiers:
-        if graph.rules.rank(identifier.type) >= link_rank:
-            return None
-        full = graph.count(target)[identifier.type] >= graph.rules.limit(identifier.type)
-        if _key(identifier) not in graph.owner and full:
-            return identifier
-    return None
-
-
-def _merge_into(graph: _Graph, target: int, others: list[tuple[int, Key]], call: CallIdentity) -> int:
-    for other, key in others:
-        survivor, absorbed = sorted([graph.root(target), other], key=_age)
-        blocked_by = _over_limit(graph.rules, graph.count(survivor) + graph.count(absorbed))
-        if blocked_by:
-            _conflict(graph, profile_id=target, other=other, key=key, rule="max_per_profile",
-                      detail=f"merging would give one profile more than {graph.rules.limit(blocked_by)} "
-                             f"{blocked_by} identifier(s)", call=call)
-            continue
-        _merge(graph, survivor=survivor, absorbed=absorbed, key=key, call=call)
-        target = survivor
-    return target
-
-
-def _resolve_call(graph: _Graph, call: CallIdentity, identifiers: list[Identifier]) -> int | None:
-    if not identifiers:
-        return None
-    owners = _owners(graph, identifiers)
-    target: int | None = None
-    while owners and target is None:
-        candidate, link = owners.pop(0)
-        misfit = _stronger_misfit(graph, candidate, link, identifiers)
-        if misfit is None:
-            target = _merge_into(graph, candidate, owners, call)
-        else:  # the link is shared with someone else: try the call's other profiles, or start a new one
-            _conflict(graph, profile_id=candidate, other=None, key=link, rule="shared_identifier",
-                      detail=f"{_label(link)} belongs to profile {candidate}, which already has a {misfit.type}; "
-                             f"the call with {misfit.type} {misfit.value} is someone else", call=call)
-    if target is None:
-        target = graph.new_profile()
-    for identifier in identifiers:
-        key = _key(identifier)
-        if key in graph.owner:
-            graph.saw(key, call.seen_at)
-        else:
-            _attach(graph, target, identifier, call)
-    return target
+    ids = bindparam("lock_ids", lock_ids, type_=postgresql.ARRAY(BigInteger))
+    session.execute(select(func.count()).select_from(select(func.pg_advisory_xact_lock(func.unnest(ids))).subquery()))
 
 
 def resolve_calls(session: Session, *, calls: list[CallIdentity],
@@ -386,17 +160,17 @@ def resolve_calls(session: Session, *, calls: list[CallIdentity],
     read in a few queries, resolved in memory, and written in a few statements (a few more per merge).
     """
     rules = rules or IdentityRules()
-    graph = _Graph(rules)
+    graph = BatchGraph(rules)
     normalised = [normalised_identifiers(call.raw, rules) for call in calls]
-    _load(session, graph, {_key(identifier) for identifiers in normalised for identifier in identifiers})
-    resolved = [_resolve_call(graph, call, identifiers) for call, identifiers in zip(calls, normalised, strict=True)]
+    _load(session, graph, {key_of(identifier) for identifiers in normalised for identifier in identifiers})
+    resolved = [resolve_call(graph, call, identifiers) for call, identifiers in zip(calls, normalised, strict=True)]
     return _write(session, graph, resolved, calls)
 
 
 # Writing what a batch resolved ------------------------------------------------------------------
 
 
-def _write(session: Session, graph: _Graph, resolved: list[int | None],
+def _write(session: Session, graph: BatchGraph, resolved: list[int | None],
            calls: list[CallIdentity]) -> list[int | None]:
     """Insert the new profiles and identifiers, record merges and conflicts, widen what was seen when;
     returns the database id of each call's profile."""
@@ -423,7 +197,7 @@ def _seen_range(resolved: list[int | None], calls: list[CallIdentity]) -> dict[i
     return seen
 
 
-def _insert_profiles(session: Session, graph: _Graph, seen: dict[int, tuple[datetime, datetime]]) -> dict[int, int]:
+def _insert_profiles(session: Session, graph: BatchGraph, seen: dict[int, tuple[datetime, datetime]]) -> dict[int, int]:
     """Insert the batch's new profiles, oldest first; their database ids by stand-in."""
     if not graph.new_profiles:
         return {}
@@ -434,7 +208,7 @@ def _insert_profiles(session: Session, graph: _Graph, seen: dict[int, tuple[date
     return dict(zip(graph.new_profiles, ids, strict=True))
 
 
-def _insert_identifiers(session: Session, graph: _Graph, real: Callable[[int], int]) -> None:
+def _insert_identifiers(session: Session, graph: BatchGraph, real: Callable[[int], int]) -> None:
     if graph.new_rows:
         session.connection().execute(insert(ProfileIdentifier), [
             {"profile_id": real(row.profile_id), "type": row.key[0], "scope": row.key[1], "value": row.key[2],
@@ -442,7 +216,7 @@ def _insert_identifiers(session: Session, graph: _Graph, real: Callable[[int], i
              "last_seen_at": graph.last_seen[row.key]} for row in graph.new_rows])
 
 
-def _record_merges(session: Session, graph: _Graph, real: Callable[[int], int]) -> None:
+def _record_merges(session: Session, graph: BatchGraph, real: Callable[[int], int]) -> None:
     """Move each absorbed profile's identifiers to its survivor, in the order the batch merged them."""
     if not graph.merges:
         return
@@ -450,8 +224,8 @@ def _record_merges(session: Session, graph: _Graph, real: Callable[[int], int]) 
     records = []
     for planned in graph.merges:
         survivor, absorbed = real(planned.survivor), real(planned.absorbed)
-        records.append({"survivor_id": survivor, "absorbed_id": absorbed, "linking_identifier": _label(planned.key),
-                        "reason": f"both profiles carry {_label(planned.key)}",
+        records.append({"survivor_id": survivor, "absorbed_id": absorbed, "linking_identifier": label(planned.key),
+                        "reason": f"both profiles carry {label(planned.key)}",
                         "event_message_id": planned.message_id, "actor": "system",
                         "moved_identifier_ids": _move_identifiers(session, survivor=survivor, absorbed=absorbed),
                         "created_at": now})
@@ -473,18 +247,18 @@ def _announce_merge(session: Session, *, survivor: int, absorbed: int, merge_id:
          payload={"survivor_id": survivor, "absorbed_id": absorbed, "merge_id": merge_id})
 
 
-def _insert_conflicts(session: Session, graph: _Graph, real: Callable[[int], int]) -> None:
+def _insert_conflicts(session: Session, graph: BatchGraph, real: Callable[[int], int]) -> None:
     if graph.conflicts:
         now = utcnow()
         session.connection().execute(insert(IdentityConflict), [
             {"profile_id": real(conflict.profile_id),
              "other_profile_id": None if conflict.other is None else real(conflict.other),
-             "identifier": _label(conflict.key), "rule": conflict.rule, "detail": conflict.detail,
+             "identifier": label(conflict.key), "rule": conflict.rule, "detail": conflict.detail,
              "event_message_id": conflict.message_id, "details": {}, "created_at": now}
             for conflict in graph.conflicts])
 
 
-def _widen_seen(session: Session, graph: _Graph, seen: dict[int, tuple[datetime, datetime]]) -> None:
+def _widen_seen(session: Session, graph: BatchGraph, seen: dict[int, tuple[datetime, datetime]]) -> None:
     """Widen the first/last seen of existing profiles and the last seen of existing identifiers, where the
     batch widens them; the statements never narrow a range, whatever a concurrent request wrote meanwhile."""
     identifiers = [{"row_id": graph.row_ids[key], "last": last} for key, last in graph.last_seen.items()
@@ -599,7 +373,7 @@ def merge(session: Session, *, survivor_id: int, absorbed_id: int, actor: str, r
     for profile_id in (survivor_id, absorbed_id):
         _require_root(session, profile_id)
     counts = {profile_id: _identifier_counts(session, profile_id) for profile_id in (survivor_id, absorbed_id)}
-    breaking = _over_limit(rules, counts[survivor_id] + counts[absorbed_id])
+    breaking = over_limit(rules, counts[survivor_id] + counts[absorbed_id])
     if breaking is not None and not force:
         raise _breaks_rules(rules, survivor_id, counts, breaking)
     moved = _move_identifiers(session, survivor=survivor_id, absorbed=absorbed_id)
