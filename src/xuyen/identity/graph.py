@@ -42,6 +42,7 @@ from xuyen.identity.resolution import (
 from xuyen.outbox import emit
 
 __all__ = [
+    "IDENTIFIER_LOCKS_MAX",
     "MAX_MERGE_CHAIN",
     "CallIdentity",
     "IdentityRules",
@@ -86,7 +87,7 @@ def _load_identifiers(session: Session, graph: BatchGraph, keys: set[Key], *, po
         values: dict[tuple[str, str], list[str]] = {}
         for kind, scope, value in chunk:
             values.setdefault((kind, scope), []).append(value)
-        rows = session.execute(
+        rows = session.connection().execute(
             select(ProfileIdentifier.id, ProfileIdentifier.type, ProfileIdentifier.scope, ProfileIdentifier.value,
                    ProfileIdentifier.profile_id, ProfileIdentifier.last_seen_at)
             .where(or_(*[and_(ProfileIdentifier.type == kind, ProfileIdentifier.scope == scope,
@@ -109,7 +110,8 @@ def _load_profiles(session: Session, graph: BatchGraph, profile_ids: set[int], *
         for chunk in _chunks(sorted(wanted), 2000):
             query = (select(Profile.id, Profile.merged_into_id, Profile.first_seen_at, Profile.last_seen_at)
                      .where(one_of(Profile.id, chunk, postgres=postgres)).order_by(Profile.id))
-            for profile_id, merged_into, first, last in session.execute(query.with_for_update() if postgres else query):
+            rows = session.connection().execute(query.with_for_update() if postgres else query)
+            for profile_id, merged_into, first, last in rows:
                 graph.parent[profile_id] = merged_into
                 graph.stored_seen[profile_id] = (first, last)
         wanted = {merged_into for profile_id in wanted if (merged_into := graph.parent[profile_id]) is not None}
@@ -118,9 +120,10 @@ def _load_profiles(session: Session, graph: BatchGraph, profile_ids: set[int], *
 
 def _load_counts(session: Session, graph: BatchGraph, profile_ids: set[int], *, postgres: bool) -> None:
     for chunk in _chunks(sorted(profile_ids), 2000):
-        rows = session.execute(select(ProfileIdentifier.profile_id, ProfileIdentifier.type, func.count())
-                               .where(one_of(ProfileIdentifier.profile_id, chunk, postgres=postgres))
-                               .group_by(ProfileIdentifier.profile_id, ProfileIdentifier.type))
+        rows = session.connection().execute(
+            select(ProfileIdentifier.profile_id, ProfileIdentifier.type, func.count())
+            .where(one_of(ProfileIdentifier.profile_id, chunk, postgres=postgres))
+            .group_by(ProfileIdentifier.profile_id, ProfileIdentifier.type))
         for profile_id, kind, count in rows:
             graph.count(profile_id)[kind] = count
 
@@ -144,12 +147,13 @@ def _lock_identifiers(session: Session, keys: set[Key]) -> None:
     """Take a transaction lock per identifier, in one order, so that concurrent requests carrying the same
     new identifiers resolve them one after the other (no duplicate identifier, no crossed merges)."""
     lock_ids = sorted({_identifier_lock_id(key) for key in keys})
+    connection = session.connection()
     if len(lock_ids) > IDENTIFIER_LOCKS_MAX:
-        session.execute(select(func.pg_advisory_xact_lock(GRAPH_LOCK)))
+        connection.execute(select(func.pg_advisory_xact_lock(GRAPH_LOCK)))
         return
-    session.execute(select(func.pg_advisory_xact_lock_shared(GRAPH_LOCK)))
+    connection.execute(select(func.pg_advisory_xact_lock_shared(GRAPH_LOCK)))
     ids = bindparam("lock_ids", lock_ids, type_=postgresql.ARRAY(BigInteger))
-    session.execute(select(func.count()).select_from(select(func.pg_advisory_xact_lock(func.unnest(ids))).subquery()))
+    connection.execute(select(func.count()).select_from(select(func.pg_advisory_xact_lock(func.unnest(ids))).subquery()))
 
 
 def resolve_calls(session: Session, *, calls: list[CallIdentity],
@@ -204,7 +208,8 @@ def _insert_profiles(session: Session, graph: BatchGraph, seen: dict[int, tuple[
     now = utcnow()
     rows = [{"created_at": now, "first_seen_at": seen[stand_in][0], "last_seen_at": seen[stand_in][1]}
             for stand_in in graph.new_profiles]
-    ids = session.scalars(insert(Profile).returning(Profile.id, sort_by_parameter_order=True), rows).all()
+    ids = session.connection().execute(insert(Profile).returning(Profile.id, sort_by_parameter_order=True),
+                                       rows).scalars().all()
     return dict(zip(graph.new_profiles, ids, strict=True))
 
 
@@ -229,7 +234,8 @@ def _record_merges(session: Session, graph: BatchGraph, real: Callable[[int], in
                         "event_message_id": planned.message_id, "actor": "system",
                         "moved_identifier_ids": _move_identifiers(session, survivor=survivor, absorbed=absorbed),
                         "created_at": now})
-    merge_ids = session.scalars(insert(Merge).returning(Merge.id, sort_by_parameter_order=True), records).all()
+    merge_ids = session.connection().execute(insert(Merge).returning(Merge.id, sort_by_parameter_order=True),
+                                             records).scalars().all()
     for planned, merge_id in zip(graph.merges, merge_ids, strict=True):
         _announce_merge(session, survivor=real(planned.survivor), absorbed=real(planned.absorbed), merge_id=merge_id)
 
