@@ -23,7 +23,8 @@ Printed figures, per database:
 - the clients' own ceiling: the same clients against a server that only reads each body and answers,
   so it is plain when the clients, not the server, would be the limit.
 
-The baseline runs first, on the empty table, so the HTTP run never profits from it.
+The baseline runs first, on the empty table, so the HTTP run never profits from it. After the warm-up,
+PostgreSQL is asked to ANALYZE, as autovacuum would have done in a running system.
 
 Usage: ``python bench/ingest.py [--clients 8] [--batches 40] [--workers W] [--only postgres|sqlite]``
 (W defaults to the number of CPU cores). PostgreSQL comes from ``XUYEN_BENCH_POSTGRES_URL`` (default:
@@ -56,7 +57,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 
 from bench.jobs import percentile, scratch_postgres, scratch_sqlite
 from xuyen.db import make_engine, session_factory
@@ -377,6 +378,16 @@ def client_ceiling(batches: list[list[dict[str, Any]]], *, clients: int) -> floa
     return run.accepted / run.seconds
 
 
+def analyze(url: str) -> None:
+    """Give PostgreSQL's planner statistics of the tables the warm-up filled, as autovacuum does within a
+    minute of a table's growth (without them it guesses that an index finds a handful of rows, and scans)."""
+    engine = make_engine(url, pool=False)
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("ANALYZE"))
+    engine.dispose()
+
+
 def stored_counts(url: str, source_id: int) -> dict[str, int]:
     """Events stored and calls quarantined for the source, and what identity resolution recorded."""
     queries = {
@@ -408,6 +419,7 @@ def measure(label: str, url: str, args: argparse.Namespace) -> None:
     warmup, batches = every[:warm], every[warm:]
     with server(url, workers=args.workers) as port:
         post_all(port, key, warmup, clients=args.clients)  # connections, caches, the first profiles
+        analyze(url)
         run = post_all(port, key, batches, clients=args.clients)
     counts = stored_counts(url, source_id)
     rate = run.accepted / run.seconds

@@ -9,7 +9,6 @@ for long can ask for ``engine.execution_options(sqlite_begin="DEFERRED")`` so it
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
@@ -35,6 +34,7 @@ from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Session, sess
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
+from xuyen import jsonio
 from xuyen.config import get_settings
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -81,7 +81,7 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def _json_dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    return jsonio.dumps(value).decode()
 
 
 def _configure_sqlite(engine: Engine) -> None:

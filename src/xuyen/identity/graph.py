@@ -14,12 +14,12 @@ import hashlib
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
-from operator import itemgetter
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import BigInteger, ColumnElement, and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import BigInteger, ColumnElement, and_, bindparam, case, column, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.types import TypeEngine
 
 from xuyen.clock import utcnow
 from xuyen.db import UTCDateTime, is_postgres, one_of
@@ -267,31 +267,44 @@ def _insert_conflicts(session: Session, graph: BatchGraph, real: Callable[[int],
 def _widen_seen(session: Session, graph: BatchGraph, seen: dict[int, tuple[datetime, datetime]]) -> None:
     """Widen the first/last seen of existing profiles and the last seen of existing identifiers, where the
     batch widens them; the statements never narrow a range, whatever a concurrent request wrote meanwhile."""
-    identifiers = [{"row_id": graph.row_ids[key], "last": last} for key, last in graph.last_seen.items()
-                   if key in graph.row_ids and last > graph.stored_last_seen[key]]
-    profiles = [{"row_id": profile_id, "first": first, "last": last} for profile_id, (first, last) in seen.items()
-                if profile_id > 0 and (first < graph.stored_seen[profile_id][0]
-                                       or last > graph.stored_seen[profile_id][1])]
-    connection = session.connection()
+    identifiers = sorted((graph.row_ids[key], last) for key, last in graph.last_seen.items()
+                         if key in graph.row_ids and last > graph.stored_last_seen[key])
+    profiles = sorted((profile_id, first, last) for profile_id, (first, last) in seen.items()
+                      if profile_id > 0 and (first < graph.stored_seen[profile_id][0]
+                                             or last > graph.stored_seen[profile_id][1]))
+    connection, postgres = session.connection(), is_postgres(session)
     if identifiers:
-        connection.execute(update(ProfileIdentifier).where(ProfileIdentifier.id == bindparam("row_id"))
-                           .values(last_seen_at=_later(ProfileIdentifier.last_seen_at, "last")),
-                           sorted(identifiers, key=itemgetter("row_id")))
+        new, params = _new_values(identifiers, {"row_id": BigInteger(), "last": UTCDateTime()}, postgres=postgres)
+        connection.execute(update(ProfileIdentifier).where(ProfileIdentifier.id == new["row_id"])
+                           .values(last_seen_at=_later(ProfileIdentifier.last_seen_at, new["last"])), params)
     if profiles:
-        connection.execute(update(Profile).where(Profile.id == bindparam("row_id"))
-                           .values(first_seen_at=_earlier(Profile.first_seen_at, "first"),
-                                   last_seen_at=_later(Profile.last_seen_at, "last")),
-                           sorted(profiles, key=itemgetter("row_id")))
+        new, params = _new_values(profiles, {"row_id": BigInteger(), "first": UTCDateTime(), "last": UTCDateTime()},
+                                  postgres=postgres)
+        connection.execute(update(Profile).where(Profile.id == new["row_id"])
+                           .values(first_seen_at=_earlier(Profile.first_seen_at, new["first"]),
+                                   last_seen_at=_later(Profile.last_seen_at, new["last"])), params)
 
 
-def _later(column: InstrumentedAttribute[datetime], name: str) -> ColumnElement[datetime]:
-    value = bindparam(name, type_=UTCDateTime)
-    return case((column < value, value), else_=column)
+def _new_values(rows: list[tuple[Any, ...]], types: dict[str, TypeEngine[Any]], *,
+                postgres: bool) -> tuple[dict[str, ColumnElement[Any]], list[dict[str, Any]] | None]:
+    """Where an UPDATE of many rows takes each row's values from, and the parameters to execute it with: on
+    PostgreSQL one statement joining the rows to arrays (unnest), elsewhere one execution per row."""
+    if postgres:
+        arrays = [bindparam(None, [row[index] for row in rows], type_=postgresql.ARRAY(kind))
+                  for index, kind in enumerate(types.values())]
+        table = func.unnest(*arrays).table_valued(*[column(name, kind) for name, kind in types.items()])
+        derived = table.render_derived()  # AS anon_1(row_id, …)
+        return {name: derived.c[name] for name in types}, None
+    parameters = [dict(zip(types, row, strict=True)) for row in rows]
+    return {name: bindparam(name, type_=kind) for name, kind in types.items()}, parameters
 
 
-def _earlier(column: InstrumentedAttribute[datetime], name: str) -> ColumnElement[datetime]:
-    value = bindparam(name, type_=UTCDateTime)
-    return case((column > value, value), else_=column)
+def _later(stored: InstrumentedAttribute[datetime], value: ColumnElement[datetime]) -> ColumnElement[datetime]:
+    return case((stored < value, value), else_=stored)
+
+
+def _earlier(stored: InstrumentedAttribute[datetime], value: ColumnElement[datetime]) -> ColumnElement[datetime]:
+    return case((stored > value, value), else_=stored)
 
 
 # Reading and undoing -------------------------------------------------------------------------------
