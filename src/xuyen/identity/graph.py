@@ -54,12 +54,12 @@ __all__ = [
     "resolve_profile_id",
     "unmerge",
 ]
+
 T = TypeVar("T")
 
 
 def _chunks(items: list[T], size: int) -> list[list[T]]:
     return [items[start:start + size] for start in range(0, len(items), size)]
-
 
 
 # Reading (and, on PostgreSQL, locking) the part of the graph a batch touches ------------------------
