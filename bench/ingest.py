@@ -1,7 +1,7 @@
 """Event ingestion through HTTP: ``POST /v1/batch`` on a real ``xuyen serve``, on PostgreSQL and on SQLite.
 
 Each database is a scratch one (created, migrated and dropped here). The server runs as it is deployed
-(``xuyen serve --workers W`` with ``XUYEN_DATABASE_URL``). C client processes, each with its own keep-alive
+(``xuyen serve --workers W`` with ``XUYEN_DATABASE_URL``). Client processes, each with its own keep-alive
 HTTP connection, post batches of 100 realistic calls (identify / track / page, Vietnamese names and
 products, the context an SDK adds) as fast as the answers come back. Everything the server does on the
 way is included: reading and validating the JSON, the write key, messageId dedupe, identity resolution
@@ -26,7 +26,8 @@ Printed figures, per database:
 The baseline runs first, on the empty table, so the HTTP run never profits from it. After the warm-up,
 PostgreSQL is asked to ANALYZE, as autovacuum would have done in a running system.
 
-Usage: ``python bench/ingest.py [--clients 8] [--batches 40] [--workers W] [--only postgres|sqlite]``
+Usage: ``python bench/ingest.py [--clients 8] [--batches 40] [--workers W] [--customers 5000]
+[--only postgres|sqlite]``
 (W defaults to the number of CPU cores). PostgreSQL comes from ``XUYEN_BENCH_POSTGRES_URL`` (default:
 ``XUYEN_TEST_POSTGRES_URL`` or postgresql://postgres@127.0.0.1:5432/test).
 """
