@@ -24,6 +24,7 @@ from xuyen.http import (
     problem,
     request_context,
 )
+from xuyen.logs import configure_logging
 from xuyen.migrate import current_revision, head_revision
 
 API_PREFIX = "/api/v1"
@@ -66,6 +67,13 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             setup(app)
         app.include_router(module.router)
     return app
+
+
+def create_served_app() -> FastAPI:
+    """The app as each of several server processes builds it (``xuyen serve --workers N``), logging included."""
+    settings = get_settings()
+    configure_logging(level=settings.log_level, json_lines=settings.log_json)
+    return create_app(settings)
 
 
 def _body_limits(settings: Settings) -> dict[str, int]:

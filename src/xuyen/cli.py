@@ -43,22 +43,31 @@ def migrate(
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on (XUYEN_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on (XUYEN_PORT).")] = None,
+    workers: Annotated[int | None, typer.Option(
+        min=1, help="Server processes sharing the port (XUYEN_SERVE_WORKERS); about one per CPU core. Each "
+                    "has its own database connections, up to 30.")] = None,
     with_worker: Annotated[bool, typer.Option("--with-worker", help="Also run a worker in this process.")] = False,
 ) -> None:
     """Run the web server (the UI and the API)."""
-    run_server(host=host, port=port, with_worker=with_worker)
+    run_server(host=host, port=port, with_worker=with_worker, workers=workers)
 
 
-def run_server(*, host: str | None, port: int | None, with_worker: bool, plain_logs: bool = False) -> None:
-    """Serve the app with uvicorn, optionally with a worker thread beside it (``plain_logs``: text, not JSON)."""
+def run_server(*, host: str | None, port: int | None, with_worker: bool, plain_logs: bool = False,
+               workers: int | None = None) -> None:
+    """Serve the app with uvicorn, optionally with a worker thread beside it (``plain_logs``: text, not JSON).
+
+    With several ``workers``, uvicorn starts that many server processes, each building the app itself
+    (``xuyen.app:create_served_app``); this process watches them and runs the worker thread, if any.
+    """
     import uvicorn
 
     from xuyen.app import create_app
 
     settings = get_settings()
     configure_logging(level=settings.log_level, json_lines=settings.log_json and not plain_logs)
+    processes = workers or settings.serve_workers
     try:
-        application = create_app(settings)
+        application = create_app(settings) if processes == 1 else "xuyen.app:create_served_app"
     except InsecureProductionSettings as exc:
         raise fail(str(exc)) from exc
     stop = threading.Event()
@@ -67,7 +76,7 @@ def run_server(*, host: str | None, port: int | None, with_worker: bool, plain_l
         worker_thread = start_worker_thread(stop)
     try:
         uvicorn.run(application, host=host or settings.host, port=port or settings.port, log_config=None,
-                    proxy_headers=True)
+                    proxy_headers=True, workers=processes, factory=processes > 1)
     finally:
         stop.set()
         if worker_thread is not None:

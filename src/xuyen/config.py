@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
+    serve_workers: int = Field(default=1, gt=0)  # server processes of `xuyen serve`
 
     # Event ingestion (the Segment-compatible tracking API)
     ingest_max_event_bytes: int = Field(default=32 * 1024, gt=0)

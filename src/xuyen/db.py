@@ -9,23 +9,36 @@ for long can ask for ``engine.execution_options(sqlite_begin="DEFERRED")`` so it
 
 from __future__ import annotations
 
-import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import JSON, BigInteger, DateTime, Engine, Integer, MetaData, create_engine, event
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ColumnElement,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    any_,
+    bindparam,
+    create_engine,
+    event,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
+from xuyen import jsonio
 from xuyen.config import get_settings
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -68,7 +81,7 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def _json_dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    return jsonio.dumps(value).decode()
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -157,3 +170,11 @@ def is_postgres(session_or_engine: Session | Engine) -> bool:
     """Whether the session or engine talks to PostgreSQL."""
     bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
     return bind.dialect.name == "postgresql"
+
+
+def one_of(column: InstrumentedAttribute[T], values: Collection[T], *, postgres: bool) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL as ``column = ANY(:array)``, one parameter however many values, so
+    the statement's text stays the same and is parsed, prepared and planned once."""
+    if postgres:
+        return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
+    return column.in_(values)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from xuyen.errors import Conflict
 from xuyen.identity.graph import (
+    IDENTIFIER_LOCKS_MAX,
     CallIdentity,
     IdentityRules,
     RawIdentifier,
@@ -19,7 +20,7 @@ from xuyen.identity.graph import (
     resolve_profile_id,
     unmerge,
 )
-from xuyen.identity.models import IdentityConflict, Merge, Profile
+from xuyen.identity.models import IdentityConflict, Merge, Profile, ProfileIdentifier
 from xuyen.identity.normalise import BlockList
 from xuyen.outbox import OutboxEvent
 
@@ -127,6 +128,25 @@ def test_first_and_last_seen_follow_the_calls(session: Session) -> None:
     assert profile is not None
     assert profile.first_seen_at == T0 - timedelta(days=2)
     assert profile.last_seen_at == T0 + timedelta(days=3)
+
+
+def test_an_identifier_remembers_its_first_and_latest_sighting(session: Session) -> None:
+    resolve(session, call(("email", "an@shop.vn"), at=T0))
+    resolve(session, call(("email", "an@shop.vn"), at=T0 + timedelta(days=3)),
+            call(("email", "an@shop.vn"), at=T0 + timedelta(days=1)))
+    resolve(session, call(("email", "an@shop.vn"), at=T0 - timedelta(days=2)))  # a late, old call
+    session.expire_all()
+    identifier = session.scalars(select(ProfileIdentifier)).one()
+    assert (identifier.first_seen_at, identifier.last_seen_at) == (T0, T0 + timedelta(days=3))
+
+
+def test_a_batch_with_more_new_identifiers_than_locks_resolves_whole(session: Session) -> None:
+    count = IDENTIFIER_LOCKS_MAX + 10
+    profiles = resolve(session, *[call(("user_id", f"KH-{n}"), ("anonymous_id", f"c-{n}")) for n in range(count)])
+    assert len(set(profiles)) == count
+    assert session.scalar(select(func.count()).select_from(ProfileIdentifier)) == 2 * count
+    again = resolve(session, call(("anonymous_id", "c-7"), ("user_id", "KH-7")))
+    assert again == [profiles[7]]
 
 
 def test_a_call_with_only_blocked_or_invalid_identifiers_has_no_profile(session: Session) -> None:

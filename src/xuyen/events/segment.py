@@ -6,12 +6,12 @@ Pure functions, no database: an item of a request becomes either a ``ValidEvent`
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from xuyen import jsonio
 from xuyen.events.models import EventType
 
 MAX_ID_LENGTH = 200
@@ -147,7 +147,7 @@ def parse_call(raw: Any, *, call: str | None, received_at: datetime, batch_sent_
     """
     if not isinstance(raw, dict):
         raise _Invalid("bad_type", f"a call must be a JSON object, got {type(raw).__name__}")
-    if len(json.dumps(raw, ensure_ascii=False, default=str).encode()) > max_bytes:
+    if len(jsonio.dumps(raw)) > max_bytes:
         raise _Invalid("event_too_large", f"the call is larger than {max_bytes:,} bytes")
     type_name = call or raw.get("type")
     try:

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from xuyen.clock import utcnow
-from xuyen.db import is_postgres
+from xuyen.db import is_postgres, one_of
 from xuyen.errors import BadRequest, NotFound, PayloadTooLarge, Unauthorized, ValidationFailed
 from xuyen.events.models import ChannelType, Event, QuarantinedEvent, Source
 from xuyen.events.segment import InvalidItem, ValidEvent, batch_sent_at, parse_item
@@ -137,10 +137,11 @@ def raw_identifiers(call: ValidEvent) -> list[RawIdentifier]:
 
 def _already_stored(session: Session, *, source: Source, message_ids: list[str]) -> set[str]:
     found: set[str] = set()
+    postgres = is_postgres(session)
     for start in range(0, len(message_ids), 500):
         chunk = message_ids[start:start + 500]
-        found.update(session.scalars(select(Event.message_id).where(Event.source_id == source.id,
-                                                                    Event.message_id.in_(chunk))))
+        found.update(session.scalars(select(Event.message_id).where(
+            Event.source_id == source.id, one_of(Event.message_id, chunk, postgres=postgres))))
     return found
 
 
@@ -157,10 +158,12 @@ def _store_events(session: Session, *, source: Source, calls: list[ValidEvent], 
     if not calls:
         return 0
     insert = postgresql.insert if is_postgres(session) else sqlite.insert
-    stmt = insert(Event).on_conflict_do_nothing(index_elements=["source_id", "message_id"]).returning(Event.id)
+    statement = insert(Event).on_conflict_do_nothing(index_elements=["source_id", "message_id"])
     rows = [_event_row(source, call, profile) for call, profile in zip(calls, profiles, strict=True)]
-    # render_nulls keeps rows with and without optional columns in one INSERT instead of one per pattern.
-    return len(session.execute(stmt.execution_options(render_nulls=True), rows).all())
+    # One prepared INSERT executed for every row (psycopg pipelines them in one round trip), counting the rows
+    # stored: a concurrent retry of the same request may have stored some of them first.
+    result = session.connection().execute(statement.execution_options(preserve_rowcount=True), rows)
+    return result.rowcount
 
 
 def ingest(session: Session, *, source: Source, items: list[ValidEvent | InvalidItem], request_id: str,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 
 from xuyen.identity.blocklist import DEFAULT_BLOCK_LIST, BlockList
 from xuyen.identity.emails import check_email, normalise_email
@@ -93,6 +94,9 @@ def apply_block_list(result: NormalisedResult, block_list: BlockList) -> Normali
     return kept
 
 
+# Ingestion sees the same identifiers again and again (a visitor's cookie on every call); phone parsing is
+# the dear part. The results are shared, so they are never changed (apply_block_list builds a new one).
+@lru_cache(maxsize=65_536)
 def _normalise_unblocked(kind: str, raw: str, scope: str | None, region: str) -> NormalisedResult:
     """Dispatch to the normaliser of one type."""
     if kind == IdentifierType.PHONE:
