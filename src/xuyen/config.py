@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     job_backoff_max_seconds: float = Field(default=3600.0, gt=0)
     job_keep_done_days: int = Field(default=7, ge=0)
 
+    # Duplicate detection: pairs scoring at least the first are suggested for review; pairs scoring at least the
+    # second are merged without review (off unless set, e.g. 0.999).
+    duplicates_min_score: float = Field(default=0.9, gt=0, lt=1)
+    duplicates_auto_merge_score: float | None = Field(default=None, gt=0, le=1)
+
     # Demo
     demo_seed: int = 2026
 

@@ -16,6 +16,7 @@ DOMAINS: tuple[str, ...] = (
     "xuyen.identity",
     "xuyen.events",
     "xuyen.customers",
+    "xuyen.customers.duplicates",
     "xuyen.ui",
     "xuyen.demo",
 )

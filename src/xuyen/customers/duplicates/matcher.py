@@ -1,0 +1,181 @@
+"""The duplicate matcher: blocking and Fellegi–Sunter scoring of profile pairs with Splink on DuckDB.
+
+``find_duplicates`` takes the records of every candidate profile and returns the pairs whose score reaches
+the threshold, each with its match weight and, per compared field, the level it fell into and the weight
+that level added (the reasons shown to reviewers). The work happens in an in-memory DuckDB database of
+its own; nothing is written to the application's database here.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+from splink import DuckDBAPI, Linker, block_on
+from splink.internals.blocking_rule_creator import BlockingRuleCreator
+
+from xuyen.customers.duplicates import model
+from xuyen.customers.duplicates.records import MatchRecord, records_table
+
+# A phone or e-mail held by more profiles than this is "shared" (a family's or a shop's), a weaker agreement.
+OWN_CONTACT_MAX_HOLDERS = 2
+# Bounds of the prior: between one duplicate per 100 profiles' worth of pairs and five per profile.
+PRIOR_MIN_DUPLICATES_PER_PROFILE = 0.01
+PRIOR_MAX_DUPLICATES_PER_PROFILE = 5.0
+PRIOR_DEFAULT_DUPLICATES_PER_PROFILE = 0.1
+
+INPUT_TABLE = "candidate_profiles"
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class FieldReason:
+    """How one field compared: the level's code (``same``, ``similar``, ``missing``, …) and its weight."""
+
+    level: str
+    weight: float
+
+
+@dataclass(frozen=True)
+class ScoredPair:
+    """Two profiles (lower id first) the model takes for one person, with the evidence."""
+
+    left_id: int
+    right_id: int
+    score: float
+    match_weight: float
+    reasons: dict[str, FieldReason]
+
+
+@dataclass(frozen=True)
+class MatchSummary:
+    """What a matcher run did: how many records and candidate pairs, the prior, and the pairs found."""
+
+    record_count: int
+    prior: float
+    estimated_u: bool
+    pairs: list[ScoredPair]
+
+
+def find_duplicates(records: Sequence[MatchRecord], *, threshold: float, progress: Progress | None = None,
+                    threads: int | None = None) -> MatchSummary:
+    """The pairs of ``records`` scoring at least ``threshold`` (0–1), best first."""
+    report = progress or (lambda _step: None)
+    if len(records) < 2:
+        return MatchSummary(record_count=len(records), prior=0.0, estimated_u=False, pairs=[])
+    connection = duckdb.connect(":memory:")
+    try:
+        if threads:
+            connection.execute(f"SET threads = {int(threads)}")
+        report("preparing")
+        table = with_own_contacts(records_table(records))
+        return _run(connection, table, threshold=threshold, report=report)
+    finally:
+        connection.close()
+
+
+def with_own_contacts(table: pa.Table) -> pa.Table:
+    """The table with ``own_phones``: the phones held by at most ``OWN_CONTACT_MAX_HOLDERS`` profiles."""
+    phones = table.column("phones").to_pylist()
+    holders = Counter(phone for held in phones if held for phone in held)
+    own = [[phone for phone in held if holders[phone] <= OWN_CONTACT_MAX_HOLDERS] or None if held else None
+           for held in phones]
+    return table.append_column("own_phones", pa.array(own, type=pa.list_(pa.string())))
+
+
+def _run(connection: duckdb.DuckDBPyConnection, table: pa.Table, *, threshold: float,
+         report: Progress) -> MatchSummary:
+    count = table.num_rows
+    db_api = DuckDBAPI(connection=connection)
+    connection.register(INPUT_TABLE, table)
+    frame = db_api.register(INPUT_TABLE, table_name="profiles")
+    prior = _bounded_prior(PRIOR_DEFAULT_DUPLICATES_PER_PROFILE, count)
+    settings = model.settings(prior=prior) | {"blocking_rules_to_generate_predictions": blocking_rules()}
+    linker = Linker(frame, settings, log_level=None)
+    estimated = count >= model.MIN_PROFILES_TO_ESTIMATE
+    if estimated:
+        report("estimating")
+        prior = _estimate_prior(linker, count)
+        linker.training.estimate_u_using_random_sampling(max_pairs=model.U_SAMPLE_PAIRS, seed=model.SEED)
+        report("training")
+        for columns in model.TRAINING_RULES:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                block_on(*columns), estimate_without_term_frequencies=True, max_pairs=model.EM_MAX_PAIRS)
+    report("scoring")
+    predictions = linker.inference.predict(threshold_match_probability=threshold, warning_mode="never")
+    pairs = _pairs(connection, predictions.physical_name, table.column_names)
+    return MatchSummary(record_count=count, prior=prior, estimated_u=estimated, pairs=pairs)
+
+
+def blocking_rules() -> list[BlockingRuleCreator]:
+    """The model's blocking rules as Splink rules."""
+    return [block_on(*columns, arrays_to_explode=[array] if array else None)
+            for columns, array in model.BLOCKING_RULES]
+
+
+def _bounded_prior(duplicates_per_profile: float, count: int) -> float:
+    """The probability that two random profiles match, for this many duplicates per profile."""
+    pairs_per_profile = max(count - 1, 1) / 2
+    bounded = min(max(duplicates_per_profile, PRIOR_MIN_DUPLICATES_PER_PROFILE), PRIOR_MAX_DUPLICATES_PER_PROFILE)
+    return min(bounded / pairs_per_profile, 0.5)
+
+
+def _estimate_prior(linker: Linker, count: int) -> float:
+    """Estimate the prior from the pairs the deterministic rules find, kept within sensible bounds."""
+    rules: list[BlockingRuleCreator | str] = [block_on(*columns) for columns in model.DETERMINISTIC_RULES]
+    linker.training.estimate_probability_two_random_records_match(rules, recall=model.DETERMINISTIC_RECALL)
+    estimated = float(linker._settings_obj._probability_two_random_records_match)
+    pairs_per_profile = max(count - 1, 1) / 2
+    prior = _bounded_prior(estimated * pairs_per_profile, count)
+    linker._settings_obj._probability_two_random_records_match = prior
+    return prior
+
+
+def _pairs(connection: duckdb.DuckDBPyConnection, table_name: str, columns: list[str]) -> list[ScoredPair]:
+    """The scored pairs of a prediction table, lower id first, best first, identifying evidence required.
+
+    Splink gives each field's weight; the level it came from is worked out again here from the same
+    conditions, for the pairs found only.
+    """
+    sides = ", ".join(f'l."{column}" AS "{column}_l", r."{column}" AS "{column}_r"' for column in columns)
+    fields = ", ".join(f"{_level_case(field)}, {_weight_sum(field)}" for field in model.FIELDS)
+    rows = connection.execute(
+        f'WITH joined AS (SELECT p.*, {sides} FROM "{table_name}" AS p '  # noqa: S608 - our own names
+        f'JOIN "{INPUT_TABLE}" AS l ON l."unique_id" = p."unique_id_l" '
+        f'JOIN "{INPUT_TABLE}" AS r ON r."unique_id" = p."unique_id_r") '
+        f'SELECT "unique_id_l", "unique_id_r", "match_probability", "match_weight", {fields} FROM joined '
+        'ORDER BY "match_weight" DESC, "unique_id_l", "unique_id_r"').fetchall()
+    pairs = [_pair(row) for row in rows]
+    return [pair for pair in pairs if _identified(pair)]
+
+
+def _level_case(field: model.Field) -> str:
+    """SQL giving the code of the level a pair falls into for ``field``."""
+    whens = " ".join(f"WHEN {level.sql} THEN '{level.code}'" for level in field.levels if level.sql != model.ELSE)
+    return f"CASE WHEN {field.null_sql} THEN 'missing' {whens} ELSE '{field.levels[-1].code}' END"
+
+
+def _weight_sum(field: model.Field) -> str:
+    """SQL giving the weight ``field`` added, term-frequency adjustment included."""
+    if any(level.term_frequency for level in field.levels):
+        return f'"mw_{field.name}" + coalesce("mw_tf_adj_{field.name}", 0)'
+    return f'"mw_{field.name}"'
+
+
+def _pair(row: tuple[Any, ...]) -> ScoredPair:
+    left, right, probability, weight = row[:4]
+    reasons = {field.name: FieldReason(level=row[4 + 2 * index], weight=round(float(row[5 + 2 * index]), 2))
+               for index, field in enumerate(model.FIELDS)}
+    low, high = sorted((int(left), int(right)))
+    return ScoredPair(left_id=low, right_id=high, score=float(probability), match_weight=float(weight),
+                      reasons=reasons)
+
+
+def _identified(pair: ScoredPair) -> bool:
+    """Whether a name, the birth date or an ID number agrees: contact points alone never make a duplicate."""
+    return any(pair.reasons[name].weight > 0 for name in model.IDENTIFYING_FIELDS)
