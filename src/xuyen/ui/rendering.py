@@ -46,6 +46,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/", i18n.N_("Overview"), Role.agent),
     NavItem("/stores", i18n.N_("Stores"), Role.agent),
     NavItem("/sources", i18n.N_("Sources"), Role.agent),
+    NavItem("/duplicates", i18n.N_("Duplicates"), Role.agent),
     NavItem("/staff", i18n.N_("Staff"), Role.manager),
     NavItem("/jobs", i18n.N_("Jobs"), Role.owner),
 )

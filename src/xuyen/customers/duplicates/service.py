@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session, aliased
@@ -44,7 +45,7 @@ class SuggestionView:
 # Reading ---------------------------------------------------------------------------------------------
 
 
-def _both_roots() -> Select[tuple[int]]:
+def _both_roots() -> Select[Any]:
     """The condition that neither profile of a suggestion has been merged into another."""
     left, right = aliased(Profile), aliased(Profile)
     return (select(DuplicateSuggestion.id)
@@ -72,6 +73,15 @@ def get_suggestion(session: Session, *, suggestion_id: int) -> SuggestionView:
     return SuggestionView(suggestion=suggestion, left=session.get(CustomerProfile, suggestion.profile_id),
                           right=session.get(CustomerProfile, suggestion.other_profile_id),
                           merge_id=_standing_merge(session, suggestion))
+
+
+def customers_of(session: Session, *, suggestions: list[DuplicateSuggestion]) -> dict[int, CustomerProfile]:
+    """The customer rows of the profiles in ``suggestions``, by profile id."""
+    ids = {profile_id for row in suggestions for profile_id in (row.profile_id, row.other_profile_id)}
+    if not ids:
+        return {}
+    rows = session.scalars(select(CustomerProfile).where(CustomerProfile.profile_id.in_(sorted(ids))))
+    return {row.profile_id: row for row in rows}
 
 
 def _suggestion(session: Session, suggestion_id: int) -> DuplicateSuggestion:
