@@ -12,7 +12,8 @@ FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "V
 MIDDLE = ["Thị", "Văn", "Minh", "Ngọc", "Thanh", "Hữu", "Đức", "Thu", "Quang", "Bảo", "Xuân", "Kim"]
 GIVEN = ["Lan", "Hoa", "Minh", "Tuấn", "Hương", "Dũng", "Mai", "Phương", "Nam", "Linh", "Trang", "Sơn", "Hải",
          "Thảo", "Vy", "Khoa", "Quân", "Yến", "Nhung", "Phúc", "Tâm", "Hiếu", "Long", "Ngân"]
-STREETS = ["Lê Lợi", "Trần Hưng Đạo", "Nguyễn Huệ", "Hai Bà Trưng", "Lý Thường Kiệt", "Điện Biên Phủ", "Cách Mạng Tháng 8"]
+STREETS = ["Lê Lợi", "Trần Hưng Đạo", "Nguyễn Huệ", "Hai Bà Trưng", "Lý Thường Kiệt", "Điện Biên Phủ",
+           "Cách Mạng Tháng 8"]
 PROVINCES = ["01", "79", "48", "31", "92"]
 
 

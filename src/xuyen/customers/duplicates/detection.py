@@ -140,14 +140,22 @@ def _refresh(session: Session, suggestion_id: int, values: dict[str, Any]) -> No
 
 def _retire_unfound(session: Session, existing: dict[Pair, tuple[int, SuggestionStatus]], found: set[Pair],
                     now: Any) -> int:
-    """Mark stale the open pairs this run did not find (changed profiles, or merged elsewhere)."""
-    ids = [suggestion_id for key, (suggestion_id, status) in existing.items()
-           if status == SuggestionStatus.open and key not in found]
-    for chunk in _chunks(ids, WRITE_CHUNK):
-        session.execute(update(DuplicateSuggestion).where(DuplicateSuggestion.id.in_(chunk))
-                        .values(status=SuggestionStatus.stale, updated_at=now)
+    """Close the open pairs this run did not find: merged if a merge has since joined them, else stale."""
+    unfound = [(key, suggestion_id) for key, (suggestion_id, status) in existing.items()
+               if status == SuggestionStatus.open and key not in found]
+    for (left, right), suggestion_id in unfound:
+        session.execute(update(DuplicateSuggestion).where(DuplicateSuggestion.id == suggestion_id)
+                        .values(**closed_values(session, left, right, now))
                         .execution_options(synchronize_session=False))
-    return len(ids)
+    return len(unfound)
+
+
+def closed_values(session: Session, left: int, right: int, now: Any) -> dict[str, Any]:
+    """How an open pair that can no longer be decided is closed: merged when one merge joined both, else stale."""
+    joined = graph.resolve_profile_id(session, profile_id=left) == graph.resolve_profile_id(session, profile_id=right)
+    if joined:
+        return {"status": SuggestionStatus.merged, "decided_by": "identity", "decided_at": now, "updated_at": now}
+    return {"status": SuggestionStatus.stale, "updated_at": now}
 
 
 def _auto_merge(session: Session, *, run: DuplicateRun) -> int:

@@ -119,7 +119,9 @@ def _open_suggestion(session: Session, suggestion_id: int) -> DuplicateSuggestio
     """The suggestion, which must be open with both profiles standing; a pair overtaken by a merge is stale."""
     suggestion = _suggestion(session, suggestion_id)
     if suggestion.status == SuggestionStatus.open and not _roots(session, suggestion):
-        suggestion.status, suggestion.updated_at = SuggestionStatus.stale, utcnow()
+        closed = detection.closed_values(session, suggestion.profile_id, suggestion.other_profile_id, utcnow())
+        for name, value in closed.items():
+            setattr(suggestion, name, value)
         session.commit()
     if suggestion.status != SuggestionStatus.open:
         raise Conflict(f"Duplicate suggestion {suggestion_id} is {suggestion.status.value.replace('_', ' ')}, "
