@@ -53,6 +53,9 @@ LEVEL_NAMES: dict[str, str] = {
 STATUS_NAMES: dict[str, str] = {
     "open": N_("Open"), "merged": N_("Merged"), "not_same": N_("Not the same"), "stale": N_("Stale"),
 }
+RUN_STATUS_NAMES: dict[str, str] = {
+    "queued": N_("Queued"), "running": N_("Running"), "done": N_("Done"), "failed": N_("Failed"),
+}
 assert set(FIELD_NAMES) == set(FIELD_LABELS) and set(LEVEL_NAMES) == set(LEVEL_LABELS)
 
 
@@ -60,6 +63,7 @@ def _labels() -> dict[str, Any]:
     return {"field_name": lambda name: FIELD_NAMES.get(name, name),
             "level_name": lambda code: LEVEL_NAMES.get(code, code),
             "status_name": lambda status: STATUS_NAMES.get(str(status), str(status)),
+            "run_status_name": lambda status: RUN_STATUS_NAMES.get(str(status), str(status)),
             "percent": lambda score: f"{math.floor(score * 1000) / 10:.1f} %"}
 
 
