@@ -8,7 +8,6 @@ its own; nothing is written to the application's database here.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -73,26 +72,36 @@ def find_duplicates(records: Sequence[MatchRecord], *, threshold: float, progres
         if threads:
             connection.execute(f"SET threads = {int(threads)}")
         report("preparing")
-        table = with_own_contacts(records_table(records))
-        return _run(connection, table, threshold=threshold, report=report)
+        _prepare(connection, records_table(records))
+        return _run(connection, len(records), threshold=threshold, report=report)
     finally:
         connection.close()
 
 
-def with_own_contacts(table: pa.Table) -> pa.Table:
-    """The table with ``own_phones``: the phones held by at most ``OWN_CONTACT_MAX_HOLDERS`` profiles."""
-    phones = table.column("phones").to_pylist()
-    holders = Counter(phone for held in phones if held for phone in held)
-    own = [[phone for phone in held if holders[phone] <= OWN_CONTACT_MAX_HOLDERS] or None if held else None
-           for held in phones]
-    return table.append_column("own_phones", pa.array(own, type=pa.list_(pa.string())))
+def _prepare(connection: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
+    """Load the records into ``INPUT_TABLE``, adding what is derived from the whole set.
+
+    ``own_phones`` are the phones held by at most ``OWN_CONTACT_MAX_HOLDERS`` profiles; ``email_users``
+    the parts of the e-mail addresses before the ``@`` (without a ``+tag``).
+    """
+    connection.register("records", table)
+    connection.execute(f"""
+        CREATE TABLE "{INPUT_TABLE}" AS
+        WITH held AS (SELECT "unique_id", unnest("phones") AS phone FROM records),
+             holders AS (SELECT phone, count(*) AS n FROM held GROUP BY phone),
+             own AS (SELECT held."unique_id", list(held.phone ORDER BY held.phone) AS phones FROM held
+                     JOIN holders USING (phone) WHERE holders.n <= {OWN_CONTACT_MAX_HOLDERS}
+                     GROUP BY held."unique_id")
+        SELECT records.*, own.phones AS "own_phones",
+               CASE WHEN records."emails" IS NULL THEN NULL ELSE list_sort(list_distinct(list_transform(
+                   records."emails", lambda e: split_part(split_part(e, '@', 1), '+', 1)))) END AS "email_users"
+        FROM records LEFT JOIN own USING ("unique_id")
+    """)  # noqa: S608 - our own names and a constant
+    connection.unregister("records")
 
 
-def _run(connection: duckdb.DuckDBPyConnection, table: pa.Table, *, threshold: float,
-         report: Progress) -> MatchSummary:
-    count = table.num_rows
+def _run(connection: duckdb.DuckDBPyConnection, count: int, *, threshold: float, report: Progress) -> MatchSummary:
     db_api = DuckDBAPI(connection=connection)
-    connection.register(INPUT_TABLE, table)
     frame = db_api.register(INPUT_TABLE, table_name="profiles")
     prior = _bounded_prior(PRIOR_DEFAULT_DUPLICATES_PER_PROFILE, count)
     settings = model.settings(prior=prior) | {"blocking_rules_to_generate_predictions": blocking_rules()}
@@ -103,13 +112,18 @@ def _run(connection: duckdb.DuckDBPyConnection, table: pa.Table, *, threshold: f
         prior = _estimate_prior(linker, count)
         linker.training.estimate_u_using_random_sampling(max_pairs=model.U_SAMPLE_PAIRS, seed=model.SEED)
         report("training")
-        for columns in model.TRAINING_RULES:
+        for rule in model.TRAINING_RULES:
             linker.training.estimate_parameters_using_expectation_maximisation(
-                block_on(*columns), estimate_without_term_frequencies=True, max_pairs=model.EM_MAX_PAIRS)
+                block_on(*rule), estimate_without_term_frequencies=True, max_pairs=model.EM_MAX_PAIRS)
     report("scoring")
     predictions = linker.inference.predict(threshold_match_probability=threshold, warning_mode="never")
-    pairs = _pairs(connection, predictions.physical_name, table.column_names)
+    pairs = _pairs(connection, predictions.physical_name, _columns(connection))
     return MatchSummary(record_count=count, prior=prior, estimated_u=estimated, pairs=pairs)
+
+
+def _columns(connection: duckdb.DuckDBPyConnection) -> list[str]:
+    """The columns of the input table."""
+    return [str(row[0]) for row in connection.execute(f'DESCRIBE "{INPUT_TABLE}"').fetchall()]
 
 
 def blocking_rules() -> list[BlockingRuleCreator]:

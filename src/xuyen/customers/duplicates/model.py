@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 MIN_PROFILES_TO_ESTIMATE = 1_000
-U_SAMPLE_PAIRS = 1_000_000
+U_SAMPLE_PAIRS = 300_000
 SEED = 20_261_123
 # Fields of which at least one must agree (positive weight) for a pair to be suggested.
 IDENTIFYING_FIELDS = ("given_name", "birth_date", "national_id")
@@ -38,7 +38,7 @@ class Level:
     m: float
     u: float
     term_frequency: str | None = None
-    fixed_u: bool = False
+    fixed: bool = False  # m and u stay at the priors (not estimated from the data)
 
 
 @dataclass(frozen=True)
@@ -58,8 +58,8 @@ class Field:
                                      "m_probability": level.m, "u_probability": level.u}
             if level.term_frequency:
                 entry |= {"tf_adjustment_column": level.term_frequency, "tf_adjustment_weight": 1.0}
-            if level.fixed_u:
-                entry["fix_u_probability"] = True
+            if level.fixed:
+                entry |= {"fix_m_probability": True, "fix_u_probability": True}
             levels.append(entry)
         return {"output_column_name": self.name, "comparison_levels": levels}
 
@@ -95,7 +95,6 @@ FIELDS: tuple[Field, ...] = (
     )),
     Field("family_name", _either_null("family_name"), (
         Level("same", '"family_name_l" = "family_name_r"', m=0.88, u=0.15, term_frequency="family_name"),
-        Level("same_words_other_order", SAME_WORDS, m=0.03, u=0.001),
         Level("similar", _jw("family_name", 0.92), m=0.05, u=0.01),
         Level("similar_other_order", _jw_crossed("family_name", "given_name", 0.92), m=0.01, u=0.001),
         Level("somewhat_similar", _jw("family_name", 0.80), m=0.02, u=0.05),
@@ -122,15 +121,15 @@ FIELDS: tuple[Field, ...] = (
         Level("different", ELSE, m=0.02, u=0.998899),
     )),
     Field("phone", _either_null("phones"), (
-        Level("same", 'len(list_intersect("own_phones_l", "own_phones_r")) > 0', m=0.55, u=0.00001, fixed_u=True),
-        Level("shared", 'len(list_intersect("phones_l", "phones_r")) > 0', m=0.05, u=0.0005, fixed_u=True),
-        Level("different", ELSE, m=0.4, u=0.99949, fixed_u=True),
+        Level("same", 'len(list_intersect("own_phones_l", "own_phones_r")) > 0', m=0.55, u=0.00002, fixed=True),
+        Level("shared", 'len(list_intersect("phones_l", "phones_r")) > 0', m=0.05, u=0.002, fixed=True),
+        Level("different", ELSE, m=0.4, u=0.99798, fixed=True),
     )),
     Field("email", _either_null("emails"), (
-        Level("same", 'len(list_intersect("emails_l", "emails_r")) > 0', m=0.55, u=0.00001, fixed_u=True),
-        Level("same_user", 'len(list_intersect("email_users_l", "email_users_r")) > 0', m=0.1, u=0.0002,
-              fixed_u=True),
-        Level("different", ELSE, m=0.35, u=0.99979, fixed_u=True),
+        Level("same", 'len(list_intersect("emails_l", "emails_r")) > 0', m=0.55, u=0.00002, fixed=True),
+        Level("same_user", 'len(list_intersect("email_users_l", "email_users_r")) > 0', m=0.1, u=0.0005,
+              fixed=True),
+        Level("different", ELSE, m=0.35, u=0.99948, fixed=True),
     )),
     Field("address", _either_null("address"), (
         Level("same", '"address_l" = "address_r"', m=0.75, u=0.0005),
@@ -138,8 +137,10 @@ FIELDS: tuple[Field, ...] = (
         Level("somewhat_similar", 'jaccard("address_l", "address_r") >= 0.6', m=0.05, u=0.02),
         Level("different", ELSE, m=0.05, u=0.9775),
     )),
-    Field("area", '("ward_code_l" IS NULL OR "ward_code_r" IS NULL) AND '
-                  '("province_code_l" IS NULL OR "province_code_r" IS NULL)', (
+    # Ward and province speak only where an address is missing: the address text already says them.
+    Field("area", '(("ward_code_l" IS NULL OR "ward_code_r" IS NULL) AND '
+                  '("province_code_l" IS NULL OR "province_code_r" IS NULL)) OR '
+                  '("address_l" IS NOT NULL AND "address_r" IS NOT NULL)', (
         Level("same_ward", '"ward_code_l" = "ward_code_r"', m=0.8, u=0.005),
         Level("same_province", '"province_code_l" = "province_code_r"', m=0.12, u=0.08),
         Level("different", ELSE, m=0.08, u=0.915),
@@ -153,15 +154,14 @@ BLOCKING_RULES: tuple[tuple[tuple[str, ...], str | None], ...] = (
     (("national_id",), None),
     (("phones",), "phones"),
     (("emails",), "emails"),
-    (("name_key", "substr(birth_date, 1, 4)"), None),
-    (("name_key", "province_code"), None),
     (("name_key", "email_users"), "email_users"),
+    (("name_key", "substr(birth_date, 1, 4)"), None),
+    (("name_key", "ward_code"), None),
     (("birth_date", "given_name"), None),
-    (("birth_date", "family_name"), None),
+    (("birth_date", "family_name", "substr(given_name, 1, 1)"), None),
     (("birth_date", "ward_code"), None),
     (("birth_date", "province_code"), None),
     (("ward_code", "address"), None),
-    (("given_name", "family_name", "ward_code"), None),
     (("address", "family_name"), None),
     (("address", "given_name"), None),
 )
@@ -175,7 +175,7 @@ DETERMINISTIC_RECALL = 0.7
 
 # Expectation maximisation of the m probabilities, on the pairs each rule blocks (at most EM_MAX_PAIRS each).
 TRAINING_RULES: tuple[tuple[str, ...], ...] = (("name_key",), ("birth_date",))
-EM_MAX_PAIRS = 1_000_000
+EM_MAX_PAIRS = 300_000
 
 
 def settings(*, prior: float) -> dict[str, Any]:
