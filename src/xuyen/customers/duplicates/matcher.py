@@ -8,17 +8,20 @@ its own; nothing is written to the application's database here.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
 from splink import DuckDBAPI, Linker, block_on
-from splink.internals.blocking_rule_creator import BlockingRuleCreator
 
 from xuyen.customers.duplicates import model
 from xuyen.customers.duplicates.records import MatchRecord, records_table
+
+if TYPE_CHECKING:
+    from splink.internals.blocking_rule_creator import BlockingRuleCreator
 
 # A phone or e-mail held by more profiles than this is "shared" (a family's or a shop's), a weaker agreement.
 OWN_CONTACT_MAX_HOLDERS = 2
@@ -28,6 +31,10 @@ PRIOR_MAX_DUPLICATES_PER_PROFILE = 5.0
 PRIOR_DEFAULT_DUPLICATES_PER_PROFILE = 0.1
 
 INPUT_TABLE = "candidate_profiles"
+
+# Splink logs each training step at INFO and sampling remarks at WARNING; a run records what matters in
+# its own row, so only Splink's errors reach the logs.
+logging.getLogger("splink").setLevel(logging.ERROR)
 
 Progress = Callable[[str], None]
 
@@ -103,13 +110,15 @@ def _prepare(connection: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
 def _run(connection: duckdb.DuckDBPyConnection, count: int, *, threshold: float, report: Progress) -> MatchSummary:
     db_api = DuckDBAPI(connection=connection)
     frame = db_api.register(INPUT_TABLE, table_name="profiles")
-    prior = _bounded_prior(PRIOR_DEFAULT_DUPLICATES_PER_PROFILE, count)
-    settings = model.settings(prior=prior) | {"blocking_rules_to_generate_predictions": blocking_rules()}
-    linker = Linker(frame, settings, log_level=None)
     estimated = count >= model.MIN_PROFILES_TO_ESTIMATE
     if estimated:
         report("estimating")
-        prior = _estimate_prior(linker, count)
+        prior = _estimated_prior(connection, count)
+    else:
+        prior = _bounded_prior(PRIOR_DEFAULT_DUPLICATES_PER_PROFILE, count)
+    settings = model.settings(prior=prior) | {"blocking_rules_to_generate_predictions": blocking_rules()}
+    linker = Linker(frame, settings, log_level=None)
+    if estimated:
         linker.training.estimate_u_using_random_sampling(max_pairs=model.U_SAMPLE_PAIRS, seed=model.SEED)
         report("training")
         for rule in model.TRAINING_RULES:
@@ -139,15 +148,18 @@ def _bounded_prior(duplicates_per_profile: float, count: int) -> float:
     return min(bounded / pairs_per_profile, 0.5)
 
 
-def _estimate_prior(linker: Linker, count: int) -> float:
-    """Estimate the prior from the pairs the deterministic rules find, kept within sensible bounds."""
-    rules: list[BlockingRuleCreator | str] = [block_on(*columns) for columns in model.DETERMINISTIC_RULES]
-    linker.training.estimate_probability_two_random_records_match(rules, recall=model.DETERMINISTIC_RECALL)
-    estimated = float(linker._settings_obj._probability_two_random_records_match)
-    pairs_per_profile = max(count - 1, 1) / 2
-    prior = _bounded_prior(estimated * pairs_per_profile, count)
-    linker._settings_obj._probability_two_random_records_match = prior
-    return prior
+def _estimated_prior(connection: duckdb.DuckDBPyConnection, count: int) -> float:
+    """The prior from the pairs the deterministic rules find (taken as ``DETERMINISTIC_RECALL`` of all), bounded."""
+    joins = " UNION ".join(_agreeing_pairs_sql(rule) for rule in model.DETERMINISTIC_RULES)
+    [(found,)] = connection.execute(f"SELECT count(*) FROM ({joins})").fetchall()  # noqa: S608 - our own names
+    return _bounded_prior(int(found) / model.DETERMINISTIC_RECALL / count, count)
+
+
+def _agreeing_pairs_sql(columns: tuple[str, ...]) -> str:
+    """SQL selecting the pairs of input records equal (and known) on every one of ``columns``."""
+    equal = " AND ".join(f'l."{column}" = r."{column}"' for column in columns)
+    return (f'SELECT l."unique_id", r."unique_id" FROM "{INPUT_TABLE}" AS l '  # noqa: S608 - our own names
+            f'JOIN "{INPUT_TABLE}" AS r ON {equal} AND l."unique_id" < r."unique_id"')
 
 
 def _pairs(connection: duckdb.DuckDBPyConnection, table_name: str, columns: list[str]) -> list[ScoredPair]:

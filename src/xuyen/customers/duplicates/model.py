@@ -155,7 +155,7 @@ BLOCKING_RULES: tuple[tuple[tuple[str, ...], str | None], ...] = (
     (("phones",), "phones"),
     (("emails",), "emails"),
     (("name_key", "email_users"), "email_users"),
-    (("name_key", "substr(birth_date, 1, 4)"), None),
+    (("name_key", "birth_date"), None),
     (("name_key", "ward_code"), None),
     (("birth_date", "given_name"), None),
     (("birth_date", "family_name", "substr(given_name, 1, 1)"), None),
