@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import Engine, select
@@ -162,3 +162,13 @@ def test_auto_merge_is_off_by_default(session: Session) -> None:
     [run] = session.scalars(select(DuplicateRun))
     assert (run.requested_by, run.auto_merge_score, run.auto_merged_count) == ("schedule", None, 0)
     assert only_suggestion(session).status == SuggestionStatus.open
+
+
+def test_a_run_whose_job_died_does_not_block_new_ones(session: Session) -> None:
+    stuck = service.request_run(session, requested_by="user:1")
+    stuck.created_at = stuck.created_at - service.ABANDONED_AFTER - timedelta(minutes=1)
+    session.commit()
+    fresh = service.request_run(session, requested_by="user:2")
+    assert fresh.id != stuck.id and fresh.status == RunStatus.queued
+    session.refresh(stuck)
+    assert stuck.status == RunStatus.failed and "abandoned" in stuck.error

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, func, select
@@ -21,6 +22,7 @@ from xuyen.identity.models import Merge, Profile
 from xuyen.jobs import add_job
 
 DETECT_JOB = "customers.detect_duplicates"
+ABANDONED_AFTER = timedelta(hours=6)
 MAX_NOTE = 2000
 
 
@@ -204,12 +206,18 @@ def _new_run(session: Session, *, requested_by: str, settings: Settings) -> Dupl
 
 
 def request_run(session: Session, *, requested_by: str, settings: Settings | None = None) -> DuplicateRun:
-    """Queue a detection run for the workers; a run already queued or running is returned instead."""
+    """Queue a detection run for the workers; a run already queued or running is returned instead.
+
+    A run still unfinished ``ABANDONED_AFTER`` after it was asked for (its job died) is marked failed.
+    """
     waiting = session.scalar(select(DuplicateRun).where(DuplicateRun.status.in_([RunStatus.queued,
                                                                                   RunStatus.running]))
                              .order_by(DuplicateRun.id).limit(1))
-    if waiting is not None:
+    if waiting is not None and waiting.created_at > utcnow() - ABANDONED_AFTER:
         return waiting
+    if waiting is not None:
+        waiting.status, waiting.finished_at = RunStatus.failed, utcnow()
+        waiting.error = "abandoned: its job did not finish (see `xuyen jobs list --status dead`)"
     run = _new_run(session, requested_by=requested_by, settings=settings or get_settings())
     add_job(session, name=DETECT_JOB, payload={"run_id": run.id})
     session.commit()
