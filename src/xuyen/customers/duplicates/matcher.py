@@ -60,7 +60,8 @@ class ScoredPair:
 
 @dataclass(frozen=True)
 class MatchSummary:
-    """What a matcher run did: how many records and candidate pairs, the prior, and the pairs found."""
+    """What a matcher run did: how many records, the prior it used, whether it estimated the parameters from
+    the records, and the pairs found."""
 
     record_count: int
     prior: float
@@ -68,16 +69,14 @@ class MatchSummary:
     pairs: list[ScoredPair]
 
 
-def find_duplicates(records: Sequence[MatchRecord], *, threshold: float, progress: Progress | None = None,
-                    threads: int | None = None) -> MatchSummary:
+def find_duplicates(records: Sequence[MatchRecord], *, threshold: float,
+                    progress: Progress | None = None) -> MatchSummary:
     """The pairs of ``records`` scoring at least ``threshold`` (0–1), best first."""
     report = progress or (lambda _step: None)
     if len(records) < 2:
         return MatchSummary(record_count=len(records), prior=0.0, estimated_u=False, pairs=[])
     connection = duckdb.connect(":memory:")
     try:
-        if threads:
-            connection.execute(f"SET threads = {int(threads)}")
         report("preparing")
         _prepare(connection, records_table(records))
         return _run(connection, len(records), threshold=threshold, report=report)
@@ -108,6 +107,7 @@ def _prepare(connection: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
 
 
 def _run(connection: duckdb.DuckDBPyConnection, count: int, *, threshold: float, report: Progress) -> MatchSummary:
+    """Estimate the model (from enough records) and score the blocked pairs of ``INPUT_TABLE``."""
     db_api = DuckDBAPI(connection=connection)
     frame = db_api.register(INPUT_TABLE, table_name="profiles")
     estimated = count >= model.MIN_PROFILES_TO_ESTIMATE

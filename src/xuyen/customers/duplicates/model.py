@@ -5,16 +5,16 @@ of the same person fall into it) and a u probability (how often two records of d
 pair's match weight is the sum of log2(m/u) over the fields, plus the prior log-odds that two random
 profiles are one person; the score is the probability that weight stands for.
 
-The m probabilities are documented priors (below), the same for every shop: how often the same person's
-records differ in a field depends on how people type, not on who the shop's customers are. The u
-probabilities are measured on each run from random pairs of the shop's own profiles (seeded, so a run over
-the same profiles gives the same scores); below ``MIN_PROFILES_TO_ESTIMATE`` profiles the priors' u are used.
-Names get term-frequency adjustments, so "Nguyễn" agreeing counts for less than a rare family name.
+Every level has documented priors (below). With at least ``MIN_PROFILES_TO_ESTIMATE`` profiles a run
+estimates the parameters from the shop's own profiles, without labels and deterministically (fixed seed,
+hash-based samples): the prior from the pairs the deterministic rules find, u from random pairs, m by
+expectation maximisation on the pairs ``TRAINING_RULES`` block. Names get term-frequency adjustments, so
+"Nguyễn" agreeing counts for less than a rare family name.
 
-Phones and e-mails shared by several profiles (a family's or a shop's number) have their own, weaker
-level, and their u probabilities stay at the priors (random pairs almost never share one, which would
-make a shared phone count for too much); a pair is suggested only if a name, the birth date or an ID
-number agrees too, so a shared family phone alone never makes a suggestion.
+Phones and e-mails keep their priors (``fixed``): random pairs almost never share one, so an estimated u
+would make a shared number count for too much. A phone held by several profiles (a family's or a shop's)
+falls into its own, weak level, and a pair is suggested only if a name, the birth date or an ID number
+agrees too: a shared family phone alone never makes a suggestion.
 """
 
 from __future__ import annotations
