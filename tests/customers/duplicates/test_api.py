@@ -62,6 +62,7 @@ def test_agents_list_and_read_suggestions(agent: Browser, suggestion: DuplicateS
 def test_filters_and_pages(agent: Browser, suggestion: DuplicateSuggestion) -> None:
     assert agent.request("GET", "/customers/duplicates", params={"min_score": 1}).json()["total"] == 0
     assert agent.request("GET", "/customers/duplicates", params={"status": "not_same"}).json()["items"] == []
+    assert agent.request("GET", "/customers/duplicates", params={"status": "all"}).json()["total"] == 1
     page = agent.request("GET", "/customers/duplicates", params={"offset": 1, "limit": 1}).json()
     assert (page["total"], page["items"]) == (1, [])
 

@@ -5,7 +5,7 @@ Agents and above read; managers and above merge, mark "not the same", undo and s
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy.orm import Session
@@ -48,14 +48,15 @@ _DECISION: dict[int | str, dict[str, Any]] = {
 def list_suggestions(
     session: Db,
     _caller: Agent,
-    status: Annotated[SuggestionStatus | None, Query(description="open (the default), merged, not_same or stale; "
-                                                                 "empty for all.")] = SuggestionStatus.open,
+    status: Annotated[SuggestionStatus | Literal["all"], Query(
+        description="open (the default), merged, not_same, stale, or all.")] = SuggestionStatus.open,
     min_score: Annotated[float, Query(ge=0, le=1, description="Only pairs scoring at least this.")] = 0.0,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> SuggestionPageOut:
     """Suggested pairs, best first, with the evidence for each."""
-    page = service.list_suggestions(session, status=status, min_score=min_score, limit=limit, offset=offset)
+    wanted = None if status == "all" else SuggestionStatus(status)
+    page = service.list_suggestions(session, status=wanted, min_score=min_score, limit=limit, offset=offset)
     return SuggestionPageOut(items=[SuggestionOut.of(row) for row in page.items], total=page.total, limit=limit,
                              offset=offset)
 
