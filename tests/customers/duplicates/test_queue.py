@@ -172,3 +172,18 @@ def test_a_run_whose_job_died_does_not_block_new_ones(session: Session) -> None:
     assert fresh.id != stuck.id and fresh.status == RunStatus.queued
     session.refresh(stuck)
     assert stuck.status == RunStatus.failed and "abandoned" in stuck.error
+
+
+def test_a_second_run_refreshes_and_a_merge_undone_elsewhere_reopens(session: Session) -> None:
+    add_pair_and_strangers(session)
+    service.run_now(session, requested_by="test")
+    again = service.run_now(session, requested_by="test")
+    assert (again.new_count, again.updated_count, again.stale_count) == (0, 1, 0)
+    row = only_suggestion(session)
+    assert row.run_id == again.id
+    merge = service.merge_suggestion(session, suggestion_id=row.id, actor="user:1")
+    graph.unmerge(session, merge_id=merge.id, actor="user:1")  # undone in the identity screens, not here
+    third = service.run_now(session, requested_by="test")
+    assert third.updated_count == 1
+    row = only_suggestion(session)
+    assert (row.status, row.decided_by, row.run_id) == (SuggestionStatus.open, "", third.id)

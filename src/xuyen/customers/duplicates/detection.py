@@ -102,7 +102,7 @@ def store_pairs(session: Session, *, run: DuplicateRun, pairs: list[ScoredPair])
     existing = _existing(session)
     now = utcnow()
     new_rows: list[dict[str, Any]] = []
-    updated = 0
+    refreshed: list[dict[str, Any]] = []
     found: set[Pair] = set()
     for pair in pairs:
         key = (pair.left_id, pair.right_id)
@@ -113,15 +113,17 @@ def store_pairs(session: Session, *, run: DuplicateRun, pairs: list[ScoredPair])
         if known is None:
             new_rows.append({"profile_id": key[0], "other_profile_id": key[1], "status": SuggestionStatus.open,
                              "created_at": now, "decided_by": "", "note": "", **values})
-        elif known[1] != SuggestionStatus.not_same:
-            _refresh(session, known[0], values)
-            updated += 1
+        elif known[1] != SuggestionStatus.not_same:  # open again (a merged pair found again was unmerged)
+            refreshed.append({"id": known[0], "status": SuggestionStatus.open, "decided_by": "", "decided_at": None,
+                              **values})
     for chunk in _chunks(new_rows, WRITE_CHUNK):
         session.execute(insert(DuplicateSuggestion), chunk)
+    for chunk in _chunks(refreshed, WRITE_CHUNK):
+        session.execute(update(DuplicateSuggestion), chunk)  # by primary key, one statement per chunk
     stale = _retire_unfound(session, existing, found, now)
     session.flush()
     merged = _auto_merge(session, run=run) if run.auto_merge_score is not None else 0
-    return Outcome(new=len(new_rows), updated=updated, stale=stale, auto_merged=merged)
+    return Outcome(new=len(new_rows), updated=len(refreshed), stale=stale, auto_merged=merged)
 
 
 def _existing(session: Session) -> dict[Pair, tuple[int, SuggestionStatus]]:
@@ -129,13 +131,6 @@ def _existing(session: Session) -> dict[Pair, tuple[int, SuggestionStatus]]:
     rows = session.execute(select(DuplicateSuggestion.profile_id, DuplicateSuggestion.other_profile_id,
                                   DuplicateSuggestion.id, DuplicateSuggestion.status))
     return {(left, right): (suggestion_id, status) for left, right, suggestion_id, status in rows}
-
-
-def _refresh(session: Session, suggestion_id: int, values: dict[str, Any]) -> None:
-    """Give a known pair its new score and reasons; it is open again (a merged pair is separate again)."""
-    session.execute(update(DuplicateSuggestion).where(DuplicateSuggestion.id == suggestion_id)
-                    .values(status=SuggestionStatus.open, decided_by="", decided_at=None, **values)
-                    .execution_options(synchronize_session=False))
 
 
 def _retire_unfound(session: Session, existing: dict[Pair, tuple[int, SuggestionStatus]], found: set[Pair],
