@@ -135,8 +135,12 @@ def test_a_manager_starts_a_run_and_reads_it(session: Session, manager: Browser)
     started = manager.request("POST", "/customers/duplicate-runs")
     assert started.status_code == 202, started.text
     run = started.json()
-    assert (run["status"], run["requested_by"], run["min_score"]) == ("queued", f"user:{manager.user_id}", 0.9)
+    assert (run["status"], run["requested_by"], run["min_score"], run["scope"]) == ("queued",
+                                                                                   f"user:{manager.user_id}", 0.9,
+                                                                                   "all")
     assert manager.request("POST", "/customers/duplicate-runs").json()["id"] == run["id"]
+    assert_problem(manager.request("POST", "/customers/duplicate-runs", json={"changed_only": "maybe"}), 422,
+                   "validation_failed")
     read = manager.request("GET", f"/customers/duplicate-runs/{run['id']}")
     assert read.status_code == 200 and read.json()["id"] == run["id"]
     assert [row["id"] for row in manager.request("GET", "/customers/duplicate-runs").json()] == [run["id"]]

@@ -9,10 +9,12 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from tests.customers.duplicates.helpers import add_customer, add_pair_and_strangers
+from xuyen.clock import utcnow
 from xuyen.config import Settings
 from xuyen.customers.duplicates import service
-from xuyen.customers.duplicates.handlers import detect_duplicates
+from xuyen.customers.duplicates.handlers import detect_duplicates, recheck_changed
 from xuyen.customers.duplicates.models import DuplicateRun, DuplicateSuggestion, RunStatus, SuggestionStatus
+from xuyen.customers.models import CustomerProfile
 from xuyen.errors import Conflict, NotFound, ValidationFailed
 from xuyen.identity import graph
 from xuyen.identity import service as identity_service
@@ -162,6 +164,11 @@ def test_auto_merge_is_off_by_default(session: Session) -> None:
     [run] = session.scalars(select(DuplicateRun))
     assert (run.requested_by, run.auto_merge_score, run.auto_merged_count) == ("schedule", None, 0)
     assert only_suggestion(session).status == SuggestionStatus.open
+    recheck_changed(session, {})  # the hourly job: nothing changed since the nightly run
+    session.commit()
+    latest = service.list_runs(session, limit=1)[0]
+    assert (latest.scope, latest.status, latest.pair_count) == ("changed", RunStatus.done, 0)
+    assert only_suggestion(session).status == SuggestionStatus.open
 
 
 def test_a_run_whose_job_died_does_not_block_new_ones(session: Session) -> None:
@@ -187,3 +194,20 @@ def test_a_second_run_refreshes_and_a_merge_undone_elsewhere_reopens(session: Se
     assert third.updated_count == 1
     row = only_suggestion(session)
     assert (row.status, row.decided_by, row.run_id) == (SuggestionStatus.open, "", third.id)
+
+
+def test_a_changed_only_run_rechecks_just_the_changed_profiles(session: Session) -> None:
+    _first, _second, stranger = add_pair_and_strangers(session)
+    service.run_now(session, requested_by="test")
+    nothing = service.run_now(session, requested_by="test", changed_only=True)
+    assert (nothing.scope, nothing.pair_count, nothing.stale_count) == ("changed", 0, 0)
+    assert nothing.parameters["rechecked_profiles"] == 0
+    twin = add_customer(session, name="Tran Van Dung", birth_date=date(1975, 9, 2), email="dung.tran@gmail.com")
+    session.get(CustomerProfile, twin).updated_at = utcnow()  # type: ignore[union-attr]
+    session.commit()
+    recheck = service.run_now(session, requested_by="test", changed_only=True)
+    assert (recheck.pair_count, recheck.new_count, recheck.updated_count, recheck.stale_count) == (1, 1, 0, 0)
+    assert recheck.parameters["rechecked_profiles"] == 1 and "changed_since" in recheck.parameters
+    session.rollback()
+    pairs = {(row.profile_id, row.other_profile_id, row.status) for row in session.scalars(select(DuplicateSuggestion))}
+    assert (stranger, twin, SuggestionStatus.open) in pairs and len(pairs) == 2

@@ -18,6 +18,7 @@ from xuyen.customers.duplicates.models import SuggestionStatus
 from xuyen.customers.duplicates.schemas import (
     MergeSuggestionIn,
     NotSameIn,
+    RunIn,
     RunOut,
     SuggestionDetailOut,
     SuggestionOut,
@@ -100,9 +101,10 @@ def unmerge_suggestion(suggestion_id: SuggestionId, session: Db, caller: Manager
 
 @router.post("/duplicate-runs", status_code=202, summary="Start duplicate detection",
              responses={403: {"description": "Not a manager"}})
-def start_run(session: Db, caller: Manager) -> RunOut:
+def start_run(session: Db, caller: Manager, body: RunIn | None = None) -> RunOut:
     """Queue a detection run for the workers (a run already queued or running is returned instead)."""
-    return RunOut.of(service.request_run(session, requested_by=actor_name(caller)))
+    changed_only = body.changed_only if body else False
+    return RunOut.of(service.request_run(session, requested_by=actor_name(caller), changed_only=changed_only))
 
 
 @router.get("/duplicate-runs", summary="List duplicate detection runs")

@@ -116,10 +116,13 @@ def duplicates(
 
 
 @identity_app.command("detect-duplicates")
-def detect_duplicates() -> None:
+def detect_duplicates(
+    changed: Annotated[bool, typer.Option("--changed", help="Re-check only the profiles changed since the last "
+                                                            "run (against everyone).")] = False,
+) -> None:
     """Look for duplicate customers now, showing each step; the review queue is updated at the end."""
     with errors_reported(HINTS), session_scope() as session:
-        run = service.run_now(session, requested_by=_actor(),
+        run = service.run_now(session, requested_by=_actor(), changed_only=changed,
                               progress=lambda step: typer.echo(f"… {STEPS.get(step, step)}", err=True))
         typer.echo(f"Run {run.id}: {run.profile_count} profiles compared, {run.pair_count} pairs scored at least "
                    f"{run.min_score:g}; {run.new_count} new, {run.updated_count} updated, {run.stale_count} no "

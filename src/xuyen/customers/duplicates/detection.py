@@ -27,6 +27,7 @@ from xuyen.identity.models import Profile
 log = logging.getLogger("xuyen.customers.duplicates")
 
 AUTO_MERGE_ACTOR = "system:duplicates"
+SCOPE_ALL, SCOPE_CHANGED = "all", "changed"
 READ_CHUNK = 10_000
 WRITE_CHUNK = 1_000
 
@@ -70,35 +71,59 @@ def _record(row: tuple[Any, ...]) -> MatchRecord:
 
 
 def detect(session: Session, *, run: DuplicateRun, progress: Progress | None = None) -> DuplicateRun:
-    """Run duplicate detection for ``run`` and update the queue (helper: the caller commits)."""
+    """Run duplicate detection for ``run`` and update the queue (helper: the caller commits).
+
+    A run of scope ``changed`` scores only the pairs that involve a profile whose customer row changed
+    since the last finished run started (all of them when there was none).
+    """
     report = progress or (lambda _step: None)
     run.status, run.started_at, run.step = RunStatus.running, utcnow(), "reading"
     report("reading")
+    focus = _changed_profiles(session, run) if run.scope == SCOPE_CHANGED else None
     records = candidate_records(session)
 
     def step(name: str) -> None:
         run.step = name
         report(name)
 
-    found = find_duplicates(records, threshold=run.min_score, progress=step)
+    if focus is not None and not focus:
+        found = MatchSummary(record_count=len(records), prior=0.0, estimated_u=False, pairs=[])
+    else:
+        found = find_duplicates(records, threshold=run.min_score, progress=step, focus=focus)
     step("storing")
-    outcome = store_pairs(session, run=run, pairs=found.pairs)
-    _finish(run, found, outcome)
+    outcome = store_pairs(session, run=run, pairs=found.pairs, focus=focus)
+    _finish(run, found, outcome, focus)
     report("done")
     return run
 
 
-def _finish(run: DuplicateRun, found: MatchSummary, outcome: Outcome) -> None:
+def _changed_profiles(session: Session, run: DuplicateRun) -> set[int] | None:
+    """The surviving profiles whose customer row changed since the last finished run began (None: no such run)."""
+    since = session.scalar(select(DuplicateRun.started_at).where(DuplicateRun.status == RunStatus.done,
+                                                                 DuplicateRun.id != run.id)
+                           .order_by(DuplicateRun.started_at.desc()).limit(1))
+    if since is None:
+        return None
+    run.parameters = {**(run.parameters or {}), "changed_since": since.isoformat()}
+    query = (select(CustomerProfile.profile_id).join(Profile, Profile.id == CustomerProfile.profile_id)
+             .where(Profile.merged_into_id.is_(None), CustomerProfile.updated_at >= since))
+    return set(session.scalars(query))
+
+
+def _finish(run: DuplicateRun, found: MatchSummary, outcome: Outcome, focus: set[int] | None) -> None:
     run.profile_count, run.pair_count = found.record_count, len(found.pairs)
     run.new_count, run.updated_count = outcome.new, outcome.updated
     run.stale_count, run.auto_merged_count = outcome.stale, outcome.auto_merged
-    run.parameters = {"prior": found.prior, "estimated_from_data": found.estimated_u,
-                      "fields": list(model.FIELD_NAMES), "blocking_rules": len(model.BLOCKING_RULES)}
+    run.parameters = {**(run.parameters or {}), "prior": found.prior, "estimated_from_data": found.estimated_u,
+                      "fields": list(model.FIELD_NAMES), "blocking_rules": len(model.BLOCKING_RULES),
+                      "rechecked_profiles": len(focus) if focus is not None else found.record_count}
     run.status, run.step, run.finished_at = RunStatus.done, "done", utcnow()
 
 
-def store_pairs(session: Session, *, run: DuplicateRun, pairs: list[ScoredPair]) -> Outcome:
-    """Add new pairs to the queue, refresh open ones, keep decisions, and retire open pairs not found again."""
+def store_pairs(session: Session, *, run: DuplicateRun, pairs: list[ScoredPair],
+                focus: set[int] | None = None) -> Outcome:
+    """Add new pairs to the queue, refresh open ones, keep decisions, and retire open pairs not found again
+    (with ``focus``, only those of the re-checked profiles: the others were not scored)."""
     existing = _existing(session)
     now = utcnow()
     new_rows: list[dict[str, Any]] = []
@@ -120,6 +145,8 @@ def store_pairs(session: Session, *, run: DuplicateRun, pairs: list[ScoredPair])
         session.execute(insert(DuplicateSuggestion), chunk)
     for chunk in _chunks(refreshed, WRITE_CHUNK):
         session.execute(update(DuplicateSuggestion), chunk)  # by primary key, one statement per chunk
+    if focus is not None:
+        existing = {key: value for key, value in existing.items() if key[0] in focus or key[1] in focus}
     stale = _retire_unfound(session, existing, found, now)
     session.flush()
     merged = _auto_merge(session, run=run) if run.auto_merge_score is not None else 0

@@ -9,19 +9,17 @@ its own; nothing is written to the application's database here.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import duckdb
 import pyarrow as pa
 from splink import DuckDBAPI, Linker, block_on
+from splink.blocking_rule_library import CustomRule
 
 from xuyen.customers.duplicates import model
 from xuyen.customers.duplicates.records import MatchRecord, records_table
-
-if TYPE_CHECKING:
-    from splink.internals.blocking_rule_creator import BlockingRuleCreator
 
 # A phone or e-mail held by more profiles than this is "shared" (a family's or a shop's), a weaker agreement.
 OWN_CONTACT_MAX_HOLDERS = 2
@@ -69,28 +67,34 @@ class MatchSummary:
     pairs: list[ScoredPair]
 
 
-def find_duplicates(records: Sequence[MatchRecord], *, threshold: float,
-                    progress: Progress | None = None) -> MatchSummary:
-    """The pairs of ``records`` scoring at least ``threshold`` (0–1), best first."""
+def find_duplicates(records: Sequence[MatchRecord], *, threshold: float, progress: Progress | None = None,
+                    focus: Collection[int] | None = None) -> MatchSummary:
+    """The pairs of ``records`` scoring at least ``threshold`` (0–1), best first.
+
+    With ``focus`` (profile ids), only pairs with at least one of them are scored: the re-check of the
+    profiles that changed, compared with everyone (the model is still estimated from all records).
+    """
     report = progress or (lambda _step: None)
     if len(records) < 2:
         return MatchSummary(record_count=len(records), prior=0.0, estimated_u=False, pairs=[])
     connection = duckdb.connect(":memory:")
     try:
         report("preparing")
-        _prepare(connection, records_table(records))
-        return _run(connection, len(records), threshold=threshold, report=report)
+        _prepare(connection, records_table(records), focus)
+        return _run(connection, len(records), threshold=threshold, report=report, focused=focus is not None)
     finally:
         connection.close()
 
 
-def _prepare(connection: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
+def _prepare(connection: duckdb.DuckDBPyConnection, table: pa.Table, focus: Collection[int] | None) -> None:
     """Load the records into ``INPUT_TABLE``, adding what is derived from the whole set.
 
     ``own_phones`` are the phones held by at most ``OWN_CONTACT_MAX_HOLDERS`` profiles; ``email_users``
-    the parts of the e-mail addresses before the ``@`` (without a ``+tag``).
+    the parts of the e-mail addresses before the ``@`` (without a ``+tag``); ``given_initial`` the given
+    name's first letter; ``focus`` whether the record is one of the profiles to re-check.
     """
     connection.register("records", table)
+    connection.register("focus", pa.table({"unique_id": pa.array(sorted(focus or ()), type=pa.int64())}))
     connection.execute(f"""
         CREATE TABLE "{INPUT_TABLE}" AS
         WITH held AS (SELECT "unique_id", unnest("phones") AS phone FROM records),
@@ -98,15 +102,18 @@ def _prepare(connection: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
              own AS (SELECT held."unique_id", list(held.phone ORDER BY held.phone) AS phones FROM held
                      JOIN holders USING (phone) WHERE holders.n <= {OWN_CONTACT_MAX_HOLDERS}
                      GROUP BY held."unique_id")
-        SELECT records.*, own.phones AS "own_phones",
+        SELECT records.*, own.phones AS "own_phones", substr(records."given_name", 1, 1) AS "given_initial",
+               records."unique_id" IN (SELECT "unique_id" FROM focus) AS "focus",
                CASE WHEN records."emails" IS NULL THEN NULL ELSE list_sort(list_distinct(list_transform(
                    records."emails", lambda e: split_part(split_part(e, '@', 1), '+', 1)))) END AS "email_users"
         FROM records LEFT JOIN own USING ("unique_id")
     """)  # noqa: S608 - our own names and a constant
     connection.unregister("records")
+    connection.unregister("focus")
 
 
-def _run(connection: duckdb.DuckDBPyConnection, count: int, *, threshold: float, report: Progress) -> MatchSummary:
+def _run(connection: duckdb.DuckDBPyConnection, count: int, *, threshold: float, report: Progress,
+         focused: bool) -> MatchSummary:
     """Estimate the model (from enough records) and score the blocked pairs of ``INPUT_TABLE``."""
     db_api = DuckDBAPI(connection=connection)
     frame = db_api.register(INPUT_TABLE, table_name="profiles")
@@ -116,7 +123,7 @@ def _run(connection: duckdb.DuckDBPyConnection, count: int, *, threshold: float,
         prior = _estimated_prior(connection, count)
     else:
         prior = _bounded_prior(PRIOR_DEFAULT_DUPLICATES_PER_PROFILE, count)
-    settings = model.settings(prior=prior) | {"blocking_rules_to_generate_predictions": blocking_rules()}
+    settings = model.settings(prior=prior) | {"blocking_rules_to_generate_predictions": blocking_rules(focused)}
     linker = Linker(frame, settings, log_level=None)
     if estimated:
         linker.training.estimate_u_using_random_sampling(max_pairs=model.U_SAMPLE_PAIRS, seed=model.SEED)
@@ -135,10 +142,15 @@ def _columns(connection: duckdb.DuckDBPyConnection) -> list[str]:
     return [str(row[0]) for row in connection.execute(f'DESCRIBE "{INPUT_TABLE}"').fetchall()]
 
 
-def blocking_rules() -> list[BlockingRuleCreator]:
-    """The model's blocking rules as Splink rules."""
-    return [block_on(*columns, arrays_to_explode=[array] if array else None)
-            for columns, array in model.BLOCKING_RULES]
+def blocking_rules(focused: bool = False) -> list[CustomRule]:
+    """The model's blocking rules as Splink rules; ``focused``: only pairs with a record in focus."""
+    rules: list[CustomRule] = []
+    for columns, array in model.BLOCKING_RULES:
+        condition = " AND ".join(f'l."{column}" = r."{column}"' for column in columns)
+        if focused:
+            condition += ' AND (l."focus" OR r."focus")'
+        rules.append(CustomRule(condition, arrays_to_explode=[array] if array else None))
+    return rules
 
 
 def _bounded_prior(duplicates_per_profile: float, count: int) -> float:

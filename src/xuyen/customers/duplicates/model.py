@@ -150,6 +150,7 @@ FIELDS: tuple[Field, ...] = (
 FIELD_NAMES = tuple(field.name for field in FIELDS)
 
 # Candidate pairs: a pair is compared when any of these agree exactly (arrays: any shared element).
+# ``given_initial`` is the given name's first letter.
 BLOCKING_RULES: tuple[tuple[tuple[str, ...], str | None], ...] = (
     (("national_id",), None),
     (("phones",), "phones"),
@@ -158,7 +159,7 @@ BLOCKING_RULES: tuple[tuple[tuple[str, ...], str | None], ...] = (
     (("name_key", "birth_date"), None),
     (("name_key", "ward_code"), None),
     (("birth_date", "given_name"), None),
-    (("birth_date", "family_name", "substr(given_name, 1, 1)"), None),
+    (("birth_date", "family_name", "given_initial"), None),
     (("birth_date", "ward_code"), None),
     (("birth_date", "province_code"), None),
     (("ward_code", "address"), None),

@@ -40,6 +40,8 @@ class DuplicateRun(Base):
     status: Mapped[RunStatus] = mapped_column(
         Enum(RunStatus, native_enum=False, length=16, validate_strings=True), default=RunStatus.queued)
     step: Mapped[str] = mapped_column(String(32), default="")
+    # "all" compares every profile; "changed" re-checks the profiles changed since the last finished run.
+    scope: Mapped[str] = mapped_column(String(16), default="all")
     requested_by: Mapped[str] = mapped_column(String(200), default="system")
     min_score: Mapped[float] = mapped_column(Float)
     auto_merge_score: Mapped[float | None] = mapped_column(Float)

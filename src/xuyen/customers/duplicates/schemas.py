@@ -120,6 +120,13 @@ class SuggestionPageOut(BaseModel):
     offset: int
 
 
+class RunIn(_In):
+    """What to compare: every profile (the default), or only the profiles changed since the last run."""
+
+    changed_only: bool = Field(False, description="Re-check only the profiles whose customer row changed since "
+                                                  "the last finished run began (against everyone).")
+
+
 class RunOut(BaseModel):
     """A detection run: its progress, settings and what it found."""
 
@@ -129,6 +136,7 @@ class RunOut(BaseModel):
     status: RunStatus
     step: str = Field(description="The step in progress or last done: reading, preparing, estimating, training, "
                                   "scoring, storing, done.")
+    scope: str = Field(description="all, or changed (only the profiles changed since the last run).")
     requested_by: str
     min_score: float
     auto_merge_score: float | None

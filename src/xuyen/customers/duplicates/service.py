@@ -197,15 +197,17 @@ def unmerge_suggestion(session: Session, *, suggestion_id: int, actor: str) -> M
 # Runs ------------------------------------------------------------------------------------------------
 
 
-def _new_run(session: Session, *, requested_by: str, settings: Settings) -> DuplicateRun:
+def _new_run(session: Session, *, requested_by: str, settings: Settings, changed_only: bool) -> DuplicateRun:
     run = DuplicateRun(requested_by=requested_by, min_score=settings.duplicates_min_score,
-                       auto_merge_score=settings.duplicates_auto_merge_score, status=RunStatus.queued)
+                       auto_merge_score=settings.duplicates_auto_merge_score, status=RunStatus.queued,
+                       scope=detection.SCOPE_CHANGED if changed_only else detection.SCOPE_ALL, parameters={})
     session.add(run)
     session.flush()
     return run
 
 
-def request_run(session: Session, *, requested_by: str, settings: Settings | None = None) -> DuplicateRun:
+def request_run(session: Session, *, requested_by: str, settings: Settings | None = None,
+                changed_only: bool = False) -> DuplicateRun:
     """Queue a detection run for the workers; a run already queued or running is returned instead.
 
     A run still unfinished ``ABANDONED_AFTER`` after it was asked for (its job died) is marked failed.
@@ -218,16 +220,17 @@ def request_run(session: Session, *, requested_by: str, settings: Settings | Non
     if waiting is not None:
         waiting.status, waiting.finished_at = RunStatus.failed, utcnow()
         waiting.error = "abandoned: its job did not finish (see `xuyen jobs list --status dead`)"
-    run = _new_run(session, requested_by=requested_by, settings=settings or get_settings())
+    run = _new_run(session, requested_by=requested_by, settings=settings or get_settings(), changed_only=changed_only)
     add_job(session, name=DETECT_JOB, payload={"run_id": run.id})
     session.commit()
     return run
 
 
 def run_now(session: Session, *, requested_by: str, settings: Settings | None = None,
-            progress: detection.Progress | None = None) -> DuplicateRun:
+            progress: detection.Progress | None = None, changed_only: bool = False) -> DuplicateRun:
     """Run detection in this process, reporting each step to ``progress``, and commit the queue's changes."""
-    run = _new_run(session, requested_by=requested_by, settings=settings or get_settings())
+    run = _new_run(session, requested_by=requested_by, settings=settings or get_settings(),
+                   changed_only=changed_only)
     detection.detect(session, run=run, progress=progress)
     session.commit()
     return run

@@ -26,6 +26,7 @@ def upgrade() -> None:
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('status', sa.Enum('queued', 'running', 'done', 'failed', name='runstatus', native_enum=False, length=16), nullable=False),
     sa.Column('step', sa.String(length=32), nullable=False),
+    sa.Column('scope', sa.String(length=16), nullable=False),
     sa.Column('requested_by', sa.String(length=200), nullable=False),
     sa.Column('min_score', sa.Float(), nullable=False),
     sa.Column('auto_merge_score', sa.Float(), nullable=True),
