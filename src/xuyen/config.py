@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     # The salt of erased people's identifier hashes; derived from the secret key when empty. Set it once and
     # keep it: with another salt, erased people are no longer recognised.
     privacy_salt: SecretStr = SecretStr("")
+    # Duplicate detection: pairs scoring at least the first are suggested for review; pairs scoring at least the
+    # second are merged without review (off unless set, e.g. 0.999).
+    duplicates_min_score: float = Field(default=0.9, gt=0, lt=1)
+    duplicates_auto_merge_score: float | None = Field(default=None, gt=0, le=1)
 
     # Demo
     demo_seed: int = 2026

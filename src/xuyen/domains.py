@@ -17,6 +17,7 @@ DOMAINS: tuple[str, ...] = (
     "xuyen.events",
     "xuyen.customers",
     "xuyen.customers.importing",
+    "xuyen.customers.duplicates",
     "xuyen.ui",
     "xuyen.demo",
 )

@@ -48,6 +48,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/stores", i18n.N_("Stores"), Role.agent),
     NavItem("/sources", i18n.N_("Sources"), Role.agent),
     NavItem("/customers/imports", i18n.N_("Customer imports"), Role.manager),
+    NavItem("/duplicates", i18n.N_("Duplicates"), Role.agent),
     NavItem("/staff", i18n.N_("Staff"), Role.manager),
     NavItem("/jobs", i18n.N_("Jobs"), Role.owner),
 )

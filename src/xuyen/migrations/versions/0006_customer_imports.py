@@ -1,7 +1,7 @@
 """Customer list imports: the import and its progress, the uploaded file, the report rows, prepared batches.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-11-23 14:54:17.871751
 """
 
@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql
 import xuyen.db
 
 revision: str = '0006'
-down_revision: str | None = '0004'
+down_revision: str | None = '0005'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
