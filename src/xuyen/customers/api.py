@@ -56,14 +56,14 @@ def search_customers(
     return [CustomerSummaryOut.of(row) for row in service.search_customers(session, query=q, limit=limit)]
 
 
-@router.get("/customers/{customer_id}", summary="The customer 360", responses=_NOT_FOUND)
+@router.get("/customers/{customer_id:int}", summary="The customer 360", responses=_NOT_FOUND)
 def read_customer(customer_id: CustomerId, session: Db, caller: Agent) -> CustomerOut:
     """The customer with identifiers, merges, traits (with source and time), computed traits and consents.
     Every read is written to the audit log."""
     return CustomerOut.of(service.get_customer(session, profile_id=customer_id, actor=actor_name(caller)))
 
 
-@router.get("/customers/{customer_id}/timeline", summary="The customer's timeline", responses={
+@router.get("/customers/{customer_id:int}/timeline", summary="The customer's timeline", responses={
     **_NOT_FOUND, 400: {"description": "The cursor is not one this API gave (code invalid_cursor)"}})
 def read_timeline(
     customer_id: CustomerId,
@@ -76,13 +76,13 @@ def read_timeline(
     return TimelineOut.of(service.customer_timeline(session, profile_id=customer_id, cursor=cursor, limit=limit))
 
 
-@router.get("/customers/{customer_id}/consents", summary="The customer's consents", responses=_NOT_FOUND)
+@router.get("/customers/{customer_id:int}/consents", summary="The customer's consents", responses=_NOT_FOUND)
 def read_consents(customer_id: CustomerId, session: Db, caller: Agent) -> list[ConsentOut]:
     """The current consent per channel and purpose, with its proof."""
     return consents_out(service.get_customer(session, profile_id=customer_id, actor=actor_name(caller)).state)
 
 
-@router.post("/customers/{customer_id}/consents", status_code=201, summary="Record a consent", responses={
+@router.post("/customers/{customer_id:int}/consents", status_code=201, summary="Record a consent", responses={
     **_NOT_FOUND, 422: {"description": "Unknown channel or purpose (invalid_consent), or no proof"}})
 def record_consent(customer_id: CustomerId, body: ConsentIn, session: Db, caller: Agent) -> list[ConsentOut]:
     """Record that the customer gave or withdrew consent, and how; answers with the current consents."""
@@ -91,13 +91,13 @@ def record_consent(customer_id: CustomerId, body: ConsentIn, session: Db, caller
     return consents_out(state)
 
 
-@router.get("/customers/{customer_id}/export", summary="Export a person's data", responses=_NOT_FOUND)
+@router.get("/customers/{customer_id:int}/export", summary="Export a person's data", responses=_NOT_FOUND)
 def export_customer(customer_id: CustomerId, session: Db, caller: Manager) -> dict[str, Any]:
     """Everything held about the person, as JSON (identifiers, traits, consents, merges, events); audited."""
     return privacy.export_person(session, profile_id=customer_id, actor=actor_name(caller))
 
 
-@router.post("/customers/{customer_id}/erase", status_code=201, summary="Erase a person", responses={
+@router.post("/customers/{customer_id:int}/erase", status_code=201, summary="Erase a person", responses={
     **_NOT_FOUND, 409: {"description": "Already erased"}, 422: {"description": "Not confirmed, or no reason"}})
 def erase_customer(customer_id: CustomerId, body: ErasureIn, session: Db, caller: Owner) -> ErasureOut:
     """Erase the person for good: identifiers, traits, consents and their events' personal fields."""
