@@ -1,4 +1,5 @@
-"""The server-rendered pages: sign-in and sign-out, the language switch, and the read-only pages."""
+"""The server-rendered pages: sign-in and sign-out, the language switch, the read-only pages, and (from their
+own modules) the customers, customer-import and duplicate-review pages."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ from xuyen.auth.deps import session_user
 from xuyen.auth.models import AuthSession, Role, User
 from xuyen.errors import PermissionDenied, RateLimited, Unauthorized, ValidationFailed
 from xuyen.http import get_session
+from xuyen.ui import customer_imports as customer_import_pages
+from xuyen.ui import customers as customer_pages
+from xuyen.ui import duplicates as duplicate_pages
 from xuyen.ui import i18n, views
 from xuyen.ui.deps import LoginRequired, Viewer, check_csrf, page_role, page_user
 from xuyen.ui.rendering import error_page, render
@@ -176,3 +180,9 @@ def jobs_page(request: Request, session: DbSession,
               viewer: Annotated[Viewer, Depends(page_role(Role.owner))]) -> Response:
     """Background jobs by status and the latest ones (owners only)."""
     return render(request, "jobs.html", {"jobs": views.jobs_page(session)})
+
+
+# The customers' pages live in modules of their own; they join this router.
+router.include_router(customer_pages.router)
+router.include_router(customer_import_pages.router)
+router.include_router(duplicate_pages.router)
