@@ -16,6 +16,7 @@ from xuyen.customers.importing.models import (
     CustomerImportFile,
     ImportStatus,
 )
+from xuyen.customers.importing.rows import content_key
 from xuyen.events.models import Event
 from xuyen.identity import service as identity_service
 from xuyen.jobs import Job, JobStatus
@@ -79,7 +80,9 @@ def test_the_calls_are_the_tracking_apis_identify_and_consent_calls(engine: Engi
     import_id = _upload(session, csv_bytes([HEADER, *ROWS]))
     Worker(engine=engine).run_until_idle()
     session.rollback()
-    identify = session.scalars(select(Event).where(Event.message_id == f"import-{import_id}-row-2-identify")).one()
+    imported = service.get_import(session, import_id=import_id)
+    key = content_key(sha256=imported.sha256, mapping=imported.mapping)
+    identify = session.scalars(select(Event).where(Event.message_id == f"import-{key}-row-2-identify")).one()
     assert identify.traits == {"name": "Nguyễn Văn An", "phone": "0168 123 4567", "email": "an.nguyen@gmail.com",
                                "birthday": "1990-02-01", "gender": "male"}
     assert identify.context == {"import": {"id": import_id, "row": 2, "file": "khach.csv"}}
@@ -192,3 +195,16 @@ def test_a_file_that_cannot_be_read_in_full_fails_the_import_before_any_row_is_w
     failed = _state(session, import_id)
     assert failed.status == ImportStatus.failed and failed.error is not None and "save it again" in failed.error
     assert _events(session) == 0 and failed.rows_imported == 0
+
+
+def test_the_same_file_imported_twice_stores_its_calls_once(engine: Engine, session: Session) -> None:
+    first = _upload(session, csv_bytes([HEADER, *ROWS]))
+    Worker(engine=engine).run_until_idle()
+    session.rollback()
+    stored = session.scalar(select(func.count()).select_from(Event))
+    assert stored
+    second = _upload(session, csv_bytes([HEADER, *ROWS]))
+    Worker(engine=engine).run_until_idle()
+    session.rollback()
+    assert second != first and service.get_view(session, import_id=second).status.value == "done"
+    assert session.scalar(select(func.count()).select_from(Event)) == stored

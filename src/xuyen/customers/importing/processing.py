@@ -29,7 +29,7 @@ from xuyen.customers.importing.models import (
     IssueStatus,
 )
 from xuyen.customers.importing.reading import Table, read_table
-from xuyen.customers.importing.rows import ImportContext, RowResult, convert_row
+from xuyen.customers.importing.rows import ImportContext, RowResult, content_key, convert_row
 from xuyen.errors import XuyenError
 from xuyen.events import service as events_service
 from xuyen.events.segment import InvalidItem, ValidEvent, parse_item
@@ -91,7 +91,8 @@ def _read_rows(session: Session, customer_import: CustomerImport) -> _Prepared:
         CustomerImportFile.import_id == customer_import.id))
     table = read_file(content or b"", file_name=customer_import.file_name, sheet=customer_import.sheet)
     context = ImportContext(import_id=customer_import.id, file_name=customer_import.file_name,
-                            today=to_local(utcnow(), get_settings().default_timezone).date())
+                            today=to_local(utcnow(), get_settings().default_timezone).date(),
+                            content_key=content_key(sha256=customer_import.sha256, mapping=customer_import.mapping))
     prepared = _Prepared()
     checker = _DuplicateChecker()
     for number, cells in table.rows():

@@ -8,6 +8,8 @@ card) is imported without its bad cells and listed in the report as *flagged*; a
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
@@ -32,6 +34,7 @@ class ImportContext:
     import_id: int
     file_name: str
     today: date
+    content_key: str  # the file's content and mapping: the same file imported again gives the same call ids
 
 
 @dataclass
@@ -59,14 +62,20 @@ class _Person:
     consents: list[tuple[str, str, bool, str]] = field(default_factory=list)
 
 
-def message_id(import_id: int, row: int, part: str = "identify") -> str:
-    """The deterministic messageId of a row's call: the same import and row always give the same id."""
-    return f"import-{import_id}-row-{row}-{part}"
+def content_key(*, sha256: str, mapping: dict[str, str]) -> str:
+    """What identifies an import's calls: the file's bytes and the mapping applied to them."""
+    return hashlib.sha256(f"{sha256}:{json.dumps(mapping, sort_keys=True)}".encode()).hexdigest()[:20]
 
 
-def anonymous_id(import_id: int, row: int) -> str:
-    """The anonymousId of a row without a customer code, the same on every run of the import."""
-    return str(uuid.uuid5(_ANONYMOUS_NAMESPACE, f"customer-import:{import_id}:row:{row}"))
+def message_id(key: str, row: int, part: str = "identify") -> str:
+    """The deterministic messageId of a row's call: the same file, mapping and row always give the same id,
+    so importing a file again (or retrying a batch) stores nothing twice."""
+    return f"import-{key}-row-{row}-{part}"
+
+
+def anonymous_id(key: str, row: int) -> str:
+    """The anonymousId of a row without a customer code, the same on every import of the same file."""
+    return str(uuid.uuid5(_ANONYMOUS_NAMESPACE, f"customer-import:{key}:row:{row}"))
 
 
 def convert_row(*, context: ImportContext, headers: list[str], mapping: dict[str, str], row: int,
@@ -177,19 +186,19 @@ def _trait(person: _Person, result: RowResult, target: str, column: str, cell: C
 
 def _calls(person: _Person, result: RowResult, context: ImportContext) -> list[dict[str, Any]]:
     ids: dict[str, str] = ({"userId": person.user_id} if person.user_id
-                           else {"anonymousId": anonymous_id(context.import_id, result.row)})
+                           else {"anonymousId": anonymous_id(context.content_key, result.row)})
     traits = dict(person.traits)
     if person.address:
         traits["address"] = person.address
     row_context: dict[str, Any] = {"import": {"id": context.import_id, "row": result.row, "file": context.file_name}}
     if person.external_ids:
         row_context["externalIds"] = person.external_ids
-    calls = [{"type": "identify", "messageId": message_id(context.import_id, result.row), **ids, "traits": traits,
+    calls = [{"type": "identify", "messageId": message_id(context.content_key, result.row), **ids, "traits": traits,
               "context": row_context}]
     for channel, purpose, granted, column in person.consents:
         calls.append({
             "type": "track", "event": CONSENT_EVENT, **ids, "context": row_context,
-            "messageId": message_id(context.import_id, result.row, f"consent-{channel}-{purpose}"),
+            "messageId": message_id(context.content_key, result.row, f"consent-{channel}-{purpose}"),
             "properties": {"channel": channel, "purpose": purpose, "granted": granted,
                            "proof": f"import {context.import_id} of {context.file_name}, row {result.row}",
                            "column": column},
