@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -12,6 +13,15 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from xuyen.clock import to_local
 from xuyen.config import get_settings
 from xuyen.errors import XuyenError
+
+
+def cli_actor() -> str:
+    """Who runs the command, as merges, imports and the audit log record it: ``cli:<login>``."""
+    try:
+        login = getpass.getuser()
+    except (OSError, KeyError):
+        login = "unknown"
+    return f"cli:{login}"[:200]
 
 
 def fail(message: str) -> typer.Exit:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from xuyen.cli_support import errors_reported, local_time, table
+from xuyen.cli_support import cli_actor, errors_reported, local_time, table
 from xuyen.customers import privacy, service
 from xuyen.db import session_scope
 
@@ -27,15 +26,6 @@ def register(app: typer.Typer) -> None:
     """Add the ``customers`` command group to the root command (once, however often it is called)."""
     if GROUP not in {group.name for group in app.registered_groups}:
         app.add_typer(customers_app, name=GROUP)
-
-
-def _actor() -> str:
-    """Who runs the command, as the audit log records it: ``cli:<login>``."""
-    try:
-        login = getpass.getuser()
-    except (OSError, KeyError):
-        login = "unknown"
-    return f"cli:{login}"[:200]
 
 
 @customers_app.command("find")
@@ -59,7 +49,7 @@ def find(
 def show(customer_id: CustomerArg) -> None:
     """Show a customer: traits with their source, computed traits, consents and identifiers (audited)."""
     with errors_reported(), session_scope() as session:
-        customer = service.get_customer(session, profile_id=customer_id, actor=_actor())
+        customer = service.get_customer(session, profile_id=customer_id, actor=cli_actor())
         state, names = customer.state, customer.source_names
         if customer.view.merged_into is not None:
             typer.echo(f"Customer {customer_id} was merged into {state.profile_id}; showing {state.profile_id}.")
@@ -90,7 +80,7 @@ def export(
 ) -> None:
     """Export everything held about a person as JSON (audited)."""
     with errors_reported(), session_scope() as session:
-        data = privacy.export_person(session, profile_id=customer_id, actor=_actor())
+        data = privacy.export_person(session, profile_id=customer_id, actor=cli_actor())
     text = json.dumps(data, ensure_ascii=False, indent=2)
     if output is None:
         typer.echo(text)
@@ -109,7 +99,7 @@ def erase(
     if not yes:
         typer.confirm(f"Erase customer {customer_id} for good? This cannot be undone.", abort=True)
     with errors_reported(), session_scope() as session:
-        erasure = privacy.erase_person(session, profile_id=customer_id, actor=_actor(), reason=reason)
+        erasure = privacy.erase_person(session, profile_id=customer_id, actor=cli_actor(), reason=reason)
         counts = erasure.counts
     typer.echo(f"Erased customer {customer_id}: {counts['identifiers']} identifiers removed, {counts['events']} "
                f"events stripped of personal data.")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Sequence
 from typing import Annotated
 
 import typer
 
-from xuyen.cli_support import errors_reported, local_time, table
+from xuyen.cli_support import cli_actor, errors_reported, local_time, table
 from xuyen.db import session_scope
 from xuyen.errors import XuyenError
 from xuyen.identity import graph, service
@@ -38,19 +37,6 @@ def register(app: typer.Typer) -> None:
 
 
 # Helpers -------------------------------------------------------------------------------------------
-
-
-
-
-def _actor() -> str:
-    """Who runs the command, as merges record it: ``cli:<login>``."""
-    try:
-        login = getpass.getuser()
-    except (OSError, KeyError):
-        login = "unknown"
-    return f"cli:{login}"[:200]
-
-
 
 
 def _identifiers_table(rows: Sequence[ProfileIdentifier]) -> str:
@@ -143,7 +129,7 @@ def resolve(
 ) -> None:
     """Mark a conflict reviewed without merging (e.g. not the same person)."""
     with errors_reported(HINTS), session_scope() as session:
-        conflict = service.resolve_conflict(session, conflict_id=conflict_id, actor=_actor(), note=note)
+        conflict = service.resolve_conflict(session, conflict_id=conflict_id, actor=cli_actor(), note=note)
         typer.echo(f"Identity conflict {conflict.id} resolved at {local_time(conflict.resolved_at)}.")
 
 
@@ -158,7 +144,7 @@ def merge(
     """Merge two profiles by hand; the identity rules apply unless --force."""
     with errors_reported(HINTS), session_scope() as session:
         try:
-            merged = service.merge_profiles(session, survivor_id=survivor, absorbed_id=absorbed, actor=_actor(),
+            merged = service.merge_profiles(session, survivor_id=survivor, absorbed_id=absorbed, actor=cli_actor(),
                                             reason=reason, force=force, conflict_id=conflict)
         except XuyenError as exc:
             if exc.code == "merge_breaks_rules":
@@ -175,6 +161,6 @@ def unmerge(
 ) -> None:
     """Undo a merge: the absorbed profile stands alone again with the identifiers it brought."""
     with errors_reported(HINTS), session_scope() as session:
-        undone = graph.unmerge(session, merge_id=merge_id, actor=_actor())
+        undone = graph.unmerge(session, merge_id=merge_id, actor=cli_actor())
         typer.echo(f"Merge {undone.id} undone: profiles {undone.survivor_id} and {undone.absorbed_id} are "
                    "separate again.")

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import csv
-import getpass
 import json
 import sys
 from typing import Annotated
 
 import typer
 
-from xuyen.cli_support import errors_reported, local_time, table
+from xuyen.cli_support import cli_actor, errors_reported, local_time, table
 from xuyen.customers.duplicates import service
 from xuyen.customers.duplicates.models import DuplicateSuggestion, SuggestionStatus
 from xuyen.customers.duplicates.reasons import summary
@@ -39,15 +38,6 @@ SuggestionArg = Annotated[int, typer.Argument(metavar="SUGGESTION_ID", min=1, ma
 def register(app: typer.Typer) -> None:
     """Add the ``identity`` group (with the duplicate commands in it) to the root command."""
     identity_cli.register(app)
-
-
-def _actor() -> str:
-    """Who runs the command, as decisions and merges record it: ``cli:<login>``."""
-    try:
-        login = getpass.getuser()
-    except (OSError, KeyError):
-        login = "unknown"
-    return f"cli:{login}"[:200]
 
 
 def _status(value: str) -> SuggestionStatus | None:
@@ -122,7 +112,7 @@ def detect_duplicates(
 ) -> None:
     """Look for duplicate customers now, showing each step; the review queue is updated at the end."""
     with errors_reported(HINTS), session_scope() as session:
-        run = service.run_now(session, requested_by=_actor(), changed_only=changed,
+        run = service.run_now(session, requested_by=cli_actor(), changed_only=changed,
                               progress=lambda step: typer.echo(f"… {STEPS.get(step, step)}", err=True))
         typer.echo(f"Run {run.id}: {run.profile_count} profiles compared, {run.pair_count} pairs scored at least "
                    f"{run.min_score:g}; {run.new_count} new, {run.updated_count} updated, {run.stale_count} no "
@@ -139,7 +129,7 @@ def duplicate_merge(
 ) -> None:
     """Merge a suggested pair (within the identity rules); the merge records the score and the reasons."""
     with errors_reported(HINTS), session_scope() as session:
-        merged = service.merge_suggestion(session, suggestion_id=suggestion_id, actor=_actor(),
+        merged = service.merge_suggestion(session, suggestion_id=suggestion_id, actor=cli_actor(),
                                           survivor_id=survivor, note=note)
         typer.echo(f"Merge {merged.id}: profile {merged.absorbed_id} is now part of profile {merged.survivor_id}. "
                    f"Undo it with `xuyen identity duplicate-unmerge {suggestion_id}`.")
@@ -152,7 +142,7 @@ def duplicate_not_same(
 ) -> None:
     """Mark a suggested pair as two different customers; it is never suggested again."""
     with errors_reported(HINTS), session_scope() as session:
-        row = service.mark_not_same(session, suggestion_id=suggestion_id, actor=_actor(), note=note)
+        row = service.mark_not_same(session, suggestion_id=suggestion_id, actor=cli_actor(), note=note)
         typer.echo(f"Suggestion {row.id}: profiles {row.profile_id} and {row.other_profile_id} are kept apart.")
 
 
@@ -160,6 +150,6 @@ def duplicate_not_same(
 def duplicate_unmerge(suggestion_id: SuggestionArg) -> None:
     """Undo the merge of a suggested pair; the pair is open for review again."""
     with errors_reported(HINTS), session_scope() as session:
-        undone = service.unmerge_suggestion(session, suggestion_id=suggestion_id, actor=_actor())
+        undone = service.unmerge_suggestion(session, suggestion_id=suggestion_id, actor=cli_actor())
         typer.echo(f"Merge {undone.id} undone: profiles {undone.survivor_id} and {undone.absorbed_id} are separate "
                    f"again; suggestion {suggestion_id} is open.")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from sqlalchemy.orm import Session
 
-from xuyen.cli_support import errors_reported, table
+from xuyen.cli_support import cli_actor, errors_reported, table
 from xuyen.config import get_settings
 from xuyen.customers.cli import customers_app
 from xuyen.customers.cli import register as register_customers
@@ -58,14 +57,6 @@ def register(app: typer.Typer) -> None:
     register_customers(app)
 
 
-def _actor() -> service.Actor:
-    try:
-        login = getpass.getuser()
-    except (OSError, KeyError):
-        login = "unknown"
-    return service.Actor(name=f"cli:{login}")
-
-
 def _mapping(options: list[str]) -> dict[str, str]:
     mapping = {}
     for option in options:
@@ -104,8 +95,9 @@ def import_customers(
             raise ValidationFailed("Give the file to import, or --resume ID.", code="no_file")
         else:
             customer_import = service.upload(session, data=file.read_bytes(), file_name=file.name,
-                                             actor=_actor(), sheet=sheet, mapping=_mapping(map_ or []),
-                                             source_id=source, dry_run=dry_run, in_process=True)
+                                             actor=service.Actor(name=cli_actor()), sheet=sheet,
+                                             mapping=_mapping(map_ or []), source_id=source, dry_run=dry_run,
+                                             in_process=True)
             _print_reading(customer_import)
         _run(session, customer_import)
         _print_summary(customer_import)
