@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -113,3 +114,13 @@ def test_records_table_keeps_empty_values_as_nulls() -> None:
     row = table.to_pylist()[0]
     assert row["unique_id"] == 5
     assert row["given_name"] is None and row["phones"] is None and row["birth_date"] is None
+
+
+def test_a_shop_that_records_no_birth_dates_is_still_matched() -> None:
+    """Enough profiles to estimate the model, none with a birth date (as many shops keep them): the rules
+    that would learn from birth dates are skipped and their fields keep the documented priors."""
+    people = [replace(person, birth_date="") for person in crowd(1_200)]
+    twin = replace(people[0], profile_id=1, address=people[0].address.upper())
+    found = find_duplicates([*people, twin], threshold=THRESHOLD)
+    assert found.estimated_u
+    assert any({pair.left_id, pair.right_id} == {1, people[0].profile_id} for pair in found.pairs)

@@ -129,12 +129,25 @@ def _run(connection: duckdb.DuckDBPyConnection, count: int, *, threshold: float,
         linker.training.estimate_u_using_random_sampling(max_pairs=model.U_SAMPLE_PAIRS, seed=model.SEED)
         report("training")
         for rule in model.TRAINING_RULES:
+            if _pairs_blocked(connection, rule) < model.EM_MIN_PAIRS:
+                continue  # too little to learn from (e.g. a shop that records no birth dates): keep the priors
             linker.training.estimate_parameters_using_expectation_maximisation(
                 block_on(*rule), estimate_without_term_frequencies=True, max_pairs=model.EM_MAX_PAIRS)
     report("scoring")
     predictions = linker.inference.predict(threshold_match_probability=threshold, warning_mode="never")
     pairs = _pairs(connection, predictions.physical_name, _columns(connection))
     return MatchSummary(record_count=count, prior=prior, estimated_u=estimated, pairs=pairs)
+
+
+def _pairs_blocked(connection: duckdb.DuckDBPyConnection, columns: Sequence[str]) -> int:
+    """How many pairs of input records agree on every one of ``columns`` (none of them empty)."""
+    keys = ", ".join(f'"{column}"' for column in columns)
+    present = " AND ".join(f'"{column}" IS NOT NULL' for column in columns)
+    rows = connection.execute(f"""
+        SELECT coalesce(sum(n * (n - 1) / 2), 0) FROM (
+            SELECT count(*) AS n FROM "{INPUT_TABLE}" WHERE {present} GROUP BY {keys})
+    """).fetchall()  # noqa: S608 - our own column names
+    return int(rows[0][0]) if rows else 0
 
 
 def _columns(connection: duckdb.DuckDBPyConnection) -> list[str]:

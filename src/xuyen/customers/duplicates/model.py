@@ -177,6 +177,7 @@ DETERMINISTIC_RECALL = 0.7
 # Expectation maximisation of the m probabilities, on the pairs each rule blocks (at most EM_MAX_PAIRS each).
 TRAINING_RULES: tuple[tuple[str, ...], ...] = (("name_key",), ("birth_date",))
 EM_MAX_PAIRS = 300_000
+EM_MIN_PAIRS = 100  # a training rule blocking fewer pairs is skipped: its fields keep their priors
 
 
 def settings(*, prior: float) -> dict[str, Any]:
