@@ -96,12 +96,13 @@ def build_customer_profiles(session: Session, rng: random.Random, context: DemoC
 
 
 def showcase_customer(session: Session) -> int | None:
-    """The customer to open first: seen on the website, in a store, on Shopee and on Zalo, the busiest such."""
-    best: tuple[int, int] | None = None
+    """The customer to open first: seen on the website, in a store, on Shopee and on Zalo; of those, one with a
+    known address, then the busiest."""
+    best: tuple[bool, int, int] | None = None
     for row in session.scalars(select(CustomerProfile).where(CustomerProfile.display_name != "")):
         channels = {item["channel"] for item in row.computed.get("channels", [])}
         if set(SHOWCASE_CHANNELS) <= channels:
-            events = int(row.computed.get("events", 0))
-            if best is None or events > best[0]:
-                best = (events, row.profile_id)
-    return best[1] if best else None
+            candidate = (bool(row.address), int(row.computed.get("events", 0)), row.profile_id)
+            if best is None or candidate[:2] > best[:2]:
+                best = candidate
+    return best[2] if best else None
