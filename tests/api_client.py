@@ -13,8 +13,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from tests.factories import PASSWORD
-from xuyen.auth.models import User
+from tests.factories import PASSWORD, make_user
+from xuyen.auth.models import Role, User
 
 API = "/api/v1"
 
@@ -77,3 +77,16 @@ def browser_for(app: FastAPI) -> Iterator[Callable[[User], Browser]]:
     yield open_browser
     for client in clients:
         client.close()
+
+
+def _browser_of(role: Role) -> Callable[..., Browser]:
+    """A fixture: a browser signed in as a new user with ``role``."""
+    @pytest.fixture
+    def fixture(session: Session, browser_for: Callable[[User], Browser]) -> Browser:
+        return browser_for(make_user(session, role=role))
+    return fixture
+
+
+agent = _browser_of(Role.agent)
+manager = _browser_of(Role.manager)
+owner = _browser_of(Role.owner)

@@ -13,9 +13,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from tests.api_client import Browser
-from tests.factories import make_user
-from xuyen.auth.models import Role, User
+from tests.api_client import Browser, agent, manager, owner  # noqa: F401  (role browsers for every test here)
+from xuyen.auth.models import User
 from xuyen.events.models import ChannelType
 from xuyen.events.service import create_source
 from xuyen.worker import Worker
@@ -58,16 +57,5 @@ def send(client: TestClient, engine: Engine) -> Send:
 BrowserFor = Callable[[User], Browser]
 
 
-@pytest.fixture
-def agent(session: Session, browser_for: BrowserFor) -> Browser:
-    return browser_for(make_user(session, role=Role.agent))
 
 
-@pytest.fixture
-def manager(session: Session, browser_for: BrowserFor) -> Browser:
-    return browser_for(make_user(session, role=Role.manager))
-
-
-@pytest.fixture
-def owner(session: Session, browser_for: BrowserFor) -> Browser:
-    return browser_for(make_user(session, role=Role.owner))

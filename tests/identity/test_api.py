@@ -11,7 +11,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.api_client import API, Browser, assert_problem, bearer
-from tests.factories import make_user
 from xuyen.auth.models import Role, User
 from xuyen.auth.service import create_api_key
 from xuyen.identity.graph import CallIdentity, RawIdentifier, resolve_calls
@@ -34,19 +33,7 @@ def resolve(session: Session, *calls: CallIdentity) -> list[int]:
     return [profile for profile in profiles if profile is not None]
 
 
-@pytest.fixture
-def agent(session: Session, browser_for: BrowserFor) -> Browser:
-    return browser_for(make_user(session, role=Role.agent))
 
-
-@pytest.fixture
-def manager(session: Session, browser_for: BrowserFor) -> Browser:
-    return browser_for(make_user(session, role=Role.manager))
-
-
-@pytest.fixture
-def owner(session: Session, browser_for: BrowserFor) -> Browser:
-    return browser_for(make_user(session, role=Role.owner))
 
 
 def _events(session: Session, topic: str) -> list[OutboxEvent]:

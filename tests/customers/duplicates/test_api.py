@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 
 from tests.api_client import Browser, assert_problem, bearer
 from tests.customers.duplicates.helpers import add_pair_and_strangers
-from tests.factories import make_user
 from xuyen.auth.models import Role, User
 from xuyen.auth.service import create_api_key
 from xuyen.customers.duplicates import service
@@ -21,14 +20,6 @@ BrowserFor = Callable[[User], Browser]
 HUGE = 2**63
 
 
-@pytest.fixture
-def agent(session: Session, browser_for: BrowserFor) -> Browser:
-    return browser_for(make_user(session, role=Role.agent))
-
-
-@pytest.fixture
-def manager(session: Session, browser_for: BrowserFor) -> Browser:
-    return browser_for(make_user(session, role=Role.manager))
 
 
 @pytest.fixture
