@@ -10,7 +10,7 @@ for long can ask for ``engine.execution_options(sqlite_begin="DEFERRED")`` so it
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -18,16 +18,25 @@ from typing import Any, TypeVar
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Column,
     ColumnElement,
+    Connection,
     DateTime,
     Engine,
     Integer,
     MetaData,
+    Table,
+    Text,
     any_,
     bindparam,
+    cast,
     create_engine,
     event,
+    func,
+    insert,
+    select,
 )
+from sqlalchemy import column as sql_column
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Session, sessionmaker
@@ -178,3 +187,58 @@ def one_of(column: InstrumentedAttribute[T], values: Collection[T], *, postgres:
     if postgres:
         return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
     return column.in_(values)
+
+
+def insert_many(connection: Connection, model: type[Base], rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert many rows of ``model``'s table that all name the same columns.
+
+    On PostgreSQL one statement reads them from one array per column (``INSERT … SELECT … FROM unnest``): its
+    text is the same for any number of rows, so it is parsed and planned once, and the driver sends arrays
+    instead of a placeholder per value. Elsewhere the driver's ``executemany``.
+    """
+    if not rows:
+        return
+    table = _table(model)
+    if connection.dialect.name != "postgresql":
+        connection.execute(insert(table), list(rows))
+        return
+    names = list(rows[0])
+    columns = [table.c[name] for name in names]
+    arrays = [bindparam(None, [_array_item(column, row[name]) for row in rows], type_=_array_type(column))
+              for name, column in zip(names, columns, strict=True)]
+    derived = func.unnest(*arrays).table_valued(
+        *[sql_column(name, _array_type(column).item_type) for name, column in zip(names, columns, strict=True)]
+    ).render_derived()
+    picked = [cast(derived.c[name], column.type) if _is_json(column) else derived.c[name]
+              for name, column in zip(names, columns, strict=True)]
+    connection.execute(insert(table).from_select(names, select(*picked)))
+
+
+def next_ids(connection: Connection, model: type[Base], count: int) -> list[int]:
+    """``count`` new ids from the sequence of ``model``'s ``id`` column (PostgreSQL), ascending."""
+    sequence = func.pg_get_serial_sequence(_table(model).name, "id")
+    query = select(func.nextval(sequence)).select_from(func.generate_series(1, count))
+    return sorted(connection.execute(query).scalars())
+
+
+def _table(model: type[Base]) -> Table:
+    table = model.__table__
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not mapped to one table")
+    return table
+
+
+def _is_json(column: Column[Any]) -> bool:
+    return isinstance(column.type, JSON | postgresql.JSONB) or (
+        isinstance(column.type, TypeDecorator) and isinstance(column.type.impl, JSON))
+
+
+def _array_type(column: Column[Any]) -> postgresql.ARRAY[Any]:
+    """The array type a column's values travel in: JSON as text (cast back in the statement)."""
+    return postgresql.ARRAY(Text() if _is_json(column) else column.type)
+
+
+def _array_item(column: Column[Any], value: Any) -> Any:
+    if value is None or not _is_json(column):
+        return value
+    return jsonio.dumps(value).decode()

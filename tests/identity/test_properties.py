@@ -134,3 +134,27 @@ def test_name_tokens_ignore_word_order(case: tuple[str, str], rng: Random) -> No
     words = marked.split()
     rng.shuffle(words)
     assert name_tokens(" ".join(words)) == name_tokens(plain)
+
+
+@settings(max_examples=400)
+@given(prefix=st.text(alphabet="0123456789", min_size=1, max_size=3), rest=st.text(alphabet="0123456789",
+       min_size=6, max_size=10), head=st.sampled_from(["0", "+84"]))
+def test_the_plain_vietnamese_shortcut_agrees_with_parsing(prefix: str, rest: str, head: str) -> None:
+    """Whole numbers skip phonenumbers.parse; whatever the shortcut answers, parsing answers the same."""
+    import phonenumbers
+
+    from xuyen.identity.phones import _valid_plain_vn
+
+    compact = head + prefix + rest
+    shortcut = _valid_plain_vn(compact, "VN")
+    try:
+        parsed = phonenumbers.parse(compact, "VN")
+    except phonenumbers.NumberParseException:
+        assert shortcut is None
+        return
+    if phonenumbers.is_valid_number(parsed):
+        assert shortcut in (None, phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
+        if compact[len(head)] != "0" and len(prefix + rest) in (9, 10):
+            assert shortcut is not None  # a valid number written whole does take the shortcut
+    else:
+        assert shortcut is None

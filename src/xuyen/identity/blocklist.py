@@ -119,6 +119,8 @@ def _domain(raw: str) -> str:
 
 def _repeats_one_digit(e164: str) -> bool:
     """Whether the national part of a number is one digit repeated (``+84 999 999 999``, ``+84 000 000 000``)."""
+    if len(e164) < 3 or e164[-1] != e164[-2]:  # such a number ends in two equal digits; most numbers don't
+        return False
     try:
         national = phonenumbers.national_significant_number(phonenumbers.parse(e164, None))
     except phonenumbers.NumberParseException:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.types import TypeEngine
 
 from xuyen.clock import utcnow
-from xuyen.db import UTCDateTime, is_postgres, one_of
+from xuyen.db import UTCDateTime, insert_many, is_postgres, next_ids, one_of
 from xuyen.errors import Conflict, NotFound, ValidationFailed
 from xuyen.identity.models import IdentityConflict, Merge, Profile, ProfileIdentifier
 from xuyen.identity.normalise import normalise
@@ -208,14 +208,19 @@ def _insert_profiles(session: Session, graph: BatchGraph, seen: dict[int, tuple[
     now = utcnow()
     rows = [{"created_at": now, "first_seen_at": seen[stand_in][0], "last_seen_at": seen[stand_in][1]}
             for stand_in in graph.new_profiles]
-    ids = session.connection().execute(insert(Profile).returning(Profile.id, sort_by_parameter_order=True),
-                                       rows).scalars().all()
+    connection = session.connection()
+    if not is_postgres(session):
+        ids = connection.execute(insert(Profile).returning(Profile.id, sort_by_parameter_order=True),
+                                 rows).scalars().all()
+        return dict(zip(graph.new_profiles, ids, strict=True))
+    ids = next_ids(connection, Profile, len(rows))
+    insert_many(connection, Profile, [{"id": profile_id} | row for profile_id, row in zip(ids, rows, strict=True)])
     return dict(zip(graph.new_profiles, ids, strict=True))
 
 
 def _insert_identifiers(session: Session, graph: BatchGraph, real: Callable[[int], int]) -> None:
     if graph.new_rows:
-        session.connection().execute(insert(ProfileIdentifier), [
+        insert_many(session.connection(), ProfileIdentifier, [
             {"profile_id": real(row.profile_id), "type": row.key[0], "scope": row.key[1], "value": row.key[2],
              "flags": row.flags, "source_id": row.source_id, "first_seen_at": row.first_seen_at,
              "last_seen_at": graph.last_seen[row.key]} for row in graph.new_rows])

@@ -39,7 +39,7 @@ class ProfileIdentifier(Base):
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-    __table_args__ = (UniqueConstraint("type", "scope", "value", name="uq_profile_identifiers_key"),)
+    __table_args__ = (UniqueConstraint("value", "type", "scope", name="uq_profile_identifiers_key"),)
 
 
 class Merge(Base):

@@ -83,13 +83,22 @@ def _split_vn_head(compact: str, region: str) -> tuple[str, str] | None:
     return None
 
 
+# A Vietnamese number written whole, with its trunk 0 or +84: what clerks and checkouts send nearly always.
+_PLAIN_VN = re.compile(r"(?:0|\+84)([1-9][0-9]{8,9})")
+_VN_CALLING_CODE = 84
+
+
 @lru_cache(maxsize=16384)
 def classify(compact: str, region: str = "VN") -> tuple[str, bool] | None:
     """E.164 and validity of one compact candidate, or None when it is not a possible number."""
     if "+" in compact[1:] or sum(c.isdigit() for c in compact) > _MAX_DIGITS:
         return None
+    compact = remap_old_prefix(compact, region=region)
+    plain = _valid_plain_vn(compact, region)
+    if plain is not None:
+        return plain, True
     try:
-        number = phonenumbers.parse(remap_old_prefix(compact, region=region), region)
+        number = phonenumbers.parse(compact, region)
     except phonenumbers.NumberParseException:
         return None
     if not phonenumbers.is_possible_number(number):
@@ -98,6 +107,17 @@ def classify(compact: str, region: str = "VN") -> tuple[str, bool] | None:
     if number.italian_leading_zero and not valid:  # "+84 000 …": zeros that would shrink on every pass
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), valid
+
+
+def _valid_plain_vn(compact: str, region: str) -> str | None:
+    """The E.164 form of a valid Vietnamese number written whole, without parsing it (parsing is the dear part
+    of ingesting a phone); None for anything else, which takes the full path."""
+    match = _PLAIN_VN.fullmatch(compact)
+    if match is None or (region != "VN" and compact[0] == "0"):
+        return None
+    national = match.group(1)
+    number = phonenumbers.PhoneNumber(country_code=_VN_CALLING_CODE, national_number=int(national))
+    return f"+84{national}" if phonenumbers.is_valid_number(number) else None
 
 
 def split_phone_field(raw: str) -> list[str]:

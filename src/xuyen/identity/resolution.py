@@ -160,7 +160,10 @@ class BatchGraph:
 
     def count(self, profile_id: int) -> Counter[str]:
         """How many identifiers of each type the profile holds."""
-        return self.counts.setdefault(profile_id, Counter())
+        counts = self.counts.get(profile_id)
+        if counts is None:
+            counts = self.counts[profile_id] = Counter()
+        return counts
 
     def saw(self, key: Key, seen_at: datetime) -> None:
         """Note a sighting of a known identifier."""
