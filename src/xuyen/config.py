@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     env: Literal["development", "test", "production"] = "development"
     database_url: str = "sqlite:///./xuyen.db"
     secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
+    # Earlier secret keys, comma-separated: sealed channel secrets saved under them can still be read.
+    previous_secret_keys: str = ""
 
     # HTTP
     host: str = "127.0.0.1"
@@ -78,8 +80,19 @@ class Settings(BaseSettings):
     duplicates_min_score: float = Field(default=0.9, gt=0, lt=1)
     duplicates_auto_merge_score: float | None = Field(default=None, gt=0, le=1)
 
+    # Inbox
+    # The largest webhook body accepted from a channel provider (Meta caps theirs well below this).
+    webhook_max_bytes: int = Field(default=1_048_576, gt=0)
+    # A customer who writes again within this many days after their conversation was resolved reopens it;
+    # later, a new conversation starts.
+    inbox_reopen_days: int = Field(default=7, ge=0)
+
     # Demo
     demo_seed: int = 2026
+
+    @property
+    def previous_secret_key_list(self) -> list[str]:
+        return [key.strip() for key in self.previous_secret_keys.split(",") if key.strip()]
 
     @property
     def is_production(self) -> bool:

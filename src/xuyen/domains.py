@@ -18,6 +18,7 @@ DOMAINS: tuple[str, ...] = (
     "xuyen.customers",
     "xuyen.customers.importing",
     "xuyen.customers.duplicates",
+    "xuyen.inbox",
     "xuyen.ui",
     "xuyen.demo",
 )
@@ -58,8 +59,9 @@ def api_modules() -> list[ModuleType]:
 
 
 def public_api_modules() -> list[ModuleType]:
-    """Every domain's ``tracking`` module: public APIs with fixed paths of their own (e.g. Segment's ``/v1``)."""
-    return list(_optional_modules("tracking"))
+    """Every domain's ``tracking`` and ``webhooks`` modules: public APIs with fixed paths of their own (Segment's
+    ``/v1``, the channels' ``/webhooks``)."""
+    return [*_optional_modules("tracking"), *_optional_modules("webhooks")]
 
 
 def page_modules() -> list[ModuleType]:

@@ -314,3 +314,13 @@ def require_customer(session: Session, *, profile_id: int) -> int:
         return resolve_profile_id(session, profile_id=profile_id)
     except NotFound:
         raise NotFound(f"There is no customer {profile_id}.", code="customer_not_found") from None
+
+
+def display_names(session: Session, *, profile_ids: Iterable[int]) -> dict[int, str]:
+    """The display name of each customer that has one, by profile id (for lists in other pages)."""
+    wanted = sorted(set(profile_ids))
+    if not wanted:
+        return {}
+    rows = session.execute(select(CustomerProfile.profile_id, CustomerProfile.display_name)
+                           .where(CustomerProfile.profile_id.in_(wanted))).all()
+    return {profile_id: name for profile_id, name in rows if name}

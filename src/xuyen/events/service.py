@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,9 +18,9 @@ from sqlalchemy.orm import Session
 from xuyen.clock import utcnow
 from xuyen.db import is_postgres, one_of
 from xuyen.errors import BadRequest, NotFound, PayloadTooLarge, Unauthorized, ValidationFailed
-from xuyen.events.models import ChannelType, Event, QuarantinedEvent, Source
+from xuyen.events.models import ChannelType, Event, EventType, QuarantinedEvent, Source
 from xuyen.events.segment import InvalidItem, ValidEvent, batch_sent_at, parse_item
-from xuyen.identity.graph import CallIdentity, RawIdentifier, resolve_calls
+from xuyen.identity.graph import CallIdentity, RawIdentifier, resolve_calls, resolve_profile_id
 from xuyen.outbox import emit
 
 WRITE_KEY_PREFIX = "wk"
@@ -111,7 +112,9 @@ def _external_ids(context: dict[str, Any]) -> list[RawIdentifier]:
     items = context.get("externalIds")
     if not isinstance(items, list):
         return []
-    return [RawIdentifier(str(item["type"]), str(item["id"])) for item in items
+    return [RawIdentifier(str(item["type"]), str(item["id"]),
+                          scope=str(item["scope"]) if isinstance(item.get("scope"), str | int) else None)
+            for item in items
             if isinstance(item, dict) and item.get("id") not in (None, "") and isinstance(item.get("type"), str)]
 
 
@@ -293,3 +296,36 @@ def add_events(session: Session, *, source: Source, items: list[ValidEvent | Inv
                                      reason=item.reason, detail=item.detail, payload=item.payload,
                                      received_at=received_at))
     return IngestResult(stored=stored, duplicates=len(valid) - stored, quarantined=len(invalid))
+
+
+# Calls that Xuyên's own channels make on a customer's behalf (a message arrived on the Zalo OA) --------------
+
+
+def channel_call(*, event: str, message_id: str, identifiers: Sequence[tuple[str, str, str | None]],
+                 timestamp: datetime, traits: dict[str, Any] | None = None,
+                 properties: dict[str, Any] | None = None) -> ValidEvent:
+    """A track call for something that happened on a connected channel; the person is named by the channel's
+    identifiers (``type``, ``value``, ``scope``), sent as ``context.externalIds`` with their scope."""
+    external = [{"type": kind, "id": value, "collection": "users", **({"scope": scope} if scope else {})}
+                for kind, value, scope in identifiers]
+    now = utcnow()
+    return ValidEvent(type=EventType.track, message_id=message_id, user_id=None, anonymous_id=None, event=event,
+                      name=None, previous_id=None, group_id=None, properties=properties or {}, traits={},
+                      context={"externalIds": external, **({"traits": traits} if traits else {})},
+                      integrations={}, timestamp=timestamp, original_timestamp=timestamp, sent_at=None,
+                      received_at=now)
+
+
+def record_channel_calls(session: Session, *, source_id: int, calls: list[ValidEvent]) -> list[int | None]:
+    """Store channel calls in the event log, each resolved to its customer, and return each call's surviving
+    profile; a call stored before (same message id) answers the profile it was stored with (helper: no commit)."""
+    source = get_source(session, source_id=source_id)
+    add_events(session, source=source, items=list(calls), request_id="channel", received_at=utcnow())
+    stored = dict(session.execute(select(Event.message_id, Event.profile_id).where(
+        Event.source_id == source.id, one_of(Event.message_id, [call.message_id for call in calls],
+                                             postgres=is_postgres(session)))).tuples().all())
+    found: list[int | None] = []
+    for call in calls:
+        profile_id = stored.get(call.message_id)
+        found.append(None if profile_id is None else resolve_profile_id(session, profile_id=profile_id))
+    return found

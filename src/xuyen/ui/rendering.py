@@ -44,11 +44,13 @@ class NavItem:
 
 NAV: tuple[NavItem, ...] = (
     NavItem("/", i18n.N_("Overview"), Role.agent),
+    NavItem("/inbox", i18n.N_("Inbox"), Role.agent),
     NavItem("/customers", i18n.N_("Customers"), Role.agent),
     NavItem("/stores", i18n.N_("Stores"), Role.agent),
     NavItem("/sources", i18n.N_("Sources"), Role.agent),
     NavItem("/customers/imports", i18n.N_("Customer imports"), Role.manager),
     NavItem("/duplicates", i18n.N_("Duplicates"), Role.agent),
+    NavItem("/channels", i18n.N_("Channels"), Role.manager),
     NavItem("/staff", i18n.N_("Staff"), Role.manager),
     NavItem("/jobs", i18n.N_("Jobs"), Role.owner),
 )

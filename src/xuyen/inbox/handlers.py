@@ -1,0 +1,43 @@
+"""Inbox jobs: parse a kept webhook, send a queued reply, poll the mailboxes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from xuyen.inbox import intake, sending
+from xuyen.inbox.service import SEND_JOB
+from xuyen.jobs import add_job, job, periodic
+
+POLL_JOB = "inbox.poll_channels"
+POLL_ONE_JOB = "inbox.poll_channel"
+
+
+@job(intake.PROCESS_JOB)
+def process_receipt(session: Session, payload: dict[str, Any]) -> None:
+    """Parse one kept webhook delivery into messages, statuses and contact events."""
+    intake.process_receipt(session, receipt_id=int(payload["receipt_id"]))
+
+
+@job(SEND_JOB, isolated=True, max_attempts=3)
+def send_message(session: Session, payload: dict[str, Any]) -> None:
+    """Send one queued reply through its channel."""
+    sending.send_message(session, message_id=int(payload["message_id"]))
+
+
+@job(POLL_JOB)
+def poll_channels(session: Session, payload: dict[str, Any]) -> None:
+    """Queue a poll of every polled channel (each in a job of its own: one failing mailbox holds up no other)."""
+    for channel_id in intake.polled_channel_ids(session):
+        add_job(session, name=POLL_ONE_JOB, payload={"channel_id": channel_id})
+
+
+@job(POLL_ONE_JOB, isolated=True, max_attempts=1)
+def poll_channel(session: Session, payload: dict[str, Any]) -> None:
+    """Fetch what one polled channel received."""
+    intake.poll_channel(session, channel_id=int(payload["channel_id"]))
+
+
+periodic(POLL_JOB, every=timedelta(minutes=1))

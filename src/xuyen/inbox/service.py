@@ -1,0 +1,224 @@
+"""Inbox services: the conversation list, one conversation with its messages, replies within each channel's
+rules, private notes, statuses and assignment."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from xuyen import audit
+from xuyen.auth.service import get_user
+from xuyen.channels.base import ContactIdentifier, ReplyRule
+from xuyen.clock import utcnow
+from xuyen.errors import Conflict, NotFound, ValidationFailed
+from xuyen.identity.graph import resolve_profile_id
+from xuyen.inbox.connections import build_adapter
+from xuyen.inbox.models import (
+    Channel,
+    ChannelStatus,
+    ContactPoint,
+    Conversation,
+    ConversationStatus,
+    Direction,
+    Message,
+    MessageState,
+)
+from xuyen.inbox.threads import announce
+from xuyen.jobs import add_job
+
+SEND_JOB = "inbox.send_message"
+MAX_TEXT = 20_000
+
+
+# Reading ------------------------------------------------------------------------------------------------
+
+
+def get_conversation(session: Session, *, conversation_id: int) -> Conversation:
+    """The conversation with ``conversation_id``; NotFound when there is none."""
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None:
+        raise NotFound(f"There is no conversation {conversation_id}.", code="conversation_not_found")
+    return conversation
+
+
+def list_conversations(session: Session, *, status: ConversationStatus | None = ConversationStatus.open,
+                       assignee_id: int | None = None, profile_id: int | None = None,
+                       limit: int = 50) -> list[Conversation]:
+    """Conversations newest first, by status, assignee or customer."""
+    query = select(Conversation).order_by(Conversation.last_message_at.desc(), Conversation.id.desc()).limit(limit)
+    if status is not None:
+        query = query.where(Conversation.status == status)
+    if assignee_id is not None:
+        query = query.where(Conversation.assignee_id == assignee_id)
+    if profile_id is not None:
+        query = query.where(Conversation.profile_id == resolve_profile_id(session, profile_id=profile_id))
+    return list(session.scalars(query))
+
+
+def list_messages(session: Session, *, conversation_id: int, limit: int = 200) -> list[Message]:
+    """A conversation's messages in the order they were sent (the newest ``limit``)."""
+    get_conversation(session, conversation_id=conversation_id)
+    newest = list(session.scalars(select(Message).where(Message.conversation_id == conversation_id)
+                                  .order_by(Message.sent_at.desc(), Message.id.desc()).limit(limit)))
+    return newest[::-1]
+
+
+def count_by_status(session: Session) -> dict[str, int]:
+    """How many conversations are in each status."""
+    rows = session.execute(select(Conversation.status, func.count()).group_by(Conversation.status)).all()
+    return {status.value: count for status, count in rows}
+
+
+# Where a reply can go -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReplyOption:
+    """One channel a customer can be reached on, and what it allows now."""
+
+    channel: Channel
+    point: ContactPoint
+    rule: ReplyRule
+
+
+def reply_options(session: Session, *, conversation_id: int) -> list[ReplyOption]:
+    """Every channel the customer can be reached on, the one they last wrote on first, with its reply rule."""
+    conversation = get_conversation(session, conversation_id=conversation_id)
+    profile_id = resolve_profile_id(session, profile_id=conversation.profile_id)
+    points = list(session.scalars(select(ContactPoint).where(ContactPoint.profile_id == profile_id,
+                                                             ContactPoint.opted_out_at.is_(None))))
+    now = utcnow()
+    options = []
+    for point in points:
+        channel = session.get(Channel, point.channel_id)
+        if channel is None or channel.status == ChannelStatus.disabled:
+            continue
+        adapter = build_adapter(channel)
+        try:
+            options.append(ReplyOption(channel=channel, point=point,
+                                       rule=adapter.reply_rule(last_inbound_at=point.last_inbound_at, now=now)))
+        finally:
+            adapter.close()
+
+    return sorted(options, key=lambda option: (option.channel.id != conversation.last_inbound_channel_id,
+                                               not option.rule.free_text,
+                                               -(option.point.last_inbound_at or option.point.created_at).timestamp()))
+
+
+def _pick(options: list[ReplyOption], channel_id: int | None) -> ReplyOption:
+    if not options:
+        raise Conflict("This customer cannot be reached on any connected channel yet.", code="no_reply_channel")
+    if channel_id is None:
+        return options[0]
+    for option in options:
+        if option.channel.id == channel_id:
+            return option
+    raise ValidationFailed(f"The customer has not written on channel {channel_id}, so it cannot reach them; "
+                           "choose one of the channels offered.", code="channel_not_reachable")
+
+
+def _refusal(chosen: ReplyOption, options: list[ReplyOption]) -> ValidationFailed:
+    open_elsewhere = [option.channel.name for option in options if option.rule.free_text]
+    hint = (f" You can reply on {', '.join(open_elsewhere)}." if open_elsewhere else "")
+    if chosen.rule.templates:
+        hint += " An approved template can still be sent on this channel."
+    return ValidationFailed(f"{chosen.channel.name}: {chosen.rule.reason}{hint}", code="outside_reply_window",
+                            details={"channel_id": chosen.channel.id, "templates": chosen.rule.templates,
+                                     "open_channels": [option.channel.id for option in options
+                                                       if option.rule.free_text]})
+
+
+# Writing ------------------------------------------------------------------------------------------------
+
+
+def reply(session: Session, *, conversation_id: int, text: str, author_id: int | None, actor: str,
+          channel_id: int | None = None) -> Message:
+    """Queue an agent's reply on the channel the customer last wrote on (or the one chosen), if that
+    channel's rules allow a reply now; a worker sends it."""
+    text = text.strip()
+    if not text:
+        raise ValidationFailed("Write something to send.", code="empty_reply")
+    if len(text) > MAX_TEXT:
+        raise ValidationFailed(f"A reply is at most {MAX_TEXT:,} characters.", code="reply_too_long")
+    conversation = get_conversation(session, conversation_id=conversation_id)
+    options = reply_options(session, conversation_id=conversation_id)
+    chosen = _pick(options, channel_id)
+    if chosen.channel.status != ChannelStatus.active:
+        raise Conflict(f"{chosen.channel.name} needs its owner: {chosen.channel.status_reason or 'reconnect it'}.",
+                       code="channel_needs_attention")
+    if not chosen.rule.free_text and chosen.rule.tag is None:
+        raise _refusal(chosen, options)
+    now = utcnow()
+    message = Message(conversation_id=conversation.id, channel_id=chosen.channel.id, contact_point_id=chosen.point.id,
+                      direction=Direction.outbound, state=MessageState.queued,
+                      idempotency_key=uuid.uuid4().hex, author_id=author_id, text=text,
+                      meta={"tag": chosen.rule.tag} if chosen.rule.tag else {}, sent_at=now, created_at=now)
+    session.add(message)
+    conversation.last_message_at = now
+    if conversation.first_reply_at is None:
+        conversation.first_reply_at = now
+    session.flush()
+    add_job(session, name=SEND_JOB, payload={"message_id": message.id})
+    announce(session, kind="message", conversation_id=conversation.id, message_id=message.id)
+    audit.record(session, actor=actor, action="conversation.replied", subject_type="conversation",
+                 subject_id=conversation.id, detail={"message_id": message.id, "channel_id": chosen.channel.id})
+    session.commit()
+    return message
+
+
+def add_note(session: Session, *, conversation_id: int, text: str, author_id: int | None) -> Message:
+    """Add a private note for the other agents; it is never sent."""
+    text = text.strip()
+    if not text:
+        raise ValidationFailed("Write something in the note.", code="empty_note")
+    conversation = get_conversation(session, conversation_id=conversation_id)
+    now = utcnow()
+    note = Message(conversation_id=conversation.id, direction=Direction.note, state=MessageState.sent,
+                   author_id=author_id, text=text[:MAX_TEXT], sent_at=now, created_at=now)
+    session.add(note)
+    session.flush()
+    announce(session, kind="message", conversation_id=conversation.id, message_id=note.id)
+    session.commit()
+    return note
+
+
+def set_status(session: Session, *, conversation_id: int, status: ConversationStatus, actor: str,
+               snoozed_until: datetime | None = None) -> Conversation:
+    """Open, mark pending, snooze (until a time) or resolve a conversation."""
+    conversation = get_conversation(session, conversation_id=conversation_id)
+    now = utcnow()
+    if status == ConversationStatus.snoozed and (snoozed_until is None or snoozed_until <= now):
+        raise ValidationFailed("Say until when to snooze, a time in the future.", code="snooze_until_required")
+    conversation.status = status
+    conversation.snoozed_until = snoozed_until if status == ConversationStatus.snoozed else None
+    conversation.resolved_at = now if status == ConversationStatus.resolved else None
+    audit.record(session, actor=actor, action=f"conversation.{status.value}", subject_type="conversation",
+                 subject_id=conversation.id)
+    announce(session, kind="conversation", conversation_id=conversation.id)
+    session.commit()
+    return conversation
+
+
+def assign(session: Session, *, conversation_id: int, assignee_id: int | None, actor: str) -> Conversation:
+    """Give a conversation to an agent, or take it back to the team (None)."""
+    conversation = get_conversation(session, conversation_id=conversation_id)
+    if assignee_id is not None:
+        user = get_user(session, user_id=assignee_id)
+        if not user.is_active:
+            raise ValidationFailed(f"{user.name} can no longer sign in; assign the conversation to someone else.",
+                                   code="assignee_inactive")
+    conversation.assignee_id = assignee_id
+    audit.record(session, actor=actor, action="conversation.assigned", subject_type="conversation",
+                 subject_id=conversation.id, detail={"assignee_id": assignee_id})
+    announce(session, kind="conversation", conversation_id=conversation.id)
+    session.commit()
+    return conversation
+
+
+def recipient(point: ContactPoint) -> ContactIdentifier:
+    """The channel address of a contact point."""
+    return ContactIdentifier(type=point.type, value=point.value, scope=point.scope or None)

@@ -1,0 +1,42 @@
+// Live inbox: parts of the page marked data-live-src are fetched again when the inbox stream reports a change
+// that concerns them (data-live-conversation limits a part to one conversation).
+(function () {
+  "use strict";
+  var parts = Array.prototype.slice.call(document.querySelectorAll("[data-live-src]"));
+  if (!parts.length || !window.EventSource) { return; }
+  var pending = new Set();
+  var timer = null;
+
+  function refresh() {
+    timer = null;
+    pending.forEach(function (part) {
+      fetch(part.getAttribute("data-live-src"), { credentials: "same-origin", headers: { "Accept": "text/html" } })
+        .then(function (answer) { return answer.ok ? answer.text() : null; })
+        .then(function (html) {
+          if (html === null) { return; }
+          var stuck = part.scrollHeight - part.scrollTop - part.clientHeight < 40;
+          part.innerHTML = html;
+          if (stuck) { part.scrollTop = part.scrollHeight; }
+          part.dispatchEvent(new CustomEvent("inbox:refreshed", { bubbles: true }));
+        });
+    });
+    pending.clear();
+  }
+
+  function concerns(part, news) {
+    var only = part.getAttribute("data-live-conversation");
+    return !only || !news.conversation_id || String(news.conversation_id) === only;
+  }
+
+  var stream = new EventSource("/api/v1/inbox/stream");
+  stream.addEventListener("inbox", function (event) {
+    var news = {};
+    try { news = JSON.parse(event.data); } catch (error) { news = { kind: "reload" }; }
+    parts.forEach(function (part) { if (concerns(part, news)) { pending.add(part); } });
+    if (pending.size && timer === null) { timer = window.setTimeout(refresh, 100); }
+  });
+  stream.addEventListener("open", function () { document.documentElement.setAttribute("data-inbox-live", "on"); });
+  parts.forEach(function (part) {
+    if (part.hasAttribute("data-live-conversation")) { part.scrollTop = part.scrollHeight; }
+  });
+})();
