@@ -42,6 +42,7 @@ from xuyen.channels.base import (
     Template,
 )
 from xuyen.channels.messenger import MessengerAdapter
+from xuyen.channels.meta import split_text
 
 PAGE = "104987233745212"
 PSID = "6783354315053723"
@@ -357,6 +358,17 @@ def test_a_long_text_is_split_into_messages_of_2000_characters(adapter: Messenge
     assert all(len(part) <= 2000 for part in texts)
     assert " ".join(texts).split() == text.split()
     assert result.provider_message_id == fake.sent[0].message_id
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from("ab ạ\n\t😀"), max_size=700), limit=st.integers(20, 200))
+def test_splitting_keeps_every_word_and_every_part_fits(text: str, limit: int) -> None:
+    parts = split_text(text, limit)
+    assert all(len(part) <= limit for part in parts)
+    assert "".join("".join(parts).split()) == "".join(text.split())
+    if all(len(word) < limit // 2 for word in text.split()):
+        assert " ".join(parts).split() == text.split()
+    assert len(text) > limit or parts == [text]
 
 
 def test_attachments_are_sent_by_url_after_the_text(adapter: MessengerAdapter, fake: GraphFake) -> None:

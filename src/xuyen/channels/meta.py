@@ -211,6 +211,10 @@ def post_graph(http: httpx.Client, url: str, body: Mapping[str, Any], *, access_
         answer = None
     if response.is_success and isinstance(answer, dict) and "error" not in answer:
         return answer
+    if response.is_success and not isinstance(answer, dict):
+        raise SendFailed(f"Meta's Graph API answered the {label} message with something that is not JSON, so it is "
+                         "not known whether it went out. Check the conversation in Meta's own inbox before sending "
+                         "it again.", code="outcome_unknown")
     error = as_dict(answer.get("error")) if isinstance(answer, dict) else {}
     raise send_failed(error, status=response.status_code, label=label)
 

@@ -4,7 +4,7 @@ A value names the business number it is about (``metadata.phone_number_id``), th
 (``contacts[]``: ``wa_id``, ``profile.name`` and, since 2026, the business-scoped ``user_id``), their
 ``messages[]`` and the ``statuses[]`` of what the business sent. Statuses may arrive out of order: each one
 carries its own state and time and the inbox keeps the furthest. Reactions, system notices, orders, shared
-contact cards and other numbers' events are left out.
+contact cards, group chats and other numbers' events are left out.
 """
 
 from __future__ import annotations
@@ -104,8 +104,6 @@ def _sender(message: dict[str, Any], profiles: list[_Profile]) -> Contact | None
     wa_id, user_id = text_of(message.get("from")), text_of(message.get("from_user_id"))
     match = next((item for item in profiles
                   if (wa_id and item.wa_id == wa_id) or (user_id and item.user_id == user_id)), None)
-    if match is None and len(profiles) == 1 and not (wa_id and profiles[0].wa_id):
-        match = profiles[0]
     if match is not None:
         return make_contact(wa_id or match.wa_id, user_id or match.user_id, match.name, match.username)
     return make_contact(wa_id, user_id)
@@ -115,7 +113,7 @@ def _message(message: dict[str, Any], profiles: list[_Profile], received_at: dat
     mid = text_of(message.get("id"))
     contact = _sender(message, profiles)
     kind = text_of(message.get("type")) or ""
-    if mid is None or contact is None:
+    if mid is None or contact is None or "group_id" in message:
         return None
     body = as_dict(message.get(kind)) if kind else {}
     text = ""
