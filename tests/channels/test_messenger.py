@@ -504,3 +504,12 @@ def test_an_unreachable_graph_api_is_retried(fake: GraphFake) -> None:
         channel.send(reply("x"))
     channel.close()
     assert down.value.retryable and down.value.code == "network"
+
+
+def test_a_graph_api_base_that_is_no_address_is_reported(fake: GraphFake) -> None:
+    channel = MessengerAdapter(settings={"page_id": PAGE, "graph_api_base": "graph.facebook.com"},
+                               secrets={"app_secret": SECRET, "page_access_token": TOKEN, "verify_token": VERIFY})
+    with pytest.raises(SendFailed) as wrong:
+        channel.send(reply("x"))
+    channel.close()
+    assert wrong.value.code == "misconfigured" and not wrong.value.retryable

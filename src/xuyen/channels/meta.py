@@ -198,6 +198,9 @@ def post_graph(http: httpx.Client, url: str, body: Mapping[str, Any], *, access_
     try:
         response = http.post(url, json=body, params={"appsecret_proof": appsecret_proof(access_token, app_secret)},
                              headers={"Authorization": f"Bearer {access_token}"})
+    except (httpx.UnsupportedProtocol, httpx.InvalidURL):
+        raise SendFailed(f"The {label} channel's graph_api_base ({url.split('/v')[0]!r}) is not a web address; "
+                         "leave it empty to use https://graph.facebook.com.", code="misconfigured") from None
     except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
         raise SendFailed(f"Could not reach Meta's Graph API ({type(exc).__name__}); the {label} message will be "
                          "sent again later.", code="network", retryable=True) from None
