@@ -1,0 +1,140 @@
+"""The Facebook Messenger channel: a Facebook Page's inbox, through Meta's webhooks and the Send API.
+
+Replies go to ``POST /{version}/{page_id}/messages``. Inside 24 hours of the customer's last message they go
+out as ``messaging_type=RESPONSE``; from 24 hours to 7 days only a person may answer, with the ``HUMAN_AGENT``
+tag (``messaging_type=MESSAGE_TAG``); after 7 days the Page may not write until the customer does.
+Texts longer than 2,000 characters are split into several messages; attachments are sent by URL, one per
+message, after the text.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+from xuyen.channels.base import (
+    AttachmentKind,
+    Capabilities,
+    Inbound,
+    OutboundMessage,
+    ReplyRule,
+    SendFailed,
+    SendResult,
+    WebhookRequest,
+)
+from xuyen.channels.messenger.inbound import PSID, parse_entries
+from xuyen.channels.meta import REPLY_WINDOW, MetaAdapter, split_text, text_of
+
+MAX_TEXT = 2000
+HUMAN_AGENT = "HUMAN_AGENT"
+HUMAN_AGENT_WINDOW = timedelta(days=7)
+MAX_METADATA = 1000
+_SENDABLE = {
+    AttachmentKind.IMAGE: "image",
+    AttachmentKind.VIDEO: "video",
+    AttachmentKind.AUDIO: "audio",
+    AttachmentKind.FILE: "file",
+}
+
+
+class MessengerAdapter(MetaAdapter):
+    """Facebook Messenger: one Facebook Page, its webhooks and the Send API."""
+
+    kind: ClassVar[str] = "messenger"
+    label: ClassVar[str] = "Messenger"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        text=True, attachments=True, templates=False, max_text_length=MAX_TEXT, reply_window=REPLY_WINDOW)
+    settings_fields: ClassVar[dict[str, str]] = {
+        "page_id": "The Facebook Page's id (Meta app > Messenger > Messenger API Settings, next to the Page's name).",
+        "graph_api_base": "The Graph API's address; leave empty for https://graph.facebook.com.",
+        "graph_api_version": "The Graph API version to call, such as v21.0; leave empty for v21.0.",
+    }
+    secret_fields: ClassVar[dict[str, str]] = {
+        "app_secret": "The Meta app's secret (App settings > Basic > App secret).",
+        "page_access_token": "The Page access token generated for this Page in Messenger API Settings.",
+        "verify_token": "Any phrase you choose; type the same one as the webhook's verify token in the Meta app.",
+    }
+    webhook_object: ClassVar[str] = "page"
+    credential_field: ClassVar[str] = "page_access_token"
+
+    @property
+    def page_id(self) -> str:
+        """The Page this channel answers for."""
+        return self.value("page_id")
+
+    def parse(self, request: WebhookRequest) -> list[Inbound]:
+        """The messages, echoes, receipts and postbacks the webhook carries for this Page."""
+        return parse_entries(self.load(request), self.page_id, request.received_at)
+
+    def send(self, message: OutboundMessage) -> SendResult:
+        """Send the text (split past 2,000 characters) then each attachment, as one Send API call each."""
+        bodies = self._bodies(message)
+        first: str | None = None
+        for number, body in enumerate(bodies, start=1):
+            try:
+                answer = self.post(f"{self.page_id}/messages", body)
+            except SendFailed as exc:
+                if first is None:
+                    raise
+                raise SendFailed(f"Only {number - 1} of the {len(bodies)} Messenger messages this reply was split "
+                                 f"into went out; the rest was not sent. {exc.message} Send the missing part "
+                                 "again by hand if it is still needed.", code="partially_sent",
+                                 credentials_revoked=exc.credentials_revoked, outside_window=exc.outside_window,
+                                 provider_code=exc.provider_code) from None
+            mid = text_of(answer.get("message_id"))
+            if mid is None:
+                raise SendFailed("Meta accepted the Messenger message but gave no message id, so its delivery "
+                                 "cannot be followed. Check the conversation in the Page's inbox.",
+                                 code="outcome_unknown")
+            first = first or mid
+        assert first is not None
+        return SendResult(provider_message_id=first, parts=len(bodies))
+
+    def _bodies(self, message: OutboundMessage) -> list[dict[str, Any]]:
+        if message.template is not None:
+            raise SendFailed("Messenger has no message templates; send the text instead.", code="unsupported")
+        if message.to.type != PSID or (message.to.scope not in (None, "", self.page_id)):
+            raise SendFailed("This contact cannot be reached from this Facebook Page: Messenger replies go to the "
+                             "page-scoped id (PSID) the person has with this very Page.", code="invalid_recipient")
+        if not message.text.strip() and not message.attachments:
+            raise SendFailed("The Messenger message is empty; write a text or add an attachment.",
+                             code="invalid_message")
+        envelope: dict[str, Any] = {"recipient": {"id": message.to.value}}
+        if message.tag:
+            envelope.update(messaging_type="MESSAGE_TAG", tag=message.tag)
+        else:
+            envelope["messaging_type"] = "RESPONSE"
+        contents: list[dict[str, Any]] = []
+        if message.text.strip():
+            contents.extend({"text": part} for part in split_text(message.text, MAX_TEXT))
+        for attachment in message.attachments:
+            kind = _SENDABLE.get(attachment.kind)
+            if kind is None:
+                raise SendFailed(f"Messenger cannot send a {attachment.kind.value} attachment; send images, "
+                                 "videos, audio or files.", code="unsupported")
+            if not attachment.url or not attachment.url.startswith(("https://", "http://")):
+                raise SendFailed("Messenger fetches attachments from a public web address, and this attachment "
+                                 "has none. Upload the file somewhere reachable and send it again.",
+                                 code="invalid_message")
+            contents.append({"attachment": {"type": kind, "payload": {"url": attachment.url, "is_reusable": True}}})
+        if message.idempotency_key and len(message.idempotency_key) <= MAX_METADATA:
+            for content in contents:
+                content["metadata"] = message.idempotency_key
+        return [{**envelope, "message": content} for content in contents]
+
+    def reply_rule(self, *, last_inbound_at: datetime | None, now: datetime) -> ReplyRule:
+        """Free replies for 24 hours, then a person's reply with the HUMAN_AGENT tag up to 7 days, then none."""
+        if last_inbound_at is None:
+            return ReplyRule(free_text=False, reason="This person has not written to the Page yet, and Messenger "
+                             "lets a Page answer only people who wrote first.")
+        window_end = last_inbound_at + REPLY_WINDOW
+        if now < window_end:
+            return ReplyRule(free_text=True, until=window_end, reason="The customer wrote within the last 24 hours, "
+                             "so any reply may go out on Messenger.")
+        agent_end = last_inbound_at + HUMAN_AGENT_WINDOW
+        if now < agent_end:
+            return ReplyRule(free_text=True, until=agent_end, tag=HUMAN_AGENT, reason="More than 24 hours have "
+                             "passed since the customer's last message: a person may still answer for up to 7 days "
+                             "after it (Messenger's human agent tag), but no automated message may go out.")
+        return ReplyRule(free_text=False, reason="The customer last wrote more than 7 days ago, so Messenger no longer "
+                         "lets the Page message them. The conversation can go on when they write again.")
