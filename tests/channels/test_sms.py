@@ -459,6 +459,15 @@ def test_an_answer_that_is_not_json_is_not_taken_for_success() -> None:
     assert (failed.value.code, failed.value.retryable) == ("unknown_answer", False)
 
 
+def test_a_redirect_is_not_taken_for_success() -> None:
+    answers = Starlette(routes=[Route(GENERIC_PATH, lambda _: Response(status_code=301, headers={
+        "Location": "https://gw.example/v2/sms"}), methods=["POST"])])
+    with serving(answers) as url, pytest.raises(SendFailed) as failed:
+        generic(url).send(message("Hi"))
+    assert (failed.value.code, failed.value.retryable) == ("bad_url", False)
+    assert "https://gw.example/v2/sms" in failed.value.message
+
+
 # Settings ---------------------------------------------------------------------------------------------
 
 

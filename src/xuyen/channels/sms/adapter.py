@@ -163,6 +163,11 @@ class SmsAdapter(ChannelAdapter):
         if status >= 500:
             raise SendFailed(f"The SMS gateway is failing (HTTP {status}); the message will be tried again.",
                              code="gateway_error", retryable=True, provider_code=code or str(status))
+        if 300 <= status < 400 or status < 200:
+            where = response.headers.get("location")
+            raise SendFailed(f"The SMS gateway answered HTTP {status}{f' (to {where})' if where else ''} instead of "
+                             "taking the message; check send_url in the channel's settings.", code="bad_url",
+                             provider_code=str(status))
         if status >= 400:
             return self._refused(code, said, number, info, request_id, data, http_status=status)
         if not isinstance(data, dict):
