@@ -1,24 +1,28 @@
-"""The SMS channel against a local fake of Vietnamese brand-name gateways, over real HTTP."""
+"""The SMS channel sending through a local fake of Vietnamese brand-name gateways, over real HTTP."""
 
 from __future__ import annotations
 
 import json
 import socket
-import time
-import unicodedata
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from importlib.metadata import entry_points
-from typing import Any
 
 import httpx
 import pytest
 from starlette.applications import Starlette
-from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from tests.channels.sms_support import (
+    CUSTOMER,
+    KEY,
+    SECRET,
+    esms,
+    generic,
+    message,
+    served_gateway,  # noqa: F401  (fixture)
+    speedsms,
+)
 from tests.fakes.server import serving
 from tests.fakes.sms_gateway import (
     ESMS_FORM_PATH,
@@ -26,186 +30,17 @@ from tests.fakes.sms_gateway import (
     GENERIC_PATH,
     SPEEDSMS_PATH,
     FakeSmsGateway,
-    signed_webhook,
 )
 from xuyen.channels.base import (
     Attachment,
     AttachmentKind,
     ChannelError,
-    ContactEvent,
-    ContactEventKind,
     ContactIdentifier,
     DeliveryState,
-    Inbound,
-    InboundMessage,
     OutboundMessage,
-    PayloadInvalid,
     SendFailed,
-    SignatureInvalid,
-    StatusUpdate,
-    WebhookRequest,
 )
-from xuyen.channels.sms import SegmentInfo, SmsAdapter, fold_diacritics, segments
-from xuyen.channels.sms.phones import PhoneInvalid, for_gateway, to_e164
-
-KEY, SECRET, HOOK_SECRET = "test-api-key", "test-secret-key", "test-webhook-secret"
-CUSTOMER = "+84912345678"
-
-
-@pytest.fixture
-def gateway() -> Iterator[tuple[FakeSmsGateway, str]]:
-    """A fake gateway served on a local port, with its base URL."""
-    fake = FakeSmsGateway(api_key=KEY, api_secret=SECRET, webhook_secret=HOOK_SECRET)
-    with serving(fake.app()) as url:
-        yield fake, url
-
-
-def esms(url: str, **settings: str) -> SmsAdapter:
-    """An adapter on the eSMS preset, pointed at the fake."""
-    return SmsAdapter(settings={"preset": "esms", "brand_name": "XUYEN", "send_url": url + ESMS_JSON_PATH,
-                                **settings},
-                      secrets={"api_key": KEY, "api_secret": SECRET, "webhook_secret": HOOK_SECRET})
-
-
-def speedsms(url: str, token: str = KEY, **settings: str) -> SmsAdapter:
-    """An adapter on the SpeedSMS preset, pointed at the fake."""
-    return SmsAdapter(settings={"preset": "speedsms", "brand_name": "XUYEN", "send_url": url + SPEEDSMS_PATH,
-                                **settings},
-                      secrets={"api_key": token, "webhook_secret": HOOK_SECRET})
-
-
-def generic(url: str, *, secrets: dict[str, str] | None = None, **settings: str) -> SmsAdapter:
-    """An adapter on the generic settings, pointed at the fake's generic gateway."""
-    return SmsAdapter(settings={"brand_name": "XUYEN", "send_url": url + GENERIC_PATH,
-                                "duplicate_codes": "duplicate_request", "invalid_number_codes": "invalid_number",
-                                "brand_error_codes": "brand_not_registered", **settings},
-                      secrets=secrets or {"api_key": KEY, "webhook_secret": HOOK_SECRET})
-
-
-def message(text: str, *, to: str = CUSTOMER, key: str = "msg-1", **extra: Any) -> OutboundMessage:
-    """An outbound SMS."""
-    return OutboundMessage(idempotency_key=key, to=ContactIdentifier("phone", to), text=text, **extra)
-
-
-# Segments ---------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("length", "expected"), [(0, 0), (1, 1), (160, 1), (161, 2), (306, 2), (307, 3),
-                                                  (765, 5), (766, 6)])
-def test_gsm7_segments_at_the_boundaries(length: int, expected: int) -> None:
-    info = segments("a" * length, unicode_allowed=True)
-    assert (info.encoding, info.units, info.segments) == ("gsm7", length, expected)
-
-
-def test_gsm7_remaining_counts_down_in_the_last_segment() -> None:
-    assert segments("a" * 150, unicode_allowed=True).remaining == 10
-    info = segments("a" * 161, unicode_allowed=True)
-    assert (info.per_segment, info.remaining) == (153, 153 - 8)
-
-
-def test_extension_characters_count_twice() -> None:
-    assert segments("€" * 80, unicode_allowed=True).units == 160
-    assert segments("€" * 80, unicode_allowed=True).segments == 1
-    assert segments("€" * 80 + "a", unicode_allowed=True).segments == 2
-    for char in "^{}\\[~]|€":
-        assert segments(char, unicode_allowed=True).units == 2, char
-
-
-def test_an_escape_pair_is_never_split_across_parts() -> None:
-    # 306 septets would fit two parts of 153, but each part can end with one septet unused rather than split "€".
-    info = segments("a" * 152 + "€" * 77, unicode_allowed=True)
-    assert (info.units, info.segments) == (306, 3)
-
-
-@pytest.mark.parametrize(("length", "expected"), [(70, 1), (71, 2), (134, 2), (135, 3), (335, 5), (336, 6)])
-def test_ucs2_segments_at_the_boundaries(length: int, expected: int) -> None:
-    info = segments("ơ" * length, unicode_allowed=True)
-    assert (info.encoding, info.units, info.segments) == ("ucs2", length, expected)
-
-
-def test_emoji_take_two_units_and_are_not_split() -> None:
-    assert segments("😀" * 35, unicode_allowed=True).segments == 1
-    info = segments("😀" * 36, unicode_allowed=True)
-    assert (info.units, info.segments, info.remaining) == (72, 2, 67 - 6)
-
-
-def test_vietnamese_with_diacritics_forces_ucs2() -> None:
-    assert segments("Cảm ơn quý khách", unicode_allowed=True).encoding == "ucs2"
-    assert segments("Đơn hàng", unicode_allowed=True).encoding == "ucs2"
-    # à and é are GSM-7 letters, but a Vietnamese text is sent as UCS-2 to keep its diacritics whole.
-    assert segments("Chào bà", unicode_allowed=True).encoding == "ucs2"
-    assert segments("Cam on quy khach", unicode_allowed=True).encoding == "gsm7"
-
-
-def test_decomposed_input_counts_like_composed() -> None:
-    composed = "Nguyễn Thị Ánh " * 4
-    decomposed = unicodedata.normalize("NFD", composed)
-    assert len(decomposed) > len(composed)
-    assert segments(decomposed, unicode_allowed=True) == segments(composed, unicode_allowed=True)
-    assert segments(decomposed, unicode_allowed=False) == segments(composed, unicode_allowed=False)
-
-
-def test_without_unicode_the_text_is_folded_and_counted_as_gsm7() -> None:
-    info = segments("Cảm ơn quý khách đã đặt hàng", unicode_allowed=False)
-    assert info == SegmentInfo(text="Cam on quy khach da dat hang", encoding="gsm7", units=28, segments=1,
-                               per_segment=160, remaining=132, folded=True)
-    assert info.sendable
-
-
-def test_without_unicode_characters_that_cannot_be_folded_are_listed() -> None:
-    info = segments("Cảm ơn 😀 謝謝", unicode_allowed=False)
-    assert info.unsupported == ("😀", "謝")
-    assert not info.sendable
-
-
-# Folding ----------------------------------------------------------------------------------------------
-
-
-def test_folding_takes_off_every_vietnamese_diacritic() -> None:
-    assert fold_diacritics("Nguyễn Thị Ánh Tuyết, Đường Lê Lợi, Quận 1") == "Nguyen Thi Anh Tuyet, Duong Le Loi, Quan 1"
-    assert fold_diacritics("ăâêôơư ĂÂÊÔƠƯ ạảãáàặẩẫ ừứửữự ỳýỷỹỵ") == "aaeoou AAEOOU aaaaaaaa uuuuu yyyyy"
-
-
-def test_folding_maps_d_with_stroke_which_decomposition_misses() -> None:
-    decomposition_only = "".join(c for c in unicodedata.normalize("NFD", "đĐ") if not unicodedata.combining(c))
-    assert decomposition_only == "đĐ"  # why the adapter maps these two itself
-    assert fold_diacritics("đi Đà Nẵng, ĐT 0912") == "di Da Nang, DT 0912"
-
-
-def test_folding_treats_composed_and_decomposed_input_alike() -> None:
-    text = "Đặng Thị Hồng Nhung — “Đã giao”…"
-    assert fold_diacritics(unicodedata.normalize("NFD", text)) == fold_diacritics(text)
-    assert fold_diacritics(text) == 'Dang Thi Hong Nhung - "Da giao"...'
-
-
-# Phones -----------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("raw", ["0912345678", "0912 345 678", "84912345678", "+84 912 345 678", "0084912345678",
-                                 "091.234.5678"])
-def test_phone_numbers_written_any_way_become_e164(raw: str) -> None:
-    assert to_e164(raw) == CUSTOMER
-
-
-def test_old_eleven_digit_prefixes_are_remapped() -> None:
-    assert to_e164("01689123456") == "+84389123456"
-    assert to_e164("841689123456") == "+84389123456"
-    assert to_e164("+84 128 912 3456") == "+84789123456"
-
-
-def test_numbers_are_written_as_the_gateway_wants() -> None:
-    assert for_gateway(CUSTOMER, "e164") == CUSTOMER
-    assert for_gateway(CUSTOMER, "84") == "84912345678"
-    assert for_gateway(CUSTOMER, "0") == "0912345678"
-    with pytest.raises(PhoneInvalid):
-        for_gateway("+6591234567", "0")
-
-
-@pytest.mark.parametrize("raw", ["", "abc", "12", "0912", "+84 000 000 000", "0912345678901234567890"])
-def test_what_is_not_a_phone_number_is_refused(raw: str) -> None:
-    with pytest.raises(PhoneInvalid):
-        to_e164(raw)
-
+from xuyen.channels.sms import SmsAdapter
 
 # Sending ----------------------------------------------------------------------------------------------
 
@@ -506,264 +341,3 @@ def test_no_reply_window_and_a_text_limit(gateway: tuple[FakeSmsGateway, str]) -
     assert SmsAdapter.capabilities.max_text_length == 765 and SmsAdapter.capabilities.reply_window is None
     assert adapter.segment_info("Cảm ơn").encoding == "ucs2"
     assert esms(url, unicode_allowed="false").segment_info("Cảm ơn").text == "Cam on"
-
-
-# Webhooks ---------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Inbox:
-    """The inbox's side of the webhook, as far as the adapter goes: verify, parse, answer."""
-
-    adapter: SmsAdapter
-    received: list[Inbound] = field(default_factory=list)
-    refused: list[str] = field(default_factory=list)
-
-    async def webhook(self, request: Request) -> Response:
-        """Verify and parse one delivery from the raw bytes."""
-        delivery = WebhookRequest(method=request.method, headers={k.lower(): v for k, v in request.headers.items()},
-                                  query=dict(request.query_params), body=await request.body(),
-                                  received_at=datetime.now(UTC))
-        try:
-            self.adapter.verify(delivery)
-            self.received.extend(self.adapter.parse(delivery))
-        except SignatureInvalid as exc:
-            self.refused.append(exc.message)
-            return PlainTextResponse("bad signature", 401)
-        except PayloadInvalid as exc:
-            self.refused.append(exc.message)
-            return PlainTextResponse("bad payload", 400)
-        answer = self.adapter.ack(delivery)
-        return Response(answer.body, answer.status, media_type=answer.content_type)
-
-
-@pytest.fixture
-def inbox(gateway: tuple[FakeSmsGateway, str]) -> Iterator[Inbox]:
-    """A served webhook endpoint for the generic adapter; the fake gateway posts to it."""
-    fake, url = gateway
-    box = Inbox(generic(url))
-    with serving(Starlette(routes=[Route("/webhooks/1", box.webhook, methods=["POST"])])) as base:
-        fake.webhook_url = base + "/webhooks/1"
-        yield box
-
-
-def request_for(events: Any, *, secret: str = HOOK_SECRET, age: float = 0.0, **options: Any) -> WebhookRequest:
-    """A signed webhook as the adapter sees it, signed ``age`` seconds before it is received."""
-    now = datetime.now(UTC)
-    body, headers = signed_webhook(events, secret, timestamp=int(now.timestamp() - age), **options)
-    return WebhookRequest(method="POST", headers={k.lower(): v for k, v in headers.items()}, query={}, body=body,
-                          received_at=now)
-
-
-def test_a_customers_reply_arrives(gateway: tuple[FakeSmsGateway, str], inbox: Inbox) -> None:
-    fake, _ = gateway
-    answer = fake.reply("0912345678", "Cho em hỏi đơn hàng #42 ạ", message_id="mo-1",
-                        timestamp="2024-04-24T16:58:01+07:00")
-    assert (answer.status_code, answer.text) == (200, "ok")
-    [reply] = inbox.received
-    assert isinstance(reply, InboundMessage)
-    assert reply.provider_message_id == "mo-1"
-    assert reply.contact.address == ContactIdentifier("phone", CUSTOMER)
-    assert reply.text == "Cho em hỏi đơn hàng #42 ạ"
-    assert reply.sent_at == datetime(2024, 4, 24, 9, 58, 1, tzinfo=UTC)
-
-
-def test_delivery_reports_name_the_sent_message(gateway: tuple[FakeSmsGateway, str], inbox: Inbox) -> None:
-    fake, _ = gateway
-    sent = inbox.adapter.send(message("Đơn hàng đã giao"))
-    assert fake.report(sent.provider_message_id, "delivered").status_code == 200
-    assert fake.report(sent.provider_message_id, "failed", error="Subscriber absent").status_code == 200
-    delivered, failed = inbox.received
-    assert isinstance(delivered, StatusUpdate) and isinstance(failed, StatusUpdate)
-    assert (delivered.state, delivered.provider_message_id) == (DeliveryState.DELIVERED, sent.provider_message_id)
-    assert delivered.contact is not None and delivered.contact.address.value == CUSTOMER
-    assert delivered.at.tzinfo is not None and abs(delivered.at - datetime.now(UTC)) < timedelta(minutes=1)
-    assert (failed.state, failed.error) == (DeliveryState.FAILED, "Subscriber absent")
-
-
-def test_statuses_out_of_order_are_all_reported() -> None:
-    adapter = generic("http://gw.invalid")
-    updates = adapter.parse(request_for([
-        {"type": "dlr", "message_id": "m1", "status": "delivered", "timestamp": 1714000010},
-        {"type": "dlr", "message_id": "m1", "status": "sent", "timestamp": 1714000000},
-    ]))
-    assert [u.state for u in updates if isinstance(u, StatusUpdate)] == [DeliveryState.DELIVERED, DeliveryState.SENT]
-
-
-def test_a_bad_signature_is_refused(gateway: tuple[FakeSmsGateway, str], inbox: Inbox) -> None:
-    fake, _ = gateway
-    fake.webhook_secret = "someone-else"
-    assert fake.reply("0912345678", "hi").status_code == 401
-    assert inbox.received == [] and "does not match" in inbox.refused[0]
-
-
-@pytest.mark.parametrize("drop", ["x-signature", "x-timestamp"])
-def test_missing_signature_headers_are_refused(drop: str) -> None:
-    adapter = generic("http://gw.invalid")
-    signed = request_for({"type": "mo", "from": CUSTOMER, "text": "hi", "message_id": "1"})
-    headers = {k: v for k, v in signed.headers.items() if k != drop}
-    with pytest.raises(SignatureInvalid, match=f"no {drop}"):
-        adapter.verify(WebhookRequest("POST", headers, {}, signed.body, signed.received_at))
-
-
-def test_a_tampered_body_is_refused() -> None:
-    adapter = generic("http://gw.invalid")
-    signed = request_for({"type": "mo", "from": CUSTOMER, "text": "hi", "message_id": "1"})
-    tampered = WebhookRequest("POST", signed.headers, {}, signed.body.replace(b"hi", b"yo"), signed.received_at)
-    with pytest.raises(SignatureInvalid):
-        adapter.verify(tampered)
-
-
-def test_a_channel_without_webhook_secret_refuses_webhooks() -> None:
-    adapter = generic("http://gw.invalid", secrets={"api_key": KEY})
-    with pytest.raises(SignatureInvalid, match="no webhook secret"):
-        adapter.verify(request_for({"type": "mo"}))
-
-
-def test_stale_and_future_webhooks_are_refused() -> None:
-    adapter = generic("http://gw.invalid")
-    event = {"type": "mo", "from": CUSTOMER, "text": "hi", "message_id": "1"}
-    adapter.verify(request_for(event, age=290))
-    adapter.verify(request_for(event, age=-290))
-    with pytest.raises(SignatureInvalid, match="more than 5 minutes ago"):
-        adapter.verify(request_for(event, age=301))
-    with pytest.raises(SignatureInvalid, match="ahead"):
-        adapter.verify(request_for(event, age=-301))
-
-
-def test_a_replay_within_the_window_gives_the_same_ids(gateway: tuple[FakeSmsGateway, str], inbox: Inbox) -> None:
-    fake, _ = gateway
-    body, headers = signed_webhook({"type": "mo", "from": "0912345678", "text": "STOP", "message_id": "mo-9"},
-                                   HOOK_SECRET)
-    assert fake.webhook_url is not None
-    for _ in range(2):
-        assert httpx.post(fake.webhook_url, content=body, headers=headers).status_code == 200
-    first, second = inbox.received[:2], inbox.received[2:]
-    assert [_ids(i) for i in first] == [_ids(i) for i in second] == [("message", "mo-9"), ("event", "mo-9:opt_out")]
-
-
-def test_a_replay_after_the_window_is_refused(gateway: tuple[FakeSmsGateway, str], inbox: Inbox) -> None:
-    fake, _ = gateway
-    body, headers = signed_webhook({"type": "mo", "from": "0912345678", "text": "hi", "message_id": "mo-1"},
-                                   HOOK_SECRET, timestamp=int(time.time()) - 600)
-    assert fake.webhook_url is not None
-    assert httpx.post(fake.webhook_url, content=body, headers=headers).status_code == 401
-    assert inbox.received == []
-
-
-def test_a_signature_bound_to_the_timestamp() -> None:
-    adapter = generic("http://gw.invalid", signature_payload="timestamp.body", signature_header="X-Sms-Signature")
-    event = {"type": "mo", "from": CUSTOMER, "text": "hi", "message_id": "1"}
-    adapter.verify(request_for(event, payload="timestamp.body", signature_header="X-Sms-Signature"))
-    with pytest.raises(SignatureInvalid):  # a body-only signature cannot be replayed with a fresh timestamp
-        adapter.verify(request_for(event, signature_header="X-Sms-Signature"))
-
-
-def _ids(item: Inbound) -> tuple[str, str | None]:
-    """What the inbox dedupes an item on."""
-    if isinstance(item, InboundMessage):
-        return "message", item.provider_message_id
-    if isinstance(item, ContactEvent):
-        return "event", item.provider_event_id
-    return "status", item.provider_message_id
-
-
-@pytest.mark.parametrize("text", ["STOP", "stop", "Hủy", "HUY", " huỷ! ", "Từ chối", "TU CHOI", "tu  choi."])
-def test_stop_keywords_opt_out(text: str) -> None:
-    adapter = generic("http://gw.invalid")
-    items = adapter.parse(request_for({"type": "mo", "from": "0912345678", "text": text, "message_id": "mo-1"}))
-    reply, opt_out = items
-    assert isinstance(reply, InboundMessage) and reply.text == text
-    assert isinstance(opt_out, ContactEvent) and opt_out.kind == ContactEventKind.OPT_OUT
-    assert opt_out.contact.address == ContactIdentifier("phone", CUSTOMER)
-    assert opt_out.provider_event_id == "mo-1:opt_out"
-
-
-@pytest.mark.parametrize("text", ["Huy đây, cho hỏi giá", "Please don't stop", "STOPPED", "Hủy đơn #42 giúp em"])
-def test_a_message_that_only_contains_a_keyword_is_not_an_opt_out(text: str) -> None:
-    adapter = generic("http://gw.invalid")
-    items = adapter.parse(request_for({"type": "mo", "from": "0912345678", "text": text, "message_id": "mo-1"}))
-    assert [type(i) for i in items] == [InboundMessage]
-
-
-def test_opt_out_keywords_are_configurable() -> None:
-    adapter = generic("http://gw.invalid", opt_out_keywords="HUY QC, Từ chối QC")
-    for text, opts_out in [("huy qc", True), ("TU CHOI QC", True), ("STOP", False)]:
-        items = adapter.parse(request_for({"type": "mo", "from": CUSTOMER, "text": text, "message_id": "1"}))
-        assert any(isinstance(i, ContactEvent) for i in items) is opts_out, text
-
-
-def test_webhook_fields_are_configurable() -> None:
-    adapter = generic("http://gw.invalid", webhook_type_field="event", webhook_mo_values="inbound,MO",
-                      webhook_from_field="sender.msisdn", webhook_text_field="content",
-                      webhook_message_id_field="id", webhook_timestamp_field="time")
-    [reply] = adapter.parse(request_for({"event": "MO", "sender": {"msisdn": "84912345678"}, "content": "Alo",
-                                         "id": 991, "time": "24/04/2024 16:58:01"}))
-    assert isinstance(reply, InboundMessage)
-    assert (reply.provider_message_id, reply.text, reply.contact.address.value) == ("991", "Alo", CUSTOMER)
-    assert reply.sent_at == datetime(2024, 4, 24, 9, 58, 1, tzinfo=UTC)
-
-
-def test_an_old_prefix_sender_is_normalised() -> None:
-    adapter = generic("http://gw.invalid")
-    [reply] = adapter.parse(request_for({"type": "mo", "from": "841689123456", "text": "hi", "message_id": "1"}))
-    assert isinstance(reply, InboundMessage) and reply.contact.address.value == "+84389123456"
-
-
-@pytest.mark.parametrize(("stamp", "expected"), [
-    (1714000000, datetime(2024, 4, 24, 23, 6, 40, tzinfo=UTC)),
-    (1714000000123, datetime(2024, 4, 24, 23, 6, 40, 123000, tzinfo=UTC)),
-    ("2024-04-24 16:58:01", datetime(2024, 4, 24, 9, 58, 1, tzinfo=UTC)),
-    ("2024-04-24T09:58:01Z", datetime(2024, 4, 24, 9, 58, 1, tzinfo=UTC)),
-])
-def test_webhook_times_become_utc(stamp: Any, expected: datetime) -> None:
-    adapter = generic("http://gw.invalid")
-    [update] = adapter.parse(request_for({"type": "dlr", "message_id": "m", "status": "DELIVRD", "timestamp": stamp}))
-    assert isinstance(update, StatusUpdate) and update.at == expected and update.state == DeliveryState.DELIVERED
-
-
-def test_unknown_event_types_and_statuses_are_left_out() -> None:
-    adapter = generic("http://gw.invalid")
-    items = adapter.parse(request_for([{"type": "balance_low", "amount": 1000},
-                                       {"type": "dlr", "message_id": "m", "status": "teleported"},
-                                       {"type": "dlr", "message_id": "m", "status": "delivered"}]))
-    assert [type(i) for i in items] == [StatusUpdate]
-
-
-def test_dlr_status_map_is_configurable() -> None:
-    adapter = generic("http://gw.invalid", dlr_status_map='{"5": "delivered", "4": "failed"}')
-    [update] = adapter.parse(request_for({"type": "dlr", "message_id": "m", "status": 5}))
-    assert isinstance(update, StatusUpdate) and update.state == DeliveryState.DELIVERED
-
-
-@pytest.mark.parametrize("body", [
-    b"not json",
-    b"",
-    b"\xff\xfe",
-    b"[1, 2]",
-    b'"mo"',
-    b"[" * 5000 + b"]" * 5000,
-    json.dumps({"type": "mo", "from": CUSTOMER, "text": "no id"}).encode(),
-    json.dumps({"type": "mo", "from": "not a phone", "text": "hi", "message_id": "1"}).encode(),
-    json.dumps({"type": "mo", "from": CUSTOMER, "text": {"nested": True}, "message_id": "1"}).encode(),
-    json.dumps({"type": "mo", "from": CUSTOMER, "text": "hi", "message_id": True}).encode(),
-    json.dumps({"type": "mo", "from": CUSTOMER, "text": "hi", "message_id": "1", "timestamp": "yesterday"}).encode(),
-    json.dumps({"type": "mo", "from": CUSTOMER, "text": "hi", "message_id": "1", "timestamp": 1e300}).encode(),
-    json.dumps({"type": "dlr", "status": "delivered"}).encode(),
-    json.dumps({"type": "dlr", "message_id": "m"}).encode(),
-    json.dumps({"type": "mo", "from": CUSTOMER, "text": "x" * 6000, "message_id": "1"}).encode(),
-    json.dumps([{"type": "other"}] * 501).encode(),
-    json.dumps({"type": "other", "pad": "x" * 300_000}).encode(),
-])
-def test_malformed_bodies_are_payload_invalid(body: bytes) -> None:
-    adapter = generic("http://gw.invalid")
-    with pytest.raises(PayloadInvalid):
-        adapter.parse(WebhookRequest("POST", {}, {}, body, datetime.now(UTC)))
-
-
-def test_a_malformed_body_is_answered_400_over_http(gateway: tuple[FakeSmsGateway, str], inbox: Inbox) -> None:
-    fake, _ = gateway
-    body, headers = signed_webhook({"type": "mo", "from": "nobody", "text": "hi", "message_id": "1"}, HOOK_SECRET)
-    assert fake.webhook_url is not None
-    assert httpx.post(fake.webhook_url, content=body, headers=headers).status_code == 400
-    assert "not a phone number" in inbox.refused[0]
