@@ -10,7 +10,7 @@ from datetime import timedelta, timezone
 from typing import Any, Literal, cast
 
 from xuyen.channels.base import ChannelError, DeliveryState
-from xuyen.channels.sms.encoding import fold_diacritics
+from xuyen.channels.sms.encoding import keyword_form
 from xuyen.channels.sms.phones import PHONE_FORMATS, PhoneFormat
 
 MethodFormat = Literal["json", "form"]
@@ -345,8 +345,7 @@ def read_config(settings: Mapping[str, str], label: str) -> GatewayConfig:
         webhook_timestamp_field=merged["webhook_timestamp_field"],
         webhook_timezone=_utc_offset(merged["webhook_utc_offset"], label),
         dlr_statuses=status_map,
-        opt_out_keywords=tuple(dict.fromkeys(k for k in (_keyword(p) for p in merged["opt_out_keywords"].split(","))
-                                             if k)),
+        opt_out_keywords=tuple(dict.fromkeys(k for k in map(keyword_form, merged["opt_out_keywords"].split(",")) if k)),
     )
 
 
@@ -374,8 +373,3 @@ def _utc_offset(text: str, label: str) -> timezone:
     if offset >= timedelta(hours=15):
         raise ChannelError(f"The {label} setting webhook_utc_offset is {text!r}; write it like +07:00.")
     return timezone(sign * offset)
-
-
-def _keyword(text: str) -> str:
-    """A keyword as replies are compared with it: folded, upper-case, single spaces."""
-    return " ".join(fold_diacritics(text).upper().split())

@@ -84,6 +84,13 @@ def fold_diacritics(text: str) -> str:
     return "".join(out)
 
 
+def keyword_form(text: str) -> str:
+    """A reply as keywords are compared: folded, upper-case, punctuation dropped, single spaces (``Từ chối!`` →
+    ``TU CHOI``)."""
+    words = "".join(c if c.isalnum() else " " for c in fold_diacritics(text).upper())
+    return " ".join(words.split())
+
+
 def is_gsm7(text: str) -> bool:
     """Whether every character of ``text`` is in the GSM-7 alphabet or its extension table."""
     return all(c in GSM7_BASIC or c in GSM7_EXTENSION for c in text)

@@ -22,7 +22,7 @@ from xuyen.channels.base import (
     WebhookRequest,
 )
 from xuyen.channels.sms.config import GatewayConfig
-from xuyen.channels.sms.encoding import fold_diacritics
+from xuyen.channels.sms.encoding import keyword_form
 from xuyen.channels.sms.phones import PhoneInvalid, to_e164
 
 REPLAY_WINDOW = timedelta(minutes=5)
@@ -145,8 +145,7 @@ def _dlr(config: GatewayConfig, item: Mapping[str, Any], received: datetime) -> 
 def is_opt_out(text: str, keywords: tuple[str, ...]) -> bool:
     """Whether a reply is one of the stop keywords, whole (``Hủy``, ``tu choi!``): a reply that merely starts
     with one (``Huy đây, …`` from a customer named Huy) is a message, not an opt-out."""
-    words = "".join(c if c.isalnum() else " " for c in fold_diacritics(text).upper())
-    return " ".join(words.split()) in keywords
+    return keyword_form(text) in keywords
 
 
 def _text(item: Mapping[str, Any], path: str, *, strip: bool = True) -> str:
