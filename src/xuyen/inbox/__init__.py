@@ -1,0 +1,1 @@
+"""The inbox: conversations across channels, agents, assignment, SLA and CSAT."""
