@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -275,8 +276,8 @@ def _day_intervals(calendar: BusinessCalendar, day: date) -> list[tuple[datetime
         return []
     zone = calendar.zone
     midnight = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    before = _offset(zone, day, fold=0)
-    after = _offset(zone, day + _ONE_DAY, fold=1)
+    before = _offset(zone, day, 0)
+    after = _offset(zone, day + _ONE_DAY, 1)
     if before == after:
         return [(midnight + timedelta(minutes=span.start) - before, midnight + timedelta(minutes=span.end) - before)
                 for span in spans]
@@ -299,8 +300,9 @@ def _day_intervals(calendar: BusinessCalendar, day: date) -> list[tuple[datetime
     return intervals
 
 
-def _offset(zone: ZoneInfo, day: date, *, fold: int) -> timedelta:
-    """The UTC offset at local midnight starting ``day``."""
+@lru_cache(maxsize=1 << 16)
+def _offset(zone: ZoneInfo, day: date, fold: int) -> timedelta:
+    """The UTC offset at local midnight starting ``day`` (remembered: deadlines look at the same days again)."""
     offset = datetime(day.year, day.month, day.day, tzinfo=zone, fold=fold).utcoffset()
     assert offset is not None
     return offset
@@ -327,7 +329,7 @@ def _ordinary_week_start(calendar: BusinessCalendar, first: date) -> datetime | 
     if any(day in calendar.holidays or day in calendar._extra for day in days[:7]):
         return None
     zone = calendar.zone
-    offsets = {_offset(zone, day, fold=fold) for day in days for fold in (0, 1)}
+    offsets = {_offset(zone, day, fold) for day in days for fold in (0, 1)}
     if len(offsets) != 1:
         return None
     return datetime(first.year, first.month, first.day, tzinfo=UTC) - offsets.pop()
