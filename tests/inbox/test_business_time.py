@@ -240,6 +240,16 @@ def test_vietnam_calendar_takes_hours() -> None:
     assert shop.hours_on(date(2026, 2, 17)) == ()
 
 
+def test_vietnam_calendar_defaults_to_the_years_around_now() -> None:
+    this_year = datetime.now(VN).year
+    calendar = vietnam_calendar()
+    assert calendar.timezone == "Asia/Ho_Chi_Minh"
+    assert {day.year for day in calendar.holidays} == {this_year - 1, this_year, this_year + 1}
+    assert calendar.hours_on(date(this_year, 1, 1)) == ()
+    assert calendar.week[0] == (Span.parse("08:00-12:00"), Span.parse("13:30-17:30"))
+    assert calendar.week[5] == calendar.week[6] == ()
+
+
 # --- time zones with daylight saving time ----------------------------------------------------------------------
 
 def berlin(year: int, month: int, day: int, hour: int, minute: int, *, fold: int = 0) -> datetime:
