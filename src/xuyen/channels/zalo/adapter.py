@@ -24,6 +24,7 @@ from xuyen.channels.base import (
     SendFailed,
     SendResult,
     Template,
+    WebhookAnswer,
     WebhookRequest,
 )
 from xuyen.channels.zalo import webhook
@@ -92,6 +93,12 @@ class ZaloAdapter(ChannelAdapter):
         self._events = webhook.EventReader(oa_id=self.oa_id, app_id=self.app_id)
 
     # Inbound -------------------------------------------------------------------------------------------
+
+    def handshake(self, request: WebhookRequest) -> WebhookAnswer | None:
+        """Answer a plain GET or HEAD (a reachability check of the URL) with 200; Zalo's events come as POST."""
+        if request.method.upper() in ("GET", "HEAD"):
+            return WebhookAnswer(200, b"ok")
+        return None
 
     def verify(self, request: WebhookRequest) -> None:
         """Check ``X-ZEvent-Signature`` (``mac=`` SHA-256 of app id, raw body, body timestamp, OA secret key)."""

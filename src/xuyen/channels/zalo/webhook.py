@@ -207,7 +207,10 @@ class EventReader:
         if name in USER_MESSAGE_EVENTS:
             return [self._message(data, echo=False)]
         if name.startswith("oa_send_") and "group" not in name and "anonymous" not in name:
-            return [self._message(data, echo=True)]
+            # An echo of the OA's own message without its ids tells the inbox nothing; leave it out rather than
+            # refuse the delivery (Zalo disables a webhook that keeps failing).
+            has_ids = self._party(data, "recipient") and provider_id(_object(data.get("message")).get("msg_id"))
+            return [self._message(data, echo=True)] if has_ids else []
         if name in FOLLOW_EVENTS:
             return [self._follow(data, FOLLOW_EVENTS[name])]
         if name in RECEIPT_EVENTS:
