@@ -101,7 +101,7 @@ def check_signature(*, header: str | None, body: bytes, app_id: str, oa_secret_k
     if not header or not header.strip():
         raise SignatureInvalid("The request has no X-ZEvent-Signature header; Zalo signs every webhook it sends.")
     value = header.strip()
-    if not value[: len(SIGNATURE_PREFIX)].lower() == SIGNATURE_PREFIX:
+    if value[: len(SIGNATURE_PREFIX)].lower() != SIGNATURE_PREFIX:
         raise SignatureInvalid("The X-ZEvent-Signature header does not start with 'mac='; it is not Zalo's.")
     given = value[len(SIGNATURE_PREFIX):].strip().lower()
     timestamp = timestamp_text(load(body))
