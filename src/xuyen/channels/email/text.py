@@ -7,14 +7,16 @@ import unicodedata
 from contextlib import suppress
 from html.parser import HTMLParser
 
-# A line that stands where an HTML quote container began (Gmail's gmail_quote, Outlook's divRplyFwdMsg, …).
-QUOTE_MARK = "\x1e"
+# A line that stands where an HTML quote container began (Gmail's gmail_quote, Outlook's divRplyFwdMsg, …):
+# a private-use character, which no mail carries and which is not whitespace.
+QUOTE_MARK = "\ue000"
 
 _BLOCK_TAGS = frozenset({
     "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "fieldset", "figcaption", "figure",
     "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre",
     "section", "table", "tr", "ul",
 })
+_PARAGRAPH_TAGS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "table", "blockquote", "pre"})
 _SKIP_TAGS = frozenset({"head", "script", "style", "title", "template", "noscript"})
 _QUOTE_CLASSES = frozenset({"gmail_quote", "yahoo_quoted", "moz-cite-prefix", "protonmail_quote", "zmail_extra"})
 _QUOTE_IDS = frozenset({"divrplyfwdmsg", "appendonsend", "mail-editor-reference-message-container"})
@@ -90,6 +92,8 @@ class _HtmlText(HTMLParser):
                 self.current.append(f" <{href}>")
         if tag in _BLOCK_TAGS and tag != "br":
             self._break()
+        if tag in _PARAGRAPH_TAGS:
+            self.lines.append("> " * self.quote_depth if tag != "blockquote" else "")
         if tag == "blockquote":
             self.quote_depth = max(0, self.quote_depth - 1)
         elif tag == "pre":

@@ -1,6 +1,6 @@
 """Signed reply tokens: the thread key rides in the Reply-To address (``cskh+r-<token>@shop.vn``).
 
-A token is ``<tag><payload>-<signature>``, lower case, so it survives mail systems that fold the case of
+A token is ``<tag><payload><signature>``, lower case, so it survives mail systems that fold the case of
 addresses:
 
 - ``u`` + the 16 bytes of a UUID in base32 (a thread key that is a canonical UUID string);
@@ -8,8 +8,10 @@ addresses:
 - ``s`` + the UTF-8 bytes in base32 (any other thread key).
 
 The signature is HMAC-SHA256 keyed with the channel's ``reply_token_secret`` over a fixed label and the thread
-key, truncated to 80 bits and written in base32. A token whose signature does not match its own thread key
-(forged, altered, or copied from another thread) reads as invalid.
+key, truncated to 64 bits and written as 13 base32 characters (forging one means guessing among 2^64 by sending
+mail). A token whose signature does not match its own thread key (forged, altered, or copied from another
+thread), or that is not written exactly as this module writes it, reads as invalid. With a UUID thread key the
+token takes 40 characters, which leaves 21 for the mailbox's own local part within the 64 RFC 5321 allows.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ import binascii
 import hashlib
 import hmac
 import uuid
+from email.utils import parseaddr
 
 TOKEN_MARK = "+r-"  # noqa: S105 (the tag in an address, not a password)
-SIGNATURE_BYTES = 10  # 80 bits: 16 base32 characters
+SIGNATURE_BYTES = 8  # 64 bits
+SIGNATURE_CHARS = 13  # 64 bits in base32
 LOCAL_PART_LIMIT = 64  # RFC 5321 section 4.5.3.1.1
 _LABEL = b"xuyen/email/reply-token/v1\x00"
 _MAX_INTEGER_DIGITS = 30
@@ -80,7 +84,7 @@ def make_token(secret: bytes, thread_key: str) -> str:
     """The token that carries ``thread_key`` and vouches for it."""
     if not thread_key:
         raise ValueError("a thread key is needed")
-    return f"{_encode_key(thread_key)}-{signature(secret, thread_key)}"
+    return f"{_encode_key(thread_key)}{signature(secret, thread_key)}"
 
 
 def reply_address(secret: bytes, address: str, thread_key: str) -> str:
@@ -93,8 +97,9 @@ def reply_address(secret: bytes, address: str, thread_key: str) -> str:
 
 
 def token_of(address: str) -> str | None:
-    """The token part of an address that carries one (any case), or None."""
-    local = address.strip().strip("<>").rpartition("@")[0].lower()
+    """The token part of an address (bare or with a display name) that carries one, in lower case, or None."""
+    spec = parseaddr(address)[1] or address.strip()
+    local = spec.rpartition("@")[0].lower()
     if TOKEN_MARK not in local:
         return None
     return local.rpartition(TOKEN_MARK)[2]
@@ -102,11 +107,12 @@ def token_of(address: str) -> str | None:
 
 def read_token(secret: bytes, token: str) -> str | None:
     """The thread key ``token`` carries when its signature verifies, else None."""
-    encoded, dash, signed = token.strip().lower().rpartition("-")
-    if not dash or len(signed) != len(signature(secret, "")):
+    token = token.strip().lower()
+    encoded, signed = token[:-SIGNATURE_CHARS], token[-SIGNATURE_CHARS:]
+    if len(token) <= SIGNATURE_CHARS:
         return None
     thread_key = _decode_key(encoded)
-    if thread_key is None:
+    if thread_key is None or _encode_key(thread_key) != encoded:
         return None
     if not hmac.compare_digest(signature(secret, thread_key), signed):
         return None
