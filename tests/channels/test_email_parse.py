@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from email import policy
 from email.message import EmailMessage
+from importlib.metadata import entry_points
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -630,6 +631,11 @@ def test_adapter_settings_are_checked() -> None:
     assert adapter.capabilities.reply_window is None
     rule = adapter.reply_rule(last_inbound_at=None, now=datetime.now(UTC))
     assert rule.free_text and rule.until is None
+
+
+def test_the_adapter_is_the_email_entry_point() -> None:
+    [point] = entry_points(group="xuyen.channels", name="email")
+    assert point.load() is EmailAdapter and EmailAdapter.kind == "email"
 
 
 def test_uuid_thread_keys_fit_long_mailbox_names() -> None:

@@ -241,7 +241,8 @@ class EmailAdapter(ChannelAdapter):
         message_id = self.message_id_for(message.idempotency_key)
         headers = {name.lower(): value for name, value in message.headers.items()}
         thread_key = headers.get(compose.THREAD_HEADER.lower(), "").strip() or None
-        in_reply_to, references = compose.references_for(message.reply_to_provider_id, headers.get("references"))
+        in_reply_to, references = compose.references_for(message.reply_to_provider_id or headers.get("in-reply-to"),
+                                                          headers.get("references"))
         subject = " ".join((message.subject or self.display_name or self.address).split())
         try:
             recipient = compose.address(message.to.value.strip())

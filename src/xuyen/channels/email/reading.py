@@ -118,7 +118,7 @@ def _unflow(text: str, delsp: bool) -> str:
 def _part_text(part: Message) -> str:
     content = _content(part)
     if part.get_content_subtype() == "html":
-        return html_to_text(content)
+        return clean(html_to_text(content))
     content = clean(content)
     if (part.get_param("format") or "").lower() == "flowed":  # type: ignore[union-attr]
         content = _unflow(content, (part.get_param("delsp") or "").lower() == "yes")  # type: ignore[union-attr]
