@@ -642,3 +642,32 @@ def test_the_fake_reads_literals_and_answers_with_them(imap_server: FakeImapServ
     assert data[0][1] == raw and b"UID 1" in data[0][0]
     assert b"\\Seen" in data[1]  # BODY[] without PEEK sets \Seen, and the answer says so
     client.logout()
+
+
+def test_the_fake_speaks_the_wire_protocol(imap_server: FakeImapServer) -> None:
+    imap_server.folder().add(b"Subject: hi\r\n\r\nbody\r\n")
+    with socket.create_connection(("127.0.0.1", imap_server.port), timeout=5) as sock:
+        stream = sock.makefile("rb")
+        assert stream.readline().startswith(b"* OK [CAPABILITY IMAP4rev1 LITERAL+]")
+        # A non-synchronising literal ({n+}) goes straight on; a synchronising one waits for "+".
+        sock.sendall(f"a1 LOGIN {{{len(ADDRESS)}+}}\r\n{ADDRESS} {{{len(PASSWORD)}}}\r\n".encode())
+        assert stream.readline().startswith(b"+ ")
+        sock.sendall(PASSWORD.encode() + b"\r\n")
+        assert stream.readline().startswith(b"a1 OK")
+        sock.sendall(b"a2 FROB\r\n")
+        assert stream.readline() == b"a2 BAD unknown command FROB\r\n"
+        sock.sendall(b'a3 EXAMINE "INBOX\r\n')
+        assert stream.readline().startswith(b"a3 BAD")
+        sock.sendall(b"a4 EXAMINE inbox\r\n")
+        lines = [stream.readline() for _ in range(7)]
+        assert lines[2] == b"* 1 EXISTS\r\n" and lines[-1] == b"a4 OK [READ-ONLY] EXAMINE completed\r\n"
+        sock.sendall(b"a5 UID FETCH 1:* (BODY.PEEK[HEADER] FLAGS)\r\n")
+        assert stream.readline() == b"* 1 FETCH (UID 1 BODY[HEADER] {15}\r\n"
+        assert stream.read(15) == b"Subject: hi\r\n\r\n"
+        assert stream.readline() == b" FLAGS ())\r\n"
+        assert stream.readline() == b"a5 OK UID FETCH completed\r\n"
+        sock.sendall(b"a6 UID STORE 1 +FLAGS (\\Seen)\r\n")
+        assert stream.readline() == b"a6 NO [READ-ONLY] Mailbox is read-only\r\n"
+        sock.sendall(b"a7 LOGOUT\r\n")
+        assert stream.readline().startswith(b"* BYE")
+        assert stream.readline() == b"a7 OK LOGOUT completed\r\n"

@@ -24,6 +24,8 @@ from typing import Any
 
 MAX_LINE = 65536
 MAX_LITERAL = 64 * 1024 * 1024
+COMMANDS = frozenset({"CAPABILITY", "NOOP", "LOGOUT", "STARTTLS", "LOGIN", "SELECT", "EXAMINE", "CLOSE", "UID",
+                      "SEARCH", "FETCH", "STORE"})
 SYSTEM_FLAGS = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
 _LITERAL_AT_END = re.compile(rb"\{(\d+)(\+?)\}\r?\n$")
 _PARTIAL = re.compile(r"^(BODY(?:\.PEEK)?)\[([^\]]*)\](?:<(\d+)\.(\d+)>)?$", re.IGNORECASE)
@@ -285,6 +287,8 @@ class _Session(socketserver.StreamRequestHandler):
                 return
 
     def dispatch(self, tag: str, name: str, args: list[Any]) -> bool:
+        if name not in COMMANDS:
+            raise BadCommand(f"unknown command {name}")
         if name == "CAPABILITY":
             self.send(f"* CAPABILITY {self.capabilities()}")
             self.send(f"{tag} OK CAPABILITY completed")
@@ -311,10 +315,10 @@ class _Session(socketserver.StreamRequestHandler):
             self.send(f"{tag} OK CLOSE completed")
         elif name == "UID" and args and str(args[0]).upper() in ("SEARCH", "FETCH", "STORE"):
             self.run(tag, str(args[0]).upper(), args[1:], by_uid=True)
-        elif name in ("SEARCH", "FETCH", "STORE"):
-            self.run(tag, name, args, by_uid=False)
+        elif name == "UID":
+            raise BadCommand("UID takes SEARCH, FETCH or STORE")
         else:
-            raise BadCommand(f"unknown command {name}")
+            self.run(tag, name, args, by_uid=False)
         return True
 
     # Commands -----------------------------------------------------------------------------------------
