@@ -3,6 +3,7 @@ names none of them. A third-party package adds a channel by declaring an entry p
 
 from __future__ import annotations
 
+import logging
 from functools import cache
 from importlib.metadata import entry_points
 
@@ -10,13 +11,19 @@ from xuyen.channels.base import ChannelAdapter, ChannelError
 
 GROUP = "xuyen.channels"
 
+log = logging.getLogger("xuyen.channels")
+
 
 @cache
 def adapters() -> dict[str, type[ChannelAdapter]]:
     """Every installed adapter class by its kind (``messenger``, ``zalo``, …)."""
     found: dict[str, type[ChannelAdapter]] = {}
     for point in entry_points(group=GROUP):
-        adapter = point.load()
+        try:
+            adapter = point.load()
+        except ImportError:  # one broken channel package must not take the others down
+            log.exception("the channel adapter %r (%s) cannot be loaded; it is left out", point.name, point.value)
+            continue
         if not (isinstance(adapter, type) and issubclass(adapter, ChannelAdapter)):
             raise TypeError(f"entry point {point.name!r} of {GROUP} is not a ChannelAdapter class")
         if adapter.kind != point.name:

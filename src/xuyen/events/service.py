@@ -323,7 +323,7 @@ def record_channel_calls(session: Session, *, source_id: int, calls: list[ValidE
     add_events(session, source=source, items=list(calls), request_id="channel", received_at=utcnow())
     stored = dict(session.execute(select(Event.message_id, Event.profile_id).where(
         Event.source_id == source.id, one_of(Event.message_id, [call.message_id for call in calls],
-                                             postgres=is_postgres(session)))).tuples().all())
+                                             postgres=is_postgres(session)))).all())
     found: list[int | None] = []
     for call in calls:
         profile_id = stored.get(call.message_id)

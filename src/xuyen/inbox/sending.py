@@ -8,7 +8,7 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from xuyen.channels.base import OutboundMessage, SendFailed
+from xuyen.channels.base import DeliveryState, OutboundMessage, SendFailed
 from xuyen.clock import utcnow
 from xuyen.inbox.connections import build_adapter, flag_credentials, store_rotated_secrets
 from xuyen.inbox.models import Channel, ContactPoint, Direction, Message, MessageState
@@ -53,7 +53,9 @@ def send_message(session: Session, *, message_id: int) -> None:
         store_rotated_secrets(channel, getattr(adapter, "rotated_secrets", None) or {})
         adapter.close()
     message.provider_message_id = result.provider_message_id
-    message.state, message.state_changed_at, message.error = MessageState(result.state.value), utcnow(), None
+    # Accepted by the provider is "sent" here, even where the provider still queues it on its side.
+    state = MessageState.sent if result.state == DeliveryState.QUEUED else MessageState(result.state.value)
+    message.state, message.state_changed_at, message.error = state, utcnow(), None
     message.meta = {**message.meta, "parts": result.parts}
     announce(session, kind="status", conversation_id=message.conversation_id, message_id=message.id)
 
