@@ -68,7 +68,8 @@ def _refused(session: Session, channel: Channel, message: Message, error: SendFa
     if error.retryable and attempts < MAX_SEND_ATTEMPTS:
         message.error = f"Not sent yet (attempt {attempts} of {MAX_SEND_ATTEMPTS}): {error.message}"
         add_job(session, name=SEND_JOB, payload={"message_id": message.id},
-                run_at=utcnow() + backoff_delay(attempts))
+                run_at=utcnow() + backoff_delay(attempts), ordering_key=f"{SEND_JOB}:{channel.id}",
+                sequence=message.id)
         return
     if error.credentials_revoked:
         flag_credentials(channel, reason=error.message)

@@ -27,8 +27,9 @@ from xuyen.inbox.models import (
     Message,
     MessageState,
 )
-from xuyen.inbox.threads import announce
+from xuyen.inbox.threads import announce, announce_message, announce_status
 from xuyen.jobs import add_job
+from xuyen.outbox import emit
 
 SEND_JOB = "inbox.send_message"
 MAX_TEXT = 20_000
@@ -162,8 +163,9 @@ def reply(session: Session, *, conversation_id: int, text: str, author_id: int |
     if conversation.first_reply_at is None:
         conversation.first_reply_at = now
     session.flush()
-    add_job(session, name=SEND_JOB, payload={"message_id": message.id})
-    announce(session, kind="message", conversation_id=conversation.id, message_id=message.id)
+    add_job(session, name=SEND_JOB, payload={"message_id": message.id}, ordering_key=f"{SEND_JOB}:{chosen.channel.id}",
+            sequence=message.id)
+    announce_message(session, message, channel=chosen.channel)
     audit.record(session, actor=actor, action="conversation.replied", subject_type="conversation",
                  subject_id=conversation.id, detail={"message_id": message.id, "channel_id": chosen.channel.id})
     session.commit()
@@ -181,7 +183,7 @@ def add_note(session: Session, *, conversation_id: int, text: str, author_id: in
                    author_id=author_id, text=text[:MAX_TEXT], sent_at=now, created_at=now)
     session.add(note)
     session.flush()
-    announce(session, kind="message", conversation_id=conversation.id, message_id=note.id)
+    announce_message(session, note, channel=None)
     session.commit()
     return note
 
@@ -193,12 +195,14 @@ def set_status(session: Session, *, conversation_id: int, status: ConversationSt
     now = utcnow()
     if status == ConversationStatus.snoozed and (snoozed_until is None or snoozed_until <= now):
         raise ValidationFailed("Say until when to snooze, a time in the future.", code="snooze_until_required")
+    previous = conversation.status
     conversation.status = status
     conversation.snoozed_until = snoozed_until if status == ConversationStatus.snoozed else None
     conversation.resolved_at = now if status == ConversationStatus.resolved else None
     audit.record(session, actor=actor, action=f"conversation.{status.value}", subject_type="conversation",
                  subject_id=conversation.id)
-    announce(session, kind="conversation", conversation_id=conversation.id)
+    if previous != status:
+        announce_status(session, conversation, previous=previous, actor=actor)
     session.commit()
     return conversation
 
@@ -214,6 +218,8 @@ def assign(session: Session, *, conversation_id: int, assignee_id: int | None, a
     conversation.assignee_id = assignee_id
     audit.record(session, actor=actor, action="conversation.assigned", subject_type="conversation",
                  subject_id=conversation.id, detail={"assignee_id": assignee_id})
+    emit(session, topic="inbox.conversation.assigned", aggregate_type="conversation", aggregate_id=conversation.id,
+         payload={"conversation_id": conversation.id, "assignee_id": assignee_id, "actor": actor})
     announce(session, kind="conversation", conversation_id=conversation.id)
     session.commit()
     return conversation

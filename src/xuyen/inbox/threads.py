@@ -24,6 +24,7 @@ from xuyen.inbox.models import (
     Message,
     MessageState,
 )
+from xuyen.outbox import emit
 
 NOTIFY_CHANNEL = "xuyen_inbox"
 THREAD_KEY_PREFIX = "c"
@@ -127,6 +128,8 @@ def conversation_for(session: Session, *, profile_id: int, at: datetime,
                              created_at=utcnow())
         session.add(found)
         session.flush()
+        emit(session, topic="inbox.conversation.opened", aggregate_type="conversation", aggregate_id=found.id,
+             payload={"conversation_id": found.id, "profile_id": profile_id})
     return found
 
 
@@ -161,9 +164,11 @@ def add_inbound_message(session: Session, *, channel: Channel, message: InboundM
                   meta={"thread_hints": dict(message.thread_hints), "echo": message.echo},
                   receipt_id=receipt_id, sent_at=message.sent_at, created_at=utcnow())
     session.add(row)
-    _note_message(conversation, row, channel_id=channel.id)
+    reopened = _note_message(conversation, row, channel_id=channel.id)
     session.flush()
-    announce(session, kind="message", conversation_id=conversation.id, message_id=row.id)
+    announce_message(session, row, channel=channel)
+    if reopened:
+        announce_status(session, conversation, previous=reopened, actor="customer")
     return row
 
 
@@ -174,8 +179,9 @@ def _attachment(item: object) -> dict[str, object]:
     return found | ({"meta": dict(meta)} if meta else {})
 
 
-def _note_message(conversation: Conversation, message: Message, *, channel_id: int) -> None:
-    """Move the conversation on for a new message: a customer's message reopens it."""
+def _note_message(conversation: Conversation, message: Message, *, channel_id: int) -> ConversationStatus | None:
+    """Move the conversation on for a new message: a customer's message reopens it (the status it had is
+    returned then)."""
     if message.sent_at > conversation.last_message_at:
         conversation.last_message_at = message.sent_at
     if message.subject and not conversation.subject:
@@ -185,8 +191,11 @@ def _note_message(conversation: Conversation, message: Message, *, channel_id: i
             conversation.last_inbound_at = message.sent_at
             conversation.last_inbound_channel_id = channel_id
         if conversation.status != ConversationStatus.open:
+            previous = conversation.status
             conversation.status, conversation.snoozed_until, conversation.resolved_at = (
                 ConversationStatus.open, None, None)
+            return previous
+    return None
 
 
 def apply_contact_event(session: Session, *, channel: Channel, event: ContactEvent) -> None:
@@ -204,7 +213,7 @@ def apply_contact_event(session: Session, *, channel: Channel, event: ContactEve
         point.opted_out_at = None
 
 
-# Telling the agents' browsers ---------------------------------------------------------------------------
+# Telling other domains and the agents' browsers -------------------------------------------------------
 
 
 def announce(session: Session, *, kind: str, **ids: int) -> None:
@@ -213,3 +222,23 @@ def announce(session: Session, *, kind: str, **ids: int) -> None:
     if is_postgres(session):
         session.execute(text("SELECT pg_notify(:channel, :payload)"),
                         {"channel": NOTIFY_CHANNEL, "payload": json.dumps({"kind": kind, **ids})})
+
+
+def announce_message(session: Session, message: Message, *, channel: Channel | None) -> None:
+    """A message joined a conversation: the ``inbox.message.added`` domain event, and the live stream."""
+    emit(session, topic="inbox.message.added", aggregate_type="conversation", aggregate_id=message.conversation_id,
+         payload={"conversation_id": message.conversation_id, "message_id": message.id,
+                  "direction": message.direction.value, "channel_id": channel.id if channel else None,
+                  "channel_kind": channel.kind if channel else None, "author_id": message.author_id,
+                  "sent_at": message.sent_at.isoformat()})
+    announce(session, kind="message", conversation_id=message.conversation_id, message_id=message.id)
+
+
+def announce_status(session: Session, conversation: Conversation, *, previous: ConversationStatus,
+                    actor: str) -> None:
+    """A conversation changed status: the ``inbox.conversation.status_changed`` domain event, and the stream."""
+    emit(session, topic="inbox.conversation.status_changed", aggregate_type="conversation",
+         aggregate_id=conversation.id,
+         payload={"conversation_id": conversation.id, "status": conversation.status.value,
+                  "previous": previous.value, "actor": actor, "at": utcnow().isoformat()})
+    announce(session, kind="conversation", conversation_id=conversation.id)
