@@ -18,6 +18,7 @@ DOMAINS: tuple[str, ...] = (
     "xuyen.customers",
     "xuyen.customers.importing",
     "xuyen.customers.duplicates",
+    "xuyen.inbox.routing",  # before the inbox: its /conversations/search must win over /conversations/{id}
     "xuyen.inbox",
     "xuyen.ui",
     "xuyen.demo",

@@ -228,3 +228,14 @@ def assign(session: Session, *, conversation_id: int, assignee_id: int | None, a
 def recipient(point: ContactPoint) -> ContactIdentifier:
     """The channel address of a contact point."""
     return ContactIdentifier(type=point.type, value=point.value, scope=point.scope or None)
+
+
+def add_assignment(session: Session, *, conversation: Conversation, assignee_id: int | None, actor: str) -> None:
+    """Give a conversation to an agent (or None) as ``assign`` does, for routing (helper: the caller commits)."""
+    conversation.assignee_id = assignee_id
+    audit.record(session, actor=actor, action="conversation.assigned", subject_type="conversation",
+                 subject_id=conversation.id, detail={"assignee_id": assignee_id})
+    emit(session, topic="inbox.conversation.assigned", aggregate_type="conversation", aggregate_id=conversation.id,
+         payload={"conversation_id": conversation.id, "assignee_id": assignee_id, "actor": actor})
+    announce(session, kind="conversation", conversation_id=conversation.id)
+    session.flush()

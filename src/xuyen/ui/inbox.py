@@ -24,6 +24,7 @@ from xuyen.identity.graph import resolve_profile_id
 from xuyen.identity.service import actor_name
 from xuyen.inbox import connections, service
 from xuyen.inbox.models import Conversation, ConversationStatus, Message
+from xuyen.ui import inbox_routing as routing_parts
 from xuyen.ui.deps import Viewer, check_csrf, page_role, page_user
 from xuyen.ui.i18n import N_
 from xuyen.ui.rendering import render
@@ -68,14 +69,15 @@ def _list_context(session: Session, status: str) -> dict[str, Any]:
     channels = {channel.id: channel for channel in connections.list_channels(session)}
     return {"conversations": conversations, "names": _names(session, conversations), "channels": channels,
             "status": status, "statuses": [*STATUS_NAMES, "all"], "counts": service.count_by_status(session),
-            **_labels()}
+            **_labels(), **routing_parts.list_extras(session, conversations)}
 
 
 @router.get("/inbox")
-def inbox_page(request: Request, session: DbSession, _viewer: PageViewer,
+def inbox_page(request: Request, session: DbSession, viewer: PageViewer,
                status: Annotated[str, Query(pattern="^(open|pending|snoozed|resolved|all)$")] = "open") -> Response:
     """The conversation list, newest first, kept live."""
-    return render(request, "inbox/list.html", _list_context(session, status))
+    return render(request, "inbox/list.html",
+                  _list_context(session, status) | routing_parts.bar_context(session, viewer))
 
 
 @router.get("/inbox/list-part")
@@ -94,7 +96,8 @@ def _conversation_context(session: Session, conversation_id: int) -> dict[str, A
             "customer_id": resolve_profile_id(session, profile_id=conversation.profile_id),
             "name": _names(session, [conversation]).get(conversation.id, ""),
             "options": service.reply_options(session, conversation_id=conversation_id),
-            "statuses": list(STATUS_NAMES), "now": utcnow(), **_labels()}
+            "statuses": list(STATUS_NAMES), "now": utcnow(), **_labels(),
+            **routing_parts.conversation_extras(session, conversation)}
 
 
 @router.get("/inbox/{conversation_id}")
