@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from tests.api_client import Browser
 from tests.factories import make_user
-from tests.fakes.meta import messenger_message, messenger_webhook
-from tests.inbox.conftest import PAGE, Channels, ago, post_meta, work
+from tests.fakes.meta import messenger_message, messenger_webhook, whatsapp_contact, whatsapp_message, whatsapp_webhook
+from tests.inbox.conftest import NUMBER, PAGE, Channels, ago, post_meta, work
 from xuyen.auth.models import Role, User
 from xuyen.inbox.models import Conversation, Message
 
@@ -39,12 +39,25 @@ def customer_writes(client: TestClient, channels: Channels, text: str, *, psid: 
     return psid
 
 
+def customer_writes_on_whatsapp(client: TestClient, channels: Channels, wa_id: str, name: str, text: str, *,
+                                referral: dict[str, Any] | None = None) -> None:
+    """A customer writes on WhatsApp under their profile name (optionally from a Click-to-WhatsApp ad)."""
+    message = whatsapp_message(wa_id, f"wamid.{wa_id}.{next(_psids)}", ago(seconds=20), "text", {"body": text})
+    if referral is not None:
+        message["referral"] = referral
+    payload = whatsapp_webhook("102290129340398", NUMBER, "15550001111", contacts=[whatsapp_contact(wa_id, name)],
+                               messages=[message])
+    response = post_meta(client, channels.whatsapp, payload)
+    assert response.status_code == 200, response.text
+
+
 def conversation_of(session: Session, psid: str) -> Conversation:
-    """The conversation of the customer writing as ``psid``."""
+    """The conversation of the customer writing as ``psid`` (a PSID, or a WhatsApp id)."""
     session.rollback()
     session.expire_all()
     found = session.scalar(select(Conversation).join(Message, Message.conversation_id == Conversation.id)
-                           .where(Message.provider_message_id.like(f"m_{psid}_%")))
+                           .where(Message.provider_message_id.like(f"m_{psid}_%")
+                                  | Message.provider_message_id.like(f"wamid.{psid}.%")))
     assert found is not None, psid
     return found
 
