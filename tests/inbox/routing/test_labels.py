@@ -12,10 +12,17 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from tests.api_client import Browser, assert_problem
-from tests.inbox.conftest import Channels, post_sms
-from tests.inbox.routing.conftest import conversation_of, customer_writes, customer_writes_on_whatsapp, settle
+from tests.fakes.meta import messenger_message, messenger_webhook, millis
+from tests.inbox.conftest import PAGE, Channels, ago, post_meta, post_sms
+from tests.inbox.routing.conftest import (
+    conversation_of,
+    customer_writes,
+    customer_writes_on_whatsapp,
+    new_psid,
+    settle,
+)
 from xuyen.audit import AuditEntry
-from xuyen.inbox.models import Conversation
+from xuyen.inbox.models import Conversation, Message
 from xuyen.inbox.routing.labels import keyword_matches, label_key
 
 AD = {"ref": "spring-sale", "ad_id": "23851234567890123", "source": "ADS", "type": "OPEN_THREAD",
@@ -56,6 +63,26 @@ def test_a_customer_from_a_facebook_ad_is_labelled_and_others_are_not(
     assert names(agent, conversation_of(session, plain).id) == []
     message = agent.request("GET", f"/conversations/{conversation_of(session, from_ad).id}").json()["messages"][0]
     assert message["text"] == "Mẫu này còn không shop?"
+
+
+def test_a_referral_beside_the_message_or_on_a_get_started_postback_counts_too(
+        client: TestClient, channels: Channels, engine: Engine, session: Session, manager: Browser,
+        agent: Browser) -> None:
+    defaults(manager)
+    beside, started = new_psid(), new_psid()
+    event = messenger_message(PAGE, beside, f"m_{beside}_1", ago(seconds=40), text="Còn size L không?")
+    event["referral"] = AD
+    postback = {"sender": {"id": started}, "recipient": {"id": PAGE}, "timestamp": millis(ago(seconds=30)),
+                "postback": {"title": "Bắt đầu", "payload": "GET_STARTED", "mid": f"m_{started}_2", "referral": AD}}
+    assert post_meta(client, channels.messenger, messenger_webhook(PAGE, event, postback)).status_code == 200
+    settle(engine)
+    assert names(agent, conversation_of(session, beside).id) == ["Facebook Ads"]
+    assert names(agent, conversation_of(session, started).id) == ["Facebook Ads"]
+    session.rollback()
+    hints = session.scalars(select(Message.meta).where(Message.provider_message_id == f"m_{started}_2")).one()
+    assert hints["thread_hints"]["referral"] == {"source": "ADS", "type": "OPEN_THREAD", "ref": "spring-sale",
+                                                 "ad_id": "23851234567890123",
+                                                 "ad_title": "Áo sơ mi linen giảm 30%"}
 
 
 def test_a_click_to_whatsapp_ad_and_a_channel_rule_label_by_source(
