@@ -61,7 +61,7 @@ def list_channels(session: Db, _caller: Manager) -> list[ChannelOut]:
 @router.post("/inbox/channels", status_code=201, summary="Connect a channel")
 def add_channel(body: ChannelIn, session: Db, caller: Owner) -> ChannelOut:
     channel = connections.add_channel(session, kind=body.kind, name=body.name, settings=body.settings,
-                                      secrets=body.secrets, actor=actor_name(caller))
+                                      secrets=body.secrets, actor=actor_name(caller), source_id=body.source_id)
     return ChannelOut.of(channel)
 
 
