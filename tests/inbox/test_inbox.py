@@ -334,3 +334,9 @@ def test_messages_show_on_the_customer_timeline_with_their_text(client: TestClie
                 and item["data"].get("event") == "Message Received"]  # shown once, as the message
     page = agent.client.get(f"/customers/{customer_id}")
     assert "Cho em xin bảng size áo khoác" in page.text and "/inbox/" in page.text
+
+
+def test_the_live_stream_needs_a_signed_in_agent(client: TestClient, channels: Channels) -> None:
+    assert_problem(client.get("/api/v1/inbox/stream"), 401, "not_authenticated")
+    assert_problem(client.get("/api/v1/inbox/stream", headers={"Authorization": "Bearer xk_nope"}), 401,
+                   "invalid_api_key")
