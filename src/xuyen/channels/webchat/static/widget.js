@@ -22,12 +22,12 @@
     open: "Mở khung chat", close: "Đóng khung chat", title: "Chat với cửa hàng",
     greeting: "Xin chào! Chúng tôi có thể giúp gì cho bạn?", label: "Tin nhắn", placeholder: "Nhập tin nhắn…",
     send: "Gửi", sending: "Đang gửi…", failed: "Chưa gửi được.", retry: "Gửi lại", you: "Bạn",
-    offline: "Mất kết nối, đang thử lại…", unread: "tin nhắn mới", log: "Các tin nhắn"
+    offline: "Mất kết nối, đang thử lại…", unread: "tin nhắn mới", log: "Cuộc trò chuyện"
   } : {
     open: "Open chat", close: "Close chat", title: "Chat with us",
     greeting: "Hi! How can we help you?", label: "Message", placeholder: "Write a message…",
     send: "Send", sending: "Sending…", failed: "Not sent.", retry: "Retry", you: "You",
-    offline: "Connection lost, trying again…", unread: "new messages", log: "Messages"
+    offline: "Connection lost, trying again…", unread: "new messages", log: "Conversation"
   };
   var KEY = "xuyen_chat_" + channel;
   var MAX_TEXT = 4000;
