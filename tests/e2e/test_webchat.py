@@ -18,15 +18,18 @@ from sqlalchemy.orm import Session
 
 from tests.factories import PASSWORD, make_user
 from xuyen.auth.models import Role
+from xuyen.channels.webchat import identity_hash
 from xuyen.events.models import ChannelType, Event
 from xuyen.events.service import create_source
 from xuyen.identity.graph import resolve_profile_id
+from xuyen.identity.models import ProfileIdentifier
 from xuyen.inbox import connections
 from xuyen.worker import Worker
 
 pytestmark = pytest.mark.browser
 
 ANONYMOUS_ID = "e2e-7c1d2f4a-anon"
+IDENTITY_SECRET = "identity-secret-for-e2e-0123456789"
 
 
 class ShopSite:
@@ -87,7 +90,8 @@ def complaints_of(page: Page) -> list[str]:
 def chat_id(session: Session, shop: ShopSite) -> int:
     channel = connections.add_channel(session, kind="webchat", name="Chat trên website",
                                       settings={"allowed_origins": shop.url, "colour": "#9f1239"},
-                                      secrets={"widget_secret": "widget-secret-for-e2e-0123456789"}, actor="test")
+                                      secrets={"widget_secret": "widget-secret-for-e2e-0123456789",
+                                               "identity_secret": IDENTITY_SECRET}, actor="test")
     return channel.id
 
 
@@ -162,9 +166,9 @@ def test_a_visitor_chats_with_an_agent_through_the_widget(live_server: str, shop
     assert not [text for text in complaints if "Content Security Policy" in text or "Refused" in text], complaints
 
 
-def test_on_an_english_page_without_analytics_the_widget_keeps_its_own_id(live_server: str, shop: ShopSite,
-                                                                          page: Page, chat_id: int,
-                                                                          staff: httpx.Client, engine: Engine) -> None:
+def test_on_an_english_page_without_analytics_the_widget_keeps_its_own_id_and_learns_who_signed_in(
+        live_server: str, shop: ShopSite, page: Page, chat_id: int, staff: httpx.Client, engine: Engine,
+        session: Session) -> None:
     shop.show(live_server, chat_id, lang="en")
     complaints = complaints_of(page)
     page.goto(f"{shop.url}/")
@@ -182,4 +186,17 @@ def test_on_an_english_page_without_analytics_the_widget_keeps_its_own_id(live_s
         "Do you ship to Đà Nẵng?"
     panel.get_by_role("button", name="Close chat").click()
     expect(page.get_by_role("button", name="Open chat")).to_be_focused()
+
+    # The customer signs in on the single-page site: its backend hands the page their id and its hash.
+    page.evaluate("who => window.XuyenChat.identify(who)",
+                  {"userId": "KH-3003", "userHash": identity_hash(IDENTITY_SECRET, "KH-3003")})
+    page.get_by_role("button", name="Open chat").click()
+    panel.get_by_label("Message").fill("I just signed in")
+    panel.get_by_role("button", name="Send").click()
+    expect(panel.get_by_text("Sending…")).to_have_count(0)
+    Worker(engine=engine).run_until_idle()
+    session.rollback()
+    holders = dict(session.execute(select(ProfileIdentifier.value, ProfileIdentifier.profile_id).where(
+        ProfileIdentifier.value.in_([own_id, "KH-3003"]))).all())
+    assert holders[own_id] == holders["KH-3003"]  # the visitor is now the signed-in customer
     assert not [text for text in complaints if "Content Security Policy" in text], complaints
