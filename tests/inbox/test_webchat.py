@@ -29,11 +29,12 @@ from tests.inbox.webchat_support import (
 )
 from xuyen.channels.webchat import Visitor, identity_hash
 from xuyen.channels.webchat.tokens import issue
+from xuyen.errors import RateLimited
 from xuyen.events.models import ChannelType, Event
 from xuyen.events.service import create_source
 from xuyen.identity.graph import resolve_profile_id
 from xuyen.identity.models import ProfileIdentifier
-from xuyen.inbox import webchat
+from xuyen.inbox import visitors, webchat
 from xuyen.inbox.models import Message, WebhookReceipt
 
 
@@ -324,3 +325,24 @@ def test_sessions_and_messages_are_rate_limited_with_a_clear_answer(client: Test
     assert [say(client, chat, first, f"tin {n}").status_code for n in range(2)] == [200, 200]
     assert_problem(say(client, chat, first, "tin 3"), 429, "chat_rate_limited")
     assert say(client, chat, second, "tin của người khác").status_code == 200  # per visitor
+
+
+def test_the_limit_counts_a_sliding_window_per_key_and_forgets_quiet_keys() -> None:
+    now = [1000.0]
+    limiter = visitors.RateLimiter(clock=lambda: now[0])
+    for _ in range(3):
+        limiter.check("a", limit=3, window=60)
+    with pytest.raises(RateLimited) as refused:
+        limiter.check("a", limit=3, window=60)
+    assert refused.value.retry_after == 60
+    limiter.check("b", limit=3, window=60)  # another key counts on its own
+    now[0] += 30
+    with pytest.raises(RateLimited) as refused:
+        limiter.check("a", limit=3, window=60)
+    assert refused.value.retry_after == 30
+    now[0] += 30.5
+    limiter.check("a", limit=3, window=60)  # the first hits left the window
+    limiter.MAX_KEYS = 2
+    now[0] += 120
+    limiter.check("c", limit=3, window=60)
+    assert set(limiter.hits) == {"c"}  # past the key limit, keys quiet for a whole window are forgotten
