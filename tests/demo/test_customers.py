@@ -179,7 +179,7 @@ def test_the_inbox_holds_one_conversation_per_customer_and_the_showcase_spans_ch
     assert thread is not None
     kinds = session.execute(select(Channel.kind).join(Message, Message.channel_id == Channel.id)
                             .where(Message.conversation_id == thread).distinct()).scalars().all()
-    assert set(kinds) == {"zalo", "messenger", "email"}
+    assert set(kinds) == {"zalo", "messenger", "email", "webchat"}
     per_customer = session.execute(select(Conversation.profile_id, func.count()).where(
         Conversation.status != ConversationStatus.resolved).group_by(Conversation.profile_id)).all()
     assert per_customer and all(count == 1 for _profile, count in per_customer)

@@ -103,7 +103,7 @@ def _print_welcome(*, url: str, has_demo_login: bool) -> None:
         lines += ["", "Một khách hàng trên bốn kênh (one customer, four channels):",
                   f"                {url}/customers/{showcase}"]
     if thread is not None:
-        lines += ["Một hội thoại qua Zalo, Messenger, e-mail (one conversation):",
+        lines += ["Một hội thoại qua Zalo, Messenger, e-mail, chat (one conversation):",
                   f"                {url}/inbox/{thread}"]
     _print_box(lines)
     if not has_demo_login:

@@ -1,10 +1,10 @@
-"""The shop's inbox: its Zalo OA, Facebook Page, mailbox and SMS brand name connected as sandbox channels (replies
-are recorded, never sent), and a fortnight of conversations.
+"""The shop's inbox: its Zalo OA, Facebook Page, mailbox, website chat and SMS brand name connected as sandbox
+channels (replies are recorded, never sent), and a fortnight of conversations.
 
 Messages go through the inbox's own intake (``apply_inbound``): each sender is resolved through the event log and
 the identity graph, so a customer who writes on Zalo and then e-mails has one conversation, and the showcase
-customer's conversation spans Zalo, Messenger and e-mail. The shop's replies are recorded as echoes (as if sent
-from the providers' own apps) at the times they were written.
+customer's conversation spans Zalo, Messenger, e-mail and the website's chat. The shop's replies are recorded as
+echoes (as if sent from the providers' own apps) at the times they were written.
 """
 
 from __future__ import annotations
@@ -70,6 +70,10 @@ def _connect(session: Session, context: DemoContext) -> dict[str, Channel]:
             "address": SHOP_MAILBOX, "display_name": "Lụa Mây CSKH", "smtp_host": "smtp.luamay.vn.invalid",
             "imap_host": "imap.luamay.vn.invalid", "username": SHOP_MAILBOX}), secrets={
             "password": demo_secret, "reply_token_secret": demo_secret}),
+        "webchat": add_channel_helper(
+            session, kind="webchat", name="Chat trên website", source_id=sources["web"],
+            settings=_sandbox({"allowed_origins": "https://luamay.vn, https://www.luamay.vn"}),
+            secrets={"widget_secret": demo_secret}),
         "sms": add_channel_helper(session, kind="sms", name="SMS LUAMAY", settings=_sandbox({
             "brand_name": "LUAMAY", "send_url": "https://sms.luamay.vn.invalid/v1/sms"}),
             secrets={"api_key": demo_secret, "webhook_secret": demo_secret}),
@@ -89,6 +93,8 @@ def _contact(kind: str, customer: Customer) -> Contact | None:
         return Contact(identifiers=(ContactIdentifier("email", customer.email),), name=customer.name.full)
     if kind == "sms":
         return Contact(identifiers=(ContactIdentifier("phone", customer.phone),))
+    if kind == "webchat" and "web" in customer.ids:
+        return Contact(identifiers=(ContactIdentifier("anonymous_id", customer.ids["web"]),))
     return None
 
 
@@ -125,8 +131,10 @@ def _settle(session: Session, rng: random.Random, conversation: Conversation | N
 
 
 def _showcase_thread(session: Session, channels: dict[str, Channel], customer: Customer, now: datetime) -> None:
-    """The showcase customer asks on Zalo, follows up on Messenger and sends the receipt by e-mail: one thread."""
-    moments = [now - timedelta(days=1, hours=3), now - timedelta(hours=20), now - timedelta(hours=2)]
+    """The showcase customer asks on Zalo, follows up on Messenger, sends the receipt by e-mail and asks once more
+    in the website's chat (the same cookie the website's tracking knows): one thread."""
+    moments = [now - timedelta(days=1, hours=3), now - timedelta(hours=20), now - timedelta(hours=2),
+               now - timedelta(minutes=40)]
     psid = f"{5_900_000_000_000_000 + customer.number}"  # new on Messenger; gives the phone in the chat
     messenger = Contact(identifiers=(ContactIdentifier("facebook_psid", psid, scope=FACEBOOK_PAGE_ID),
                                      ContactIdentifier("phone", customer.phone)), name=customer.name.full)
@@ -134,7 +142,8 @@ def _showcase_thread(session: Session, channels: dict[str, Channel], customer: C
               "Dạ còn 2 chiếc size S ở cửa hàng Hàng Gai ạ."),
              ("messenger", "Em đặt online rồi nhưng chưa thấy tin nhắn xác nhận ạ.",
               "Dạ shop đã xác nhận đơn, chị kiểm tra giúp shop e-mail nhé."),
-             ("email", "Em gửi shop ảnh hoá đơn chuyển khoản ạ.", None))
+             ("email", "Em gửi shop ảnh hoá đơn chuyển khoản ạ.", None),
+             ("webchat", "Em vừa xem trên web, váy này có bản dài hơn không shop?", None))
     for (kind, question, answer), at in zip(steps, moments, strict=True):
         contact = messenger if kind == "messenger" else _contact(kind, customer)
         if contact is None:
