@@ -340,3 +340,32 @@ def test_the_live_stream_needs_a_signed_in_agent(client: TestClient, channels: C
     assert_problem(client.get("/api/v1/inbox/stream"), 401, "not_authenticated")
     assert_problem(client.get("/api/v1/inbox/stream", headers={"Authorization": "Bearer xk_nope"}), 401,
                    "invalid_api_key")
+
+
+def test_outside_the_window_an_approved_template_still_goes_out(client: TestClient, channels: Channels,
+                                                                engine: Engine, agent: Browser,
+                                                                graph: GraphFake) -> None:
+    graph.approve_template("xac_nhan_don_hang", "vi", parameters=2)
+    payload = whatsapp_webhook("102290129340398", NUMBER, "15550001111", contacts=[whatsapp_contact(WA_ID, "Lan")],
+                               messages=[whatsapp_message(WA_ID, "wamid.T1", ago(days=2), "text", {"body": "Hi"})])
+    post_meta(client, channels.whatsapp, payload)
+    work(engine)
+    cid = only_conversation(agent)["id"]
+    body = {"channel_id": channels.whatsapp, "name": "xac_nhan_don_hang", "language": "vi",
+            "parameters": {"1": "Lan", "2": "DH1042"}}
+    sent = agent.request("POST", f"/conversations/{cid}/templates", json=body)
+    assert sent.status_code == 202, sent.text
+    work(engine)
+    (delivered,) = graph.sent
+    assert delivered.body["type"] == "template" and delivered.body["template"]["name"] == "xac_nhan_don_hang"
+    assert [item["text"] for item in only_conversation(agent)["messages"]][-1].startswith("[xac_nhan_don_hang]")
+    assert_problem(agent.request("POST", f"/conversations/{cid}/templates", json={**body, "name": " "}), 422,
+                   "template_required")
+    assert_problem(agent.request("POST", f"/conversations/{cid}/templates", json={**body, "extra": 1}), 422,
+                   "validation_failed")
+    say_on_messenger(client, channels, "m_t", "Alo", psid="5550001")  # a Messenger-only customer: no templates
+    work(engine)
+    other = next(item for item in conversations(agent) if item["id"] != cid)
+    refused = agent.request("POST", f"/conversations/{other['id']}/templates",
+                            json={**body, "channel_id": channels.messenger})
+    assert_problem(refused, 422, "templates_not_supported")

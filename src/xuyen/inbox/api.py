@@ -29,6 +29,7 @@ from xuyen.inbox.schemas import (
     ReplyOptionOut,
     SecretsIn,
     StatusIn,
+    TemplateIn,
 )
 
 router = APIRouter(tags=["inbox"])
@@ -117,6 +118,15 @@ def get_conversation(conversation_id: ConversationId, session: Db, _caller: Agen
 def reply(conversation_id: ConversationId, body: ReplyIn, session: Db, caller: Agent) -> MessageOut:
     message = service.reply(session, conversation_id=conversation_id, text=body.text, channel_id=body.channel_id,
                             author_id=_user_id(caller), actor=actor_name(caller))
+    return MessageOut.of(message)
+
+
+@router.post("/conversations/{conversation_id}/templates", status_code=202,
+             summary="Send an approved template (also outside the reply window)")
+def send_template(conversation_id: ConversationId, body: TemplateIn, session: Db, caller: Agent) -> MessageOut:
+    message = service.send_template(session, conversation_id=conversation_id, channel_id=body.channel_id,
+                                    name=body.name, language=body.language, parameters=body.parameters,
+                                    author_id=_user_id(caller), actor=actor_name(caller))
     return MessageOut.of(message)
 
 

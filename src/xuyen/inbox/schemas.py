@@ -59,6 +59,15 @@ class ReplyIn(_In):
     channel_id: int | None = Field(default=None, ge=1)
 
 
+class TemplateIn(_In):
+    """An approved template to send (a WhatsApp template, a Zalo ZNS template) with its values."""
+
+    channel_id: int = Field(ge=1, le=2**31 - 1)
+    name: str = Field(min_length=1, max_length=200, examples=["xac_nhan_don_hang"])
+    language: str | None = Field(default=None, max_length=20, examples=["vi"])
+    parameters: dict[str, str] = Field(default_factory=dict, max_length=50)
+
+
 class NoteIn(_In):
     text: str = Field(min_length=1, max_length=20_000)
 

@@ -8,7 +8,7 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from xuyen.channels.base import DeliveryState, OutboundMessage, SendFailed, SendResult
+from xuyen.channels.base import DeliveryState, OutboundMessage, SendFailed, SendResult, Template
 from xuyen.clock import utcnow
 from xuyen.inbox.connections import build_adapter, flag_credentials, is_sandbox, store_rotated_secrets
 from xuyen.inbox.models import Channel, ContactPoint, Direction, Message, MessageState
@@ -39,8 +39,12 @@ def send_message(session: Session, *, message_id: int) -> None:
     if channel is None or point is None:
         _fail(session, message, "The channel or the customer's address on it was removed before sending.")
         return
+    template = message.meta.get("template")
     outbound = OutboundMessage(idempotency_key=message.idempotency_key or f"m{message.id}", to=recipient(point),
-                               text=message.text, tag=message.meta.get("tag"), subject=message.subject,
+                               text="" if template else message.text, tag=message.meta.get("tag"),
+                               template=Template(name=template["name"], language=template.get("language"),
+                                                 parameters=template.get("parameters") or {}) if template else None,
+                               subject=message.subject,
                                headers={"X-Xuyen-Thread": thread_key(message.conversation_id)},
                                reply_to_provider_id=_replied_to(session, message))
     if is_sandbox(channel):

@@ -131,6 +131,26 @@ def reply(request: Request, session: DbSession, viewer: PageViewer, conversation
     return _back(conversation_id)
 
 
+@router.post("/inbox/{conversation_id}/template")
+def template(request: Request, session: DbSession, viewer: PageViewer, conversation_id: ConversationId,
+             csrf_token: FormText = "", channel_id: FormText = "", name: FormText = "", language: FormText = "",
+             values: FormText = "") -> Response:
+    """Send an approved template; ``values`` one ``name=value`` per line."""
+    check_csrf(viewer.auth_session, csrf_token)
+    parameters = dict(line.split("=", 1) for line in values.splitlines() if "=" in line)
+    try:
+        service.send_template(session, conversation_id=conversation_id,
+                              channel_id=int(channel_id) if channel_id.isdigit() else 0, name=name,
+                              language=language or None,
+                              parameters={key.strip(): value.strip() for key, value in parameters.items()},
+                              author_id=viewer.principal.id, actor=actor_name(viewer.principal))
+    except (ValidationFailed, Conflict) as exc:
+        session.rollback()
+        context = _conversation_context(session, conversation_id) | {"error": exc.message}
+        return render(request, "inbox/conversation.html", context, status_code=exc.status)
+    return _back(conversation_id)
+
+
 @router.post("/inbox/{conversation_id}/note")
 def note(request: Request, session: DbSession, viewer: PageViewer, conversation_id: ConversationId,
          csrf_token: FormText = "", text: FormText = "") -> Response:
