@@ -369,3 +369,19 @@ def test_outside_the_window_an_approved_template_still_goes_out(client: TestClie
     refused = agent.request("POST", f"/conversations/{other['id']}/templates",
                             json={**body, "channel_id": channels.messenger})
     assert_problem(refused, 422, "templates_not_supported")
+
+
+def test_a_snoozed_conversation_wakes_up_when_its_time_comes(client: TestClient, channels: Channels, engine: Engine,
+                                                             agent: Browser, session: Session) -> None:
+    say_on_messenger(client, channels, "m_z", "Mai shop nhắn lại em nhé")
+    work(engine)
+    cid = only_conversation(agent)["id"]
+    until = (datetime.now(UTC) + timedelta(hours=3)).isoformat()
+    snoozed = agent.request("POST", f"/conversations/{cid}/status", json={"status": "snoozed", "snoozed_until": until})
+    assert snoozed.status_code == 200 and conversations(agent) == []
+    from xuyen.inbox.service import wake_snoozed
+
+    assert wake_snoozed(session) == 0
+    assert wake_snoozed(session, now=datetime.now(UTC) + timedelta(hours=4)) == 1
+    session.commit()
+    assert only_conversation(agent)["status"] == "open"

@@ -244,6 +244,18 @@ def set_status(session: Session, *, conversation_id: int, status: ConversationSt
     return conversation
 
 
+def wake_snoozed(session: Session, *, now: datetime | None = None) -> int:
+    """Reopen the snoozed conversations whose time has come; how many (helper for the periodic job)."""
+    now = now or utcnow()
+    due = list(session.scalars(select(Conversation).where(Conversation.status == ConversationStatus.snoozed,
+                                                          Conversation.snoozed_until <= now)
+                               .order_by(Conversation.snoozed_until).limit(500)))
+    for conversation in due:
+        conversation.status, conversation.snoozed_until = ConversationStatus.open, None
+        announce_status(session, conversation, previous=ConversationStatus.snoozed, actor="system")
+    return len(due)
+
+
 def assign(session: Session, *, conversation_id: int, assignee_id: int | None, actor: str) -> Conversation:
     """Give a conversation to an agent, or take it back to the team (None)."""
     conversation = get_conversation(session, conversation_id=conversation_id)
