@@ -259,11 +259,10 @@ def send_system_message(session: Session, *, conversation_id: int, text: str, ch
 
 
 def resolve_again(session: Session, *, conversation_id: int, message_id: int, actor: str) -> bool:
-    """Resolve a conversation again that the customer's message ``message_id`` reopened, when that message is
-    still its latest and it is still open (a survey answer needs no agent); whether it did (helper)."""
+    """Resolve a conversation again that the customer's message ``message_id`` reopened, when nothing was added to
+    it since and it is still open (a survey answer needs no agent); whether it did (helper)."""
     conversation = get_conversation(session, conversation_id=conversation_id)
-    latest = session.scalar(select(Message.id).where(Message.conversation_id == conversation_id)
-                            .order_by(Message.sent_at.desc(), Message.id.desc()).limit(1))
+    latest = session.scalar(select(func.max(Message.id)).where(Message.conversation_id == conversation_id))
     if conversation.status != ConversationStatus.open or latest != message_id:
         return False
     conversation.status, conversation.resolved_at, conversation.snoozed_until = (

@@ -217,9 +217,10 @@ def note_reply(session: Session, *, conversation_id: int, message_id: int, chann
     rating = digit_rating(message.text)
     if rating is None:
         return None
+    # After the survey: stored after it (provider clocks may run a little behind ours), within its reply window.
     row = session.scalar(select(Response).where(
-        Response.conversation_id == conversation_id, Response.answered_at.is_(None), Response.sent_at <= at,
-        Response.reply_until >= at).order_by(Response.id.desc()).limit(1))
+        Response.conversation_id == conversation_id, Response.answered_at.is_(None),
+        Response.message_id < message_id, Response.reply_until >= at).order_by(Response.id.desc()).limit(1))
     if row is None or not _answer(session, row, rating=rating, comment=None, at=at, via="reply"):
         return None
     inbox.resolve_again(session, conversation_id=conversation_id, message_id=message_id, actor=CSAT_ACTOR)

@@ -126,7 +126,8 @@ def _check_target(name: str, value: object, checked: _Checked) -> None:
     elif not isinstance(value, timedelta):
         checked.problems.append(f"{label}: give a duration such as 'PT4H' (ISO 8601) or a number of seconds")
     elif value < MIN_TARGET or value > MAX_TARGET:
-        checked.problems.append(f"{label}: {value} is outside 1 minute to 365 days of business time")
+        checked.problems.append(f"{label}: give from 1 minute to 365 days of business time, not "
+                                f"{value.total_seconds():g} seconds")
     elif value.total_seconds() != int(value.total_seconds()):
         checked.problems.append(f"{label}: give whole seconds")
     else:
