@@ -319,3 +319,24 @@ def test_notes_stay_inside_and_a_customer_message_reopens_a_pending_conversation
     snooze = agent.request("POST", f"/conversations/{cid}/status", json={"status": "snoozed"})
     assert_problem(snooze, 422, "snooze_until_required")
     assert_problem(agent.request("POST", f"/conversations/{cid}/notes", json={"text": " "}), 422, "empty_note")
+
+
+def test_messages_show_on_the_customer_timeline_with_their_text(client: TestClient, channels: Channels,
+                                                                engine: Engine, agent: Browser) -> None:
+    say_on_messenger(client, channels, "m_7", "Cho em xin bảng size áo khoác")
+    work(engine)
+    customer_id = only_conversation(agent)["customer_id"]
+    timeline = agent.request("GET", f"/customers/{customer_id}/timeline").json()
+    messages = [item for item in timeline["items"] if item["kind"] == "message"]
+    assert [item["data"]["text"] for item in messages] == ["Cho em xin bảng size áo khoác"]
+    assert messages[0]["channel"] == "messenger" and messages[0]["data"]["direction"] == "inbound"
+    assert not [item for item in timeline["items"] if item["kind"] == "event"
+                and item["data"].get("event") == "Message Received"]  # shown once, as the message
+    page = agent.client.get(f"/customers/{customer_id}")
+    assert "Cho em xin bảng size áo khoác" in page.text and "/inbox/" in page.text
+
+
+def test_the_live_stream_needs_a_signed_in_agent(client: TestClient, channels: Channels) -> None:
+    assert_problem(client.get("/api/v1/inbox/stream"), 401, "not_authenticated")
+    assert_problem(client.get("/api/v1/inbox/stream", headers={"Authorization": "Bearer xk_nope"}), 401,
+                   "invalid_api_key")

@@ -96,7 +96,7 @@ def _conversation_context(session: Session, conversation_id: int) -> dict[str, A
             "customer_id": resolve_profile_id(session, profile_id=conversation.profile_id),
             "name": _names(session, [conversation]).get(conversation.id, ""),
             "options": service.reply_options(session, conversation_id=conversation_id),
-            "statuses": list(STATUS_NAMES), "now": utcnow(), **_labels(), "error": "", "draft": "",
+            "statuses": list(STATUS_NAMES), "now": utcnow(), "error": None, "draft": "", **_labels(),
             **sla_context(session, [conversation]), **csat_context(session, conversation.id)}
 
 
