@@ -19,6 +19,8 @@ DOMAINS: tuple[str, ...] = (
     "xuyen.customers.importing",
     "xuyen.customers.duplicates",
     "xuyen.inbox",
+    "xuyen.inbox.sla",
+    "xuyen.inbox.csat",
     "xuyen.ui",
     "xuyen.demo",
 )

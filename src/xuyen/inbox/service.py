@@ -277,3 +277,46 @@ def assign(session: Session, *, conversation_id: int, assignee_id: int | None, a
 def recipient(point: ContactPoint) -> ContactIdentifier:
     """The channel address of a contact point."""
     return ContactIdentifier(type=point.type, value=point.value, scope=point.scope or None)
+
+
+# Messages Xuyên sends by itself -----------------------------------------------------------------------
+
+
+def send_system_message(session: Session, *, conversation_id: int, text: str, channel_id: int,
+                        kind: str = "system") -> Message:
+    """Queue a message Xuyên sends by itself (no author; ``meta.system`` says what it is, e.g. ``csat``) on a
+    channel where free text may go out now, like a reply (helper: the caller commits)."""
+    text = text.strip()
+    if not text or len(text) > MAX_TEXT:
+        raise ValidationFailed(f"A message has 1 to {MAX_TEXT:,} characters.", code="invalid_system_message")
+    conversation = get_conversation(session, conversation_id=conversation_id)
+    options = reply_options(session, conversation_id=conversation_id)
+    chosen = _pick(options, channel_id)
+    if chosen.channel.status != ChannelStatus.active or not chosen.rule.free_text:
+        raise _refusal(chosen, options)
+    now = utcnow()
+    message = Message(conversation_id=conversation.id, channel_id=chosen.channel.id, contact_point_id=chosen.point.id,
+                      direction=Direction.outbound, state=MessageState.queued, idempotency_key=uuid.uuid4().hex,
+                      author_id=None, text=text, meta={"system": kind}, sent_at=now, created_at=now)
+    session.add(message)
+    conversation.last_message_at = max(conversation.last_message_at, now)
+    session.flush()
+    add_job(session, name=SEND_JOB, payload={"message_id": message.id}, ordering_key=f"{SEND_JOB}:{chosen.channel.id}",
+            sequence=message.id)
+    announce_message(session, message, channel=chosen.channel)
+    return message
+
+
+def resolve_again(session: Session, *, conversation_id: int, message_id: int, actor: str) -> bool:
+    """Resolve a conversation again that the customer's message ``message_id`` reopened, when nothing was added to
+    it since and it is still open (a survey answer needs no agent); whether it did (helper)."""
+    conversation = get_conversation(session, conversation_id=conversation_id)
+    latest = session.scalar(select(func.max(Message.id)).where(Message.conversation_id == conversation_id))
+    if conversation.status != ConversationStatus.open or latest != message_id:
+        return False
+    conversation.status, conversation.resolved_at, conversation.snoozed_until = (
+        ConversationStatus.resolved, utcnow(), None)
+    audit.record(session, actor=actor, action="conversation.resolved", subject_type="conversation",
+                 subject_id=conversation.id, detail={"after_message_id": message_id})
+    announce_status(session, conversation, previous=ConversationStatus.open, actor=actor)
+    return True

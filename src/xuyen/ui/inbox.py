@@ -24,9 +24,11 @@ from xuyen.identity.graph import resolve_profile_id
 from xuyen.identity.service import actor_name
 from xuyen.inbox import connections, service
 from xuyen.inbox.models import Conversation, ConversationStatus, Message
+from xuyen.ui.csat import csat_context
 from xuyen.ui.deps import Viewer, check_csrf, page_role, page_user
 from xuyen.ui.i18n import N_
 from xuyen.ui.rendering import render
+from xuyen.ui.sla import sla_context
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
@@ -68,7 +70,7 @@ def _list_context(session: Session, status: str) -> dict[str, Any]:
     channels = {channel.id: channel for channel in connections.list_channels(session)}
     return {"conversations": conversations, "names": _names(session, conversations), "channels": channels,
             "status": status, "statuses": [*STATUS_NAMES, "all"], "counts": service.count_by_status(session),
-            **_labels()}
+            **_labels(), **sla_context(session, conversations)}
 
 
 @router.get("/inbox")
@@ -94,7 +96,8 @@ def _conversation_context(session: Session, conversation_id: int) -> dict[str, A
             "customer_id": resolve_profile_id(session, profile_id=conversation.profile_id),
             "name": _names(session, [conversation]).get(conversation.id, ""),
             "options": service.reply_options(session, conversation_id=conversation_id),
-            "statuses": list(STATUS_NAMES), "now": utcnow(), "error": None, "draft": "", **_labels()}
+            "statuses": list(STATUS_NAMES), "now": utcnow(), "error": None, "draft": "", **_labels(),
+            **sla_context(session, [conversation]), **csat_context(session, conversation.id)}
 
 
 @router.get("/inbox/{conversation_id}")
