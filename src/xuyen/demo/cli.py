@@ -85,6 +85,7 @@ def _print_welcome(*, url: str, has_demo_login: bool) -> None:
     """The URL and the demo sign-in, in a box, then the other demo accounts."""
     from xuyen.db import session_scope
     from xuyen.demo.customers import showcase_customer
+    from xuyen.demo.inbox import showcase_conversation
     from xuyen.demo.service import demo_staff
     from xuyen.demo.shop import DEMO_OWNER_EMAIL, DEMO_PASSWORD, SHOP
 
@@ -97,9 +98,13 @@ def _print_welcome(*, url: str, has_demo_login: bool) -> None:
         lines += ["Đăng nhập bằng tài khoản của bạn. (Sign in with an existing account.)"]
     with session_scope() as session:
         showcase = showcase_customer(session)
+        thread = showcase_conversation(session, profile_id=showcase) if showcase is not None else None
     if showcase is not None:
         lines += ["", "Một khách hàng trên bốn kênh (one customer, four channels):",
                   f"                {url}/customers/{showcase}"]
+    if thread is not None:
+        lines += ["Một hội thoại qua Zalo, Messenger, e-mail, chat (one conversation):",
+                  f"                {url}/inbox/{thread}"]
     _print_box(lines)
     if not has_demo_login:
         return

@@ -7,11 +7,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from xuyen.inbox import intake, sending
+from xuyen.inbox import intake, sending, service
 from xuyen.inbox.service import SEND_JOB
 from xuyen.jobs import add_job, job, periodic
 
 POLL_JOB = "inbox.poll_channels"
+WAKE_JOB = "inbox.wake_snoozed"
 POLL_ONE_JOB = "inbox.poll_channel"
 
 
@@ -41,3 +42,12 @@ def poll_channel(session: Session, payload: dict[str, Any]) -> None:
 
 
 periodic(POLL_JOB, every=timedelta(minutes=1))
+
+
+@job(WAKE_JOB)
+def wake_snoozed(session: Session, payload: dict[str, Any]) -> None:
+    """Reopen snoozed conversations whose snooze ran out."""
+    service.wake_snoozed(session)
+
+
+periodic(WAKE_JOB, every=timedelta(minutes=1))

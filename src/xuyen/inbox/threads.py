@@ -14,6 +14,7 @@ from xuyen.channels.base import Contact, ContactEvent, InboundMessage, PayloadIn
 from xuyen.clock import utcnow
 from xuyen.config import get_settings
 from xuyen.db import is_postgres
+from xuyen.events.profiles import CHANNEL_MESSAGE_EVENTS
 from xuyen.events.service import channel_call, record_channel_calls
 from xuyen.inbox.models import (
     Channel,
@@ -149,7 +150,8 @@ def add_inbound_message(session: Session, *, channel: Channel, message: InboundM
                                                        Message.provider_message_id == message.provider_message_id))
     if existing is not None:
         return None
-    event = "Message Sent" if message.echo else "Message Received"
+    received, sent = CHANNEL_MESSAGE_EVENTS
+    event = sent if message.echo else received
     profile_id = resolve_contact(session, channel=channel, contact=message.contact, event=event,
                                  event_id=message.provider_message_id, at=message.sent_at,
                                  properties={"attachments": len(message.attachments)})

@@ -2,7 +2,7 @@
 and the folded copy of messages for search (a trigram index on PostgreSQL where pg_trgm can be installed).
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-11-23 18:16:46.425836
 """
 
@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql
 import xuyen.db
 
 revision: str = '0010'
-down_revision: str | None = '0008'
+down_revision: str | None = '0009'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
