@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Connection, func, or_, select, text
 from sqlalchemy.orm import Session
@@ -120,12 +121,17 @@ def _customer_profiles(session: Session, query: str) -> list[int]:
     return ids
 
 
+def _every_word(column: Any, folded: str) -> list[Any]:
+    """``column`` holds every word of the folded query (anywhere, in any order)."""
+    return [column.like(f"%{word}%") for word in folded.split()]
+
+
 def _label_ids(session: Session, folded: str) -> list[int]:
-    return list(session.scalars(select(Label.id).where(Label.name_key.like(f"%{folded}%"))))
+    return list(session.scalars(select(Label.id).where(*_every_word(Label.name_key, folded))))
 
 
 def _message_matches(folded: str) -> object:
-    return select(MessageSearch.conversation_id).where(MessageSearch.folded.like(f"%{folded}%"))
+    return select(MessageSearch.conversation_id).where(*_every_word(MessageSearch.folded, folded))
 
 
 def _with_label(label_id: int) -> object:
@@ -134,8 +140,8 @@ def _with_label(label_id: int) -> object:
 
 def search(session: Session, *, query: str = "", label_ids: Iterable[int] = (),
            status: ConversationStatus | None = None, limit: int = 20, offset: int = 0) -> SearchPage:
-    """Conversations matching ``query`` (in messages, customer, labels) and carrying every label of
-    ``label_ids``, newest first."""
+    """Conversations with a message holding every word of ``query``, a customer it finds, or a label named by it,
+    and carrying every label of ``label_ids``; newest first."""
     query, label_ids = " ".join(query.split())[:MAX_QUERY], list(dict.fromkeys(label_ids))
     folded = fold_name(query)
     if query and not folded:
@@ -176,7 +182,7 @@ def _explain(session: Session, hits: list[Hit], *, folded: str, profiles: set[in
         return
     newest: dict[int, Message] = {}
     rows = session.scalars(select(Message).join(MessageSearch, MessageSearch.message_id == Message.id)
-                           .where(MessageSearch.conversation_id.in_(ids), MessageSearch.folded.like(f"%{folded}%"))
+                           .where(MessageSearch.conversation_id.in_(ids), *_every_word(MessageSearch.folded, folded))
                            .order_by(Message.sent_at.desc(), Message.id.desc()))
     for found in rows:
         newest.setdefault(found.conversation_id, found)
