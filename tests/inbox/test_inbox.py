@@ -385,3 +385,23 @@ def test_a_snoozed_conversation_wakes_up_when_its_time_comes(client: TestClient,
     assert wake_snoozed(session, now=datetime.now(UTC) + timedelta(hours=4)) == 1
     session.commit()
     assert only_conversation(agent)["status"] == "open"
+
+
+def test_erasing_a_person_blanks_their_messages_and_addresses(client: TestClient, channels: Channels,
+                                                              engine: Engine, agent: Browser, owner: Browser,
+                                                              session: Session) -> None:
+    say_on_messenger(client, channels, "m_e", "Số điện thoại của em là 0912 345 678")
+    work(engine)
+    conversation = only_conversation(agent)
+    body = {"reason": "Yêu cầu qua Messenger ngày 20/11", "confirm": True}
+    erased = owner.request("POST", f"/customers/{conversation['customer_id']}/erase", json=body)
+    assert erased.status_code == 201, erased.text
+    work(engine)
+    session.rollback()
+    texts = session.scalars(select(Message.text)).all()
+    assert texts == ["[erased]"]
+    bodies = session.scalars(select(WebhookReceipt.body)).all()
+    assert all(b"0912" not in raw for raw in bodies)
+    from xuyen.inbox.models import ContactPoint
+
+    assert session.scalars(select(ContactPoint)).all() == []

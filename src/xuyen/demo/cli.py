@@ -49,7 +49,8 @@ def demo(
 def _load_if_empty(seed: int) -> bool:
     """Load the demo shop unless the database has data; returns whether the demo login exists."""
     from xuyen.auth.service import get_user_by_email
-    from xuyen.db import session_scope
+    from xuyen.db import get_engine, session_scope
+    from xuyen.demo.inbox import finish_inbox
     from xuyen.demo.service import is_empty, load_demo
     from xuyen.demo.shop import DEMO_OWNER_EMAIL
 
@@ -58,6 +59,9 @@ def _load_if_empty(seed: int) -> bool:
             done: list[str] = []
             typer.echo("Đang tạo dữ liệu mẫu…", nl=False)
             summary = load_demo(session, seed=seed, progress=lambda step: _tick(step, done))
+            session.rollback()  # hand the database to the worker that builds SLA clocks and surveys
+            finish_inbox(get_engine(), seed=seed)
+            _tick("khảo sát", done)
             typer.echo("")
             typer.echo(f"Cửa hàng mẫu {summary.brand} đã sẵn sàng (seed {summary.seed}).")
         else:

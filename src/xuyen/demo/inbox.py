@@ -13,19 +13,25 @@ import random
 import uuid
 from datetime import datetime, timedelta
 
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from xuyen.channels.base import Contact, ContactIdentifier, InboundMessage
 from xuyen.clock import utcnow
+from xuyen.db import session_factory
 from xuyen.demo.customers import STEP as CUSTOMERS_STEP
 from xuyen.demo.people import Customer
 from xuyen.demo.registry import DemoContext, demo_step
 from xuyen.demo.shop import FACEBOOK_PAGE_ID, ZALO_OA_ID
+from xuyen.domains import load_handlers
 from xuyen.inbox.connections import SANDBOX_SETTING, add_channel_helper
+from xuyen.inbox.csat.models import Response as SurveyResponse
+from xuyen.inbox.csat.service import rate, token_for
 from xuyen.inbox.intake import apply_inbound
 from xuyen.inbox.models import Channel, Conversation, ConversationStatus
 from xuyen.inbox.service import list_conversations
-from xuyen.inbox.threads import current_conversation
+from xuyen.inbox.threads import announce_status, current_conversation
+from xuyen.worker import Worker
 
 STEP = "hộp thư"
 DAYS = 14
@@ -119,8 +125,9 @@ def _exchange(session: Session, rng: random.Random, channel: Channel, contact: C
 
 
 def _settle(session: Session, rng: random.Random, conversation: Conversation | None, last: datetime,
-            now: datetime) -> None:
-    """Older conversations were resolved; some recent ones wait on the customer; the rest stay open."""
+            now: datetime, agent: str) -> None:
+    """Older conversations were resolved by the agent; some recent ones wait on the customer; the rest stay open.
+    The status changes are announced like the inbox's own, so SLA clocks and surveys follow them."""
     if conversation is None:
         return
     age = now - last
@@ -128,6 +135,9 @@ def _settle(session: Session, rng: random.Random, conversation: Conversation | N
         conversation.status, conversation.resolved_at = ConversationStatus.resolved, last + timedelta(hours=1)
     elif rng.random() < 0.3:
         conversation.status = ConversationStatus.pending
+    else:
+        return
+    announce_status(session, conversation, previous=ConversationStatus.open, actor=agent)
 
 
 def _showcase_thread(session: Session, channels: dict[str, Channel], customer: Customer, now: datetime) -> None:
@@ -158,6 +168,7 @@ def _showcase_thread(session: Session, channels: dict[str, Channel], customer: C
 def add_inbox(session: Session, rng: random.Random, context: DemoContext) -> None:
     """The shop's channels and about ``CONVERSATIONS`` conversations of the last ``DAYS`` days."""
     channels = _connect(session, context)
+    agent = next((f"user:{user.id}" for email, user in context.users.items() if email.startswith("cskh@")), "demo")
     people: list[Customer] = context.extra.get(CUSTOMERS_STEP, {}).get("people", [])
     now = utcnow()
     showcase = next((customer for customer in people if customer.showcase), None)
@@ -174,7 +185,8 @@ def add_inbox(session: Session, rng: random.Random, context: DemoContext) -> Non
         last = _exchange(session, rng, channels[kind], contact, start, subject=subject)
         session.flush()
         profile = _profile_of(session, channels[kind], contact)
-        _settle(session, rng, current_conversation(session, profile_id=profile) if profile else None, last, now)
+        _settle(session, rng, current_conversation(session, profile_id=profile) if profile else None, last, now,
+                agent=agent)
     context.extra[STEP] = {"channels": len(channels)}
 
 
@@ -189,3 +201,27 @@ def showcase_conversation(session: Session, *, profile_id: int) -> int | None:
     """The showcase customer's conversation, the one to open in the inbox."""
     found = list_conversations(session, status=None, profile_id=profile_id, limit=1)
     return found[0].id if found else None
+
+
+SURVEY_COMMENTS = ("Tư vấn nhiệt tình, cảm ơn shop!", "Trả lời hơi chậm nhưng giải quyết ổn.", "", "Rất hài lòng.",
+                   "Nhân viên dễ thương.", "")
+
+
+def finish_inbox(engine: Engine, *, seed: int) -> int:
+    """Let a worker build what the demo inbox's events lead to (SLA clocks, satisfaction surveys sent on the
+    sandbox channels), then have most customers answer their survey; how many answered."""
+    load_handlers()  # every domain's subscribers, before anything is dispatched
+    Worker(engine=engine).run_until_idle()
+    rng = random.Random(f"{seed}:surveys")
+    answered = 0
+    with session_factory(engine)() as session:
+        waiting = list(session.scalars(select(SurveyResponse.id).where(SurveyResponse.sent_at.is_not(None),
+                                                                        SurveyResponse.answered_at.is_(None))
+                                       .order_by(SurveyResponse.id)))
+        for response_id in waiting:
+            if rng.random() < 0.7:
+                rating = rng.choices((5, 4, 3, 2, 1), weights=(50, 30, 12, 5, 3))[0]
+                rate(session, token=token_for(response_id), rating=rating,
+                     comment=rng.choice(SURVEY_COMMENTS) or None)
+                answered += 1
+    return answered

@@ -7,9 +7,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from xuyen.inbox import intake, sending, service
+from xuyen.inbox import intake, sending, service, threads
 from xuyen.inbox.service import SEND_JOB
 from xuyen.jobs import add_job, job, periodic
+from xuyen.outbox import DomainEvent, on_event
 
 POLL_JOB = "inbox.poll_channels"
 WAKE_JOB = "inbox.wake_snoozed"
@@ -51,3 +52,9 @@ def wake_snoozed(session: Session, payload: dict[str, Any]) -> None:
 
 
 periodic(WAKE_JOB, every=timedelta(minutes=1))
+
+
+@on_event("customer.erased", name="inbox.erase_messages")
+def erase_messages(session: Session, event: DomainEvent) -> None:
+    """An erased person's messages are blanked and their channel addresses forgotten."""
+    threads.erase_messages_of(session, profile_ids=[int(item) for item in event.payload["profile_ids"]])

@@ -24,6 +24,7 @@ from xuyen.inbox.models import (
     Direction,
     Message,
     MessageState,
+    WebhookReceipt,
 )
 from xuyen.outbox import emit
 
@@ -244,3 +245,25 @@ def announce_status(session: Session, conversation: Conversation, *, previous: C
          payload={"conversation_id": conversation.id, "status": conversation.status.value,
                   "previous": previous.value, "actor": actor, "at": utcnow().isoformat()})
     announce(session, kind="conversation", conversation_id=conversation.id)
+
+
+ERASED_TEXT = "[erased]"
+
+
+def erase_messages_of(session: Session, *, profile_ids: list[int]) -> int:
+    """Blank what the person wrote and was sent (texts, subjects, attachments, kept hints, raw webhooks carrying
+    their messages) and forget where they were reached; the conversations stay as empty shells for the counts
+    (helper: no commit)."""
+    conversation_ids = list(session.scalars(select(Conversation.id).where(Conversation.profile_id.in_(profile_ids))))
+    messages = list(session.scalars(select(Message).where(Message.conversation_id.in_(conversation_ids or [-1]))))
+    receipt_ids = {message.receipt_id for message in messages if message.receipt_id is not None}
+    for message in messages:
+        message.text, message.subject, message.attachments, message.meta = ERASED_TEXT, None, [], {}
+    for conversation in session.scalars(select(Conversation).where(Conversation.id.in_(conversation_ids or [-1]))):
+        conversation.subject = None
+    for point in session.scalars(select(ContactPoint).where(ContactPoint.profile_id.in_(profile_ids))):
+        session.delete(point)
+    if receipt_ids:
+        for receipt in session.scalars(select(WebhookReceipt).where(WebhookReceipt.id.in_(sorted(receipt_ids)))):
+            receipt.body, receipt.headers = b"", {"erased": True}
+    return len(messages)
