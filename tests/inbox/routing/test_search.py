@@ -147,3 +147,22 @@ def test_the_cli_folds_older_messages_and_adds_the_default_labels(
     result = runner.invoke(cli.app, ["routing", "default-labels"])
     assert result.exit_code == 0 and "Facebook Ads" in result.output
     assert "Every default label is there." in runner.invoke(cli.app, ["routing", "default-labels"]).output
+
+
+def test_an_erased_customers_words_leave_the_search(client: TestClient, channels: Channels, engine: Engine,
+                                                    session: Session, agent: Browser, owner: Browser) -> None:
+    erased = customer_writes(client, channels, "Địa chỉ của em là 12 Hàng Bạc")
+    kept = customer_writes(client, channels, "Em ở 12 Hàng Bạc luôn")
+    settle(engine)
+    assert found(agent, q="hang bac")["total"] == 2
+    customer_id = agent.request("GET", f"/conversations/{conversation_of(session, erased).id}").json()["customer_id"]
+    answer = owner.request("POST", f"/customers/{customer_id}/erase", json={"reason": "Yêu cầu của khách",
+                                                                           "confirm": True})
+    assert answer.status_code == 201, answer.text
+    settle(engine)
+    assert ids(found(agent, q="hang bac")) == [conversation_of(session, kept).id]
+    session.rollback()
+    gone = conversation_of(session, erased).id
+    assert session.scalars(select(MessageSearch).where(MessageSearch.conversation_id == gone)).all() == []
+    assert search.rebuild_index(session) == 1  # folded again from the blanked message, not the words
+    assert ids(found(agent, q="hang bac")) == [conversation_of(session, kept).id]

@@ -1,6 +1,7 @@
 """Routing reactions to inbox events: a new conversation is labelled and routed; every message is folded for
 search, a customer's message is looked at for keyword labels (and routes a conversation not routed yet), a note's
-@mentions are recorded; an agent who comes online, or frees a place, is offered their teams' queue."""
+@mentions are recorded; an agent who comes online, or frees a place, is offered their teams' queue; an erased
+customer's words leave the search."""
 
 from __future__ import annotations
 
@@ -44,6 +45,12 @@ def status_changed(session: Session, event: DomainEvent) -> None:
     conversation = session.get(Conversation, int(event.payload["conversation_id"]))
     if conversation is not None and conversation.assignee_id is not None:
         service.offer_queue(session, user_id=conversation.assignee_id)
+
+
+@on_event("customer.erased", name="inbox.routing.forget_erased")
+def forget_erased(session: Session, event: DomainEvent) -> None:
+    """An erased person's words leave the search too (the inbox blanks the messages themselves)."""
+    search.forget_customers(session, profile_ids=[int(item) for item in event.payload["profile_ids"]])
 
 
 @job(service.OFFER_JOB)

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, func, or_, select, text
+from sqlalchemy import Connection, delete, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from xuyen.customers.service import search_customers
@@ -67,6 +67,14 @@ def rebuild_index(session: Session, *, batch: int = 500) -> int:
                                       folded=fold_text(message.subject, message.text)) for message in messages)
         session.commit()
         done += len(messages)
+
+
+def forget_customers(session: Session, *, profile_ids: list[int]) -> int:
+    """Drop the folded copies of everything in these customers' conversations (they were erased); how many
+    (helper: no commit)."""
+    conversations = select(Conversation.id).where(Conversation.profile_id.in_(profile_ids))
+    result = session.execute(delete(MessageSearch).where(MessageSearch.conversation_id.in_(conversations)))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def ensure_trigram_index(connection: Connection) -> bool:
