@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from xuyen.auth.deps import require_role
 from xuyen.auth.models import Role
@@ -142,9 +143,12 @@ def assign(conversation_id: ConversationId, body: AssigneeIn, session: Db, calle
 
 @router.get("/inbox/stream", summary="Live inbox changes (Server-Sent Events)",
             response_class=StreamingResponse)
-async def stream(request: Request, _caller: Agent) -> StreamingResponse:
+async def stream(request: Request, session: Db, _caller: Agent) -> StreamingResponse:
     """Each new message, delivery state and conversation change, as it happens: ``event: inbox`` with a JSON
     ``data`` line (``kind`` and the ids concerned). Reconnecting browsers reload what they show."""
+    # The caller is known: end the request's transaction and give its connection back now, not when the page
+    # closes (an open transaction holds SQLite's write lock and a PostgreSQL connection for as long as it lasts).
+    await run_in_threadpool(session.close)
     hub = live.hub_for(request.app.state)
     return StreamingResponse(live.event_stream(hub, is_disconnected=request.is_disconnected),
                              media_type="text/event-stream",
