@@ -27,6 +27,7 @@ POLL_SECONDS = 0.25
 HEARTBEAT_SECONDS = 15.0
 IDLE_STOP_SECONDS = 30.0
 QUEUE_SIZE = 1000
+POLL_BATCH = 500  # new messages one look at the tables reports at most (SQLite); the rest come next time
 
 
 class Hub:
@@ -34,6 +35,8 @@ class Hub:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # Its reads on SQLite begin DEFERRED: a read that took the write lock would keep webhooks and workers waiting.
+        self.reader = engine.execution_options(sqlite_begin="DEFERRED")
         self.queues: set[asyncio.Queue[dict[str, Any]]] = set()
         self.task: asyncio.Task[None] | None = None
 
@@ -98,7 +101,7 @@ class Hub:
                 self.publish(news)
 
     def _marks(self) -> tuple[int, datetime | None, datetime | None]:
-        with self.engine.connect() as connection:
+        with self.reader.connect() as connection:
             row = connection.execute(select(
                 select(func.max(Message.id)).scalar_subquery(),
                 select(func.max(Message.state_changed_at)).scalar_subquery(),
@@ -110,11 +113,14 @@ class Hub:
         now = self._marks()
         news: list[dict[str, Any]] = []
         if now[0] > marks[0]:
-            with self.engine.connect() as connection:
+            with self.reader.connect() as connection:
                 rows = connection.execute(select(Message.id, Message.conversation_id)
-                                          .where(Message.id > marks[0]).order_by(Message.id).limit(500)).all()
+                                          .where(Message.id > marks[0], Message.id <= now[0])
+                                          .order_by(Message.id).limit(POLL_BATCH)).all()
             news.extend({"kind": "message", "conversation_id": conversation_id, "message_id": message_id}
                         for message_id, conversation_id in rows)
+            if len(rows) == POLL_BATCH:  # the rest next time, each message once
+                now = (int(rows[-1][0]), *now[1:])
         if now[1] != marks[1] or now[2] != marks[2]:
             news.append({"kind": "changed"})
         return news, now
