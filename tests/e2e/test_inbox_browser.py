@@ -85,4 +85,4 @@ def test_an_agent_sees_a_message_arrive_live_and_answers_it(live_server: str, pa
         time.sleep(0.05)
     (sent,) = fake.sent
     assert sent.to == PSID and sent.body["message"]["text"] == "Dạ còn size S ạ, giá 1.250.000 ₫."
-    expect(thread.locator(".state--sent")).to_be_visible(timeout=5_000)
+    expect(thread.locator(".state--sent")).to_be_visible(timeout=10_000)

@@ -35,7 +35,13 @@
     parts.forEach(function (part) { if (concerns(part, news)) { pending.add(part); } });
     if (pending.size && timer === null) { timer = window.setTimeout(refresh, 100); }
   });
-  stream.addEventListener("open", function () { document.documentElement.setAttribute("data-inbox-live", "on"); });
+  stream.addEventListener("open", function () {
+    // Whatever changed between the page being drawn and the stream connecting (or while it was reconnecting)
+    // was told to nobody: fetch every part once now.
+    parts.forEach(function (part) { pending.add(part); });
+    if (timer === null) { timer = window.setTimeout(refresh, 0); }
+    document.documentElement.setAttribute("data-inbox-live", "on");
+  });
   parts.forEach(function (part) {
     if (part.hasAttribute("data-live-conversation")) { part.scrollTop = part.scrollHeight; }
   });
