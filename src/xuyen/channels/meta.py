@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -26,6 +26,7 @@ from xuyen.channels.base import (
     ChannelAdapter,
     PayloadInvalid,
     SendFailed,
+    SendResult,
     SignatureInvalid,
     WebhookAnswer,
     WebhookRequest,
@@ -302,3 +303,29 @@ class MetaAdapter(ChannelAdapter):
         """POST ``body`` to ``path`` under the versioned Graph API with this channel's token."""
         return post_graph(self.http, f"{self.graph_url}/{path}", body, access_token=self.value(self.credential_field),
                           app_secret=self.value("app_secret"), label=self.label)
+
+    def send_parts(self, path: str, bodies: list[dict[str, Any]], *, message_id: Callable[[dict[str, Any]], Any],
+                   where: str) -> SendResult:
+        """POST each part of one reply in turn; the first part's id names the reply. A part refused after others
+        went out fails the reply as ``partially_sent`` (never retried: what went out must not go out twice);
+        an answer without an id fails it as ``outcome_unknown``. ``where`` says where staff can check."""
+        first: str | None = None
+        for sent, body in enumerate(bodies):
+            try:
+                answer = self.post(path, body)
+            except SendFailed as exc:
+                if first is None:
+                    raise
+                raise SendFailed(f"Only {sent} of the {len(bodies)} {self.label} messages this reply was split "
+                                 f"into went out; the rest was not sent. {exc.message} Send the missing part "
+                                 "again by hand if it is still needed.", code="partially_sent",
+                                 credentials_revoked=exc.credentials_revoked, outside_window=exc.outside_window,
+                                 provider_code=exc.provider_code) from None
+            provider_id = text_of(message_id(answer))
+            if provider_id is None:
+                raise SendFailed(f"Meta accepted the {self.label} message but gave no message id, so its delivery "
+                                 f"cannot be followed. {where}", code="outcome_unknown")
+            first = first or provider_id
+        if first is None:
+            raise SendFailed(f"The {self.label} message is empty.", code="empty_message")
+        return SendResult(provider_message_id=first, parts=len(bodies))

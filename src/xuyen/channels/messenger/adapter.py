@@ -23,7 +23,7 @@ from xuyen.channels.base import (
     WebhookRequest,
 )
 from xuyen.channels.messenger.inbound import PSID, parse_entries
-from xuyen.channels.meta import REPLY_WINDOW, MetaAdapter, split_text, text_of
+from xuyen.channels.meta import REPLY_WINDOW, MetaAdapter, split_text
 
 MAX_TEXT = 2000
 HUMAN_AGENT = "HUMAN_AGENT"
@@ -68,27 +68,9 @@ class MessengerAdapter(MetaAdapter):
 
     def send(self, message: OutboundMessage) -> SendResult:
         """Send the text (split past 2,000 characters) then each attachment, as one Send API call each."""
-        bodies = self._bodies(message)
-        first: str | None = None
-        for number, body in enumerate(bodies, start=1):
-            try:
-                answer = self.post(f"{self.page_id}/messages", body)
-            except SendFailed as exc:
-                if first is None:
-                    raise
-                raise SendFailed(f"Only {number - 1} of the {len(bodies)} Messenger messages this reply was split "
-                                 f"into went out; the rest was not sent. {exc.message} Send the missing part "
-                                 "again by hand if it is still needed.", code="partially_sent",
-                                 credentials_revoked=exc.credentials_revoked, outside_window=exc.outside_window,
-                                 provider_code=exc.provider_code) from None
-            mid = text_of(answer.get("message_id"))
-            if mid is None:
-                raise SendFailed("Meta accepted the Messenger message but gave no message id, so its delivery "
-                                 "cannot be followed. Check the conversation in the Page's inbox.",
-                                 code="outcome_unknown")
-            first = first or mid
-        assert first is not None
-        return SendResult(provider_message_id=first, parts=len(bodies))
+        return self.send_parts(f"{self.page_id}/messages", self._bodies(message),
+                               message_id=lambda answer: answer.get("message_id"),
+                               where="Check the conversation in the Page's inbox.")
 
     def _bodies(self, message: OutboundMessage) -> list[dict[str, Any]]:
         if message.template is not None:

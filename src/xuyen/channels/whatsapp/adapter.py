@@ -68,27 +68,9 @@ class WhatsAppAdapter(MetaAdapter):
 
     def send(self, message: OutboundMessage) -> SendResult:
         """Send a template, or the text (split past 4,096 characters) then each attachment."""
-        bodies = self._bodies(message)
-        first: str | None = None
-        for number_sent, body in enumerate(bodies):
-            try:
-                answer = self.post(f"{self.phone_number_id}/messages", body)
-            except SendFailed as exc:
-                if first is None:
-                    raise
-                raise SendFailed(f"Only {number_sent} of the {len(bodies)} WhatsApp messages this reply was split "
-                                 f"into went out; the rest was not sent. {exc.message} Send the missing part "
-                                 "again by hand if it is still needed.", code="partially_sent",
-                                 credentials_revoked=exc.credentials_revoked, outside_window=exc.outside_window,
-                                 provider_code=exc.provider_code) from None
-            sent = next(iter(dicts(answer.get("messages"))), {})
-            wamid = text_of(sent.get("id"))
-            if wamid is None:
-                raise SendFailed("Meta accepted the WhatsApp message but gave no message id, so its delivery "
-                                 "cannot be followed. Check the chat in WhatsApp Manager.", code="outcome_unknown")
-            first = first or wamid
-        assert first is not None
-        return SendResult(provider_message_id=first, parts=len(bodies))
+        return self.send_parts(f"{self.phone_number_id}/messages", self._bodies(message),
+                               message_id=lambda answer: next(iter(dicts(answer.get("messages"))), {}).get("id"),
+                               where="Check the chat in WhatsApp Manager.")
 
     def _bodies(self, message: OutboundMessage) -> list[dict[str, Any]]:
         envelope: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual",
