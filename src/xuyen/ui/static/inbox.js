@@ -13,7 +13,8 @@
       fetch(part.getAttribute("data-live-src"), { credentials: "same-origin", headers: { "Accept": "text/html" } })
         .then(function (answer) { return answer.ok ? answer.text() : null; })
         .then(function (html) {
-          if (html === null) { return; }
+          // Never replace what someone is filling in: a part whose form they touched waits for its submit.
+          if (html === null || part.hasAttribute("data-live-dirty")) { return; }
           var stuck = part.scrollHeight - part.scrollTop - part.clientHeight < 40;
           part.innerHTML = html;
           if (stuck) { part.scrollTop = part.scrollHeight; }
@@ -27,6 +28,11 @@
     var only = part.getAttribute("data-live-conversation");
     return !only || !news.conversation_id || String(news.conversation_id) === only;
   }
+
+  parts.forEach(function (part) {
+    part.addEventListener("input", function () { part.setAttribute("data-live-dirty", ""); });
+    part.addEventListener("change", function () { part.setAttribute("data-live-dirty", ""); });
+  });
 
   var stream = new EventSource("/api/v1/inbox/stream");
   stream.addEventListener("inbox", function (event) {
