@@ -69,6 +69,7 @@ from multiprocessing.sharedctypes import Synchronized
 from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import func, select
@@ -84,7 +85,7 @@ from tests.fakes.meta import (
 from tests.fakes.sms_gateway import signed_webhook
 from tests.fakes.zalo import ZaloFake
 
-from bench.ingest import _free_port, _print_log_summary, _wait_ready, analyze
+from bench.ingest import _free_port, _wait_ready, analyze
 from bench.jobs import percentile, scratch_postgres, scratch_sqlite
 from xuyen.auth.models import Role
 from xuyen.auth.service import create_api_key, create_user
@@ -98,6 +99,7 @@ AGENT_EMAIL = "nhan.vien.truc@bench.vn"
 ACK_AIM_P99_MS = 50.0
 DELIVERY_AIM_P95_MS = 300.0
 PROGRESS_SECONDS = 2.0
+IDLE_SECONDS = 4.0  # a keep-alive connection idle this long is not used again (uvicorn closes them after 5 s)
 
 # The providers' side of each connection (the fakes' secrets).
 PAGE, APP_SECRET, VERIFY = "104729384756102", "meta-app-secret", "verify-me"
@@ -226,6 +228,22 @@ def seed(url: str) -> str:
     return key
 
 
+def _log_causes(text: str) -> Counter[str]:
+    """A log's warnings and errors counted by their first line (an exception's root cause), start-up lines left out."""
+    causes: Counter[str] = Counter()
+    for line in filter(str.strip, text.splitlines()):
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            if "running; Ctrl-C to stop" not in line:
+                causes[line.strip()[:160]] += 1
+            continue
+        trace = [part for part in str(entry.get("exception", "")).splitlines()
+                 if part and not part[0].isspace() and not part.startswith(("Traceback", "The above", "During"))]
+        causes[(trace[0] if trace else str(entry.get("message", "")))[:160]] += 1
+    return causes
+
+
 def _stop(process: subprocess.Popen[bytes]) -> None:
     process.send_signal(signal.SIGTERM)
     try:
@@ -236,10 +254,11 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def product(url: str, *, servers: int, workers: int, poll_seconds: float | None = None) -> Iterator[str]:
+def product(url: str, *, servers: int, workers: int, poll_seconds: float | None = None,
+            logs: Path | None = None) -> Iterator[str]:
     """``xuyen serve --workers servers`` and ``workers`` ``xuyen worker`` processes on ``url`` (sleeping
     ``poll_seconds`` when idle, if given); yields the server's address. Their logs' most frequent warnings and
-    errors are printed when they stop."""
+    errors are printed when they stop (and the logs kept whole in the folder ``logs``, if given)."""
     port = _free_port()
     env = dict(os.environ, XUYEN_DATABASE_URL=url, XUYEN_LOG_LEVEL="WARNING", XUYEN_ENV="development",
                PYTHONPATH=str(REPO))
@@ -248,21 +267,23 @@ def product(url: str, *, servers: int, workers: int, poll_seconds: float | None 
     poll = ["--poll-seconds", str(poll_seconds)] if poll_seconds is not None else []
     commands += [[sys.executable, "-m", "xuyen.cli", "worker", *poll]] * workers
     with ExitStack() as stack:
-        logs: list[IO[bytes]] = [stack.enter_context(tempfile.TemporaryFile()) for _ in commands]
+        files: list[IO[bytes]] = [stack.enter_context(tempfile.TemporaryFile()) for _ in commands]
         processes = [subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=log)
-                     for command, log in zip(commands, logs, strict=True)]
+                     for command, log in zip(commands, files, strict=True)]
         try:
             _wait_ready(processes[0], f"http://127.0.0.1:{port}")
             yield f"http://127.0.0.1:{port}"
         finally:
             for process in processes:
                 _stop(process)
-            for name, log in zip(["server", *["worker"] * workers], logs, strict=True):
+            for number, (name, log) in enumerate(zip(["server", *["worker"] * workers], files, strict=True)):
                 log.seek(0)
                 text = log.read().decode(errors="replace")
-                if text.strip():
-                    print(f"  {name} log:")
-                    _print_log_summary(text)
+                if logs is not None:
+                    logs.mkdir(parents=True, exist_ok=True)
+                    (logs / f"{urlsplit(url).scheme}-{name}-{number}.log").write_text(text)
+                for cause, count in _log_causes(text).most_common(5):
+                    print(f"  {name} log: {count} x {cause}")
 
 
 def connect_channels(base: str, key: str) -> dict[str, int]:
@@ -403,20 +424,23 @@ class Connections:
     def __init__(self, base: str) -> None:
         self.base = base
         self.tls = ssl.create_default_context()  # once: each client would load the CA certificates again
-        self.idle: list[httpx.AsyncClient] = []
+        self.idle: list[tuple[float, httpx.AsyncClient]] = []  # the longest idle first
         self.opened: list[httpx.AsyncClient] = []
 
     def take(self) -> httpx.AsyncClient:
-        """An idle connection, or a new one."""
+        """The connection idle the shortest time, or a new one. Connections idle for longer than the server keeps
+        them (uvicorn: 5 s) are dropped rather than used: the server may be closing them as the request goes."""
+        while self.idle and time.monotonic() - self.idle[0][0] > IDLE_SECONDS:
+            self.idle.pop(0)
         if self.idle:
-            return self.idle.pop()
+            return self.idle.pop()[1]
         client = httpx.AsyncClient(base_url=self.base, timeout=60.0, verify=self.tls,
                                    limits=httpx.Limits(max_connections=1, max_keepalive_connections=1))
         self.opened.append(client)
         return client
 
     def give_back(self, client: httpx.AsyncClient) -> None:
-        self.idle.append(client)
+        self.idle.append((time.monotonic(), client))
 
     async def close(self) -> None:
         for client in self.opened:
@@ -609,7 +633,8 @@ def measure(label: str, url: str, args: argparse.Namespace) -> None:
     key = seed(url)
     rng = random.Random(2026)
     pool = customers(rng, args.customers)
-    with product(url, servers=args.servers, workers=args.workers, poll_seconds=args.poll_seconds) as base:
+    with product(url, servers=args.servers, workers=args.workers, poll_seconds=args.poll_seconds,
+                 logs=args.logs) as base:
         channels = connect_channels(base, key)
         with agent_stream(base) as stream:
             warm = traffic(rng, pool, channels, rate=args.rate, seconds=args.warmup,
@@ -644,6 +669,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="`xuyen worker` processes")
     parser.add_argument("--poll-seconds", type=float,
                         help="`xuyen worker --poll-seconds` (default: the product's, XUYEN_WORKER_POLL_SECONDS)")
+    parser.add_argument("--logs", type=Path, help="folder to keep the server's and workers' logs in")
     parser.add_argument("--customers", type=int, default=2_000, help="customers in the traffic's pool")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of warm-up traffic, not measured")
     parser.add_argument("--baseline-seconds", type=float, default=10.0, help="length of the GET /healthz run")
