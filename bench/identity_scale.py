@@ -92,10 +92,11 @@ def identify(url: str, count: int) -> dict[str, Any]:
 
 
 def bare_insert(url: str, count: int) -> dict[str, Any]:
-    """Insert ``count`` profiles with three identifiers each, in batches, a commit per batch."""
+    """Insert ``count`` profiles with three identifiers each, in batches, a commit per batch, the way resolution
+    writes them (on PostgreSQL ids handed out ahead and one statement of arrays per table)."""
     from sqlalchemy import insert
 
-    from xuyen.db import make_engine, session_factory
+    from xuyen.db import insert_many, is_postgres, make_engine, next_ids, session_factory
     from xuyen.identity.models import Profile, ProfileIdentifier
 
     engine = make_engine(url)
@@ -104,14 +105,19 @@ def bare_insert(url: str, count: int) -> dict[str, Any]:
     for first in range(0, count, BATCH):
         numbers = range(first, min(first + BATCH, count))
         with sessions() as session:
-            ids = session.scalars(insert(Profile).returning(Profile.id), [
-                {"created_at": T0, "first_seen_at": T0, "last_seen_at": T0} for _ in numbers]).all()
-            rows = [{"profile_id": profile_id, "type": kind, "scope": "", "value": value, "flags": [],
-                     "first_seen_at": T0, "last_seen_at": T0}
-                    for profile_id, number in zip(ids, numbers, strict=True)
-                    for kind, value in (("user_id", f"KH{number:08d}"), ("phone", f"+849{number:08d}"),
-                                        ("email", f"khach{number}@example.vn"))]
-            session.execute(insert(ProfileIdentifier), rows)
+            rows = [{"created_at": T0, "first_seen_at": T0, "last_seen_at": T0} for _ in numbers]
+            if is_postgres(session):
+                ids = next_ids(session.connection(), Profile, len(rows))
+                insert_many(session.connection(), Profile, [{"id": pid} | row for pid, row in zip(ids, rows,
+                                                                                               strict=True)])
+            else:
+                ids = session.scalars(insert(Profile).returning(Profile.id), rows).all()
+            insert_many(session.connection(), ProfileIdentifier, [
+                {"profile_id": profile_id, "type": kind, "scope": "", "value": value, "flags": [],
+                 "first_seen_at": T0, "last_seen_at": T0}
+                for profile_id, number in zip(ids, numbers, strict=True)
+                for kind, value in (("user_id", f"KH{number:08d}"), ("phone", f"+849{number:08d}"),
+                                    ("email", f"khach{number}@example.vn"))])
             session.commit()
     seconds = time.perf_counter() - started
     engine.dispose()

@@ -86,6 +86,10 @@ class Settings(BaseSettings):
     # A customer who writes again within this many days after their conversation was resolved reopens it;
     # later, a new conversation starts.
     inbox_reopen_days: int = Field(default=7, ge=0)
+    # How many open conversations an agent is given at most, unless their own capacity is set.
+    inbox_agent_capacity: int = Field(default=5, ge=1, le=1000)
+    # The shop's name in canned responses ({{ten_cua_hang}}) for agents who belong to no store.
+    inbox_shop_name: str = ""
 
     # Demo
     demo_seed: int = 2026

@@ -18,7 +18,10 @@ DOMAINS: tuple[str, ...] = (
     "xuyen.customers",
     "xuyen.customers.importing",
     "xuyen.customers.duplicates",
+    "xuyen.inbox.routing",  # before the inbox: its /conversations/search must win over /conversations/{id}
     "xuyen.inbox",
+    "xuyen.inbox.sla",
+    "xuyen.inbox.csat",
     "xuyen.ui",
     "xuyen.demo",
 )
@@ -59,9 +62,9 @@ def api_modules() -> list[ModuleType]:
 
 
 def public_api_modules() -> list[ModuleType]:
-    """Every domain's ``tracking`` and ``webhooks`` modules: public APIs with fixed paths of their own (Segment's
-    ``/v1``, the channels' ``/webhooks``)."""
-    return [*_optional_modules("tracking"), *_optional_modules("webhooks")]
+    """Every domain's ``tracking``, ``webhooks`` and ``webchat`` modules: public APIs with fixed paths of their own
+    (Segment's ``/v1``, the channels' ``/webhooks``, the web chat widget's ``/chat``)."""
+    return [*_optional_modules("tracking"), *_optional_modules("webhooks"), *_optional_modules("webchat")]
 
 
 def page_modules() -> list[ModuleType]:

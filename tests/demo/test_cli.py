@@ -54,7 +54,7 @@ def test_no_serve_loads_and_prints_the_login(app: typer.Typer, db_url: str, sess
     assert DEMO_PASSWORD in result.output
     session.rollback()
     counts = data_counts(session)
-    assert (counts["stores"], counts["sources"], counts["users"]) == (3, 8, 7)
+    assert (counts["stores"], counts["sources"], counts["users"]) == (3, 10, 7)
     assert counts["events"] > counts["profiles"] > 0
 
 

@@ -7,16 +7,19 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from xuyen.customers.models import CustomerProfile
 from xuyen.demo import customers
+from xuyen.demo import inbox as demo_inbox
 from xuyen.demo.service import load_demo
 from xuyen.events.models import Event
 from xuyen.identity.graph import find_profile
 from xuyen.identity.models import IdentityConflict, Profile
 from xuyen.identity.normalise import OLD_MOBILE_PREFIXES, normalise_phone
+from xuyen.inbox.connections import is_sandbox
+from xuyen.inbox.models import Channel, Conversation, ConversationStatus, Message
 
 CUSTOMERS = 150
 
@@ -58,7 +61,7 @@ def _old_format(phone: str) -> str | None:
 def test_customers_shop_on_every_channel_and_their_channels_join(session: Session) -> None:
     summary = load_demo(session, seed=2026)
 
-    assert summary.steps[-2:] == (customers.STEP, customers.PROFILES_STEP)
+    assert summary.steps[-3:] == (customers.STEP, demo_inbox.STEP, customers.PROFILES_STEP)
     events: list[Event] = list(session.scalars(select(Event)))
     assert len(events) == summary.counts["events"] > 3 * CUSTOMERS
     assert {event.channel for event in events} >= {"web", "app", "pos", "shopee", "zalo", "messenger"}
@@ -166,3 +169,19 @@ def test_the_shop_opens_with_every_customer_built_and_one_seen_on_four_channels(
     assert showcase is not None
     used = {item["channel"] for item in rows[showcase].computed["channels"]}
     assert used >= {"web", "pos", "shopee", "zalo"}
+
+
+def test_the_inbox_holds_one_conversation_per_customer_and_the_showcase_spans_channels(session: Session) -> None:
+    load_demo(session, seed=2026)
+    showcase = customers.showcase_customer(session)
+    assert showcase is not None
+    thread = demo_inbox.showcase_conversation(session, profile_id=showcase)
+    assert thread is not None
+    kinds = session.execute(select(Channel.kind).join(Message, Message.channel_id == Channel.id)
+                            .where(Message.conversation_id == thread).distinct()).scalars().all()
+    assert set(kinds) == {"zalo", "messenger", "email", "webchat"}
+    per_customer = session.execute(select(Conversation.profile_id, func.count()).where(
+        Conversation.status != ConversationStatus.resolved).group_by(Conversation.profile_id)).all()
+    assert per_customer and all(count == 1 for _profile, count in per_customer)
+    channels = session.scalars(select(Channel)).all()
+    assert channels and all(is_sandbox(channel) for channel in channels)  # the demo never reaches a provider

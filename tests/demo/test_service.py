@@ -27,7 +27,7 @@ def test_builds_the_brand_its_stores_channels_and_staff(session: Session) -> Non
 
     assert summary.brand == SHOP.brand
     counts = summary.counts
-    assert (counts["stores"], counts["sources"], counts["users"]) == (3, 8, 7)
+    assert (counts["stores"], counts["sources"], counts["users"]) == (3, 10, 7)
     assert counts["events"] > counts["profiles"] > 0  # the customers: see test_customers.py
     assert not is_empty(session)
     data = snapshot(session)
@@ -41,8 +41,8 @@ def test_builds_the_brand_its_stores_channels_and_staff(session: Session) -> Non
     assert 10.7 < stores["HCM01"][5] < 10.9
 
     channels = sorted((channel, store) for _, channel, store in data["sources"])
-    assert channels == [("app", None), ("messenger", None), ("pos", "DN01"), ("pos", "HCM01"),
-                        ("pos", "HN01"), ("shopee", None), ("web", None), ("zalo", None)]
+    assert channels == [("app", None), ("email", None), ("messenger", None), ("pos", "DN01"), ("pos", "HCM01"),
+                        ("pos", "HN01"), ("shopee", None), ("sms", None), ("web", None), ("zalo", None)]
 
     staff = {email: (name, role, store) for email, name, role, store in data["users"]}
     assert all(email.endswith(f"@{DEMO_EMAIL_DOMAIN}") for email in staff)

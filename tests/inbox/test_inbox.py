@@ -319,3 +319,89 @@ def test_notes_stay_inside_and_a_customer_message_reopens_a_pending_conversation
     snooze = agent.request("POST", f"/conversations/{cid}/status", json={"status": "snoozed"})
     assert_problem(snooze, 422, "snooze_until_required")
     assert_problem(agent.request("POST", f"/conversations/{cid}/notes", json={"text": " "}), 422, "empty_note")
+
+
+def test_messages_show_on_the_customer_timeline_with_their_text(client: TestClient, channels: Channels,
+                                                                engine: Engine, agent: Browser) -> None:
+    say_on_messenger(client, channels, "m_7", "Cho em xin bảng size áo khoác")
+    work(engine)
+    customer_id = only_conversation(agent)["customer_id"]
+    timeline = agent.request("GET", f"/customers/{customer_id}/timeline").json()
+    messages = [item for item in timeline["items"] if item["kind"] == "message"]
+    assert [item["data"]["text"] for item in messages] == ["Cho em xin bảng size áo khoác"]
+    assert messages[0]["channel"] == "messenger" and messages[0]["data"]["direction"] == "inbound"
+    assert not [item for item in timeline["items"] if item["kind"] == "event"
+                and item["data"].get("event") == "Message Received"]  # shown once, as the message
+    page = agent.client.get(f"/customers/{customer_id}")
+    assert "Cho em xin bảng size áo khoác" in page.text and "/inbox/" in page.text
+
+
+def test_the_live_stream_needs_a_signed_in_agent(client: TestClient, channels: Channels) -> None:
+    assert_problem(client.get("/api/v1/inbox/stream"), 401, "not_authenticated")
+    assert_problem(client.get("/api/v1/inbox/stream", headers={"Authorization": "Bearer xk_nope"}), 401,
+                   "invalid_api_key")
+
+
+def test_outside_the_window_an_approved_template_still_goes_out(client: TestClient, channels: Channels,
+                                                                engine: Engine, agent: Browser,
+                                                                graph: GraphFake) -> None:
+    graph.approve_template("xac_nhan_don_hang", "vi", parameters=2)
+    payload = whatsapp_webhook("102290129340398", NUMBER, "15550001111", contacts=[whatsapp_contact(WA_ID, "Lan")],
+                               messages=[whatsapp_message(WA_ID, "wamid.T1", ago(days=2), "text", {"body": "Hi"})])
+    post_meta(client, channels.whatsapp, payload)
+    work(engine)
+    cid = only_conversation(agent)["id"]
+    body = {"channel_id": channels.whatsapp, "name": "xac_nhan_don_hang", "language": "vi",
+            "parameters": {"1": "Lan", "2": "DH1042"}}
+    sent = agent.request("POST", f"/conversations/{cid}/templates", json=body)
+    assert sent.status_code == 202, sent.text
+    work(engine)
+    (delivered,) = graph.sent
+    assert delivered.body["type"] == "template" and delivered.body["template"]["name"] == "xac_nhan_don_hang"
+    assert [item["text"] for item in only_conversation(agent)["messages"]][-1].startswith("[xac_nhan_don_hang]")
+    assert_problem(agent.request("POST", f"/conversations/{cid}/templates", json={**body, "name": " "}), 422,
+                   "template_required")
+    assert_problem(agent.request("POST", f"/conversations/{cid}/templates", json={**body, "extra": 1}), 422,
+                   "validation_failed")
+    say_on_messenger(client, channels, "m_t", "Alo", psid="5550001")  # a Messenger-only customer: no templates
+    work(engine)
+    other = next(item for item in conversations(agent) if item["id"] != cid)
+    refused = agent.request("POST", f"/conversations/{other['id']}/templates",
+                            json={**body, "channel_id": channels.messenger})
+    assert_problem(refused, 422, "templates_not_supported")
+
+
+def test_a_snoozed_conversation_wakes_up_when_its_time_comes(client: TestClient, channels: Channels, engine: Engine,
+                                                             agent: Browser, session: Session) -> None:
+    say_on_messenger(client, channels, "m_z", "Mai shop nhắn lại em nhé")
+    work(engine)
+    cid = only_conversation(agent)["id"]
+    until = (datetime.now(UTC) + timedelta(hours=3)).isoformat()
+    snoozed = agent.request("POST", f"/conversations/{cid}/status", json={"status": "snoozed", "snoozed_until": until})
+    assert snoozed.status_code == 200 and conversations(agent) == []
+    from xuyen.inbox.service import wake_snoozed
+
+    assert wake_snoozed(session) == 0
+    assert wake_snoozed(session, now=datetime.now(UTC) + timedelta(hours=4)) == 1
+    session.commit()
+    assert only_conversation(agent)["status"] == "open"
+
+
+def test_erasing_a_person_blanks_their_messages_and_addresses(client: TestClient, channels: Channels,
+                                                              engine: Engine, agent: Browser, owner: Browser,
+                                                              session: Session) -> None:
+    say_on_messenger(client, channels, "m_e", "Số điện thoại của em là 0912 345 678")
+    work(engine)
+    conversation = only_conversation(agent)
+    body = {"reason": "Yêu cầu qua Messenger ngày 20/11", "confirm": True}
+    erased = owner.request("POST", f"/customers/{conversation['customer_id']}/erase", json=body)
+    assert erased.status_code == 201, erased.text
+    work(engine)
+    session.rollback()
+    texts = session.scalars(select(Message.text)).all()
+    assert texts == ["[erased]"]
+    bodies = session.scalars(select(WebhookReceipt.body)).all()
+    assert all(b"0912" not in raw for raw in bodies)
+    from xuyen.inbox.models import ContactPoint
+
+    assert session.scalars(select(ContactPoint)).all() == []

@@ -21,6 +21,7 @@ from xuyen.customers.service import build_state, forget_customers
 from xuyen.errors import Conflict, ValidationFailed
 from xuyen.events import profiles as event_log
 from xuyen.identity.service import erase_identifiers, get_profile_view
+from xuyen.outbox import emit
 
 EXPORT_FORMAT = "xuyen.person-export.v1"
 
@@ -83,6 +84,9 @@ def erase_person(session: Session, *, profile_id: int, actor: str, reason: str) 
     erasure.counts = {"identifiers": len(erased), "events": events, "profiles": len(state.cluster)}
     audit.record(session, actor=actor, action="customer.erased", subject_type="profile",
                  subject_id=state.profile_id, detail=dict(erasure.counts))
+    # Other domains holding the person's words (the inbox's messages) erase them when this commits.
+    emit(session, topic="customer.erased", aggregate_type="profile", aggregate_id=state.profile_id,
+         payload={"profile_ids": list(state.cluster), "erasure_id": erasure.id})
     session.commit()
     return erasure
 

@@ -49,7 +49,8 @@ def demo(
 def _load_if_empty(seed: int) -> bool:
     """Load the demo shop unless the database has data; returns whether the demo login exists."""
     from xuyen.auth.service import get_user_by_email
-    from xuyen.db import session_scope
+    from xuyen.db import get_engine, session_scope
+    from xuyen.demo.inbox import finish_inbox
     from xuyen.demo.service import is_empty, load_demo
     from xuyen.demo.shop import DEMO_OWNER_EMAIL
 
@@ -58,6 +59,9 @@ def _load_if_empty(seed: int) -> bool:
             done: list[str] = []
             typer.echo("Đang tạo dữ liệu mẫu…", nl=False)
             summary = load_demo(session, seed=seed, progress=lambda step: _tick(step, done))
+            session.rollback()  # hand the database to the worker that builds SLA clocks and surveys
+            finish_inbox(get_engine(), seed=seed)
+            _tick("khảo sát", done)
             typer.echo("")
             typer.echo(f"Cửa hàng mẫu {summary.brand} đã sẵn sàng (seed {summary.seed}).")
         else:
@@ -85,6 +89,7 @@ def _print_welcome(*, url: str, has_demo_login: bool) -> None:
     """The URL and the demo sign-in, in a box, then the other demo accounts."""
     from xuyen.db import session_scope
     from xuyen.demo.customers import showcase_customer
+    from xuyen.demo.inbox import showcase_conversation
     from xuyen.demo.service import demo_staff
     from xuyen.demo.shop import DEMO_OWNER_EMAIL, DEMO_PASSWORD, SHOP
 
@@ -97,9 +102,13 @@ def _print_welcome(*, url: str, has_demo_login: bool) -> None:
         lines += ["Đăng nhập bằng tài khoản của bạn. (Sign in with an existing account.)"]
     with session_scope() as session:
         showcase = showcase_customer(session)
+        thread = showcase_conversation(session, profile_id=showcase) if showcase is not None else None
     if showcase is not None:
         lines += ["", "Một khách hàng trên bốn kênh (one customer, four channels):",
                   f"                {url}/customers/{showcase}"]
+    if thread is not None:
+        lines += ["Một hội thoại qua Zalo, Messenger, e-mail, chat (one conversation):",
+                  f"                {url}/inbox/{thread}"]
     _print_box(lines)
     if not has_demo_login:
         return

@@ -25,7 +25,8 @@ from xuyen.demo.registry import DemoContext, demo_step
 from xuyen.events.models import Source
 from xuyen.events.segment import InvalidItem, ValidEvent, parse_item
 from xuyen.events.service import add_events
-from xuyen.identity.models import Profile
+from xuyen.identity.graph import resolve_profile_id
+from xuyen.identity.models import Profile, ProfileIdentifier
 
 STEP = "khách hàng"
 # How many customers the demo shop has; tests lower it to stay fast.
@@ -42,7 +43,7 @@ def add_customers(session: Session, rng: random.Random, context: DemoContext) ->
     stored = 0
     for day, channel, batch in daily_batches(calls, start):
         stored += _ingest(session, sources[channel], batch, request_id=f"demo-{day:03d}-{channel}")
-    context.extra[STEP] = {"customers": len(customers), "events": stored}
+    context.extra[STEP] = {"customers": len(customers), "events": stored, "people": customers}
 
 
 def period_start(now: datetime) -> datetime:
@@ -95,9 +96,17 @@ def build_customer_profiles(session: Session, rng: random.Random, context: DemoC
     context.extra[PROFILES_STEP] = {"customers": built, "showcase": showcase_customer(session)}
 
 
+SHOWCASE_USER_ID = "LM-000001"  # the account of the first customer made, the showcase
+
+
 def showcase_customer(session: Session) -> int | None:
-    """The customer to open first: seen on the website, in a store, on Shopee and on Zalo; of those, one with a
-    known address, then the busiest."""
+    """The customer to open first: the showcase customer (seen on the website, in a store, on Shopee and on Zalo,
+    and in the inbox), found by their account; else, of those seen on those channels, one with a known address,
+    then the busiest."""
+    holder = session.scalar(select(ProfileIdentifier.profile_id).where(
+        ProfileIdentifier.type == "user_id", ProfileIdentifier.value == SHOWCASE_USER_ID))
+    if holder is not None:
+        return resolve_profile_id(session, profile_id=holder)
     best: tuple[bool, int, int] | None = None
     for row in session.scalars(select(CustomerProfile).where(CustomerProfile.display_name != "")):
         channels = {item["channel"] for item in row.computed.get("channels", [])}

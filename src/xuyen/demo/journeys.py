@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from xuyen.demo.people import Customer
+from xuyen.demo.shop import FACEBOOK_PAGE_ID, ZALO_OA_ID
 from xuyen.identity.names import fold_name
 
 DAYS = 120
@@ -321,8 +322,13 @@ def _messenger_visit(trip: _Journey, at: datetime) -> None:
                                "context": context | {"traits": {"phone": customer.clerk_phone}}}, client=False)
 
 
+# The page or OA a channel id belongs to: the identity graph keys these ids with their scope.
+_SCOPES = {"zalo_id": ZALO_OA_ID, "facebook_psid": FACEBOOK_PAGE_ID}
+
+
 def _external(kind: str, value: str) -> dict[str, str]:
-    return {"id": value.split("-", 1)[1], "type": kind, "collection": "users", "encoding": "none"}
+    found = {"id": value.split("-", 1)[1], "type": kind, "collection": "users", "encoding": "none"}
+    return found | ({"scope": _SCOPES[kind]} if kind in _SCOPES else {})
 
 
 _VISITS = {"web": _web_visit, "app": _app_visit, "pos": _store_visit, "shopee": _shopee_order,

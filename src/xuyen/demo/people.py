@@ -163,7 +163,7 @@ def _give_emails(rng: random.Random, customers: list[Customer]) -> None:
     taken: set[str] = set()
     for customer in customers:
         share = 0.9 if customer.user_id else EMAIL_SHARE
-        if rng.random() < share:
+        if rng.random() < share or customer.showcase:
             customer.email = _email(rng, customer.name, taken)
     for customer in _pick(rng, [c for c in customers if c.email], CAPITALISED_EMAIL_SHARE):
         local, domain = (customer.email or "").split("@")

@@ -12,6 +12,9 @@ from xuyen.auth.models import Role
 from xuyen.events.models import ChannelType
 
 DEMO_EMAIL_DOMAIN = "demo.xuyen.vn"
+# The demo's Zalo Official Account and Facebook Page: their ids scope the Zalo and Messenger ids of customers.
+ZALO_OA_ID = "1032900368119520473"
+FACEBOOK_PAGE_ID = "104729384756102"
 DEMO_OWNER_EMAIL = f"owner@{DEMO_EMAIL_DOMAIN}"
 # Demo only: every demo account shares this published password. `xuyen demo` prints it.
 DEMO_PASSWORD = "xuyen-demo"  # noqa: S105

@@ -155,11 +155,18 @@ def consent_events(session: Session, *, profile_ids: Sequence[int]) -> list[Cons
             for event in events]
 
 
+# Calls that connected channels record for each message (see ``service.channel_call``): the inbox shows those
+# messages on the timeline itself, with their text, so the event items would only repeat them.
+CHANNEL_MESSAGE_EVENTS = ("Message Received", "Message Sent")
+
+
 def timeline_page(session: Session, *, profile_ids: Sequence[int], before: tuple[datetime, int] | None,
                   limit: int) -> list[TimelineEvent]:
-    """The profiles' events newest first, ``limit`` of them, strictly before ``(timestamp, id)`` if given."""
+    """The profiles' events newest first, ``limit`` of them, strictly before ``(timestamp, id)`` if given (the
+    channels' message calls left out: the inbox shows the messages)."""
     query = (select(Event, Source.name).join(Source, Source.id == Event.source_id)
-             .where(Event.profile_id.in_(profile_ids))
+             .where(Event.profile_id.in_(profile_ids),
+                    or_(Event.event.is_(None), Event.event.not_in(CHANNEL_MESSAGE_EVENTS)))
              .order_by(Event.timestamp.desc(), Event.id.desc()).limit(limit))
     if before is not None:
         at, event_id = before

@@ -8,9 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
-from xuyen.auth.deps import require_role
+from xuyen.auth.deps import current_principal, require_role, session_user
 from xuyen.auth.models import Role
 from xuyen.auth.service import Principal
 from xuyen.http import get_session
@@ -30,6 +29,7 @@ from xuyen.inbox.schemas import (
     ReplyOptionOut,
     SecretsIn,
     StatusIn,
+    TemplateIn,
 )
 
 router = APIRouter(tags=["inbox"])
@@ -62,7 +62,7 @@ def list_channels(session: Db, _caller: Manager) -> list[ChannelOut]:
 @router.post("/inbox/channels", status_code=201, summary="Connect a channel")
 def add_channel(body: ChannelIn, session: Db, caller: Owner) -> ChannelOut:
     channel = connections.add_channel(session, kind=body.kind, name=body.name, settings=body.settings,
-                                      secrets=body.secrets, actor=actor_name(caller))
+                                      secrets=body.secrets, actor=actor_name(caller), source_id=body.source_id)
     return ChannelOut.of(channel)
 
 
@@ -121,6 +121,15 @@ def reply(conversation_id: ConversationId, body: ReplyIn, session: Db, caller: A
     return MessageOut.of(message)
 
 
+@router.post("/conversations/{conversation_id}/templates", status_code=202,
+             summary="Send an approved template (also outside the reply window)")
+def send_template(conversation_id: ConversationId, body: TemplateIn, session: Db, caller: Agent) -> MessageOut:
+    message = service.send_template(session, conversation_id=conversation_id, channel_id=body.channel_id,
+                                    name=body.name, language=body.language, parameters=body.parameters,
+                                    author_id=_user_id(caller), actor=actor_name(caller))
+    return MessageOut.of(message)
+
+
 @router.post("/conversations/{conversation_id}/notes", status_code=201, summary="Add a private note")
 def add_note(conversation_id: ConversationId, body: NoteIn, session: Db, caller: Agent) -> MessageOut:
     return MessageOut.of(service.add_note(session, conversation_id=conversation_id, text=body.text,
@@ -141,14 +150,23 @@ def assign(conversation_id: ConversationId, body: AssigneeIn, session: Db, calle
     return ConversationOut(**_conversation_out(session, conversation))
 
 
+def _stream_caller(request: Request) -> Principal:
+    """An agent or above, checked with a session of its own that is closed before the stream starts: a stream
+    lasts for hours and must not hold a database connection (on SQLite, the write lock) all that time."""
+    with request.app.state.sessions() as session:
+        try:
+            principal = current_principal(request, session, session_user(request, session))
+            require_role(Role.agent)(principal)
+        finally:
+            session.rollback()
+    return principal
+
+
 @router.get("/inbox/stream", summary="Live inbox changes (Server-Sent Events)",
             response_class=StreamingResponse)
-async def stream(request: Request, session: Db, _caller: Agent) -> StreamingResponse:
+async def stream(request: Request, _caller: Annotated[Principal, Depends(_stream_caller)]) -> StreamingResponse:
     """Each new message, delivery state and conversation change, as it happens: ``event: inbox`` with a JSON
     ``data`` line (``kind`` and the ids concerned). Reconnecting browsers reload what they show."""
-    # The caller is known: end the request's transaction and give its connection back now, not when the page
-    # closes (an open transaction holds SQLite's write lock and a PostgreSQL connection for as long as it lasts).
-    await run_in_threadpool(session.close)
     hub = live.hub_for(request.app.state)
     return StreamingResponse(live.event_stream(hub, is_disconnected=request.is_disconnected),
                              media_type="text/event-stream",

@@ -16,7 +16,7 @@ from xuyen.channels.registry import adapter_class, adapters
 from xuyen.clock import utcnow
 from xuyen.errors import NotFound, ValidationFailed
 from xuyen.events.models import ChannelType
-from xuyen.events.service import add_source
+from xuyen.events.service import add_source, get_source
 from xuyen.inbox.models import Channel, ChannelStatus
 from xuyen.sealing import seal, unseal
 
@@ -40,8 +40,20 @@ def _check_adapter(kind: str, settings: Mapping[str, str], secrets: Mapping[str,
 
 
 def add_channel(session: Session, *, kind: str, name: str, settings: Mapping[str, str],
-                secrets: Mapping[str, str], actor: str) -> Channel:
-    """Connect a channel: check its settings with its adapter, seal its secrets, give it an event source."""
+                secrets: Mapping[str, str], actor: str, source_id: int | None = None) -> Channel:
+    """Connect a channel: check its settings with its adapter, seal its secrets, log its messages under an event
+    source (``source_id``: the source the shop already tracks that account with; else a new one)."""
+    channel = add_channel_helper(session, kind=kind, name=name, settings=settings, secrets=secrets,
+                                 source_id=source_id)
+    audit.record(session, actor=actor, action="channel.added", subject_type="channel", subject_id=channel.id,
+                 detail={"kind": channel.kind, "name": channel.name})
+    session.commit()
+    return channel
+
+
+def add_channel_helper(session: Session, *, kind: str, name: str, settings: Mapping[str, str],
+                       secrets: Mapping[str, str], source_id: int | None = None) -> Channel:
+    """``add_channel`` without the audit entry and the commit (helper: the demo loader connects its own)."""
     name = " ".join(name.split())
     if not name:
         raise ValidationFailed("Give the channel a name staff will recognise, e.g. 'Zalo OA Cửa hàng'.",
@@ -53,14 +65,14 @@ def add_channel(session: Session, *, kind: str, name: str, settings: Mapping[str
     clean_settings = {key: str(value).strip() for key, value in settings.items()}
     clean_secrets = {key: str(value) for key, value in secrets.items()}
     _check_adapter(kind, clean_settings, clean_secrets)
-    source, _write_key = add_source(session, name=name, channel=_event_channel(kind))
+    if source_id is None:
+        source_id = add_source(session, name=name, channel=_event_channel(kind))[0].id
+    else:
+        get_source(session, source_id=source_id)
     channel = Channel(kind=kind, name=name, settings=clean_settings, sealed_secrets=seal(clean_secrets),
-                      source_id=source.id, status=ChannelStatus.active, created_at=utcnow())
+                      source_id=source_id, status=ChannelStatus.active, created_at=utcnow())
     session.add(channel)
     session.flush()
-    audit.record(session, actor=actor, action="channel.added", subject_type="channel", subject_id=channel.id,
-                 detail={"kind": kind, "name": name})
-    session.commit()
     return channel
 
 
@@ -95,6 +107,15 @@ def installed_kinds() -> dict[str, dict[str, Any]]:
     return {kind: {"label": adapter.label, "settings": dict(adapter.settings_fields),
                    "secrets": dict(adapter.secret_fields), "optional": sorted(adapter.optional_fields())}
             for kind, adapter in adapters().items()}
+
+
+SANDBOX_SETTING = "sandbox"
+
+
+def is_sandbox(channel: Channel) -> bool:
+    """Whether the channel is a sandbox (demos, training): replies are recorded as delivered, never sent, and
+    nothing is fetched from the provider."""
+    return str(channel.settings.get(SANDBOX_SETTING, "")).strip().lower() in ("true", "yes", "1", "on")
 
 
 def build_adapter(channel: Channel, *, http: httpx.Client | None = None) -> ChannelAdapter:

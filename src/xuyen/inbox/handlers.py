@@ -7,11 +7,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from xuyen.inbox import intake, sending
+from xuyen.inbox import intake, sending, service, threads
 from xuyen.inbox.service import SEND_JOB
 from xuyen.jobs import add_job, job, periodic
+from xuyen.outbox import DomainEvent, on_event
 
 POLL_JOB = "inbox.poll_channels"
+WAKE_JOB = "inbox.wake_snoozed"
 POLL_ONE_JOB = "inbox.poll_channel"
 
 
@@ -41,3 +43,18 @@ def poll_channel(session: Session, payload: dict[str, Any]) -> None:
 
 
 periodic(POLL_JOB, every=timedelta(minutes=1))
+
+
+@job(WAKE_JOB)
+def wake_snoozed(session: Session, payload: dict[str, Any]) -> None:
+    """Reopen snoozed conversations whose snooze ran out."""
+    service.wake_snoozed(session)
+
+
+periodic(WAKE_JOB, every=timedelta(minutes=1))
+
+
+@on_event("customer.erased", name="inbox.erase_messages")
+def erase_messages(session: Session, event: DomainEvent) -> None:
+    """An erased person's messages are blanked and their channel addresses forgotten."""
+    threads.erase_messages_of(session, profile_ids=[int(item) for item in event.payload["profile_ids"]])

@@ -36,7 +36,7 @@ from xuyen.clock import utcnow
 from xuyen.db import is_postgres
 from xuyen.errors import NotFound, Unauthorized
 from xuyen.inbox import threads
-from xuyen.inbox.connections import build_adapter, flag_credentials, get_channel
+from xuyen.inbox.connections import build_adapter, flag_credentials, get_channel, is_sandbox
 from xuyen.inbox.models import Channel, ChannelStatus, Message, MessageState, ReceiptStatus, WebhookReceipt
 from xuyen.jobs import add_job
 
@@ -141,7 +141,7 @@ def polled_channel_ids(session: Session) -> list[int]:
     found = []
     for channel in session.scalars(select(Channel).where(Channel.status == ChannelStatus.active)):
         try:
-            if adapter_class(channel.kind).capabilities.polled:
+            if adapter_class(channel.kind).capabilities.polled and not is_sandbox(channel):
                 found.append(channel.id)
         except ChannelError:
             log.warning("channel %s has kind %r, which is not installed", channel.id, channel.kind)

@@ -22,6 +22,8 @@ class ChannelIn(_In):
     name: str = Field(min_length=1, max_length=200, examples=["Zalo OA Thời trang Xuyên"])
     settings: dict[str, str] = Field(default_factory=dict, max_length=50)
     secrets: dict[str, str] = Field(default_factory=dict, max_length=50)
+    source_id: int | None = Field(default=None, ge=1, le=2**31 - 1,
+                                  description="The event source already tracking this account (default: a new one).")
 
 
 class SecretsIn(_In):
@@ -39,6 +41,7 @@ class ChannelOut(BaseModel):
     settings: dict[str, Any]
     status: str
     status_reason: str | None
+    source_id: int
     webhook_path: str
     created_at: datetime
 
@@ -46,7 +49,7 @@ class ChannelOut(BaseModel):
     def of(cls, channel: Channel) -> ChannelOut:
         return cls(id=channel.id, kind=channel.kind, name=channel.name, settings=channel.settings,
                    status=channel.status.value, status_reason=channel.status_reason,
-                   webhook_path=f"/webhooks/{channel.id}", created_at=channel.created_at)
+                   source_id=channel.source_id, webhook_path=f"/webhooks/{channel.id}", created_at=channel.created_at)
 
 
 class ReplyIn(_In):
@@ -54,6 +57,15 @@ class ReplyIn(_In):
 
     text: str = Field(min_length=1, max_length=20_000)
     channel_id: int | None = Field(default=None, ge=1)
+
+
+class TemplateIn(_In):
+    """An approved template to send (a WhatsApp template, a Zalo ZNS template) with its values."""
+
+    channel_id: int = Field(ge=1, le=2**31 - 1)
+    name: str = Field(min_length=1, max_length=200, examples=["xac_nhan_don_hang"])
+    language: str | None = Field(default=None, max_length=20, examples=["vi"])
+    parameters: dict[str, str] = Field(default_factory=dict, max_length=50)
 
 
 class NoteIn(_In):

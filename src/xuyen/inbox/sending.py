@@ -8,9 +8,9 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from xuyen.channels.base import DeliveryState, OutboundMessage, SendFailed
+from xuyen.channels.base import DeliveryState, OutboundMessage, SendFailed, SendResult, Template
 from xuyen.clock import utcnow
-from xuyen.inbox.connections import build_adapter, flag_credentials, store_rotated_secrets
+from xuyen.inbox.connections import build_adapter, flag_credentials, is_sandbox, store_rotated_secrets
 from xuyen.inbox.models import Channel, ContactPoint, Direction, Message, MessageState
 from xuyen.inbox.service import SEND_JOB, recipient
 from xuyen.inbox.threads import announce, thread_key
@@ -39,10 +39,18 @@ def send_message(session: Session, *, message_id: int) -> None:
     if channel is None or point is None:
         _fail(session, message, "The channel or the customer's address on it was removed before sending.")
         return
+    template = message.meta.get("template")
     outbound = OutboundMessage(idempotency_key=message.idempotency_key or f"m{message.id}", to=recipient(point),
-                               text=message.text, tag=message.meta.get("tag"), subject=message.subject,
+                               text="" if template else message.text, tag=message.meta.get("tag"),
+                               template=Template(name=template["name"], language=template.get("language"),
+                                                 parameters=template.get("parameters") or {}) if template else None,
+                               subject=message.subject,
                                headers={"X-Xuyen-Thread": thread_key(message.conversation_id)},
                                reply_to_provider_id=_replied_to(session, message))
+    if is_sandbox(channel):
+        _record_sent(session, message, SendResult(provider_message_id=f"sandbox-{message.id}",
+                                                  state=DeliveryState.DELIVERED))
+        return
     adapter = build_adapter(channel)
     try:
         result = adapter.send(outbound)
@@ -52,6 +60,10 @@ def send_message(session: Session, *, message_id: int) -> None:
     finally:
         store_rotated_secrets(channel, getattr(adapter, "rotated_secrets", None) or {})
         adapter.close()
+    _record_sent(session, message, result)
+
+
+def _record_sent(session: Session, message: Message, result: SendResult) -> None:
     message.provider_message_id = result.provider_message_id
     # Accepted by the provider is "sent" here, even where the provider still queues it on its side.
     state = MessageState.sent if result.state == DeliveryState.QUEUED else MessageState(result.state.value)

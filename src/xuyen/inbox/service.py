@@ -153,22 +153,59 @@ def reply(session: Session, *, conversation_id: int, text: str, author_id: int |
                        code="channel_needs_attention")
     if not chosen.rule.free_text and chosen.rule.tag is None:
         raise _refusal(chosen, options)
+    message = _queue(session, conversation, chosen, text=text, author_id=author_id,
+                     meta={"tag": chosen.rule.tag} if chosen.rule.tag else {})
+    audit.record(session, actor=actor, action="conversation.replied", subject_type="conversation",
+                 subject_id=conversation.id, detail={"message_id": message.id, "channel_id": chosen.channel.id})
+    session.commit()
+    return message
+
+
+def send_template(session: Session, *, conversation_id: int, channel_id: int, name: str, language: str | None,
+                  parameters: dict[str, str], author_id: int | None, actor: str) -> Message:
+    """Queue an approved template (WhatsApp template, Zalo ZNS) on a channel that takes them, in or out of its
+    reply window."""
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise ValidationFailed("Give the template's name (or id) as the provider approved it.",
+                               code="template_required")
+    if len(parameters) > 50 or any(len(key) > 100 or len(value) > 1000 for key, value in parameters.items()):
+        raise ValidationFailed("A template takes at most 50 values of at most 1,000 characters.",
+                               code="template_values_too_long")
+    conversation = get_conversation(session, conversation_id=conversation_id)
+    options = reply_options(session, conversation_id=conversation_id)
+    chosen = _pick(options, channel_id)
+    if chosen.channel.status != ChannelStatus.active:
+        raise Conflict(f"{chosen.channel.name} needs its owner: {chosen.channel.status_reason or 'reconnect it'}.",
+                       code="channel_needs_attention")
+    if not chosen.rule.templates:
+        raise ValidationFailed(f"{chosen.channel.name} does not send templates; write a reply instead.",
+                               code="templates_not_supported")
+    template = {"name": name, "language": (language or "").strip() or None, "parameters": dict(parameters)}
+    preview = f"[{name}] " + ", ".join(f"{key}: {value}" for key, value in parameters.items())
+    message = _queue(session, conversation, chosen, text=preview.strip(), author_id=author_id,
+                     meta={"template": template})
+    audit.record(session, actor=actor, action="conversation.template_sent", subject_type="conversation",
+                 subject_id=conversation.id, detail={"message_id": message.id, "template": name})
+    session.commit()
+    return message
+
+
+def _queue(session: Session, conversation: Conversation, chosen: ReplyOption, *, text: str, author_id: int | None,
+           meta: dict[str, object]) -> Message:
+    """An outbound message on the chosen channel, queued for the send job (helper)."""
     now = utcnow()
     message = Message(conversation_id=conversation.id, channel_id=chosen.channel.id, contact_point_id=chosen.point.id,
-                      direction=Direction.outbound, state=MessageState.queued,
-                      idempotency_key=uuid.uuid4().hex, author_id=author_id, text=text,
-                      meta={"tag": chosen.rule.tag} if chosen.rule.tag else {}, sent_at=now, created_at=now)
+                      direction=Direction.outbound, state=MessageState.queued, idempotency_key=uuid.uuid4().hex,
+                      author_id=author_id, text=text, meta=meta, sent_at=now, created_at=now)
     session.add(message)
     conversation.last_message_at = now
-    if conversation.first_reply_at is None:
+    if conversation.first_reply_at is None and author_id is not None:
         conversation.first_reply_at = now
     session.flush()
     add_job(session, name=SEND_JOB, payload={"message_id": message.id}, ordering_key=f"{SEND_JOB}:{chosen.channel.id}",
             sequence=message.id)
     announce_message(session, message, channel=chosen.channel)
-    audit.record(session, actor=actor, action="conversation.replied", subject_type="conversation",
-                 subject_id=conversation.id, detail={"message_id": message.id, "channel_id": chosen.channel.id})
-    session.commit()
     return message
 
 
@@ -207,6 +244,18 @@ def set_status(session: Session, *, conversation_id: int, status: ConversationSt
     return conversation
 
 
+def wake_snoozed(session: Session, *, now: datetime | None = None) -> int:
+    """Reopen the snoozed conversations whose time has come; how many (helper for the periodic job)."""
+    now = now or utcnow()
+    due = list(session.scalars(select(Conversation).where(Conversation.status == ConversationStatus.snoozed,
+                                                          Conversation.snoozed_until <= now)
+                               .order_by(Conversation.snoozed_until).limit(500)))
+    for conversation in due:
+        conversation.status, conversation.snoozed_until = ConversationStatus.open, None
+        announce_status(session, conversation, previous=ConversationStatus.snoozed, actor="system")
+    return len(due)
+
+
 def assign(session: Session, *, conversation_id: int, assignee_id: int | None, actor: str) -> Conversation:
     """Give a conversation to an agent, or take it back to the team (None)."""
     conversation = get_conversation(session, conversation_id=conversation_id)
@@ -228,3 +277,55 @@ def assign(session: Session, *, conversation_id: int, assignee_id: int | None, a
 def recipient(point: ContactPoint) -> ContactIdentifier:
     """The channel address of a contact point."""
     return ContactIdentifier(type=point.type, value=point.value, scope=point.scope or None)
+
+
+# Messages Xuyên sends by itself -----------------------------------------------------------------------
+
+
+def send_system_message(session: Session, *, conversation_id: int, text: str, channel_id: int,
+                        kind: str = "system") -> Message:
+    """Queue a message Xuyên sends by itself (no author; ``meta.system`` says what it is, e.g. ``csat``) on a
+    channel where free text may go out now, like a reply (helper: the caller commits)."""
+    text = text.strip()
+    if not text or len(text) > MAX_TEXT:
+        raise ValidationFailed(f"A message has 1 to {MAX_TEXT:,} characters.", code="invalid_system_message")
+    conversation = get_conversation(session, conversation_id=conversation_id)
+    options = reply_options(session, conversation_id=conversation_id)
+    chosen = _pick(options, channel_id)
+    if chosen.channel.status != ChannelStatus.active or not chosen.rule.free_text:
+        raise _refusal(chosen, options)
+    now = utcnow()
+    message = Message(conversation_id=conversation.id, channel_id=chosen.channel.id, contact_point_id=chosen.point.id,
+                      direction=Direction.outbound, state=MessageState.queued, idempotency_key=uuid.uuid4().hex,
+                      author_id=None, text=text, meta={"system": kind}, sent_at=now, created_at=now)
+    session.add(message)
+    conversation.last_message_at = max(conversation.last_message_at, now)
+    session.flush()
+    add_job(session, name=SEND_JOB, payload={"message_id": message.id}, ordering_key=f"{SEND_JOB}:{chosen.channel.id}",
+            sequence=message.id)
+    announce_message(session, message, channel=chosen.channel)
+    return message
+
+
+def resolve_again(session: Session, *, conversation_id: int, message_id: int, actor: str) -> bool:
+    """Resolve a conversation again that the customer's message ``message_id`` reopened, when nothing was added to
+    it since and it is still open (a survey answer needs no agent); whether it did (helper)."""
+    conversation = get_conversation(session, conversation_id=conversation_id)
+    latest = session.scalar(select(func.max(Message.id)).where(Message.conversation_id == conversation_id))
+    if conversation.status != ConversationStatus.open or latest != message_id:
+        return False
+    conversation.status, conversation.resolved_at, conversation.snoozed_until = (
+        ConversationStatus.resolved, utcnow(), None)
+    audit.record(session, actor=actor, action="conversation.resolved", subject_type="conversation",
+                 subject_id=conversation.id, detail={"after_message_id": message_id})
+    announce_status(session, conversation, previous=ConversationStatus.open, actor=actor)
+    return True
+def add_assignment(session: Session, *, conversation: Conversation, assignee_id: int | None, actor: str) -> None:
+    """Give a conversation to an agent (or None) as ``assign`` does, for routing (helper: the caller commits)."""
+    conversation.assignee_id = assignee_id
+    audit.record(session, actor=actor, action="conversation.assigned", subject_type="conversation",
+                 subject_id=conversation.id, detail={"assignee_id": assignee_id})
+    emit(session, topic="inbox.conversation.assigned", aggregate_type="conversation", aggregate_id=conversation.id,
+         payload={"conversation_id": conversation.id, "assignee_id": assignee_id, "actor": actor})
+    announce(session, kind="conversation", conversation_id=conversation.id)
+    session.flush()

@@ -14,6 +14,7 @@ from xuyen.channels.base import Contact, ContactEvent, InboundMessage, PayloadIn
 from xuyen.clock import utcnow
 from xuyen.config import get_settings
 from xuyen.db import is_postgres
+from xuyen.events.profiles import CHANNEL_MESSAGE_EVENTS
 from xuyen.events.service import channel_call, record_channel_calls
 from xuyen.inbox.models import (
     Channel,
@@ -23,6 +24,7 @@ from xuyen.inbox.models import (
     Direction,
     Message,
     MessageState,
+    WebhookReceipt,
 )
 from xuyen.outbox import emit
 
@@ -149,7 +151,8 @@ def add_inbound_message(session: Session, *, channel: Channel, message: InboundM
                                                        Message.provider_message_id == message.provider_message_id))
     if existing is not None:
         return None
-    event = "Message Sent" if message.echo else "Message Received"
+    received, sent = CHANNEL_MESSAGE_EVENTS
+    event = sent if message.echo else received
     profile_id = resolve_contact(session, channel=channel, contact=message.contact, event=event,
                                  event_id=message.provider_message_id, at=message.sent_at,
                                  properties={"attachments": len(message.attachments)})
@@ -242,3 +245,25 @@ def announce_status(session: Session, conversation: Conversation, *, previous: C
          payload={"conversation_id": conversation.id, "status": conversation.status.value,
                   "previous": previous.value, "actor": actor, "at": utcnow().isoformat()})
     announce(session, kind="conversation", conversation_id=conversation.id)
+
+
+ERASED_TEXT = "[erased]"
+
+
+def erase_messages_of(session: Session, *, profile_ids: list[int]) -> int:
+    """Blank what the person wrote and was sent (texts, subjects, attachments, kept hints, raw webhooks carrying
+    their messages) and forget where they were reached; the conversations stay as empty shells for the counts
+    (helper: no commit)."""
+    conversation_ids = list(session.scalars(select(Conversation.id).where(Conversation.profile_id.in_(profile_ids))))
+    messages = list(session.scalars(select(Message).where(Message.conversation_id.in_(conversation_ids or [-1]))))
+    receipt_ids = {message.receipt_id for message in messages if message.receipt_id is not None}
+    for message in messages:
+        message.text, message.subject, message.attachments, message.meta = ERASED_TEXT, None, [], {}
+    for conversation in session.scalars(select(Conversation).where(Conversation.id.in_(conversation_ids or [-1]))):
+        conversation.subject = None
+    for point in session.scalars(select(ContactPoint).where(ContactPoint.profile_id.in_(profile_ids))):
+        session.delete(point)
+    if receipt_ids:
+        for receipt in session.scalars(select(WebhookReceipt).where(WebhookReceipt.id.in_(sorted(receipt_ids)))):
+            receipt.body, receipt.headers = b"", {"erased": True}
+    return len(messages)

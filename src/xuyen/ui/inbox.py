@@ -24,9 +24,12 @@ from xuyen.identity.graph import resolve_profile_id
 from xuyen.identity.service import actor_name
 from xuyen.inbox import connections, service
 from xuyen.inbox.models import Conversation, ConversationStatus, Message
+from xuyen.ui import inbox_routing as routing_parts
+from xuyen.ui.csat import csat_context
 from xuyen.ui.deps import Viewer, check_csrf, page_role, page_user
 from xuyen.ui.i18n import N_
 from xuyen.ui.rendering import render
+from xuyen.ui.sla import sla_context
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
@@ -68,14 +71,15 @@ def _list_context(session: Session, status: str) -> dict[str, Any]:
     channels = {channel.id: channel for channel in connections.list_channels(session)}
     return {"conversations": conversations, "names": _names(session, conversations), "channels": channels,
             "status": status, "statuses": [*STATUS_NAMES, "all"], "counts": service.count_by_status(session),
-            **_labels()}
+            **_labels(), **sla_context(session, conversations), **routing_parts.list_extras(session, conversations)}
 
 
 @router.get("/inbox")
-def inbox_page(request: Request, session: DbSession, _viewer: PageViewer,
+def inbox_page(request: Request, session: DbSession, viewer: PageViewer,
                status: Annotated[str, Query(pattern="^(open|pending|snoozed|resolved|all)$")] = "open") -> Response:
     """The conversation list, newest first, kept live."""
-    return render(request, "inbox/list.html", _list_context(session, status))
+    return render(request, "inbox/list.html",
+                  _list_context(session, status) | routing_parts.bar_context(session, viewer))
 
 
 @router.get("/inbox/list-part")
@@ -94,7 +98,9 @@ def _conversation_context(session: Session, conversation_id: int) -> dict[str, A
             "customer_id": resolve_profile_id(session, profile_id=conversation.profile_id),
             "name": _names(session, [conversation]).get(conversation.id, ""),
             "options": service.reply_options(session, conversation_id=conversation_id),
-            "statuses": list(STATUS_NAMES), "now": utcnow(), **_labels()}
+            "statuses": list(STATUS_NAMES), "now": utcnow(), "error": None, "draft": "", **_labels(),
+            **sla_context(session, [conversation]), **csat_context(session, conversation.id),
+            **routing_parts.conversation_extras(session, conversation)}
 
 
 @router.get("/inbox/{conversation_id}")
@@ -127,6 +133,26 @@ def reply(request: Request, session: DbSession, viewer: PageViewer, conversation
     except (ValidationFailed, Conflict) as exc:
         session.rollback()
         context = _conversation_context(session, conversation_id) | {"error": exc.message, "draft": text}
+        return render(request, "inbox/conversation.html", context, status_code=exc.status)
+    return _back(conversation_id)
+
+
+@router.post("/inbox/{conversation_id}/template")
+def template(request: Request, session: DbSession, viewer: PageViewer, conversation_id: ConversationId,
+             csrf_token: FormText = "", channel_id: FormText = "", name: FormText = "", language: FormText = "",
+             values: FormText = "") -> Response:
+    """Send an approved template; ``values`` one ``name=value`` per line."""
+    check_csrf(viewer.auth_session, csrf_token)
+    parameters = dict(line.split("=", 1) for line in values.splitlines() if "=" in line)
+    try:
+        service.send_template(session, conversation_id=conversation_id,
+                              channel_id=int(channel_id) if channel_id.isdigit() else 0, name=name,
+                              language=language or None,
+                              parameters={key.strip(): value.strip() for key, value in parameters.items()},
+                              author_id=viewer.principal.id, actor=actor_name(viewer.principal))
+    except (ValidationFailed, Conflict) as exc:
+        session.rollback()
+        context = _conversation_context(session, conversation_id) | {"error": exc.message}
         return render(request, "inbox/conversation.html", context, status_code=exc.status)
     return _back(conversation_id)
 

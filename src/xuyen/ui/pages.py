@@ -18,11 +18,14 @@ from xuyen.auth.deps import session_user
 from xuyen.auth.models import AuthSession, Role, User
 from xuyen.errors import PermissionDenied, RateLimited, Unauthorized, ValidationFailed
 from xuyen.http import get_session
+from xuyen.ui import csat as csat_pages
 from xuyen.ui import customer_imports as customer_import_pages
 from xuyen.ui import customers as customer_pages
 from xuyen.ui import duplicates as duplicate_pages
 from xuyen.ui import i18n, views
 from xuyen.ui import inbox as inbox_pages
+from xuyen.ui import inbox_routing as inbox_routing_pages
+from xuyen.ui import sla as sla_pages
 from xuyen.ui.deps import LoginRequired, Viewer, check_csrf, page_role, page_user
 from xuyen.ui.rendering import error_page, render
 from xuyen.ui.security import (
@@ -187,4 +190,7 @@ def jobs_page(request: Request, session: DbSession,
 router.include_router(customer_pages.router)
 router.include_router(customer_import_pages.router)
 router.include_router(duplicate_pages.router)
+router.include_router(sla_pages.router)  # before the inbox's pages: /inbox/sla is no conversation id
+router.include_router(inbox_routing_pages.router)  # before the inbox's /inbox/{conversation_id}
 router.include_router(inbox_pages.router)
+router.include_router(csat_pages.router)

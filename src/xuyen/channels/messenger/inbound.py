@@ -2,8 +2,9 @@
 
 Handled: ``message`` (text, attachments, quick replies, replies to a message), ``message.is_echo`` (what the
 Page sent from elsewhere), ``delivery`` and ``read`` (watermarks, plus the ``mids`` a delivery names) and
-``postback`` (a button tapped). Everything else (``standby``, reactions, referrals, opt-ins, events of other
-Pages) is left out, so a new event type never breaks the channel.
+``postback`` (a button tapped). A referral carried by a message or a postback (the person came from an ad or a
+link) is kept in the message's thread hints. Everything else (``standby``, reactions, referrals on their own,
+opt-ins, events of other Pages) is left out, so a new event type never breaks the channel.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def _event(event: dict[str, Any], page_id: str, default: datetime) -> list[Inbou
         person = recipient if echo else sender
         if person is None or (person == page_id and not echo):
             return []
-        parsed = _message(message, contact_for(person, page_id), at, echo=echo)
+        parsed = _message(message, contact_for(person, page_id), at, echo=echo, referral=event.get("referral"))
         return [parsed] if parsed else []
     if sender is None or sender == page_id:
         return []
@@ -79,7 +80,8 @@ def _event(event: dict[str, Any], page_id: str, default: datetime) -> list[Inbou
     return []
 
 
-def _message(message: dict[str, Any], contact: Contact, at: datetime, *, echo: bool) -> InboundMessage | None:
+def _message(message: dict[str, Any], contact: Contact, at: datetime, *, echo: bool,
+             referral: Any = None) -> InboundMessage | None:
     mid = text_of(message.get("mid"))
     if mid is None:
         return None
@@ -93,6 +95,9 @@ def _message(message: dict[str, Any], contact: Contact, at: datetime, *, echo: b
             value = text_of(message.get(key))
             if value:
                 hints[key] = value
+    found_referral = _referral(message.get("referral")) or _referral(referral)
+    if found_referral and not echo:
+        hints["referral"] = found_referral
     sticker = text_of(message.get("sticker_id"))
     if sticker and not any(item.kind is AttachmentKind.STICKER for item in attachments):
         attachments += (Attachment(kind=AttachmentKind.STICKER, meta={"sticker_id": sticker}),)
@@ -133,8 +138,24 @@ def _postback(postback: dict[str, Any], contact: Contact, at: datetime, timestam
         # Older postbacks carry no mid: one made of what Meta resends unchanged keeps redeliveries equal.
         digest = hashlib.sha256(f"{title}\n{payload}".encode()).hexdigest()[:16]
         mid = f"postback:{contact.address.value}:{text_of(timestamp) or at.isoformat()}:{digest}"
-    return InboundMessage(provider_message_id=mid, contact=contact, sent_at=at, text=title,
-                          thread_hints={"postback": {"title": title, "payload": payload}})
+    hints: dict[str, Any] = {"postback": {"title": title, "payload": payload}}
+    found_referral = _referral(postback.get("referral"))
+    if found_referral:
+        hints["referral"] = found_referral
+    return InboundMessage(provider_message_id=mid, contact=contact, sent_at=at, text=title, thread_hints=hints)
+
+
+def _referral(referral: Any) -> dict[str, str] | None:
+    """Where the person came from (an ad, an m.me link, the chat plugin), as the inbox reads it: ``source``
+    (``ADS``, ``SHORTLINK``, …), ``type``, ``ref``, ``ad_id`` and the ad's title."""
+    if not isinstance(referral, dict):
+        return None
+    found = {key: value for key in ("source", "type", "ref", "ad_id", "referer_uri")
+             if (value := text_of(referral.get(key)))}
+    title = text_of(as_dict(referral.get("ads_context_data")).get("ad_title"))
+    if title:
+        found["ad_title"] = title
+    return found or None
 
 
 def _receipts(receipt: dict[str, Any], contact: Contact, state: DeliveryState, at: datetime) -> list[Inbound]:

@@ -148,11 +148,27 @@ def _message(message: dict[str, Any], profiles: list[_Profile], received_at: dat
         hints["button"] = {"payload": text_of(body.get("payload")), "text": text}
     else:
         return None
+    referral = _referral(message.get("referral"))
+    if referral:
+        hints["referral"] = referral
     return InboundMessage(
         provider_message_id=mid, contact=contact, text=text, attachments=attachments, thread_hints=hints,
         sent_at=moment(message.get("timestamp"), milliseconds=False, default=received_at),
         reply_to_provider_id=text_of(as_dict(message.get("context")).get("id")),
     )
+
+
+def _referral(referral: Any) -> dict[str, str] | None:
+    """Where a Click-to-WhatsApp customer came from, as the inbox reads referrals: ``source`` (``ADS`` for an ad,
+    ``POST`` for a post), ``ad_id``, the ad's headline as ``ad_title`` and its address as ``ref``."""
+    if not isinstance(referral, dict):
+        return None
+    kind = (text_of(referral.get("source_type")) or "").lower()
+    found = {"source": "ADS" if kind == "ad" else kind.upper(), "ad_id": text_of(referral.get("source_id")) or "",
+             "ad_title": text_of(referral.get("headline")) or "", "ref": text_of(referral.get("source_url")) or ""}
+    if kind != "ad":
+        found.pop("ad_id")
+    return {key: value for key, value in found.items() if value} or None
 
 
 def _status(status: dict[str, Any], received_at: datetime) -> StatusUpdate | None:
