@@ -315,7 +315,7 @@ def connect_channels(base: str, key: str) -> dict[str, int]:
 
 
 def _listen(base: str, news: multiprocessing.Queue[tuple[float, int]], ready: EventType,
-            events: Synchronized[int], reloads: Synchronized[int]) -> None:
+            reloads: Synchronized[int]) -> None:
     """Sign the agent in, open the stream and pass on (arrival time, message id) of every new message."""
     with httpx.Client(base_url=base, timeout=httpx.Timeout(30.0, read=None)) as client:
         answer = client.post("/api/v1/auth/session", json={"email": AGENT_EMAIL, "password": PASSWORD})
@@ -333,8 +333,6 @@ def _listen(base: str, news: multiprocessing.Queue[tuple[float, int]], ready: Ev
                     data = json.loads(line[5:])
                     if data.get("kind") == "message" and "message_id" in data:
                         news.put((now, int(data["message_id"])))
-                        with events.get_lock():
-                            events.value += 1
                     elif data.get("kind") == "reload":
                         with reloads.get_lock():
                             reloads.value += 1
@@ -348,9 +346,9 @@ class Stream:
 
     process: multiprocessing.process.BaseProcess
     news: multiprocessing.Queue[tuple[float, int]]
-    events: Synchronized[int]  # message events, a message reported twice counted twice
     reloads: Synchronized[int]
     arrivals: dict[int, float] = field(default_factory=dict)
+    repeats: int = 0  # events of a message already seen
     stop: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -359,13 +357,18 @@ class Stream:
         return len(self.arrivals)
 
     def collect(self) -> None:
-        """Move what the listener passed on into ``arrivals`` until stopped."""
-        while not self.stop.is_set():
+        """Move what the listener passes on into ``arrivals`` until stopped and nothing is left."""
+        while True:
             try:
                 at, message_id = self.news.get(timeout=0.2)
             except queue.Empty:
+                if self.stop.is_set():
+                    return
                 continue
-            self.arrivals.setdefault(message_id, at)
+            if message_id in self.arrivals:
+                self.repeats += 1
+            else:
+                self.arrivals[message_id] = at
 
 
 @contextmanager
@@ -374,13 +377,13 @@ def agent_stream(base: str) -> Iterator[Stream]:
     context = multiprocessing.get_context("fork")
     news: multiprocessing.Queue[tuple[float, int]] = context.Queue()
     ready = context.Event()
-    events, reloads = context.Value("q", 0), context.Value("q", 0)
-    process = context.Process(target=_listen, args=(base, news, ready, events, reloads), daemon=True)
+    reloads = context.Value("q", 0)
+    process = context.Process(target=_listen, args=(base, news, ready, reloads), daemon=True)
     process.start()
     if not ready.wait(30):
         process.terminate()
         raise SystemExit("the agent's live stream did not open within 30 s")
-    stream = Stream(process=process, news=news, events=events, reloads=reloads)
+    stream = Stream(process=process, news=news, reloads=reloads)
     collector = threading.Thread(target=stream.collect, name="stream-collector", daemon=True)
     collector.start()
     try:
@@ -508,8 +511,11 @@ def healthz_plan(rate: float, seconds: float) -> Plan:
 # Waiting and reading back ------------------------------------------------------------------------------------
 
 
-def wait_for_stream(stream: Stream, expected: int, *, limit_seconds: float, label: str) -> float:
-    """Wait until ``expected`` messages were seen, nothing new arrived for 15 s, or the limit; seconds waited."""
+def wait_for_stream(stream: Stream, expected: int, *, url: str, limit_seconds: float, label: str) -> float:
+    """Wait until ``expected`` messages were seen, or nothing new arrived for 15 s while no receipt is queued
+    (something was lost, not late), or the limit; seconds waited."""
+    engine = make_engine(url, pool=False)
+    queued = select(func.count()).select_from(WebhookReceipt).where(WebhookReceipt.status == ReceiptStatus.queued)
     started = time.monotonic()
     last_count, last_change = stream.seen, started
     next_report = started + PROGRESS_SECONDS
@@ -519,11 +525,15 @@ def wait_for_stream(stream: Stream, expected: int, *, limit_seconds: float, labe
         if stream.seen != last_count:
             last_count, last_change = stream.seen, now
         elif now - last_change > 15:
-            break
+            with engine.connect() as connection:
+                if not connection.execute(queued).scalar_one():
+                    break
+            last_change = now
         if now >= next_report:
             print(f"    {label} draining {now - started:5.1f} s: {stream.seen:,} of {expected:,} messages on "
                   "the agent's stream", flush=True)
             next_report = now + PROGRESS_SECONDS
+    engine.dispose()
     return time.monotonic() - started
 
 
@@ -618,7 +628,7 @@ def report(label: str, *, webhooks: list[Webhook], plan: Plan, began: float, hea
           f"agent's stream; {backlog:,} receipts still queued when the wait ended (not parsed yet)")
     print(f"  lost              {max(not_stored - backlog, 0):,} answered 200 but neither stored nor queued, "
           f"{not_streamed:,} stored but not on the stream ({stream.reloads.value} reload requests, "
-          f"{stream.events.value - stream.seen:,} messages reported twice)")
+          f"{stream.repeats:,} messages reported again)")
     print("  answers           " + ", ".join(f"{count:,} x {status}" for status, count in statuses.most_common()))
     print("  receipts          " + ", ".join(f"{count:,} {status}" for status, count in sorted(stored.receipts.items()))
           + "; jobs not done: " + (", ".join(f"{count:,} {status}" for status, count in stored.jobs.items())
@@ -641,7 +651,7 @@ def measure(label: str, url: str, args: argparse.Namespace) -> None:
                            starts_at=datetime.now(UTC))
             print(f"  {label}: warming up with {len(warm):,} webhooks", flush=True)
             open_loop(base, webhook_plan(warm), stream=stream, label="warm-up")
-            wait_for_stream(stream, len(warm), limit_seconds=args.drain, label="warm-up")
+            wait_for_stream(stream, len(warm), url=url, limit_seconds=args.drain, label="warm-up")
             analyze(url)
             print(f"  {label}: GET /healthz at {args.rate:.0f}/s for {args.baseline_seconds:.0f} s", flush=True)
             healthz = healthz_plan(args.rate, args.baseline_seconds)
@@ -653,7 +663,7 @@ def measure(label: str, url: str, args: argparse.Namespace) -> None:
             plan = webhook_plan(webhooks)
             began, connections = open_loop(base, plan, stream=stream, label="run")
             accepted = sum(1 for item in plan.results if item.status == "200")
-            drained = wait_for_stream(stream, before + accepted, limit_seconds=args.drain, label="run")
+            drained = wait_for_stream(stream, before + accepted, url=url, limit_seconds=args.drain, label="run")
             stored = read_back(url, list(channels.values()))
             time.sleep(1.0)  # what was committed just before the read reaches the stream
         report(label, webhooks=webhooks, plan=plan, began=began, healthz=healthz, stream=stream, stored=stored,
