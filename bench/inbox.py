@@ -69,6 +69,7 @@ from multiprocessing.sharedctypes import Synchronized
 from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import func, select
@@ -84,7 +85,7 @@ from tests.fakes.meta import (
 from tests.fakes.sms_gateway import signed_webhook
 from tests.fakes.zalo import ZaloFake
 
-from bench.ingest import _free_port, _print_log_summary, _wait_ready, analyze
+from bench.ingest import _free_port, _wait_ready, analyze
 from bench.jobs import percentile, scratch_postgres, scratch_sqlite
 from xuyen.auth.models import Role
 from xuyen.auth.service import create_api_key, create_user
@@ -98,6 +99,7 @@ AGENT_EMAIL = "nhan.vien.truc@bench.vn"
 ACK_AIM_P99_MS = 50.0
 DELIVERY_AIM_P95_MS = 300.0
 PROGRESS_SECONDS = 2.0
+IDLE_SECONDS = 4.0  # a keep-alive connection idle this long is not used again (uvicorn closes them after 5 s)
 
 # The providers' side of each connection (the fakes' secrets).
 PAGE, APP_SECRET, VERIFY = "104729384756102", "meta-app-secret", "verify-me"
@@ -226,6 +228,22 @@ def seed(url: str) -> str:
     return key
 
 
+def _log_causes(text: str) -> Counter[str]:
+    """A log's warnings and errors counted by their first line (an exception's root cause), start-up lines left out."""
+    causes: Counter[str] = Counter()
+    for line in filter(str.strip, text.splitlines()):
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            if "running; Ctrl-C to stop" not in line:
+                causes[line.strip()[:160]] += 1
+            continue
+        trace = [part for part in str(entry.get("exception", "")).splitlines()
+                 if part and not part[0].isspace() and not part.startswith(("Traceback", "The above", "During"))]
+        causes[(trace[0] if trace else str(entry.get("message", "")))[:160]] += 1
+    return causes
+
+
 def _stop(process: subprocess.Popen[bytes]) -> None:
     process.send_signal(signal.SIGTERM)
     try:
@@ -236,10 +254,11 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def product(url: str, *, servers: int, workers: int, poll_seconds: float | None = None) -> Iterator[str]:
+def product(url: str, *, servers: int, workers: int, poll_seconds: float | None = None,
+            logs: Path | None = None) -> Iterator[str]:
     """``xuyen serve --workers servers`` and ``workers`` ``xuyen worker`` processes on ``url`` (sleeping
     ``poll_seconds`` when idle, if given); yields the server's address. Their logs' most frequent warnings and
-    errors are printed when they stop."""
+    errors are printed when they stop (and the logs kept whole in the folder ``logs``, if given)."""
     port = _free_port()
     env = dict(os.environ, XUYEN_DATABASE_URL=url, XUYEN_LOG_LEVEL="WARNING", XUYEN_ENV="development",
                PYTHONPATH=str(REPO))
@@ -248,21 +267,23 @@ def product(url: str, *, servers: int, workers: int, poll_seconds: float | None 
     poll = ["--poll-seconds", str(poll_seconds)] if poll_seconds is not None else []
     commands += [[sys.executable, "-m", "xuyen.cli", "worker", *poll]] * workers
     with ExitStack() as stack:
-        logs: list[IO[bytes]] = [stack.enter_context(tempfile.TemporaryFile()) for _ in commands]
+        files: list[IO[bytes]] = [stack.enter_context(tempfile.TemporaryFile()) for _ in commands]
         processes = [subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=log)
-                     for command, log in zip(commands, logs, strict=True)]
+                     for command, log in zip(commands, files, strict=True)]
         try:
             _wait_ready(processes[0], f"http://127.0.0.1:{port}")
             yield f"http://127.0.0.1:{port}"
         finally:
             for process in processes:
                 _stop(process)
-            for name, log in zip(["server", *["worker"] * workers], logs, strict=True):
+            for number, (name, log) in enumerate(zip(["server", *["worker"] * workers], files, strict=True)):
                 log.seek(0)
                 text = log.read().decode(errors="replace")
-                if text.strip():
-                    print(f"  {name} log:")
-                    _print_log_summary(text)
+                if logs is not None:
+                    logs.mkdir(parents=True, exist_ok=True)
+                    (logs / f"{urlsplit(url).scheme}-{name}-{number}.log").write_text(text)
+                for cause, count in _log_causes(text).most_common(5):
+                    print(f"  {name} log: {count} x {cause}")
 
 
 def connect_channels(base: str, key: str) -> dict[str, int]:
@@ -294,7 +315,7 @@ def connect_channels(base: str, key: str) -> dict[str, int]:
 
 
 def _listen(base: str, news: multiprocessing.Queue[tuple[float, int]], ready: EventType,
-            events: Synchronized[int], reloads: Synchronized[int]) -> None:
+            reloads: Synchronized[int]) -> None:
     """Sign the agent in, open the stream and pass on (arrival time, message id) of every new message."""
     with httpx.Client(base_url=base, timeout=httpx.Timeout(30.0, read=None)) as client:
         answer = client.post("/api/v1/auth/session", json={"email": AGENT_EMAIL, "password": PASSWORD})
@@ -312,8 +333,6 @@ def _listen(base: str, news: multiprocessing.Queue[tuple[float, int]], ready: Ev
                     data = json.loads(line[5:])
                     if data.get("kind") == "message" and "message_id" in data:
                         news.put((now, int(data["message_id"])))
-                        with events.get_lock():
-                            events.value += 1
                     elif data.get("kind") == "reload":
                         with reloads.get_lock():
                             reloads.value += 1
@@ -327,9 +346,9 @@ class Stream:
 
     process: multiprocessing.process.BaseProcess
     news: multiprocessing.Queue[tuple[float, int]]
-    events: Synchronized[int]  # message events, a message reported twice counted twice
     reloads: Synchronized[int]
     arrivals: dict[int, float] = field(default_factory=dict)
+    repeats: int = 0  # events of a message already seen
     stop: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -338,13 +357,18 @@ class Stream:
         return len(self.arrivals)
 
     def collect(self) -> None:
-        """Move what the listener passed on into ``arrivals`` until stopped."""
-        while not self.stop.is_set():
+        """Move what the listener passes on into ``arrivals`` until stopped and nothing is left."""
+        while True:
             try:
                 at, message_id = self.news.get(timeout=0.2)
             except queue.Empty:
+                if self.stop.is_set():
+                    return
                 continue
-            self.arrivals.setdefault(message_id, at)
+            if message_id in self.arrivals:
+                self.repeats += 1
+            else:
+                self.arrivals[message_id] = at
 
 
 @contextmanager
@@ -353,13 +377,13 @@ def agent_stream(base: str) -> Iterator[Stream]:
     context = multiprocessing.get_context("fork")
     news: multiprocessing.Queue[tuple[float, int]] = context.Queue()
     ready = context.Event()
-    events, reloads = context.Value("q", 0), context.Value("q", 0)
-    process = context.Process(target=_listen, args=(base, news, ready, events, reloads), daemon=True)
+    reloads = context.Value("q", 0)
+    process = context.Process(target=_listen, args=(base, news, ready, reloads), daemon=True)
     process.start()
     if not ready.wait(30):
         process.terminate()
         raise SystemExit("the agent's live stream did not open within 30 s")
-    stream = Stream(process=process, news=news, events=events, reloads=reloads)
+    stream = Stream(process=process, news=news, reloads=reloads)
     collector = threading.Thread(target=stream.collect, name="stream-collector", daemon=True)
     collector.start()
     try:
@@ -403,20 +427,23 @@ class Connections:
     def __init__(self, base: str) -> None:
         self.base = base
         self.tls = ssl.create_default_context()  # once: each client would load the CA certificates again
-        self.idle: list[httpx.AsyncClient] = []
+        self.idle: list[tuple[float, httpx.AsyncClient]] = []  # the longest idle first
         self.opened: list[httpx.AsyncClient] = []
 
     def take(self) -> httpx.AsyncClient:
-        """An idle connection, or a new one."""
+        """The connection idle the shortest time, or a new one. Connections idle for longer than the server keeps
+        them (uvicorn: 5 s) are dropped rather than used: the server may be closing them as the request goes."""
+        while self.idle and time.monotonic() - self.idle[0][0] > IDLE_SECONDS:
+            self.idle.pop(0)
         if self.idle:
-            return self.idle.pop()
+            return self.idle.pop()[1]
         client = httpx.AsyncClient(base_url=self.base, timeout=60.0, verify=self.tls,
                                    limits=httpx.Limits(max_connections=1, max_keepalive_connections=1))
         self.opened.append(client)
         return client
 
     def give_back(self, client: httpx.AsyncClient) -> None:
-        self.idle.append(client)
+        self.idle.append((time.monotonic(), client))
 
     async def close(self) -> None:
         for client in self.opened:
@@ -484,8 +511,11 @@ def healthz_plan(rate: float, seconds: float) -> Plan:
 # Waiting and reading back ------------------------------------------------------------------------------------
 
 
-def wait_for_stream(stream: Stream, expected: int, *, limit_seconds: float, label: str) -> float:
-    """Wait until ``expected`` messages were seen, nothing new arrived for 15 s, or the limit; seconds waited."""
+def wait_for_stream(stream: Stream, expected: int, *, url: str, limit_seconds: float, label: str) -> float:
+    """Wait until ``expected`` messages were seen, or nothing new arrived for 15 s while no receipt is queued
+    (something was lost, not late), or the limit; seconds waited."""
+    engine = make_engine(url, pool=False)
+    queued = select(func.count()).select_from(WebhookReceipt).where(WebhookReceipt.status == ReceiptStatus.queued)
     started = time.monotonic()
     last_count, last_change = stream.seen, started
     next_report = started + PROGRESS_SECONDS
@@ -495,11 +525,15 @@ def wait_for_stream(stream: Stream, expected: int, *, limit_seconds: float, labe
         if stream.seen != last_count:
             last_count, last_change = stream.seen, now
         elif now - last_change > 15:
-            break
+            with engine.connect() as connection:
+                if not connection.execute(queued).scalar_one():
+                    break
+            last_change = now
         if now >= next_report:
             print(f"    {label} draining {now - started:5.1f} s: {stream.seen:,} of {expected:,} messages on "
                   "the agent's stream", flush=True)
             next_report = now + PROGRESS_SECONDS
+    engine.dispose()
     return time.monotonic() - started
 
 
@@ -594,7 +628,7 @@ def report(label: str, *, webhooks: list[Webhook], plan: Plan, began: float, hea
           f"agent's stream; {backlog:,} receipts still queued when the wait ended (not parsed yet)")
     print(f"  lost              {max(not_stored - backlog, 0):,} answered 200 but neither stored nor queued, "
           f"{not_streamed:,} stored but not on the stream ({stream.reloads.value} reload requests, "
-          f"{stream.events.value - stream.seen:,} messages reported twice)")
+          f"{stream.repeats:,} messages reported again)")
     print("  answers           " + ", ".join(f"{count:,} x {status}" for status, count in statuses.most_common()))
     print("  receipts          " + ", ".join(f"{count:,} {status}" for status, count in sorted(stored.receipts.items()))
           + "; jobs not done: " + (", ".join(f"{count:,} {status}" for status, count in stored.jobs.items())
@@ -609,14 +643,15 @@ def measure(label: str, url: str, args: argparse.Namespace) -> None:
     key = seed(url)
     rng = random.Random(2026)
     pool = customers(rng, args.customers)
-    with product(url, servers=args.servers, workers=args.workers, poll_seconds=args.poll_seconds) as base:
+    with product(url, servers=args.servers, workers=args.workers, poll_seconds=args.poll_seconds,
+                 logs=args.logs) as base:
         channels = connect_channels(base, key)
         with agent_stream(base) as stream:
             warm = traffic(rng, pool, channels, rate=args.rate, seconds=args.warmup,
                            starts_at=datetime.now(UTC))
             print(f"  {label}: warming up with {len(warm):,} webhooks", flush=True)
             open_loop(base, webhook_plan(warm), stream=stream, label="warm-up")
-            wait_for_stream(stream, len(warm), limit_seconds=args.drain, label="warm-up")
+            wait_for_stream(stream, len(warm), url=url, limit_seconds=args.drain, label="warm-up")
             analyze(url)
             print(f"  {label}: GET /healthz at {args.rate:.0f}/s for {args.baseline_seconds:.0f} s", flush=True)
             healthz = healthz_plan(args.rate, args.baseline_seconds)
@@ -628,7 +663,7 @@ def measure(label: str, url: str, args: argparse.Namespace) -> None:
             plan = webhook_plan(webhooks)
             began, connections = open_loop(base, plan, stream=stream, label="run")
             accepted = sum(1 for item in plan.results if item.status == "200")
-            drained = wait_for_stream(stream, before + accepted, limit_seconds=args.drain, label="run")
+            drained = wait_for_stream(stream, before + accepted, url=url, limit_seconds=args.drain, label="run")
             stored = read_back(url, list(channels.values()))
             time.sleep(1.0)  # what was committed just before the read reaches the stream
         report(label, webhooks=webhooks, plan=plan, began=began, healthz=healthz, stream=stream, stored=stored,
@@ -644,6 +679,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="`xuyen worker` processes")
     parser.add_argument("--poll-seconds", type=float,
                         help="`xuyen worker --poll-seconds` (default: the product's, XUYEN_WORKER_POLL_SECONDS)")
+    parser.add_argument("--logs", type=Path, help="folder to keep the server's and workers' logs in")
     parser.add_argument("--customers", type=int, default=2_000, help="customers in the traffic's pool")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of warm-up traffic, not measured")
     parser.add_argument("--baseline-seconds", type=float, default=10.0, help="length of the GET /healthz run")
