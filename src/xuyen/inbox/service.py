@@ -264,12 +264,7 @@ def assign(session: Session, *, conversation_id: int, assignee_id: int | None, a
         if not user.is_active:
             raise ValidationFailed(f"{user.name} can no longer sign in; assign the conversation to someone else.",
                                    code="assignee_inactive")
-    conversation.assignee_id = assignee_id
-    audit.record(session, actor=actor, action="conversation.assigned", subject_type="conversation",
-                 subject_id=conversation.id, detail={"assignee_id": assignee_id})
-    emit(session, topic="inbox.conversation.assigned", aggregate_type="conversation", aggregate_id=conversation.id,
-         payload={"conversation_id": conversation.id, "assignee_id": assignee_id, "actor": actor})
-    announce(session, kind="conversation", conversation_id=conversation.id)
+    add_assignment(session, conversation=conversation, assignee_id=assignee_id, actor=actor)
     session.commit()
     return conversation
 
