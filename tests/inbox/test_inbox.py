@@ -405,3 +405,16 @@ def test_erasing_a_person_blanks_their_messages_and_addresses(client: TestClient
     from xuyen.inbox.models import ContactPoint
 
     assert session.scalars(select(ContactPoint)).all() == []
+
+
+def test_assigning_a_conversation_to_an_agent_and_back(client: TestClient, channels: Channels, engine: Engine,
+                                                       agent: Browser, manager: Browser) -> None:
+    say_on_messenger(client, channels, "m_a", "Ai tư vấn cho em với?")
+    work(engine)
+    cid = only_conversation(agent)["id"]
+    given = agent.request("POST", f"/conversations/{cid}/assignee", json={"user_id": manager.user_id})
+    assert given.status_code == 200 and given.json()["assignee_id"] == manager.user_id
+    assert_problem(agent.request("POST", f"/conversations/{cid}/assignee", json={"user_id": 999_999}), 404,
+                   "user_not_found")
+    back = agent.request("POST", f"/conversations/{cid}/assignee", json={"user_id": None})
+    assert back.status_code == 200 and back.json()["assignee_id"] is None
