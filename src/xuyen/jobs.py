@@ -38,6 +38,7 @@ from xuyen.clock import utcnow
 from xuyen.config import get_settings
 from xuyen.db import Base, BigId, JSONType, UTCDateTime, is_postgres
 from xuyen.errors import Conflict, NotFound
+from xuyen.wakeup import note_work_queued
 
 
 class JobStatus(enum.StrEnum):
@@ -79,6 +80,11 @@ class Job(Base):
 
 
 JobHandler = Callable[[Session, dict[str, Any]], None]
+BatchJobHandler = Callable[[Session, list[dict[str, Any]]], None]
+
+URGENT = 10
+"""The priority of jobs someone is waiting for (a customer's message on its way to the agents, an agent's reply
+on its way out): claimed before the default 100, and committed as soon as they are done."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +93,8 @@ class HandlerSpec:
     func: JobHandler
     max_attempts: int | None = None
     isolated: bool = False
+    batch_func: BatchJobHandler | None = None
+    max_batch: int = 1
 
 
 @dataclass(frozen=True)
@@ -116,6 +124,29 @@ def job(name: str, *, max_attempts: int | None = None,
         if existing is not None and existing.func is not func:
             raise ValueError(f"job handler {name!r} is already registered by {existing.func.__module__}")
         _handlers[name] = HandlerSpec(name=name, func=func, max_attempts=max_attempts, isolated=isolated)
+        return func
+
+    return register
+
+
+def batch_job(name: str, *, max_batch: int = 100,
+              max_attempts: int | None = None) -> Callable[[BatchJobHandler], BatchJobHandler]:
+    """Register ``func(session, payloads)`` as the handler of jobs called ``name``, run many at a time.
+
+    The worker hands it the payloads of up to ``max_batch`` such jobs from one claimed batch, so their work can be
+    done with set-based statements. When the call fails, each of those jobs is run again alone (a batch of one),
+    so one bad job fails by itself and holds up no other.
+    """
+
+    def register(func: BatchJobHandler) -> BatchJobHandler:
+        def run_one(session: Session, payload: dict[str, Any]) -> None:
+            func(session, [payload])
+
+        existing = _handlers.get(name)
+        if existing is not None and existing.batch_func is not func:
+            raise ValueError(f"job handler {name!r} is already registered by {existing.func.__module__}")
+        _handlers[name] = HandlerSpec(name=name, func=run_one, max_attempts=max_attempts, batch_func=func,
+                                      max_batch=max_batch)
         return func
 
     return register
@@ -172,6 +203,8 @@ def add_job(
     )
     session.add(job_row)
     session.flush()
+    if job_row.run_at <= utcnow():
+        note_work_queued(session)
     return job_row
 
 
@@ -211,6 +244,12 @@ def _blocked_by_earlier() -> Any:
         earlier.sequence < Job.sequence,
         earlier.status.in_([JobStatus.queued, JobStatus.running]),
     )
+
+
+def urgent_work_waiting(session: Session) -> bool:
+    """Whether an urgent job is due and nobody has claimed it yet."""
+    return session.scalar(select(Job.id).where(
+        Job.status == JobStatus.queued, Job.priority <= URGENT, Job.run_at <= utcnow()).limit(1)) is not None
 
 
 def claim_jobs(session: Session, *, worker_id: str, limit: int, lease: timedelta) -> list[Job]:

@@ -21,6 +21,7 @@ from xuyen.clock import utcnow
 from xuyen.config import get_settings
 from xuyen.db import Base, BigId, JSONType, UTCDateTime, is_postgres
 from xuyen.jobs import add_job, job, periodic
+from xuyen.wakeup import note_work_queued
 
 # Any 64-bit number of our own: the PostgreSQL advisory lock that makes one dispatcher run at a time.
 DISPATCH_LOCK_KEY = 7_283_349_011
@@ -85,6 +86,7 @@ def emit(session: Session, *, topic: str, aggregate_type: str, aggregate_id: str
         created_at=utcnow(),
     )
     session.add(event)
+    note_work_queued(session)
     return event
 
 

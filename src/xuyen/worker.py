@@ -22,6 +22,8 @@ from xuyen import outbox
 from xuyen.config import get_settings
 from xuyen.db import session_factory
 from xuyen.jobs import (
+    URGENT,
+    HandlerSpec,
     Job,
     JobHandler,
     add_job_once,
@@ -33,7 +35,9 @@ from xuyen.jobs import (
     handler_for,
     periodic_specs,
     release_jobs,
+    urgent_work_waiting,
 )
+from xuyen.wakeup import listen_for_work, wait_for_work
 
 log = logging.getLogger("xuyen.worker")
 
@@ -69,6 +73,7 @@ class Worker:
         log.info("worker started", extra={"worker_id": self.worker_id})
         heartbeat = threading.Thread(target=self._heartbeat, args=(stop,), name="xuyen-heartbeat", daemon=True)
         heartbeat.start()
+        listen_for_work(self.engine, stop)
         failures = 0
         try:
             while not stop.is_set():
@@ -83,9 +88,17 @@ class Worker:
                     stop.wait(pause)
                     continue
                 if not busy:
-                    stop.wait(self.poll_seconds)
+                    self._idle(stop)
         finally:
             log.info("worker stopped", extra={"worker_id": self.worker_id, "done": self.stats.done})
+
+    def _idle(self, stop: threading.Event) -> None:
+        """Wait for work to be queued (woken at once) or for the next poll, whichever comes first."""
+        deadline = time.monotonic() + self.poll_seconds
+        while not stop.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or wait_for_work(min(remaining, 0.1)):
+                return
 
     def run_once(self, *, stop: threading.Event | None = None) -> int:
         """One pass: schedule, dispatch, claim and run one batch. Returns how much work it found."""
@@ -112,19 +125,21 @@ class Worker:
         all, and a group saves a disk flush per job. When a job fails, its group is
         rolled back, the failure recorded, and the rest of the group run again; a crash before a
         group commits leaves its jobs to be claimed again after the lease. Isolated jobs (handlers
-        that act outside the database) run in a transaction of their own.
+        that act outside the database) run in a transaction of their own. Urgent jobs commit as soon as
+        they are done, and when urgent work is queued meanwhile, the rest of a batch of ordinary jobs is
+        handed back so the next claim takes the urgent work first.
         """
         with self._lock:
             self._running_ids = [job_row.id for job_row in batch]
         pending = list(batch)
+        solo: set[int] = set()  # jobs of a failed batch call, run again one at a time
         group: list[Job] = []
         group_started = time.monotonic()
         with self._sessions() as session:
             while pending:
                 if stop is not None and stop.is_set():
                     self._commit_group(session, group)
-                    release_jobs(session, job_ids=[j.id for j in pending], worker_id=self.worker_id)
-                    session.commit()
+                    self._hand_back(session, pending)
                     break
                 job_row = pending.pop(0)
                 spec = handler_for(job_row.name)
@@ -133,24 +148,67 @@ class Worker:
                     group = []
                     self._run_isolated(session, job_row, spec.func)
                     continue
+                together = [job_row]
+                if spec is not None and spec.batch_func is not None and job_row.id not in solo:
+                    together += self._take_same(pending, name=job_row.name, limit=spec.max_batch - 1, solo=solo)
                 try:
-                    if spec is None:
-                        raise LookupError(f"no handler is registered for job {job_row.name!r} in this worker")
-                    spec.func(session, job_row.payload)
-                    session.flush()
+                    self._call(session, spec, together, name=job_row.name)
                 except Exception as exc:
                     session.rollback()
-                    self._record_failure(session, job_row, exc)
-                    pending[:0] = group  # the group's work was rolled back: run it again
+                    retried = group  # the group's work was rolled back: run it again
+                    if len(together) > 1:
+                        solo.update(j.id for j in together)
+                        retried = group + together
+                        log.warning("a batch of %s %s jobs failed; running them one at a time", len(together),
+                                    job_row.name, exc_info=exc)
+                    else:
+                        self._record_failure(session, job_row, exc)
+                    pending[:0] = retried
                     group = []
                     continue
-                group.append(job_row)
-                if time.monotonic() - group_started >= self.group_commit_seconds:
+                group.extend(together)
+                if job_row.priority <= URGENT or time.monotonic() - group_started >= self.group_commit_seconds:
                     self._commit_group(session, group)
                     group, group_started = [], time.monotonic()
+                    if pending and self._urgent_work_jumps_queue(session, pending):
+                        self._hand_back(session, pending)
+                        break
             self._commit_group(session, group)
         with self._lock:
             self._running_ids = []
+
+    @staticmethod
+    def _take_same(pending: list[Job], *, name: str, limit: int, solo: set[int]) -> list[Job]:
+        """Take up to ``limit`` more jobs called ``name`` out of ``pending`` for one batch call."""
+        taken = [j for j in pending if j.name == name and j.id not in solo][:limit]
+        for job_row in taken:
+            pending.remove(job_row)
+        return taken
+
+    @staticmethod
+    def _call(session: Session, spec: HandlerSpec | None, jobs: list[Job], *, name: str) -> None:
+        if spec is None:
+            raise LookupError(f"no handler is registered for job {name!r} in this worker")
+        if spec.batch_func is not None:
+            spec.batch_func(session, [job_row.payload for job_row in jobs])
+        else:
+            spec.func(session, jobs[0].payload)
+        session.flush()
+
+    def _urgent_work_jumps_queue(self, session: Session, pending: list[Job]) -> bool:
+        """Whether the rest of this batch should wait: it holds only ordinary jobs and urgent ones are due."""
+        if any(job_row.priority <= URGENT for job_row in pending):
+            return False
+        waiting = urgent_work_waiting(session)
+        session.rollback()
+        return waiting
+
+    def _hand_back(self, session: Session, jobs: list[Job]) -> None:
+        release_jobs(session, job_ids=[j.id for j in jobs], worker_id=self.worker_id)
+        session.commit()
+        with self._lock:
+            handed = {j.id for j in jobs}
+            self._running_ids = [i for i in self._running_ids if i not in handed]
 
     def _run_isolated(self, session: Session, job_row: Job, func: JobHandler) -> None:
         try:

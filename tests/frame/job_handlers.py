@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from xuyen.jobs import job
+from xuyen.jobs import batch_job, job
 from xuyen.outbox import DomainEvent, on_event
 
 EFFECTS_TABLE = "test_job_effects"
@@ -101,3 +101,12 @@ def flaky_ordered(session: Session, event: DomainEvent) -> None:
 def second_subscriber(session: Session, event: DomainEvent) -> None:
     """A second subscriber to the same topic: each subscriber gets each event."""
     _record(session, f"second:{event.aggregate_id}", str(event.payload.get("n")))
+
+
+@batch_job("test.record_many", max_batch=50)
+def record_many(session: Session, payloads: list[dict[str, Any]]) -> None:
+    """Write one effect per payload, tagged with the size of the call; a payload asking to fail fails the call."""
+    if any(payload.get("fail") for payload in payloads):
+        raise RuntimeError("a payload of this batch fails on purpose")
+    for payload in payloads:
+        _record(session, str(payload["key"]), f"batch of {len(payloads)}")

@@ -160,3 +160,15 @@ def test_a_stopped_worker_releases_its_unstarted_jobs(
     assert left.status in (JobStatus.queued, JobStatus.done)
     if left.status == JobStatus.queued:
         assert left.attempts == 0 and left.locked_by is None, "a released job keeps its attempts"
+
+
+@pytest.mark.postgres_only
+def test_a_worker_process_idle_for_a_minute_is_woken_by_a_job_queued_elsewhere(
+    engine: Engine, session: Session, workers: WorkerProcesses
+) -> None:
+    create_effects_table(engine)
+    workers.start("--poll-seconds", "600")
+    time.sleep(3)  # let it start, find nothing and go to sleep for ten minutes
+    enqueue(session, name="test.record", payload={"key": "wake up"})
+    _wait_for(lambda: ("wake up", None) in effects(engine), within=60, workers=workers,
+              what="the sleeping worker to be woken by PostgreSQL's NOTIFY")

@@ -418,3 +418,22 @@ def test_assigning_a_conversation_to_an_agent_and_back(client: TestClient, chann
                    "user_not_found")
     back = agent.request("POST", f"/conversations/{cid}/assignee", json={"user_id": None})
     assert back.status_code == 200 and back.json()["assignee_id"] is None
+
+
+def test_receipts_parsed_together_keep_their_order_and_a_sender_without_identifiers_fails_alone(
+        client: TestClient, channels: Channels, engine: Engine, session: Session, agent: Browser) -> None:
+    say_on_messenger(client, channels, "m_b1", "Cho mình hỏi áo khoác", at=ago(minutes=4))
+    junk = {"type": "mo", "from": "0999999999", "to": "8077", "text": "Tin từ số rác", "message_id": "mo-junk",
+            "timestamp": ago(minutes=3).isoformat()}
+    assert post_sms(client, channels.sms, junk).status_code == 200
+    say_on_messenger(client, channels, "m_b2", "Size L nhé", at=ago(minutes=2))
+    say_on_messenger(client, channels, "m_b3", "Giao Đà Nẵng được không?", at=ago(minutes=1))
+    work(engine)  # the four receipts are handed to one batch call
+    session.rollback()
+    done = session.scalars(select(Job).where(Job.name == "inbox.process_receipt")).all()
+    assert len(done) == 4 and {job.status for job in done} == {JobStatus.done} and {job.attempts for job in done} == {1}
+    failed = session.scalars(select(WebhookReceipt).where(WebhookReceipt.status == ReceiptStatus.failed)).all()
+    assert len(failed) == 1 and b"mo-junk" in failed[0].body and "no identifier" in (failed[0].error or "")
+    detail = only_conversation(agent)
+    assert [message["text"] for message in detail["messages"]] == [  # type: ignore[attr-defined]
+        "Cho mình hỏi áo khoác", "Size L nhé", "Giao Đà Nẵng được không?"]

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from xuyen.inbox import intake, sending, service, threads
 from xuyen.inbox.service import SEND_JOB
-from xuyen.jobs import add_job, job, periodic
+from xuyen.jobs import add_job, batch_job, job, periodic
 from xuyen.outbox import DomainEvent, on_event
 
 POLL_JOB = "inbox.poll_channels"
@@ -17,10 +17,10 @@ WAKE_JOB = "inbox.wake_snoozed"
 POLL_ONE_JOB = "inbox.poll_channel"
 
 
-@job(intake.PROCESS_JOB)
-def process_receipt(session: Session, payload: dict[str, Any]) -> None:
-    """Parse one kept webhook delivery into messages, statuses and contact events."""
-    intake.process_receipt(session, receipt_id=int(payload["receipt_id"]))
+@batch_job(intake.PROCESS_JOB, max_batch=100)
+def process_receipts(session: Session, payloads: list[dict[str, Any]]) -> None:
+    """Parse kept webhook deliveries into messages, statuses and contact events."""
+    intake.process_receipts(session, receipt_ids=[int(payload["receipt_id"]) for payload in payloads])
 
 
 @job(SEND_JOB, isolated=True, max_attempts=3)

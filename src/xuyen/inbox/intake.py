@@ -1,16 +1,18 @@
 """What channels bring in: webhooks verified over their raw bytes, kept whole, deduped and queued before
 they are answered; then, in a worker, parsed into messages, delivery states and contact events.
 
-One receipt is one job: a message that cannot be parsed fails its own receipt (kept with the reason, to be
-retried or read) and never holds up the channel's next ones.
+One receipt is one job, urgent (an agent is waiting for what it carries); the worker hands the queued ones to
+``process_receipts`` together, so their senders are resolved in one batch. A message that cannot be parsed fails its
+own receipt (kept with the reason, to be retried or read) and never holds up the channel's next ones.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from functools import cache
-from typing import Any
+from typing import Any, TypeGuard
 
 import httpx
 from sqlalchemy import select, update
@@ -38,7 +40,7 @@ from xuyen.errors import NotFound, Unauthorized
 from xuyen.inbox import threads
 from xuyen.inbox.connections import build_adapter, flag_credentials, get_channel, is_sandbox
 from xuyen.inbox.models import Channel, ChannelStatus, Message, MessageState, ReceiptStatus, WebhookReceipt
-from xuyen.jobs import add_job
+from xuyen.jobs import URGENT, add_job
 
 log = logging.getLogger("xuyen.inbox")
 
@@ -84,7 +86,7 @@ def receive_webhook(session: Session, *, channel_id: int, request: WebhookReques
     key = adapter.webhook_id(request) or "sha256:" + hashlib.sha256(request.body).hexdigest()
     receipt_id = _keep_receipt(session, channel=channel, request=request, dedupe_key=key)
     if receipt_id is not None:
-        add_job(session, name=PROCESS_JOB, payload={"receipt_id": receipt_id})
+        add_job(session, name=PROCESS_JOB, payload={"receipt_id": receipt_id}, priority=URGENT)
     session.commit()
     return adapter.ack(request)
 
@@ -109,7 +111,7 @@ def keep_polled(session: Session, *, channel: Channel, items: list[PolledItem]) 
         request = WebhookRequest(method="POLL", headers={}, query={}, body=item.body, received_at=received_at)
         receipt_id = _keep_receipt(session, channel=channel, request=request, dedupe_key="polled:" + item.provider_id)
         if receipt_id is not None:
-            add_job(session, name=PROCESS_JOB, payload={"receipt_id": receipt_id})
+            add_job(session, name=PROCESS_JOB, payload={"receipt_id": receipt_id}, priority=URGENT)
             kept += 1
     return kept
 
@@ -151,26 +153,51 @@ def polled_channel_ids(session: Session) -> list[int]:
 # Parsing, in a worker ------------------------------------------------------------------------------------
 
 
-def process_receipt(session: Session, *, receipt_id: int) -> None:
-    """Parse one kept delivery and apply what it carries (helper for the job: the worker commits).
+def process_receipts(session: Session, *, receipt_ids: Sequence[int]) -> None:
+    """Parse kept deliveries and apply what they carry, their senders resolved together (helper for the job: the
+    worker commits).
 
-    An unparseable delivery is marked failed with the reason; the job itself succeeds, so it is not
-    retried until someone asks (the provider's bytes will not change).
+    An unparseable delivery, or one whose sender carries no usable identifier, is marked failed with the reason
+    and applies nothing; the others go on, and the job itself succeeds, so the failed one is not retried until
+    someone asks (the provider's bytes will not change).
     """
-    receipt = session.get(WebhookReceipt, receipt_id)
-    if receipt is None or receipt.status == ReceiptStatus.processed:
-        return
-    channel = get_channel(session, channel_id=receipt.channel_id)
+    parsed = [(receipt, channel, items) for receipt in _queued_receipts(session, receipt_ids)
+              if (channel := get_channel(session, channel_id=receipt.channel_id)) is not None
+              and (items := _parse_or_fail(channel, receipt)) is not None]
+    senders = [(channel, item) for _receipt, channel, items in parsed for item in items if _has_sender(item)]
+    profiles = iter(threads.resolve_senders(session, items=senders))
+    for receipt, channel, items in parsed:
+        found = {id(item): next(profiles) for item in items if _has_sender(item)}
+        if None in found.values():
+            _fail(receipt, channel, "The sender carries no identifier Xuyên can use (all were empty or blocked).")
+            continue
+        for item in items:
+            apply_inbound(session, channel=channel, item=item, receipt_id=receipt.id, profile_id=found.get(id(item)))
+        receipt.status, receipt.items, receipt.error, receipt.processed_at = (ReceiptStatus.processed, len(items),
+                                                                              None, utcnow())
+
+
+def _queued_receipts(session: Session, receipt_ids: Sequence[int]) -> list[WebhookReceipt]:
+    return list(session.scalars(select(WebhookReceipt).where(
+        WebhookReceipt.id.in_(list(receipt_ids)), WebhookReceipt.status != ReceiptStatus.processed)
+        .order_by(WebhookReceipt.id)))
+
+
+def _parse_or_fail(channel: Channel, receipt: WebhookReceipt) -> list[Inbound] | None:
     try:
-        items = _parse(_reading_adapter(channel), receipt)
+        return _parse(_reading_adapter(channel), receipt)
     except PayloadInvalid as exc:
-        receipt.status, receipt.error, receipt.processed_at = ReceiptStatus.failed, exc.message, utcnow()
-        log.warning("webhook receipt %s of channel %s cannot be parsed: %s", receipt.id, channel.id, exc.message)
-        return
-    for item in items:
-        apply_inbound(session, channel=channel, item=item, receipt_id=receipt.id)
-    receipt.status, receipt.items, receipt.error, receipt.processed_at = (ReceiptStatus.processed, len(items), None,
-                                                                          utcnow())
+        _fail(receipt, channel, exc.message)
+        return None
+
+
+def _fail(receipt: WebhookReceipt, channel: Channel, reason: str) -> None:
+    receipt.status, receipt.error, receipt.processed_at = ReceiptStatus.failed, reason, utcnow()
+    log.warning("webhook receipt %s of channel %s cannot be parsed: %s", receipt.id, channel.id, reason)
+
+
+def _has_sender(item: Inbound) -> TypeGuard[threads.Sender]:
+    return isinstance(item, InboundMessage | ContactEvent)
 
 
 def _parse(adapter: Any, receipt: WebhookReceipt) -> list[Inbound]:
@@ -186,15 +213,17 @@ def _parse(adapter: Any, receipt: WebhookReceipt) -> list[Inbound]:
     return parsed
 
 
-def apply_inbound(session: Session, *, channel: Channel, item: Inbound, receipt_id: int | None) -> None:
+def apply_inbound(session: Session, *, channel: Channel, item: Inbound, receipt_id: int | None,
+                  profile_id: int | None = None) -> None:
     """Apply one parsed item: a message joins its customer's conversation, a status moves a sent message on,
-    a contact event is logged (helper: no commit)."""
+    a contact event is logged (helper: no commit). ``profile_id`` is the sender, when already resolved."""
     if isinstance(item, InboundMessage):
-        threads.add_inbound_message(session, channel=channel, message=item, receipt_id=receipt_id)
+        threads.add_inbound_message(session, channel=channel, message=item, receipt_id=receipt_id,
+                                    profile_id=profile_id)
     elif isinstance(item, StatusUpdate):
         apply_status(session, channel=channel, update_=item)
     elif isinstance(item, ContactEvent):
-        threads.apply_contact_event(session, channel=channel, event=item)
+        threads.apply_contact_event(session, channel=channel, event=item, profile_id=profile_id)
 
 
 _ORDER = {MessageState.queued: 0, MessageState.sent: 1, MessageState.delivered: 2, MessageState.read: 3}

@@ -12,9 +12,9 @@ from xuyen.channels.base import DeliveryState, OutboundMessage, SendFailed, Send
 from xuyen.clock import utcnow
 from xuyen.inbox.connections import build_adapter, flag_credentials, is_sandbox, store_rotated_secrets
 from xuyen.inbox.models import Channel, ContactPoint, Direction, Message, MessageState
-from xuyen.inbox.service import SEND_JOB, recipient
+from xuyen.inbox.service import queue_send, recipient
 from xuyen.inbox.threads import announce, thread_key
-from xuyen.jobs import add_job, backoff_delay
+from xuyen.jobs import backoff_delay
 
 log = logging.getLogger("xuyen.inbox")
 
@@ -79,9 +79,7 @@ def _refused(session: Session, channel: Channel, message: Message, error: SendFa
     message.meta = {**message.meta, "attempts": attempts}
     if error.retryable and attempts < MAX_SEND_ATTEMPTS:
         message.error = f"Not sent yet (attempt {attempts} of {MAX_SEND_ATTEMPTS}): {error.message}"
-        add_job(session, name=SEND_JOB, payload={"message_id": message.id},
-                run_at=utcnow() + backoff_delay(attempts), ordering_key=f"{SEND_JOB}:{channel.id}",
-                sequence=message.id)
+        queue_send(session, message=message, channel_id=channel.id, run_at=utcnow() + backoff_delay(attempts))
         return
     if error.credentials_revoked:
         flag_credentials(channel, reason=error.message)

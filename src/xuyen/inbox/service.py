@@ -28,7 +28,7 @@ from xuyen.inbox.models import (
     MessageState,
 )
 from xuyen.inbox.threads import announce, announce_message, announce_status
-from xuyen.jobs import add_job
+from xuyen.jobs import URGENT, add_job
 from xuyen.outbox import emit
 
 SEND_JOB = "inbox.send_message"
@@ -203,8 +203,7 @@ def _queue(session: Session, conversation: Conversation, chosen: ReplyOption, *,
     if conversation.first_reply_at is None and author_id is not None:
         conversation.first_reply_at = now
     session.flush()
-    add_job(session, name=SEND_JOB, payload={"message_id": message.id}, ordering_key=f"{SEND_JOB}:{chosen.channel.id}",
-            sequence=message.id)
+    queue_send(session, message=message, channel_id=chosen.channel.id)
     announce_message(session, message, channel=chosen.channel)
     return message
 
@@ -269,6 +268,12 @@ def assign(session: Session, *, conversation_id: int, assignee_id: int | None, a
     return conversation
 
 
+def queue_send(session: Session, *, message: Message, channel_id: int, run_at: datetime | None = None) -> None:
+    """Queue the sending of an outbound message, after the channel's earlier ones (helper: no commit)."""
+    add_job(session, name=SEND_JOB, payload={"message_id": message.id}, priority=URGENT, run_at=run_at,
+            ordering_key=f"{SEND_JOB}:{channel_id}", sequence=message.id)
+
+
 def recipient(point: ContactPoint) -> ContactIdentifier:
     """The channel address of a contact point."""
     return ContactIdentifier(type=point.type, value=point.value, scope=point.scope or None)
@@ -296,8 +301,7 @@ def send_system_message(session: Session, *, conversation_id: int, text: str, ch
     session.add(message)
     conversation.last_message_at = max(conversation.last_message_at, now)
     session.flush()
-    add_job(session, name=SEND_JOB, payload={"message_id": message.id}, ordering_key=f"{SEND_JOB}:{chosen.channel.id}",
-            sequence=message.id)
+    queue_send(session, message=message, channel_id=chosen.channel.id)
     announce_message(session, message, channel=chosen.channel)
     return message
 

@@ -5,6 +5,7 @@ channels."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, text
@@ -15,6 +16,7 @@ from xuyen.clock import utcnow
 from xuyen.config import get_settings
 from xuyen.db import is_postgres
 from xuyen.events.profiles import CHANNEL_MESSAGE_EVENTS
+from xuyen.events.segment import ValidEvent
 from xuyen.events.service import channel_call, record_channel_calls
 from xuyen.inbox.models import (
     Channel,
@@ -39,15 +41,47 @@ def _identifiers(contact: Contact) -> list[tuple[str, str, str | None]]:
     return [(item.type, item.value, item.scope) for item in contact.identifiers]
 
 
-def resolve_contact(session: Session, *, channel: Channel, contact: Contact, event: str, event_id: str,
-                    at: datetime, properties: dict[str, object]) -> int:
-    """The customer behind a contact: the channel's call is logged as an event, which resolves its identifiers
-    to one profile (creating or merging as the identity rules allow)."""
+_CONTACT_EVENT_NAMES = {"follow": "Channel Followed", "unfollow": "Channel Unfollowed",
+                        "opt_in": "Channel Opted In", "opt_out": "Channel Opted Out"}
+
+Sender = InboundMessage | ContactEvent
+
+
+def _sender_call(channel: Channel, item: Sender) -> ValidEvent:
+    """The channel's call that logs ``item`` on its sender's timeline (a message received or sent, a follow…)."""
+    if isinstance(item, InboundMessage):
+        received, sent = CHANNEL_MESSAGE_EVENTS
+        event, event_id, at = (sent if item.echo else received), item.provider_message_id, item.sent_at
+        properties: dict[str, object] = {"attachments": len(item.attachments)}
+    else:
+        event, at, properties = _CONTACT_EVENT_NAMES[item.kind.value], item.at, {"kind": item.kind.value}
+        event_id = item.provider_event_id or f"{item.kind.value}:{item.contact.address.value}:{item.at.isoformat()}"
+    contact = item.contact
     traits = {"name": contact.name, **contact.traits} if contact.name else dict(contact.traits)
-    call = channel_call(event=event, message_id=f"{channel.kind}:{channel.id}:{event_id}"[:200],
+    return channel_call(event=event, message_id=f"{channel.kind}:{channel.id}:{event_id}"[:200],
                         identifiers=_identifiers(contact), timestamp=at, traits=traits,
                         properties={"channel_id": channel.id, **properties})
-    (profile_id,) = record_channel_calls(session, source_id=channel.source_id, calls=[call])
+
+
+def resolve_senders(session: Session, *, items: Sequence[tuple[Channel, Sender]]) -> list[int | None]:
+    """The customer behind each item's sender: the channels' calls are logged as events, which resolve their
+    identifiers to profiles (creating or merging as the identity rules allow), one batch per source. None where
+    a sender carries no identifier Xuyên can use (all empty or blocked)."""
+    by_source: dict[int, list[int]] = {}
+    for index, (channel, _item) in enumerate(items):
+        by_source.setdefault(channel.source_id, []).append(index)
+    found: list[int | None] = [None] * len(items)
+    for source_id, indexes in by_source.items():
+        calls = [_sender_call(*items[index]) for index in indexes]
+        for index, profile_id in zip(indexes, record_channel_calls(session, source_id=source_id, calls=calls),
+                                     strict=True):
+            found[index] = profile_id
+    return found
+
+
+def _resolved(session: Session, channel: Channel, item: Sender, profile_id: int | None) -> int:
+    if profile_id is None:
+        (profile_id,) = resolve_senders(session, items=[(channel, item)])
     if profile_id is None:
         raise PayloadInvalid("The sender carries no identifier Xuyên can use (all were empty or blocked).")
     return profile_id
@@ -144,18 +178,15 @@ def thread_key(conversation_id: int) -> str:
 
 
 def add_inbound_message(session: Session, *, channel: Channel, message: InboundMessage,
-                        receipt_id: int | None) -> Message | None:
+                        receipt_id: int | None, profile_id: int | None = None) -> Message | None:
     """Add a customer's message (or an echo of one the shop sent from the provider's own app) to its
-    conversation; None when the provider delivered it before (helper)."""
+    conversation; None when the provider delivered it before (helper). ``profile_id`` is its sender when
+    ``resolve_senders`` already found them."""
     existing = session.scalar(select(Message.id).where(Message.channel_id == channel.id,
                                                        Message.provider_message_id == message.provider_message_id))
     if existing is not None:
         return None
-    received, sent = CHANNEL_MESSAGE_EVENTS
-    event = sent if message.echo else received
-    profile_id = resolve_contact(session, channel=channel, contact=message.contact, event=event,
-                                 event_id=message.provider_message_id, at=message.sent_at,
-                                 properties={"attachments": len(message.attachments)})
+    profile_id = _resolved(session, channel, message, profile_id)
     point = _touch_contact_point(session, channel=channel, contact=message.contact, profile_id=profile_id,
                                  wrote_at=None if message.echo else message.sent_at)
     conversation = conversation_for(session, profile_id=profile_id, at=message.sent_at, message=message)
@@ -201,13 +232,10 @@ def _note_message(conversation: Conversation, message: Message, *, channel_id: i
     return None
 
 
-def apply_contact_event(session: Session, *, channel: Channel, event: ContactEvent) -> None:
+def apply_contact_event(session: Session, *, channel: Channel, event: ContactEvent,
+                        profile_id: int | None = None) -> None:
     """Log a follow, unfollow or opt-out on the customer's timeline and remember opt-outs (helper)."""
-    names = {"follow": "Channel Followed", "unfollow": "Channel Unfollowed", "opt_in": "Channel Opted In",
-             "opt_out": "Channel Opted Out"}
-    event_id = event.provider_event_id or f"{event.kind}:{event.contact.address.value}:{event.at.isoformat()}"
-    profile_id = resolve_contact(session, channel=channel, contact=event.contact, event=names[event.kind.value],
-                                 event_id=event_id, at=event.at, properties={"kind": event.kind.value})
+    profile_id = _resolved(session, channel, event, profile_id)
     point = _touch_contact_point(session, channel=channel, contact=event.contact, profile_id=profile_id,
                                  wrote_at=None)
     if event.kind.value in ("unfollow", "opt_out"):

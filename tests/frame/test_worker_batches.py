@@ -1,0 +1,108 @@
+"""The worker's scheduling: batched handlers, urgent jobs ahead of ordinary ones, waking when work is queued."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from tests.frame.job_handlers import create_effects_table, effects
+from xuyen.config import get_settings
+from xuyen.jobs import URGENT, Job, JobStatus, add_job, claim_jobs, enqueue
+from xuyen.worker import Worker
+
+
+@pytest.fixture
+def effects_engine(engine: Engine) -> Engine:
+    create_effects_table(engine)
+    return engine
+
+
+def _statuses(session: Session, name: str) -> dict[str, JobStatus]:
+    session.rollback()
+    session.expire_all()
+    return {str(row.payload["key"]): row.status for row in session.scalars(select(Job).where(Job.name == name))}
+
+
+def test_a_batch_handler_gets_the_claimed_jobs_in_one_call(effects_engine: Engine, session: Session) -> None:
+    for number in range(7):
+        add_job(session, name="test.record_many", payload={"key": f"k{number}"})
+    add_job(session, name="test.record", payload={"key": "single", "value": "alone"})
+    session.commit()
+    Worker(engine=effects_engine, batch_size=20).run_until_idle()
+    found = effects(effects_engine)
+    assert sorted(found) == sorted([(f"k{n}", "batch of 7") for n in range(7)] + [("single", "alone")])
+    assert set(_statuses(session, "test.record_many").values()) == {JobStatus.done}
+
+
+def test_a_failing_batch_is_run_again_job_by_job_so_only_the_bad_job_fails(
+    effects_engine: Engine, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XUYEN_JOB_BACKOFF_BASE_SECONDS", "600")
+    get_settings.cache_clear()
+    add_job(session, name="test.record", payload={"key": "before"})
+    for number in range(4):
+        add_job(session, name="test.record_many", payload={"key": f"k{number}", "fail": number == 2})
+    session.commit()
+    Worker(engine=effects_engine, batch_size=20).run_until_idle()
+    found = effects(effects_engine)
+    assert sorted(found) == sorted([("before", None)] + [(f"k{n}", "batch of 1") for n in (0, 1, 3)])
+    statuses = _statuses(session, "test.record_many")
+    assert statuses == {"k0": JobStatus.done, "k1": JobStatus.done, "k2": JobStatus.queued, "k3": JobStatus.done}
+    failed = session.scalar(select(Job).where(Job.name == "test.record_many", Job.status == JobStatus.queued))
+    assert failed is not None and failed.attempts == 1 and "fails on purpose" in (failed.last_error or "")
+
+
+def test_urgent_jobs_are_claimed_before_older_ordinary_ones(effects_engine: Engine, session: Session) -> None:
+    for number in range(5):
+        add_job(session, name="test.record", payload={"key": f"ordinary {number}"})
+    add_job(session, name="test.record", payload={"key": "urgent"}, priority=URGENT)
+    session.commit()
+    claimed = claim_jobs(session, worker_id="w", limit=2, lease=timedelta(seconds=30))
+    assert [row.payload["key"] for row in claimed] == ["urgent", "ordinary 0"]
+
+
+def test_a_batch_of_ordinary_jobs_makes_way_for_urgent_work_queued_meanwhile(
+    effects_engine: Engine, session: Session
+) -> None:
+    for number in range(3):
+        add_job(session, name="test.record", payload={"key": f"ordinary {number}"})
+    session.commit()
+    worker = Worker(engine=effects_engine, batch_size=10, group_commit_seconds=0)
+    with worker._sessions() as claiming:
+        batch = claim_jobs(claiming, worker_id=worker.worker_id, limit=3, lease=worker.lease)
+    assert [row.payload["key"] for row in batch] == ["ordinary 0", "ordinary 1", "ordinary 2"]
+    add_job(session, name="test.record", payload={"key": "urgent"}, priority=URGENT)
+    session.commit()
+    worker._run_batch(batch, None)
+    assert [key for key, _ in effects(effects_engine)] == ["ordinary 0"], "the rest of the batch was handed back"
+    statuses = _statuses(session, "test.record")
+    assert statuses["ordinary 1"] == JobStatus.queued and statuses["ordinary 2"] == JobStatus.queued
+    worker.run_until_idle()
+    assert [key for key, _ in effects(effects_engine)][:2] == ["ordinary 0", "urgent"]
+    session.rollback()
+    handed_back = session.scalar(select(Job).where(Job.payload["key"].as_string() == "ordinary 1"))
+    assert handed_back is not None and handed_back.attempts == 1, "a handed-back job keeps its attempts"
+
+
+def test_an_idle_worker_is_woken_when_work_is_committed_not_at_its_next_poll(
+    effects_engine: Engine, session: Session
+) -> None:
+    worker = Worker(engine=effects_engine, poll_seconds=600)
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        time.sleep(1.0)  # it finds nothing and goes to sleep for ten minutes
+        enqueue(session, name="test.record", payload={"key": "wake up"})
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and ("wake up", None) not in effects(effects_engine):
+            time.sleep(0.05)
+        assert ("wake up", None) in effects(effects_engine)
+    finally:
+        stop.set()
+        thread.join(timeout=30)
