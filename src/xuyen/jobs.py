@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import random
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,7 +36,7 @@ from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 
 from xuyen.clock import utcnow
 from xuyen.config import get_settings
-from xuyen.db import Base, BigId, JSONType, UTCDateTime, is_postgres
+from xuyen.db import Base, BigId, JSONType, UTCDateTime, insert_many, is_postgres
 from xuyen.errors import Conflict, NotFound
 from xuyen.wakeup import note_work_queued
 
@@ -206,6 +206,24 @@ def add_job(
     if job_row.run_at <= utcnow():
         note_work_queued(session)
     return job_row
+
+
+def add_jobs(session: Session, jobs: Sequence[Mapping[str, Any]]) -> None:
+    """Queue many jobs due now in one statement (helper: the caller commits). Each names ``name`` and ``payload``
+    and may name ``priority``, ``ordering_key`` and ``sequence``."""
+    if not jobs:
+        return
+    now, default_attempts = utcnow(), get_settings().job_max_attempts
+    rows = []
+    for item in jobs:
+        spec = _handlers.get(item["name"])
+        rows.append({"name": item["name"], "payload": item["payload"], "status": JobStatus.queued.value,
+                     "priority": item.get("priority", 100), "run_at": now, "attempts": 0,
+                     "max_attempts": (spec.max_attempts if spec else None) or default_attempts,
+                     "ordering_key": item.get("ordering_key"), "sequence": item.get("sequence"), "created_at": now})
+    session.flush()
+    insert_many(session.connection(), Job, rows)
+    note_work_queued(session)
 
 
 def add_job_once(session: Session, *, name: str, dedupe_key: str, payload: dict[str, Any] | None = None,

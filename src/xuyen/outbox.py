@@ -20,7 +20,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from xuyen.clock import utcnow
 from xuyen.config import get_settings
 from xuyen.db import Base, BigId, JSONType, UTCDateTime, is_postgres
-from xuyen.jobs import add_job, job, periodic
+from xuyen.jobs import add_jobs, job, periodic
 from xuyen.wakeup import note_work_queued
 
 # Any 64-bit number of our own: the PostgreSQL advisory lock that makes one dispatcher run at a time.
@@ -164,15 +164,11 @@ def dispatch_pending(session: Session, *, limit: int = 500) -> int:
         session.rollback()
         return 0
     now = utcnow()
-    for event in events:
-        for sub in subscriptions(event.topic):
-            add_job(
-                session,
-                name=sub.handler_name,
-                payload=_event_payload(event),
-                ordering_key=f"{sub.handler_name}|{event.aggregate_type}|{event.aggregate_id}",
-                sequence=event.id,
-            )
+    add_jobs(session, [
+        {"name": sub.handler_name, "payload": _event_payload(event), "sequence": event.id,
+         "ordering_key": f"{sub.handler_name}|{event.aggregate_type}|{event.aggregate_id}"}
+        for event in events for sub in subscriptions(event.topic)
+    ])
     session.execute(
         update(OutboxEvent)
         .where(OutboxEvent.id.in_([event.id for event in events]))

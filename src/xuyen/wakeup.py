@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
 
 from sqlalchemy import Engine, event, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from xuyen.db import is_postgres
 
@@ -44,7 +43,7 @@ def _wake_after_commit(session: Session) -> None:
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _forget_after_rollback(session: Session, previous_transaction: Any) -> None:
+def _forget_after_rollback(session: Session, previous_transaction: SessionTransaction) -> None:
     if previous_transaction.parent is None:  # the outermost transaction ended; a savepoint's rollback keeps it
         session.info.pop(_QUEUED, None)
         session.info.pop(_NOTIFIED, None)

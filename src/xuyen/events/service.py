@@ -20,7 +20,7 @@ from xuyen.db import is_postgres, one_of
 from xuyen.errors import BadRequest, NotFound, PayloadTooLarge, Unauthorized, ValidationFailed
 from xuyen.events.models import ChannelType, Event, EventType, QuarantinedEvent, Source
 from xuyen.events.segment import InvalidItem, ValidEvent, batch_sent_at, parse_item
-from xuyen.identity.graph import CallIdentity, RawIdentifier, resolve_calls, resolve_profile_id
+from xuyen.identity.graph import CallIdentity, RawIdentifier, resolve_calls, resolve_profile_ids
 from xuyen.outbox import emit
 
 WRITE_KEY_PREFIX = "wk"
@@ -324,8 +324,5 @@ def record_channel_calls(session: Session, *, source_id: int, calls: list[ValidE
     stored = dict(session.execute(select(Event.message_id, Event.profile_id).where(
         Event.source_id == source.id, one_of(Event.message_id, [call.message_id for call in calls],
                                              postgres=is_postgres(session)))).all())
-    found: list[int | None] = []
-    for call in calls:
-        profile_id = stored.get(call.message_id)
-        found.append(None if profile_id is None else resolve_profile_id(session, profile_id=profile_id))
-    return found
+    survivors = resolve_profile_ids(session, profile_ids={p for p in stored.values() if p is not None})
+    return [None if (profile_id := stored.get(call.message_id)) is None else survivors[profile_id] for call in calls]

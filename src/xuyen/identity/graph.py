@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -52,6 +52,7 @@ __all__ = [
     "merge",
     "resolve_calls",
     "resolve_profile_id",
+    "resolve_profile_ids",
     "unmerge",
 ]
 
@@ -318,15 +319,24 @@ def _earlier(stored: InstrumentedAttribute[datetime], value: ColumnElement[datet
 
 def resolve_profile_id(session: Session, *, profile_id: int) -> int:
     """The surviving profile that ``profile_id`` is, or was merged into."""
-    if session.get(Profile, profile_id) is None:
-        raise NotFound(f"There is no profile {profile_id}.", code="profile_not_found")
-    current = profile_id
+    return resolve_profile_ids(session, profile_ids=[profile_id])[profile_id]
+
+
+def resolve_profile_ids(session: Session, *, profile_ids: Collection[int]) -> dict[int, int]:
+    """The surviving profile that each of ``profile_ids`` is, or was merged into: one query per merge step."""
+    survivors = {profile_id: profile_id for profile_id in profile_ids}
+    settled: set[int] = set()
     for _ in range(MAX_MERGE_CHAIN):
-        following = session.scalar(select(Profile.merged_into_id).where(Profile.id == current))
-        if following is None:
-            return current
-        current = following
-    raise RuntimeError(f"merge chain from profile {profile_id} is longer than {MAX_MERGE_CHAIN}")
+        asked = set(survivors.values()) - settled
+        if not asked:
+            return survivors
+        following = dict(session.execute(select(Profile.id, Profile.merged_into_id)
+                                         .where(Profile.id.in_(sorted(asked)))).tuples().all())
+        if missing := asked - following.keys():
+            raise NotFound(f"There is no profile {min(missing)}.", code="profile_not_found")
+        settled |= {profile_id for profile_id in asked if following[profile_id] is None}
+        survivors = {start: following.get(now) or now for start, now in survivors.items()}
+    raise RuntimeError(f"a merge chain among profiles {sorted(profile_ids)[:5]} is longer than {MAX_MERGE_CHAIN}")
 
 
 def find_profile(session: Session, *, type: str, value: str, scope: str | None = None) -> int | None:

@@ -166,15 +166,24 @@ def process_receipts(session: Session, *, receipt_ids: Sequence[int]) -> None:
               and (items := _parse_or_fail(channel, receipt)) is not None]
     senders = [(channel, item) for _receipt, channel, items in parsed for item in items if _has_sender(item)]
     profiles = iter(threads.resolve_senders(session, items=senders))
+    arrivals: list[threads.Arrival] = []  # consecutive messages, added together
     for receipt, channel, items in parsed:
         found = {id(item): next(profiles) for item in items if _has_sender(item)}
         if None in found.values():
             _fail(receipt, channel, "The sender carries no identifier Xuyên can use (all were empty or blocked).")
             continue
         for item in items:
-            apply_inbound(session, channel=channel, item=item, receipt_id=receipt.id, profile_id=found.get(id(item)))
+            profile_id = found.get(id(item))
+            if isinstance(item, InboundMessage) and profile_id is not None:
+                arrivals.append(threads.Arrival(channel=channel, message=item, profile_id=profile_id,
+                                                receipt_id=receipt.id))
+                continue
+            threads.add_inbound_messages(session, arrivals=arrivals)
+            arrivals = []
+            apply_inbound(session, channel=channel, item=item, receipt_id=receipt.id, profile_id=profile_id)
         receipt.status, receipt.items, receipt.error, receipt.processed_at = (ReceiptStatus.processed, len(items),
                                                                               None, utcnow())
+    threads.add_inbound_messages(session, arrivals=arrivals)
 
 
 def _queued_receipts(session: Session, receipt_ids: Sequence[int]) -> list[WebhookReceipt]:

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import event, select, text
+from sqlalchemy.orm import Session, SessionTransaction
 
 from xuyen.channels.base import Contact, ContactEvent, InboundMessage, PayloadInvalid
 from xuyen.clock import utcnow
@@ -95,20 +96,38 @@ def find_contact_point(session: Session, *, channel: Channel, contact: Contact) 
         ContactPoint.type == address.type, ContactPoint.scope == (address.scope or "")))
 
 
-def _touch_contact_point(session: Session, *, channel: Channel, contact: Contact, profile_id: int,
-                         wrote_at: datetime | None) -> ContactPoint:
-    point = find_contact_point(session, channel=channel, contact=contact)
+PointKey = tuple[int, str, str, str]
+
+
+def _point_key(channel: Channel, contact: Contact) -> PointKey:
+    address = contact.address
+    return channel.id, address.value, address.type, address.scope or ""
+
+
+def _contact_points(session: Session, wanted: Sequence[tuple[Channel, Contact]]) -> dict[PointKey, ContactPoint]:
+    """The contact points these contacts already have, in one query."""
+    keys = {_point_key(channel, contact) for channel, contact in wanted}
+    if not keys:
+        return {}
+    rows = session.scalars(select(ContactPoint).where(
+        ContactPoint.channel_id.in_(sorted({key[0] for key in keys})),
+        ContactPoint.value.in_(sorted({key[1] for key in keys}))))
+    return {key: point for point in rows if (key := (point.channel_id, point.value, point.type, point.scope)) in keys}
+
+
+def _touch_contact_point(session: Session, points: dict[PointKey, ContactPoint], *, channel: Channel,
+                         contact: Contact, profile_id: int, wrote_at: datetime | None) -> ContactPoint:
+    key = _point_key(channel, contact)
+    point = points.get(key)
     if point is None:
-        address = contact.address
-        point = ContactPoint(profile_id=profile_id, channel_id=channel.id, type=address.type,
-                             scope=address.scope or "", value=address.value, created_at=utcnow())
+        point = points[key] = ContactPoint(profile_id=profile_id, channel_id=channel.id, type=key[2], scope=key[3],
+                                           value=key[1], created_at=utcnow())
         session.add(point)
     point.profile_id = profile_id
     if contact.name:
         point.display_name = contact.name[:200]
     if wrote_at is not None and (point.last_inbound_at is None or wrote_at > point.last_inbound_at):
         point.last_inbound_at = wrote_at
-    session.flush()
     return point
 
 
@@ -117,19 +136,64 @@ def _touch_contact_point(session: Session, *, channel: Channel, contact: Contact
 
 def current_conversation(session: Session, *, profile_id: int) -> Conversation | None:
     """The customer's conversation still in progress (not resolved), newest first."""
-    return session.scalar(select(Conversation).where(
-        Conversation.profile_id == profile_id, Conversation.status != ConversationStatus.resolved)
-        .order_by(Conversation.last_message_at.desc(), Conversation.id.desc()).limit(1))
+    return _Conversations.load(session, profile_ids={profile_id}).current(profile_id)
 
 
-def _recently_resolved(session: Session, *, profile_id: int, at: datetime) -> Conversation | None:
-    days = get_settings().inbox_reopen_days
-    if days <= 0:
-        return None
-    return session.scalar(select(Conversation).where(
-        Conversation.profile_id == profile_id, Conversation.status == ConversationStatus.resolved,
-        Conversation.resolved_at >= at - timedelta(days=days))
-        .order_by(Conversation.resolved_at.desc(), Conversation.id.desc()).limit(1))
+class _Conversations:
+    """The conversations a batch of messages may join: each customer's unresolved ones and those resolved lately,
+    read in one query and kept up to date in memory as the batch's messages move them on."""
+
+    def __init__(self, known: list[Conversation]) -> None:
+        self.by_profile: dict[int, list[Conversation]] = {}
+        for conversation in known:
+            self.by_profile.setdefault(conversation.profile_id, []).append(conversation)
+        self.opened: list[Conversation] = []
+
+    @classmethod
+    def load(cls, session: Session, *, profile_ids: set[int], since: datetime | None = None) -> _Conversations:
+        if not profile_ids:
+            return cls([])
+        days = get_settings().inbox_reopen_days
+        wanted = Conversation.status != ConversationStatus.resolved
+        if days > 0:
+            wanted = wanted | (Conversation.resolved_at >= (since or utcnow()) - timedelta(days=days))
+        return cls(list(session.scalars(select(Conversation).where(
+            Conversation.profile_id.in_(sorted(profile_ids)), wanted))))
+
+    def current(self, profile_id: int) -> Conversation | None:
+        """The customer's conversation still in progress, newest first (new ones newest of all)."""
+        going = [c for c in self.by_profile.get(profile_id, []) if c.status != ConversationStatus.resolved]
+        return max(going, key=lambda c: (c.last_message_at, c.id or 1 << 62), default=None)
+
+    def recently_resolved(self, profile_id: int, *, at: datetime) -> Conversation | None:
+        days = get_settings().inbox_reopen_days
+        if days <= 0:
+            return None
+        resolved = [c for c in self.by_profile.get(profile_id, []) if c.status == ConversationStatus.resolved
+                    and c.resolved_at is not None and c.resolved_at >= at - timedelta(days=days)]
+        return max(resolved, key=lambda c: (c.resolved_at, c.id or 1 << 62), default=None)
+
+    def open_new(self, session: Session, *, profile_id: int, at: datetime) -> Conversation:
+        conversation = Conversation(profile_id=profile_id, status=ConversationStatus.open, last_message_at=at,
+                                    created_at=utcnow())
+        session.add(conversation)
+        self.by_profile.setdefault(profile_id, []).append(conversation)
+        self.opened.append(conversation)
+        return conversation
+
+    def conversation_for(self, session: Session, *, profile_id: int, at: datetime,
+                         message: InboundMessage | None) -> Conversation:
+        found = (_hinted_conversation(session, profile_id=profile_id, message=message) if message else None)
+        found = found or self.current(profile_id) or self.recently_resolved(profile_id, at=at)
+        return found or self.open_new(session, profile_id=profile_id, at=at)
+
+    def announce_opened(self, session: Session) -> None:
+        """The ``inbox.conversation.opened`` event of each conversation this batch opened (after a flush)."""
+        for conversation in self.opened:
+            emit(session, topic="inbox.conversation.opened", aggregate_type="conversation",
+                 aggregate_id=conversation.id,
+                 payload={"conversation_id": conversation.id, "profile_id": conversation.profile_id})
+        self.opened = []
 
 
 def _hinted_conversation(session: Session, *, profile_id: int, message: InboundMessage) -> Conversation | None:
@@ -156,16 +220,10 @@ def conversation_for(session: Session, *, profile_id: int, at: datetime,
                      message: InboundMessage | None = None) -> Conversation:
     """The conversation a customer's message joins: the one it answers, the one in progress, one resolved
     lately (reopened), or a new one (helper)."""
-    found = (_hinted_conversation(session, profile_id=profile_id, message=message) if message else None)
-    found = found or current_conversation(session, profile_id=profile_id)
-    found = found or _recently_resolved(session, profile_id=profile_id, at=at)
-    if found is None:
-        found = Conversation(profile_id=profile_id, status=ConversationStatus.open, last_message_at=at,
-                             created_at=utcnow())
-        session.add(found)
-        session.flush()
-        emit(session, topic="inbox.conversation.opened", aggregate_type="conversation", aggregate_id=found.id,
-             payload={"conversation_id": found.id, "profile_id": profile_id})
+    threads = _Conversations.load(session, profile_ids={profile_id}, since=at)
+    found = threads.conversation_for(session, profile_id=profile_id, at=at, message=message)
+    session.flush()
+    threads.announce_opened(session)
     return found
 
 
@@ -177,33 +235,88 @@ def thread_key(conversation_id: int) -> str:
 # Adding what came in ------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Arrival:
+    """A customer's message (or an echo of one the shop sent from the provider's own app) on its way into a
+    conversation, its sender resolved."""
+
+    channel: Channel
+    message: InboundMessage
+    profile_id: int
+    receipt_id: int | None = None
+
+
 def add_inbound_message(session: Session, *, channel: Channel, message: InboundMessage,
                         receipt_id: int | None, profile_id: int | None = None) -> Message | None:
     """Add a customer's message (or an echo of one the shop sent from the provider's own app) to its
     conversation; None when the provider delivered it before (helper). ``profile_id`` is its sender when
     ``resolve_senders`` already found them."""
-    existing = session.scalar(select(Message.id).where(Message.channel_id == channel.id,
-                                                       Message.provider_message_id == message.provider_message_id))
-    if existing is not None:
+    if _seen_before(session, [(channel.id, message.provider_message_id)]):
         return None
-    profile_id = _resolved(session, channel, message, profile_id)
-    point = _touch_contact_point(session, channel=channel, contact=message.contact, profile_id=profile_id,
-                                 wrote_at=None if message.echo else message.sent_at)
-    conversation = conversation_for(session, profile_id=profile_id, at=message.sent_at, message=message)
-    row = Message(conversation_id=conversation.id, channel_id=channel.id, contact_point_id=point.id,
-                  direction=Direction.outbound if message.echo else Direction.inbound,
+    arrival = Arrival(channel=channel, message=message, receipt_id=receipt_id,
+                      profile_id=_resolved(session, channel, message, profile_id))
+    (added,) = add_inbound_messages(session, arrivals=[arrival])
+    return added
+
+
+def add_inbound_messages(session: Session, *, arrivals: Sequence[Arrival]) -> list[Message | None]:
+    """Add arrivals to their customers' conversations in order, with a few statements for the lot; None for each
+    the provider delivered before (helper)."""
+    if not arrivals:
+        return []
+    seen = _seen_before(session, [(a.channel.id, a.message.provider_message_id) for a in arrivals])
+    fresh: list[Arrival] = []
+    for arrival in arrivals:
+        key = (arrival.channel.id, arrival.message.provider_message_id)
+        if key not in seen:
+            seen.add(key)
+            fresh.append(arrival)
+    if not fresh:
+        return [None] * len(arrivals)
+    points = _contact_points(session, [(a.channel, a.message.contact) for a in fresh])
+    threads = _Conversations.load(session, profile_ids={a.profile_id for a in fresh},
+                                  since=min(a.message.sent_at for a in fresh))
+    placed = [_place(session, arrival, points, threads) for arrival in fresh]
+    session.flush()  # the new contact points and conversations get their ids
+    threads.announce_opened(session)
+    for row, point, conversation, _reopened in placed:
+        row.contact_point_id, row.conversation_id = point.id, conversation.id
+    session.add_all([row for row, *_ in placed])
+    session.flush()
+    for (row, _point, conversation, reopened), arrival in zip(placed, fresh, strict=True):
+        announce_message(session, row, channel=arrival.channel)
+        if reopened:
+            announce_status(session, conversation, previous=reopened, actor="customer")
+    added = {id(arrival): row for (row, *_), arrival in zip(placed, fresh, strict=True)}
+    return [added.get(id(arrival)) for arrival in arrivals]
+
+
+def _seen_before(session: Session, keys: list[tuple[int, str]]) -> set[tuple[int, str]]:
+    """Which (channel, provider message id) pairs are stored already."""
+    found = session.execute(select(Message.channel_id, Message.provider_message_id).where(
+        Message.channel_id.in_(sorted({key[0] for key in keys})),
+        Message.provider_message_id.in_(sorted({key[1] for key in keys}))))
+    stored = {(channel_id, provider_id) for channel_id, provider_id in found
+              if channel_id is not None and provider_id is not None}
+    return stored & set(keys)
+
+
+def _place(session: Session, arrival: Arrival, points: dict[PointKey, ContactPoint], threads: _Conversations,
+           ) -> tuple[Message, ContactPoint, Conversation, ConversationStatus | None]:
+    """The message row of an arrival, where it was reached and the conversation it joins (moved on by it)."""
+    message, channel = arrival.message, arrival.channel
+    point = _touch_contact_point(session, points, channel=channel, contact=message.contact,
+                                 profile_id=arrival.profile_id, wrote_at=None if message.echo else message.sent_at)
+    conversation = threads.conversation_for(session, profile_id=arrival.profile_id, at=message.sent_at,
+                                            message=message)
+    row = Message(channel_id=channel.id, direction=Direction.outbound if message.echo else Direction.inbound,
                   state=MessageState.sent if message.echo else MessageState.received,
                   provider_message_id=message.provider_message_id, text=message.text, subject=message.subject,
                   attachments=[_attachment(item) for item in message.attachments],
                   meta={"thread_hints": dict(message.thread_hints), "echo": message.echo},
-                  receipt_id=receipt_id, sent_at=message.sent_at, created_at=utcnow())
-    session.add(row)
+                  receipt_id=arrival.receipt_id, sent_at=message.sent_at, created_at=utcnow())
     reopened = _note_message(conversation, row, channel_id=channel.id)
-    session.flush()
-    announce_message(session, row, channel=channel)
-    if reopened:
-        announce_status(session, conversation, previous=reopened, actor="customer")
-    return row
+    return row, point, conversation, reopened
 
 
 def _attachment(item: object) -> dict[str, object]:
@@ -236,8 +349,8 @@ def apply_contact_event(session: Session, *, channel: Channel, event: ContactEve
                         profile_id: int | None = None) -> None:
     """Log a follow, unfollow or opt-out on the customer's timeline and remember opt-outs (helper)."""
     profile_id = _resolved(session, channel, event, profile_id)
-    point = _touch_contact_point(session, channel=channel, contact=event.contact, profile_id=profile_id,
-                                 wrote_at=None)
+    point = _touch_contact_point(session, _contact_points(session, [(channel, event.contact)]), channel=channel,
+                                 contact=event.contact, profile_id=profile_id, wrote_at=None)
     if event.kind.value in ("unfollow", "opt_out"):
         point.opted_out_at = event.at
     elif event.kind.value in ("follow", "opt_in"):
@@ -247,12 +360,28 @@ def apply_contact_event(session: Session, *, channel: Channel, event: ContactEve
 # Telling other domains and the agents' browsers -------------------------------------------------------
 
 
+_ANNOUNCEMENTS = "xuyen.inbox.announcements"
+
+
 def announce(session: Session, *, kind: str, **ids: int) -> None:
-    """Tell every server process that the inbox changed, when the transaction commits (PostgreSQL NOTIFY;
-    on SQLite the live stream watches the tables instead)."""
+    """Tell every server process that the inbox changed, when the transaction commits (PostgreSQL NOTIFY, a
+    transaction's notices sent together as it commits; on SQLite the live stream watches the tables instead)."""
     if is_postgres(session):
-        session.execute(text("SELECT pg_notify(:channel, :payload)"),
-                        {"channel": NOTIFY_CHANNEL, "payload": json.dumps({"kind": kind, **ids})})
+        session.info.setdefault(_ANNOUNCEMENTS, []).append(json.dumps({"kind": kind, **ids}))
+
+
+@event.listens_for(Session, "before_commit")
+def _send_announcements(session: Session) -> None:
+    payloads = session.info.pop(_ANNOUNCEMENTS, None)
+    if payloads:
+        session.execute(text("SELECT pg_notify(:channel, payload) FROM unnest(CAST(:payloads AS text[])) AS payload"),
+                        {"channel": NOTIFY_CHANNEL, "payloads": payloads})
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_announcements(session: Session, previous_transaction: SessionTransaction) -> None:
+    if previous_transaction.parent is None:
+        session.info.pop(_ANNOUNCEMENTS, None)
 
 
 def announce_message(session: Session, message: Message, *, channel: Channel | None) -> None:
