@@ -123,6 +123,7 @@ def conversation_for(session: Session, *, profile_id: int, at: datetime,
     """The conversation a customer's message joins: the one it answers, the one in progress, one resolved
     lately (reopened), or a new one (helper)."""
     found = (_hinted_conversation(session, profile_id=profile_id, message=message) if message else None)
+    found = followed_merges(session, found) if found is not None else None
     found = found or current_conversation(session, profile_id=profile_id)
     found = found or _recently_resolved(session, profile_id=profile_id, at=at)
     if found is None:
@@ -133,6 +134,18 @@ def conversation_for(session: Session, *, profile_id: int, at: datetime,
         emit(session, topic="inbox.conversation.opened", aggregate_type="conversation", aggregate_id=found.id,
              payload={"conversation_id": found.id, "profile_id": profile_id})
     return found
+
+
+def followed_merges(session: Session, conversation: Conversation) -> Conversation:
+    """The conversation itself, or the one it was combined into when the customer's profiles were merged."""
+    for _ in range(20):
+        if conversation.merged_into_id is None:
+            return conversation
+        following = session.get(Conversation, conversation.merged_into_id)
+        if following is None:
+            return conversation
+        conversation = following
+    return conversation
 
 
 def thread_key(conversation_id: int) -> str:
