@@ -210,3 +210,63 @@ def test_a_merge_undone_before_the_inbox_followed_it_moves_nothing(
     assert conversation(agent, joining)["customer_id"] == absorbed
     session.rollback()
     assert session.scalars(select(ProfileMergeMoves)).all() == []
+
+
+# The person export -------------------------------------------------------------------------------------------
+
+
+def test_the_export_holds_the_persons_conversations_messages_and_survey_answers(
+        client: TestClient, channels: Channels, engine: Engine, agent: Browser, manager: Browser, graph: Any,
+        monkeypatch: Any) -> None:
+    from xuyen.config import get_settings
+
+    monkeypatch.setenv("XUYEN_PUBLIC_URL", "https://cskh.xuyen.example/")
+    get_settings.cache_clear()
+    graph.customer_wrote(PAGE, PSID, ago(minutes=5))
+    messenger_says(client, channels, PSID, "m_export_1", "Đơn của em giao chưa ạ?", ago(minutes=5))
+    work(engine)
+    (found,) = in_progress(agent)
+    cid, customer = found["id"], found["customer_id"]
+    assert agent.request("POST", f"/conversations/{cid}/replies", json={"text": "Dạ đơn giao sáng nay ạ"}).status_code \
+        == 202
+    assert agent.request("POST", f"/conversations/{cid}/notes", json={"text": "Khách hay hỏi đơn"}).status_code == 201
+    assert agent.request("POST", f"/conversations/{cid}/status", json={"status": "resolved"}).status_code == 200
+    work(engine)
+    graph.customer_wrote(PAGE, PSID, ago(seconds=2))
+    messenger_says(client, channels, PSID, "m_export_2", "5", ago(seconds=2))
+    work(engine)
+
+    assert_problem(agent.request("GET", f"/customers/{customer}/export"), 403, "role_required")
+    exported = manager.request("GET", f"/customers/{customer}/export")
+    assert exported.status_code == 200, exported.text
+    data = exported.json()
+    (address,) = data["channel_addresses"]
+    assert (address["channel"], address["type"], address["value"]) == ("messenger", "facebook_psid", PSID)
+    (thread,) = data["conversations"]
+    assert thread["id"] == cid
+    by_text = {m["text"]: m for m in thread["messages"]}
+    asked = by_text["Đơn của em giao chưa ạ?"]
+    assert (asked["direction"], asked["channel"], asked["state"]) == ("inbound", "messenger", "received")
+    answer = by_text["Dạ đơn giao sáng nay ạ"]
+    assert (answer["direction"], answer["channel"], answer["state"]) == ("outbound", "messenger", "sent")
+    assert answer["state_changed_at"] is not None
+    note = by_text["Khách hay hỏi đơn"]
+    assert (note["direction"], note["channel"], note["state"]) == ("internal_note", None, None)
+    assert all("author_id" not in m and "meta" not in m for m in thread["messages"])
+    times = [m["sent_at"] for m in thread["messages"]]
+    assert times == sorted(times)
+    (survey,) = data["satisfaction_surveys"]
+    assert (survey["conversation_id"], survey["rating"], survey["answered_via"]) == (cid, 5, "reply")
+
+
+def test_the_export_of_a_person_who_never_wrote_has_empty_inbox_sections(
+        client: TestClient, engine: Engine, manager: Browser, owner: Browser, session: Session) -> None:
+    from xuyen.identity.graph import CallIdentity, RawIdentifier, resolve_calls
+
+    (profile_id,) = resolve_calls(session, calls=[CallIdentity(raw=[RawIdentifier("email", "hoa@example.vn")],
+                                                               seen_at=datetime.now(UTC), message_id=None)])
+    session.commit()
+    data = manager.request("GET", f"/customers/{profile_id}/export").json()
+    assert data["profile_id"] == profile_id
+    assert (data["channel_addresses"], data["conversations"], data["satisfaction_surveys"]) == ([], [], [])
+    assert_problem(manager.request("GET", "/customers/999999/export"), 404, "profile_not_found")
