@@ -106,6 +106,8 @@ def test_merging_two_customers_makes_their_open_conversations_one(
     assert page.status_code == 303 and page.headers["location"] == f"/inbox/{kept}"
     shown = agent.client.get(f"/inbox/{kept}", headers={"Accept": "text/html", "Accept-Language": "vi"})
     assert f"Cuộc hội thoại #{joining} đã được gộp vào đây" in shown.text
+    part = agent.client.get(f"/inbox/{joining}/messages-part", headers={"Accept": "text/html", "Accept-Language": "en"})
+    assert "was merged into another" in part.text and f'href="/inbox/{kept}"' in part.text
 
     running = [c for c in clocks(agent, kept) if c["stopped_at"] is None]
     assert sorted(c["kind"] for c in running) == ["first_response", "resolution"]  # one wait, measured once

@@ -233,11 +233,19 @@ def _return_contact_points(session: Session, *, holder: int, restored: int) -> i
     """The holder's contact points whose channel address is now the restored profile's identifier go to it."""
     returned = 0
     for point in session.scalars(select(ContactPoint).where(ContactPoint.profile_id == holder)):
-        if find_profile(session, type=point.type, value=point.value, scope=point.scope or None) == restored:
+        if _owner(session, point) == restored:
             point.profile_id = restored
             returned += 1
     session.flush()
     return returned
+
+
+def _owner(session: Session, point: ContactPoint) -> int | None:
+    """The customer whose identifier the contact point's address is (None when no identifier of a known type)."""
+    try:
+        return find_profile(session, type=point.type, value=point.value, scope=point.scope or None)
+    except ValueError:
+        return None
 
 
 def _split(session: Session, combined: dict[str, Any], *, restored: int) -> None:
