@@ -106,8 +106,8 @@ def test_merging_two_customers_makes_their_open_conversations_one(
     assert page.status_code == 303 and page.headers["location"] == f"/inbox/{kept}"
     shown = agent.client.get(f"/inbox/{kept}", headers={"Accept": "text/html", "Accept-Language": "vi"})
     assert f"Cuộc hội thoại #{joining} đã được gộp vào đây" in shown.text
-    part = agent.client.get(f"/inbox/{joining}/messages-part", headers={"Accept": "text/html", "Accept-Language": "en"})
-    assert "was merged into another" in part.text and f'href="/inbox/{kept}"' in part.text
+    part = agent.client.get(f"/inbox/{joining}/messages-part", headers={"Accept": "text/html"})
+    assert "đã được gộp vào một cuộc khác" in part.text and f'href="/inbox/{kept}"' in part.text
 
     running = [c for c in clocks(agent, kept) if c["stopped_at"] is None]
     assert sorted(c["kind"] for c in running) == ["first_response", "resolution"]  # one wait, measured once
@@ -119,6 +119,23 @@ def test_merging_two_customers_makes_their_open_conversations_one(
     whatsapp_says(client, channels, WA_ID, "wamid.LAN2", "Shop trả lời em với", ago(minutes=1))
     work(engine)
     assert [item["id"] for item in in_progress(agent)] == [kept]  # her next message threads there
+
+
+def test_a_conversation_waiting_on_the_customer_combined_with_an_open_one_is_open(
+        client: TestClient, channels: Channels, engine: Engine, agent: Browser, manager: Browser) -> None:
+    kept, joining = lan_on_two_channels(client, channels, engine, agent)
+    survivor, absorbed = conversation(agent, kept)["customer_id"], conversation(agent, joining)["customer_id"]
+    assert agent.request("POST", f"/conversations/{kept}/status", json={"status": "pending"}).status_code == 200
+    work(engine)
+    assert {c["state"] for c in clocks(agent, kept) if c["stopped_at"] is None} == {"paused"}
+
+    merge(manager, survivor=survivor, absorbed=absorbed)
+    work(engine)
+
+    assert conversation(agent, kept)["status"] == "open"
+    running = [c for c in clocks(agent, kept) if c["stopped_at"] is None]
+    assert sorted(c["kind"] for c in running) == ["first_response", "resolution"]
+    assert {c["state"] for c in running} <= {"running", "warning", "breached"}
 
 
 def test_only_the_absorbed_customer_had_a_conversation(client: TestClient, channels: Channels, engine: Engine,

@@ -106,26 +106,18 @@ def _combine(session: Session, *, source: Conversation, into: Conversation) -> d
     _move_messages(session, message_ids, from_id=source.id, to_id=into.id)
     label_ids = _copy_labels(session, from_id=source.id, to_id=into.id)
     session.execute(delete(ConversationLabel).where(ConversationLabel.conversation_id == source.id))
-    status = _combined_status(source, into)
-    previous_status = into.status
-    into.status = status
-    if status != ConversationStatus.snoozed:
-        into.snoozed_until = None
-    elif source.status == ConversationStatus.snoozed:
-        into.snoozed_until = max(filter(None, (into.snoozed_until, source.snoozed_until)), default=None)
-    into.first_reply_at = min(filter(None, (into.first_reply_at, source.first_reply_at)), default=None)
-    into.subject = into.subject or source.subject
+    previous_status = _take_state(source, into)
     _refresh_times(session, into)
     clock_ids = sla.combine_clocks(session, from_conversation_id=source.id, into_conversation_id=into.id,
-                                   waiting=status != ConversationStatus.open, at=now)
+                                   waiting=into.status != ConversationStatus.open, at=now)
     record = {"from": source.id, "into": into.id, "message_ids": message_ids, "label_ids": label_ids,
-              "clock_ids": clock_ids, "status": source.status.value}
+              "clock_ids": clock_ids}
     source.status, source.resolved_at, source.snoozed_until, source.merged_into_id = (
         ConversationStatus.resolved, now, None, into.id)
     _refresh_times(session, source)
     if into.assignee_id is None and source.assignee_id is not None:
         add_assignment(session, conversation=into, assignee_id=source.assignee_id, actor=MERGE_ACTOR)
-    if previous_status != status:
+    if previous_status != into.status:
         announce_status(session, into, previous=previous_status, actor=MERGE_ACTOR)
     _system_note(session, into, kind="merge", other_id=source.id, at=now,
                  text=f"Conversation #{source.id} joined this one: the customer's profiles were merged.")
@@ -135,8 +127,18 @@ def _combine(session: Session, *, source: Conversation, into: Conversation) -> d
     return record
 
 
-def _combined_status(source: Conversation, into: Conversation) -> ConversationStatus:
-    return max(source.status, into.status, key=lambda status: ACTIVITY[status])
+def _take_state(source: Conversation, into: Conversation) -> ConversationStatus:
+    """The combined conversation is as active as the more active of the two, keeps the earlier first reply and a
+    subject; the status it had before."""
+    previous = into.status
+    into.status = max(source.status, into.status, key=lambda status: ACTIVITY[status])
+    if into.status != ConversationStatus.snoozed:
+        into.snoozed_until = None
+    elif source.status == ConversationStatus.snoozed:
+        into.snoozed_until = max(filter(None, (into.snoozed_until, source.snoozed_until)), default=None)
+    into.first_reply_at = min(filter(None, (into.first_reply_at, source.first_reply_at)), default=None)
+    into.subject = into.subject or source.subject
+    return previous
 
 
 def _move_messages(session: Session, message_ids: list[int], *, from_id: int, to_id: int) -> None:
