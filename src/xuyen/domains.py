@@ -48,10 +48,10 @@ def load_models() -> None:
 
 
 def load_handlers() -> None:
-    """Import every domain's ``handlers`` and ``timeline`` modules, so that their jobs, event subscriptions
-    and customer-timeline providers are registered."""
+    """Import every domain's ``handlers``, ``timeline`` and ``export`` modules, so that their jobs, event
+    subscriptions, customer-timeline providers and person-export sections are registered."""
     load_models()
-    for suffix in ("handlers", "timeline"):
+    for suffix in ("handlers", "timeline", "export"):
         for _ in _optional_modules(suffix):
             pass
 

@@ -90,13 +90,17 @@ def emit(session: Session, *, topic: str, aggregate_type: str, aggregate_id: str
     return event
 
 
-def on_event(topic: str, *, name: str, max_attempts: int | None = None,
+def on_event(*topics: str, name: str, max_attempts: int | None = None,
              isolated: bool = False) -> Callable[[EventHandler], EventHandler]:
-    """Subscribe ``func(session, event)`` to ``topic`` under the stable handler ``name``.
+    """Subscribe ``func(session, event)`` to one or more topics under the stable handler ``name``.
 
-    The name is what the job table records: keep it when the function moves or is renamed.
+    The name is what the job table records: keep it when the function moves or is renamed. The events of
+    one aggregate reach a handler in the order they were written, across all the topics it subscribes to
+    under that name (the job's ordering key is the name and the aggregate).
     ``isolated`` is as for ``xuyen.jobs.job``: set it when the handler acts outside the database.
     """
+    if not topics:
+        raise ValueError(f"event handler {name!r} subscribes to no topic")
 
     def register(func: EventHandler) -> EventHandler:
         def run(session: Session, payload: dict[str, Any]) -> None:
@@ -105,9 +109,10 @@ def on_event(topic: str, *, name: str, max_attempts: int | None = None,
         run.__module__ = func.__module__
         run.__qualname__ = func.__qualname__
         job(name, max_attempts=max_attempts, isolated=isolated)(run)
-        subs = _subscriptions.setdefault(topic, [])
-        if all(sub.handler_name != name for sub in subs):
-            subs.append(Subscription(topic=topic, handler_name=name))
+        for topic in topics:
+            subs = _subscriptions.setdefault(topic, [])
+            if all(sub.handler_name != name for sub in subs):
+                subs.append(Subscription(topic=topic, handler_name=name))
         return func
 
     return register

@@ -11,6 +11,7 @@ import typer
 from xuyen.cli_support import cli_actor, errors_reported, local_time, table
 from xuyen.customers import privacy, service
 from xuyen.db import session_scope
+from xuyen.domains import load_handlers
 
 GROUP = "customers"
 MAX_ID = 2**63 - 1
@@ -79,6 +80,7 @@ def export(
                                                                          "it.")] = None,
 ) -> None:
     """Export everything held about a person as JSON (audited)."""
+    load_handlers()  # every domain's section of the export
     with errors_reported(), session_scope() as session:
         data = privacy.export_person(session, profile_id=customer_id, actor=cli_actor())
     text = json.dumps(data, ensure_ascii=False, indent=2)

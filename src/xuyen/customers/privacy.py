@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from xuyen import audit
 from xuyen.clock import utcnow
+from xuyen.customers.exports import contributed_sections
 from xuyen.customers.models import CustomerErasure, ErasedIdentity
 from xuyen.customers.privacy_digest import identifier_digest
 from xuyen.customers.service import build_state, forget_customers
@@ -55,6 +56,8 @@ def export_person(session: Session, *, profile_id: int, actor: str) -> dict[str,
                    for m in view.merges],
         "events": events,
     }
+    sections = contributed_sections(session, profile_ids=state.cluster)
+    data.update({name: section for name, section in sections.items() if name not in data})
     audit.record(session, actor=actor, action="customer.exported", subject_type="profile",
                  subject_id=state.profile_id, detail={"events": len(events)})
     session.commit()

@@ -87,7 +87,8 @@ def _conversation_out(session: Session, conversation: Conversation) -> dict[str,
             "status": conversation.status.value, "assignee_id": conversation.assignee_id,
             "subject": conversation.subject, "last_message_at": conversation.last_message_at,
             "last_inbound_at": conversation.last_inbound_at,
-            "last_inbound_channel_id": conversation.last_inbound_channel_id, "created_at": conversation.created_at}
+            "last_inbound_channel_id": conversation.last_inbound_channel_id, "created_at": conversation.created_at,
+            "merged_into_id": conversation.merged_into_id}
 
 
 @router.get("/conversations", summary="Conversations, newest first")

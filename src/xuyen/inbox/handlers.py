@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from xuyen.inbox import intake, sending, service, threads
+from xuyen.inbox import intake, merging, sending, service, threads
 from xuyen.inbox.service import SEND_JOB
 from xuyen.jobs import add_job, batch_job, job, periodic
 from xuyen.outbox import DomainEvent, on_event
@@ -58,3 +58,17 @@ periodic(WAKE_JOB, every=timedelta(minutes=1))
 def erase_messages(session: Session, event: DomainEvent) -> None:
     """An erased person's messages are blanked and their channel addresses forgotten."""
     threads.erase_messages_of(session, profile_ids=[int(item) for item in event.payload["profile_ids"]])
+
+
+@on_event("profile.merged", "profile.unmerged", name="inbox.follow_profile_merges")
+def follow_profile_merges(session: Session, event: DomainEvent) -> None:
+    """A merge of profiles hands the absorbed one's contact points and conversations to the survivor (two in
+    progress become one); its undoing gives back what it moved. One handler for both, so that a merge and its
+    undoing are followed in the order they happened."""
+    payload = event.payload
+    ids = {"merge_id": int(payload["merge_id"]), "survivor_id": int(payload["survivor_id"]),
+           "absorbed_id": int(payload["absorbed_id"])}
+    if event.topic == "profile.merged":
+        merging.follow_merge(session, **ids)
+    else:
+        merging.follow_unmerge(session, **ids)

@@ -7,7 +7,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Enum, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from xuyen.clock import utcnow
@@ -117,6 +117,10 @@ class Conversation(Base):
     first_reply_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     snoozed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when a merge of the customer's profiles combined this conversation into another: it is then an empty,
+    # resolved shell whose links lead to that one. (No foreign key: SQLite would have to copy the table to add
+    # one, and conversations are never deleted on their own.)
+    merged_into_id: Mapped[int | None] = mapped_column(BigId)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, index=True)
 
@@ -165,3 +169,21 @@ class Message(Base):
 
     __table_args__ = (UniqueConstraint("channel_id", "provider_message_id"),
                       Index("ix_inbox_messages_conversation", "conversation_id", "sent_at"))
+
+
+class ProfileMergeMoves(Base):
+    """What the inbox moved when it followed one merge of profiles (``merge_id``, the identity graph's merge):
+    contact points and conversations handed to the survivor, and the messages of a conversation combined into
+    the survivor's. Kept so that the merge is followed once, and its undoing knows what to give back."""
+
+    __tablename__ = "inbox_profile_merges"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    merge_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    survivor_id: Mapped[int] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"))
+    absorbed_id: Mapped[int] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"))
+    contact_point_ids: Mapped[list[int]] = mapped_column(JSONType, default=list)
+    conversation_ids: Mapped[list[int]] = mapped_column(JSONType, default=list)
+    combined: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)  # from, into, message_ids, status
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

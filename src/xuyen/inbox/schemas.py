@@ -134,6 +134,8 @@ class ConversationOut(BaseModel):
     last_inbound_at: datetime | None
     last_inbound_channel_id: int | None
     created_at: datetime
+    merged_into_id: int | None = Field(
+        None, description="Set when a merge of the customer's profiles combined this conversation into that one.")
 
 
 class ConversationDetailOut(ConversationOut):

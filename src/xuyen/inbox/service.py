@@ -46,11 +46,23 @@ def get_conversation(session: Session, *, conversation_id: int) -> Conversation:
     return conversation
 
 
+def get_live_conversation(session: Session, *, conversation_id: int) -> Conversation:
+    """The conversation with ``conversation_id``, to work on; Conflict when a merge of the customer's profiles
+    combined it into another (work goes on there)."""
+    conversation = get_conversation(session, conversation_id=conversation_id)
+    if conversation.merged_into_id is not None:
+        raise Conflict(f"Conversation {conversation_id} was merged into conversation {conversation.merged_into_id}; "
+                       "continue there.", code="conversation_merged",
+                       details={"merged_into_id": conversation.merged_into_id})
+    return conversation
+
+
 def list_conversations(session: Session, *, status: ConversationStatus | None = ConversationStatus.open,
                        assignee_id: int | None = None, profile_id: int | None = None,
                        limit: int = 50) -> list[Conversation]:
     """Conversations newest first, by status, assignee or customer."""
-    query = select(Conversation).order_by(Conversation.last_message_at.desc(), Conversation.id.desc()).limit(limit)
+    query = (select(Conversation).where(Conversation.merged_into_id.is_(None))
+             .order_by(Conversation.last_message_at.desc(), Conversation.id.desc()).limit(limit))
     if status is not None:
         query = query.where(Conversation.status == status)
     if assignee_id is not None:
@@ -70,7 +82,8 @@ def list_messages(session: Session, *, conversation_id: int, limit: int = 200) -
 
 def count_by_status(session: Session) -> dict[str, int]:
     """How many conversations are in each status."""
-    rows = session.execute(select(Conversation.status, func.count()).group_by(Conversation.status)).all()
+    rows = session.execute(select(Conversation.status, func.count()).where(Conversation.merged_into_id.is_(None))
+                           .group_by(Conversation.status)).all()
     return {status.value: count for status, count in rows}
 
 
@@ -145,7 +158,7 @@ def reply(session: Session, *, conversation_id: int, text: str, author_id: int |
         raise ValidationFailed("Write something to send.", code="empty_reply")
     if len(text) > MAX_TEXT:
         raise ValidationFailed(f"A reply is at most {MAX_TEXT:,} characters.", code="reply_too_long")
-    conversation = get_conversation(session, conversation_id=conversation_id)
+    conversation = get_live_conversation(session, conversation_id=conversation_id)
     options = reply_options(session, conversation_id=conversation_id)
     chosen = _pick(options, channel_id)
     if chosen.channel.status != ChannelStatus.active:
@@ -172,7 +185,7 @@ def send_template(session: Session, *, conversation_id: int, channel_id: int, na
     if len(parameters) > 50 or any(len(key) > 100 or len(value) > 1000 for key, value in parameters.items()):
         raise ValidationFailed("A template takes at most 50 values of at most 1,000 characters.",
                                code="template_values_too_long")
-    conversation = get_conversation(session, conversation_id=conversation_id)
+    conversation = get_live_conversation(session, conversation_id=conversation_id)
     options = reply_options(session, conversation_id=conversation_id)
     chosen = _pick(options, channel_id)
     if chosen.channel.status != ChannelStatus.active:
@@ -213,7 +226,7 @@ def add_note(session: Session, *, conversation_id: int, text: str, author_id: in
     text = text.strip()
     if not text:
         raise ValidationFailed("Write something in the note.", code="empty_note")
-    conversation = get_conversation(session, conversation_id=conversation_id)
+    conversation = get_live_conversation(session, conversation_id=conversation_id)
     now = utcnow()
     note = Message(conversation_id=conversation.id, direction=Direction.note, state=MessageState.sent,
                    author_id=author_id, text=text[:MAX_TEXT], sent_at=now, created_at=now)
@@ -227,7 +240,7 @@ def add_note(session: Session, *, conversation_id: int, text: str, author_id: in
 def set_status(session: Session, *, conversation_id: int, status: ConversationStatus, actor: str,
                snoozed_until: datetime | None = None) -> Conversation:
     """Open, mark pending, snooze (until a time) or resolve a conversation."""
-    conversation = get_conversation(session, conversation_id=conversation_id)
+    conversation = get_live_conversation(session, conversation_id=conversation_id)
     now = utcnow()
     if status == ConversationStatus.snoozed and (snoozed_until is None or snoozed_until <= now):
         raise ValidationFailed("Say until when to snooze, a time in the future.", code="snooze_until_required")
@@ -257,7 +270,7 @@ def wake_snoozed(session: Session, *, now: datetime | None = None) -> int:
 
 def assign(session: Session, *, conversation_id: int, assignee_id: int | None, actor: str) -> Conversation:
     """Give a conversation to an agent, or take it back to the team (None)."""
-    conversation = get_conversation(session, conversation_id=conversation_id)
+    conversation = get_live_conversation(session, conversation_id=conversation_id)
     if assignee_id is not None:
         user = get_user(session, user_id=assignee_id)
         if not user.is_active:

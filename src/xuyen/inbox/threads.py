@@ -156,7 +156,8 @@ class _Conversations:
         days = get_settings().inbox_reopen_days
         wanted = Conversation.status != ConversationStatus.resolved
         if days > 0:
-            wanted = wanted | (Conversation.resolved_at >= (since or utcnow()) - timedelta(days=days))
+            wanted = wanted | ((Conversation.resolved_at >= (since or utcnow()) - timedelta(days=days))
+                               & Conversation.merged_into_id.is_(None))
         return cls(list(session.scalars(select(Conversation).where(
             Conversation.profile_id.in_(sorted(profile_ids)), wanted))))
 
@@ -184,6 +185,7 @@ class _Conversations:
     def conversation_for(self, session: Session, *, profile_id: int, at: datetime,
                          message: InboundMessage | None) -> Conversation:
         found = (_hinted_conversation(session, profile_id=profile_id, message=message) if message else None)
+        found = followed_merges(session, found) if found is not None else None
         found = found or self.current(profile_id) or self.recently_resolved(profile_id, at=at)
         return found or self.open_new(session, profile_id=profile_id, at=at)
 
@@ -225,6 +227,18 @@ def conversation_for(session: Session, *, profile_id: int, at: datetime,
     session.flush()
     threads.announce_opened(session)
     return found
+
+
+def followed_merges(session: Session, conversation: Conversation) -> Conversation:
+    """The conversation itself, or the one it was combined into when the customer's profiles were merged."""
+    for _ in range(20):
+        if conversation.merged_into_id is None:
+            return conversation
+        following = session.get(Conversation, conversation.merged_into_id)
+        if following is None:
+            return conversation
+        conversation = following
+    return conversation
 
 
 def thread_key(conversation_id: int) -> str:

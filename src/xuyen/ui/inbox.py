@@ -106,7 +106,10 @@ def _conversation_context(session: Session, conversation_id: int) -> dict[str, A
 @router.get("/inbox/{conversation_id}")
 def conversation_page(request: Request, session: DbSession, _viewer: PageViewer,
                       conversation_id: ConversationId) -> Response:
-    """One conversation across its channels, with the reply box."""
+    """One conversation across its channels, with the reply box; one merged into another leads there."""
+    conversation = service.get_conversation(session, conversation_id=conversation_id)
+    if conversation.merged_into_id is not None:
+        return RedirectResponse(f"/inbox/{conversation.merged_into_id}", status_code=303)
     return render(request, "inbox/conversation.html", _conversation_context(session, conversation_id))
 
 

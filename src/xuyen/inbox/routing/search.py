@@ -158,7 +158,7 @@ def search(session: Session, *, query: str = "", label_ids: Iterable[int] = (),
         raise ValidationFailed("Give words to search for, or a label.", code="search_query_missing")
     for label_id in label_ids:
         get_label(session, label_id=label_id)
-    statement = select(Conversation)
+    statement = select(Conversation).where(Conversation.merged_into_id.is_(None))  # a merged one lives on in another
     profiles: list[int] = []
     matched_labels: list[int] = []
     if folded:

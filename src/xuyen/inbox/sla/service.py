@@ -175,6 +175,56 @@ def note_status(session: Session, *, conversation_id: int, status: str, previous
     session.flush()
 
 
+# Conversations combined when the customer's profiles were merged ------------------------------------------
+
+
+def _drop_later_duplicates(session: Session, conversation_id: int, at: datetime) -> None:
+    """Of the running clocks measuring the same wait (a response, the resolution), the one that started first
+    goes on; a later one is dropped, or stopped when it was already breached (the breach stays on record)."""
+    running = _clocks(session, conversation_id, running=True)
+    for group in (RESPONSE_KINDS, (ClockKind.resolution,)):
+        for later in [clock for clock in running if clock.kind in group][1:]:
+            if later.breached_at is None:
+                session.delete(later)
+            else:
+                _stop(session, later, at)
+
+
+def combine_clocks(session: Session, *, from_conversation_id: int, into_conversation_id: int, waiting: bool,
+                   at: datetime) -> list[int]:
+    """The clocks of a conversation combined into another move with its messages: where both ran a clock of the
+    same kind, the earlier one goes on (the customer has waited since then), and the running clocks pause or run
+    as the combined conversation waits on the customer or not; the ids of the clocks moved (helper)."""
+    moved = _clocks(session, from_conversation_id, running=False)
+    moved_ids = [clock.id for clock in moved]
+    for clock in moved:
+        clock.conversation_id = into_conversation_id
+    session.flush()
+    row = _conversation_sla(session, into_conversation_id)
+    source = session.get(ConversationSla, from_conversation_id)
+    if row.policy_id is None and source is not None and source.policy_id is not None:
+        row.policy_id, row.channel_kind = source.policy_id, source.channel_kind
+    _drop_later_duplicates(session, into_conversation_id, at)
+    for clock in _clocks(session, into_conversation_id, running=True):
+        if waiting:
+            clock.paused_at = clock.paused_at or max(at, clock.started_at)
+        else:
+            _resume(session, clock, at)
+    row.paused_at = (row.paused_at or at) if waiting else None
+    session.flush()
+    return list(session.scalars(select(Clock.id).where(Clock.id.in_(moved_ids or [-1])).order_by(Clock.id)))
+
+
+def return_clocks(session: Session, *, clock_ids: list[int], to_conversation_id: int) -> int:
+    """Clocks that came with a combined conversation go back to it when the merge is undone; how many (helper)."""
+    clocks = list(session.scalars(select(Clock).where(Clock.id.in_(clock_ids or [-1]))))
+    for clock in clocks:
+        clock.conversation_id = to_conversation_id
+    _conversation_sla(session, to_conversation_id)
+    session.flush()
+    return len(clocks)
+
+
 # Breaches and warnings ---------------------------------------------------------------------------------
 
 
