@@ -331,7 +331,7 @@ def resolve_profile_ids(session: Session, *, profile_ids: Collection[int]) -> di
         if not asked:
             return survivors
         following = dict(session.execute(select(Profile.id, Profile.merged_into_id)
-                                         .where(Profile.id.in_(sorted(asked)))).tuples().all())
+                                         .where(Profile.id.in_(sorted(asked)))).all())
         if missing := asked - following.keys():
             raise NotFound(f"There is no profile {min(missing)}.", code="profile_not_found")
         settled |= {profile_id for profile_id in asked if following[profile_id] is None}
