@@ -59,10 +59,12 @@ class Worker:
     poll_seconds: float = field(default_factory=lambda: get_settings().worker_poll_seconds)
     lease: timedelta = field(default_factory=lambda: timedelta(seconds=get_settings().job_lease_seconds))
     worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}")
-    group_commit_seconds: float = 0.2
+    group_commit_seconds: float | None = None  # PostgreSQL 0.2 s; SQLite 0: its one write lock is shared with servers
     stats: WorkerStats = field(default_factory=WorkerStats)
 
     def __post_init__(self) -> None:
+        if self.group_commit_seconds is None:
+            self.group_commit_seconds = 0.0 if self.engine.dialect.name == "sqlite" else 0.2
         self._sessions: sessionmaker[Session] = session_factory(self.engine)
         self._running_ids: list[int] = []
         self._lock = threading.Lock()
@@ -167,7 +169,7 @@ class Worker:
                     group = []
                     continue
                 group.extend(together)
-                if job_row.priority <= URGENT or time.monotonic() - group_started >= self.group_commit_seconds:
+                if job_row.priority <= URGENT or time.monotonic() - group_started >= (self.group_commit_seconds or 0):
                     self._commit_group(session, group)
                     group, group_started = [], time.monotonic()
                     if pending and self._urgent_work_jumps_queue(session, pending):
