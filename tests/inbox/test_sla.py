@@ -30,6 +30,7 @@ from tests.inbox.sla_support import (
     sms_says,
     whatsapp_says,
 )
+from xuyen.inbox.service import record_sent_reply
 from xuyen.inbox.sla import service
 from xuyen.inbox.sla.handlers import CHECK_JOB
 from xuyen.inbox.sla.holidays import vietnam_calendar
@@ -164,6 +165,23 @@ def test_replies_pending_and_resolving_move_the_clocks_through_the_api(
     resolutions = [item for item in clocks(agent, cid) if item["kind"] == "resolution"]
     assert [item["state"] for item in resolutions] == ["met", "running"]  # reopening restarts it
     assert len(clocks(agent, cid)) == 4
+
+
+def test_resolving_before_the_replys_event_is_handled_stops_the_response_clock_at_the_reply(
+        client: TestClient, channels: Channels, engine: Engine, session: Session, agent: Browser) -> None:
+    messenger_says(client, channels, "psid-race", "m_race", "Shop ơi, váy này còn không?", on_monday(9, 0))
+    cid = newest_conversation(agent, engine)
+    session.rollback()
+    record_sent_reply(session, conversation_id=cid, text="Dạ còn ạ", author_id=agent.user_id,
+                      sent_at=on_monday(9, 20))
+    session.commit()  # its event waits for a worker, while the resolving is handled first:
+    act(session, service.note_status, conversation_id=cid, status="resolved", previous="open", at=on_monday(15, 0))
+    first = clock(agent, cid, "first_response")
+    assert first["state"] == "met" and at_local(first["stopped_at"]) == on_monday(9, 20)
+    assert at_local(clock(agent, cid, "resolution")["stopped_at"]) == on_monday(15, 0)
+    work(engine)  # the reply's own event changes nothing any more
+    assert clock(agent, cid, "first_response")["state"] == "met"
+    assert len(clocks(agent, cid)) == 2
 
 
 # Warnings and breaches --------------------------------------------------------------------------------

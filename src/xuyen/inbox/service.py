@@ -221,6 +221,24 @@ def _queue(session: Session, conversation: Conversation, chosen: ReplyOption, *,
     return message
 
 
+def record_sent_reply(session: Session, *, conversation_id: int, text: str, author_id: int, sent_at: datetime,
+                      channel_id: int | None = None) -> Message:
+    """Record a reply an agent already sent at ``sent_at`` (history brought in, the demo shop), on the channel the
+    customer last wrote on (or the one given): stored as sent, nothing is queued (helper: the caller commits)."""
+    conversation = get_conversation(session, conversation_id=conversation_id)
+    chosen = _pick(reply_options(session, conversation_id=conversation_id), channel_id)
+    message = Message(conversation_id=conversation.id, channel_id=chosen.channel.id, contact_point_id=chosen.point.id,
+                      direction=Direction.outbound, state=MessageState.sent, author_id=author_id,
+                      text=text.strip()[:MAX_TEXT], meta={}, sent_at=sent_at, created_at=utcnow())
+    session.add(message)
+    conversation.last_message_at = max(conversation.last_message_at, sent_at)
+    if conversation.first_reply_at is None or sent_at < conversation.first_reply_at:
+        conversation.first_reply_at = sent_at
+    session.flush()
+    announce_message(session, message, channel=chosen.channel)
+    return message
+
+
 def add_note(session: Session, *, conversation_id: int, text: str, author_id: int | None) -> Message:
     """Add a private note for the other agents; it is never sent."""
     text = text.strip()

@@ -409,12 +409,13 @@ def announce_message(session: Session, message: Message, *, channel: Channel | N
 
 
 def announce_status(session: Session, conversation: Conversation, *, previous: ConversationStatus,
-                    actor: str) -> None:
-    """A conversation changed status: the ``inbox.conversation.status_changed`` domain event, and the stream."""
+                    actor: str, at: datetime | None = None) -> None:
+    """A conversation changed status (now, or at ``at`` for history brought in): the
+    ``inbox.conversation.status_changed`` domain event, and the stream."""
     emit(session, topic="inbox.conversation.status_changed", aggregate_type="conversation",
          aggregate_id=conversation.id,
          payload={"conversation_id": conversation.id, "status": conversation.status.value,
-                  "previous": previous.value, "actor": actor, "at": utcnow().isoformat()})
+                  "previous": previous.value, "actor": actor, "at": (at or utcnow()).isoformat()})
     announce(session, kind="conversation", conversation_id=conversation.id)
 
 

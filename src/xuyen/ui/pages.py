@@ -25,6 +25,7 @@ from xuyen.ui import duplicates as duplicate_pages
 from xuyen.ui import i18n, views
 from xuyen.ui import inbox as inbox_pages
 from xuyen.ui import inbox_routing as inbox_routing_pages
+from xuyen.ui import inbox_routing_settings as routing_settings_pages
 from xuyen.ui import sla as sla_pages
 from xuyen.ui.deps import LoginRequired, Viewer, check_csrf, page_role, page_user
 from xuyen.ui.rendering import error_page, render
@@ -191,6 +192,7 @@ router.include_router(customer_pages.router)
 router.include_router(customer_import_pages.router)
 router.include_router(duplicate_pages.router)
 router.include_router(sla_pages.router)  # before the inbox's pages: /inbox/sla is no conversation id
+router.include_router(routing_settings_pages.router)  # before /inbox/{conversation_id}/labels
 router.include_router(inbox_routing_pages.router)  # before the inbox's /inbox/{conversation_id}
 router.include_router(inbox_pages.router)
 router.include_router(csat_pages.router)

@@ -133,23 +133,30 @@ def _check_free(session: Session, *, owner_key: int, shortcut: str, other_than: 
                        details={"canned_response_id": found.id})
 
 
-def create_response(session: Session, *, shortcut: str, text: str, shared: bool, principal: Principal,
-                    actor: str) -> CannedResponse:
-    """Save a canned response, shared (managers) or personal."""
-    _check_may_edit(principal, shared=shared)
+def add_response(session: Session, *, shortcut: str, text: str, owner_id: int | None,
+                 created_by_id: int | None) -> CannedResponse:
+    """A new canned response, shared (no owner) or personal to ``owner_id`` (helper: the caller commits)."""
     shortcut, text = _clean(shortcut, text)
-    owner_id = None if shared else principal.user_id
     owner_key = owner_id or 0
     _check_free(session, owner_key=owner_key, shortcut=shortcut)
     count = len(session.scalars(select(CannedResponse.id).where(CannedResponse.owner_key == owner_key)).all())
     if count >= MAX_PER_OWNER:
         raise ValidationFailed(f"At most {MAX_PER_OWNER} canned responses each.", code="too_many_canned_responses")
     response = CannedResponse(shortcut=shortcut, text=text, owner_id=owner_id, owner_key=owner_key,
-                              created_by_id=principal.user_id)
+                              created_by_id=created_by_id)
     session.add(response)
     session.flush()
+    return response
+
+
+def create_response(session: Session, *, shortcut: str, text: str, shared: bool, principal: Principal,
+                    actor: str) -> CannedResponse:
+    """Save a canned response, shared (managers) or personal."""
+    _check_may_edit(principal, shared=shared)
+    response = add_response(session, shortcut=shortcut, text=text, owner_id=None if shared else principal.user_id,
+                            created_by_id=principal.user_id)
     audit.record(session, actor=actor, action="inbox.canned.created", subject_type="inbox_canned_response",
-                 subject_id=response.id, detail={"shortcut": shortcut, "shared": shared})
+                 subject_id=response.id, detail={"shortcut": response.shortcut, "shared": shared})
     session.commit()
     return response
 

@@ -117,8 +117,9 @@ def update_label(session: Session, *, label_id: int, name: str | None, colour: s
     """Rename a label or change its colour."""
     label = get_label(session, label_id=label_id)
     if name is not None:
-        label.name, label.name_key = _clean_name(name)
-        _check_unique(session, label.name_key, other_than=label.id)
+        clean, key = _clean_name(name)
+        _check_unique(session, key, other_than=label.id)  # before the change, which a query would flush
+        label.name, label.name_key = clean, key
     if colour is not None:
         label.colour = _clean_colour(colour)
     audit.record(session, actor=actor, action="inbox.label.updated", subject_type="inbox_label", subject_id=label.id,

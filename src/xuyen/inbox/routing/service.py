@@ -117,9 +117,8 @@ def _add_member(session: Session, team_id: int, user_id: int) -> bool:
                       values={"team_id": team_id, "user_id": user_id, "added_at": utcnow()})
 
 
-def create_team(session: Session, *, name: str, description: str = "", user_ids: list[int] | None = None,
-                actor: str) -> TeamView:
-    """Make a team, with its first members."""
+def add_team(session: Session, *, name: str, description: str = "", user_ids: list[int] | None = None) -> Team:
+    """A new team with its first members (helper: the caller commits)."""
     if (session.scalar(select(func.count()).select_from(Team)) or 0) >= MAX_TEAMS:
         raise ValidationFailed(f"There are {MAX_TEAMS} teams already.", code="too_many_teams")
     team = Team(name=_clean_team_name(session, name), description=" ".join(description.split())[:500])
@@ -127,6 +126,13 @@ def create_team(session: Session, *, name: str, description: str = "", user_ids:
     session.flush()
     for user_id in dict.fromkeys(user_ids or []):
         _add_member(session, team.id, user_id)
+    return team
+
+
+def create_team(session: Session, *, name: str, description: str = "", user_ids: list[int] | None = None,
+                actor: str) -> TeamView:
+    """Make a team, with its first members."""
+    team = add_team(session, name=name, description=description, user_ids=user_ids)
     audit.record(session, actor=actor, action="inbox.team.created", subject_type="inbox_team", subject_id=team.id,
                  detail={"name": team.name, "user_ids": list(dict.fromkeys(user_ids or []))})
     session.commit()
@@ -243,6 +249,19 @@ def _stored_status(session: Session, user_id: int) -> AgentStatus:
     return status
 
 
+def put_agent_status(session: Session, *, user_id: int, availability: Availability,
+                     capacity: int | None = None) -> AgentStatus:
+    """Set an agent's availability and capacity as they are, offering them nothing (helper for setting up a
+    shop, e.g. the demo: the caller commits)."""
+    active_user(session, user_id=user_id)
+    if capacity is not None and not 1 <= capacity <= 1000:
+        raise ValidationFailed("A capacity is between 1 and 1000 open conversations.", code="capacity_invalid")
+    status = _stored_status(session, user_id)
+    status.availability, status.capacity, status.changed_at = availability, capacity, utcnow()
+    session.flush()
+    return status
+
+
 def set_availability(session: Session, *, user_id: int, availability: Availability, actor: str) -> AgentView:
     """Set an agent online, busy or offline; coming online offers them their teams' queues (a job)."""
     active_user(session, user_id=user_id)
@@ -314,19 +333,35 @@ def _team_for_rule(session: Session, team_id: int) -> None:
         raise ValidationFailed(exc.message, code="team_not_found") from exc
 
 
-def create_rule(session: Session, *, name: str, team_id: int, conditions: dict[str, Any], assign_agent: bool = True,
-                enabled: bool = True, position: int | None = None, actor: str) -> AssignmentRule:
-    """Add an assignment rule (last, unless a position is given)."""
+def _clean_rule_name(name: str) -> str:
+    name = " ".join(name.split())
+    if not name:
+        raise ValidationFailed("Give the assignment rule a name.", code="assignment_rule_name_required")
+    return name[:200]
+
+
+def add_rule(session: Session, *, name: str, team_id: int, conditions: dict[str, Any], assign_agent: bool = True,
+             enabled: bool = True, position: int | None = None) -> AssignmentRule:
+    """A new assignment rule, tried last unless a position is given (helper: the caller commits)."""
     if len(list_rules(session)) >= MAX_RULES:
         raise ValidationFailed(f"There are {MAX_RULES} assignment rules already.", code="too_many_rules")
+    name = _clean_rule_name(name)
     _team_for_rule(session, team_id)
     if position is None:
         position = (session.scalar(select(func.max(AssignmentRule.position))) or 0) + 10
-    rule = AssignmentRule(name=" ".join(name.split())[:200] or "?", team_id=team_id, position=position,
+    rule = AssignmentRule(name=name, team_id=team_id, position=position,
                           conditions=_checked_conditions(session, conditions), assign_agent=assign_agent,
                           enabled=enabled)
     session.add(rule)
     session.flush()
+    return rule
+
+
+def create_rule(session: Session, *, name: str, team_id: int, conditions: dict[str, Any], assign_agent: bool = True,
+                enabled: bool = True, position: int | None = None, actor: str) -> AssignmentRule:
+    """Add an assignment rule (last, unless a position is given)."""
+    rule = add_rule(session, name=name, team_id=team_id, conditions=conditions, assign_agent=assign_agent,
+                    enabled=enabled, position=position)
     audit.record(session, actor=actor, action="inbox.assignment_rule.created", subject_type="inbox_assignment_rule",
                  subject_id=rule.id, detail={"team_id": team_id, "conditions": rule.conditions})
     session.commit()
@@ -342,7 +377,7 @@ def update_rule(session: Session, *, rule_id: int, changes: dict[str, Any], acto
     if "conditions" in changes:
         rule.conditions = _checked_conditions(session, changes["conditions"])
     if "name" in changes:
-        rule.name = " ".join(str(changes["name"]).split())[:200] or rule.name
+        rule.name = _clean_rule_name(str(changes["name"]))
     for key in ("position", "assign_agent", "enabled"):
         if key in changes:
             setattr(rule, key, changes[key])
@@ -364,6 +399,17 @@ def reorder_rules(session: Session, *, rule_ids: list[int], actor: str) -> list[
                  subject_id=0, detail={"rule_ids": rule_ids})
     session.commit()
     return list_rules(session)
+
+
+def move_rule(session: Session, *, rule_id: int, offset: int, actor: str) -> list[AssignmentRule]:
+    """Move an assignment rule ``offset`` places earlier (negative) or later in the order; at either end it
+    stays where it is."""
+    order = [rule.id for rule in list_rules(session)]
+    if rule_id not in order:
+        raise NotFound(f"There is no assignment rule {rule_id}.", code="assignment_rule_not_found")
+    index = order.index(rule_id)
+    order.insert(max(0, min(len(order) - 1, index + offset)), order.pop(index))
+    return reorder_rules(session, rule_ids=order, actor=actor)
 
 
 def delete_rule(session: Session, *, rule_id: int, actor: str) -> None:

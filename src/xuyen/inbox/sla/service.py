@@ -24,6 +24,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from xuyen.clock import utcnow
 from xuyen.db import is_postgres
 from xuyen.errors import ValidationFailed
+from xuyen.inbox.models import Direction, Message
 from xuyen.inbox.service import get_conversation
 from xuyen.inbox.sla.calendar import add_business_time, business_time_between
 from xuyen.inbox.sla.models import Clock, ClockKind, ConversationSla, Policy
@@ -150,6 +151,16 @@ def note_reply(session: Session, *, conversation_id: int, at: datetime) -> None:
     session.flush()
 
 
+def _reply_between(session: Session, conversation_id: int, start: datetime, end: datetime) -> datetime | None:
+    """When the shop first replied from ``start`` to ``end``: a conversation resolved right after a reply may have
+    its status handled before the reply's message (each handler keeps its own order)."""
+    replies = session.scalars(select(Message).where(Message.conversation_id == conversation_id,
+                                                    Message.direction == Direction.outbound,
+                                                    Message.sent_at >= start, Message.sent_at <= end)
+                              .order_by(Message.sent_at, Message.id).limit(20))
+    return next((message.sent_at for message in replies if not message.meta.get("system")), None)
+
+
 def note_status(session: Session, *, conversation_id: int, status: str, previous: str | None,
                 at: datetime) -> None:
     """The conversation's status changed at ``at``: waiting pauses the clocks, opening resumes them (and
@@ -170,7 +181,9 @@ def note_status(session: Session, *, conversation_id: int, status: str, previous
                    kind=ClockKind.resolution, at=at, paused=False)
     elif status == "resolved":
         for clock in running:
-            _stop(session, clock, at)
+            answered = _reply_between(session, conversation_id, clock.started_at, at) \
+                if clock.kind in RESPONSE_KINDS else None
+            _stop(session, clock, answered or at)
         row.paused_at = None
     session.flush()
 
