@@ -102,6 +102,7 @@ class PeriodicSpec:
     name: str
     every: timedelta
     payload: dict[str, Any]
+    priority: int = 100
 
 
 _handlers: dict[str, HandlerSpec] = {}
@@ -152,11 +153,14 @@ def batch_job(name: str, *, max_batch: int = 100,
     return register
 
 
-def periodic(name: str, *, every: timedelta, payload: dict[str, Any] | None = None) -> None:
-    """Run the registered job ``name`` once every ``every``, whichever worker gets there first."""
+def periodic(name: str, *, every: timedelta, payload: dict[str, Any] | None = None, priority: int = 100) -> None:
+    """Run the registered job ``name`` once every ``every``, whichever worker gets there first.
+
+    A ``priority`` above 100 makes each run wait until the ordinary jobs due before it are done (a check that
+    must see their effects first)."""
     if every.total_seconds() < 1:
         raise ValueError("periodic jobs run at most once a second")
-    _periodic[name] = PeriodicSpec(name=name, every=every, payload=payload or {})
+    _periodic[name] = PeriodicSpec(name=name, every=every, payload=payload or {}, priority=priority)
 
 
 def handler_for(name: str) -> HandlerSpec | None:
@@ -227,14 +231,14 @@ def add_jobs(session: Session, jobs: Sequence[Mapping[str, Any]]) -> None:
 
 
 def add_job_once(session: Session, *, name: str, dedupe_key: str, payload: dict[str, Any] | None = None,
-                 run_at: datetime | None = None) -> bool:
+                 run_at: datetime | None = None, priority: int = 100) -> bool:
     """Add a job unless one with ``dedupe_key`` exists; safe when several workers race. Returns whether added."""
     spec = _handlers.get(name)
     values = {
         "name": name,
         "payload": payload or {},
         "run_at": run_at or utcnow(),
-        "priority": 100,
+        "priority": priority,
         "max_attempts": (spec.max_attempts if spec else None) or get_settings().job_max_attempts,
         "dedupe_key": dedupe_key,
         "status": JobStatus.queued,

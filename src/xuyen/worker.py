@@ -263,7 +263,7 @@ class Worker:
                 slot = int(now // every)
                 slot_start = datetime.fromtimestamp(slot * every, tz=UTC)
                 add_job_once(session, name=spec.name, dedupe_key=f"periodic:{spec.name}:{slot}",
-                             payload=spec.payload, run_at=slot_start)
+                             payload=spec.payload, run_at=slot_start, priority=spec.priority)
             session.commit()
 
     def _heartbeat(self, stop: threading.Event) -> None:
