@@ -40,7 +40,7 @@ from xuyen.errors import NotFound, Unauthorized
 from xuyen.inbox import threads
 from xuyen.inbox.connections import build_adapter, flag_credentials, get_channel, is_sandbox
 from xuyen.inbox.models import Channel, ChannelStatus, Message, MessageState, ReceiptStatus, WebhookReceipt
-from xuyen.jobs import URGENT, add_job
+from xuyen.jobs import URGENT, add_job, add_jobs
 
 log = logging.getLogger("xuyen.inbox")
 
@@ -86,7 +86,7 @@ def receive_webhook(session: Session, *, channel_id: int, request: WebhookReques
     key = adapter.webhook_id(request) or "sha256:" + hashlib.sha256(request.body).hexdigest()
     receipt_id = _keep_receipt(session, channel=channel, request=request, dedupe_key=key)
     if receipt_id is not None:
-        add_job(session, name=PROCESS_JOB, payload={"receipt_id": receipt_id}, priority=URGENT)
+        add_jobs(session, [{"name": PROCESS_JOB, "payload": {"receipt_id": receipt_id}, "priority": URGENT}])
     session.commit()
     return adapter.ack(request)
 
