@@ -20,7 +20,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from xuyen.clock import utcnow
 from xuyen.config import get_settings
 from xuyen.db import Base, BigId, JSONType, UTCDateTime, is_postgres
-from xuyen.jobs import add_jobs, job, periodic
+from xuyen.jobs import add_jobs, batch_job, job, periodic
 from xuyen.wakeup import note_work_queued
 
 # Any 64-bit number of our own: the PostgreSQL advisory lock that makes one dispatcher run at a time.
@@ -52,6 +52,7 @@ class OutboxEvent(Base):
 
 
 EventHandler = Callable[[Session, "DomainEvent"], None]
+BatchEventHandler = Callable[[Session, list["DomainEvent"]], None]
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class DomainEvent:
 class Subscription:
     topic: str
     handler_name: str
+    ordered: bool = True
 
 
 _subscriptions: dict[str, list[Subscription]] = {}
@@ -109,13 +111,39 @@ def on_event(*topics: str, name: str, max_attempts: int | None = None,
         run.__module__ = func.__module__
         run.__qualname__ = func.__qualname__
         job(name, max_attempts=max_attempts, isolated=isolated)(run)
-        for topic in topics:
-            subs = _subscriptions.setdefault(topic, [])
-            if all(sub.handler_name != name for sub in subs):
-                subs.append(Subscription(topic=topic, handler_name=name))
+        _subscribe(topics, name=name, ordered=True)
         return func
 
     return register
+
+
+def on_events(*topics: str, name: str, max_batch: int = 100,
+              max_attempts: int | None = None) -> Callable[[BatchEventHandler], BatchEventHandler]:
+    """Subscribe ``func(session, events)`` to one or more topics: the worker hands it up to ``max_batch`` events
+    at once, in no particular order (they carry no ordering key), so use it for work that recomputes from the
+    database whatever the order, done once for many events (a customer's profile rebuilt once for all the
+    messages of a burst). A failing call is run again event by event."""
+    if not topics:
+        raise ValueError(f"event handler {name!r} subscribes to no topic")
+
+    def register(func: BatchEventHandler) -> BatchEventHandler:
+        def run(session: Session, payloads: list[dict[str, Any]]) -> None:
+            func(session, [_event_from_payload(payload) for payload in payloads])
+
+        run.__module__ = func.__module__
+        run.__qualname__ = func.__qualname__
+        batch_job(name, max_batch=max_batch, max_attempts=max_attempts)(run)
+        _subscribe(topics, name=name, ordered=False)
+        return func
+
+    return register
+
+
+def _subscribe(topics: tuple[str, ...], *, name: str, ordered: bool) -> None:
+    for topic in topics:
+        subs = _subscriptions.setdefault(topic, [])
+        if all(sub.handler_name != name for sub in subs):
+            subs.append(Subscription(topic=topic, handler_name=name, ordered=ordered))
 
 
 def subscriptions(topic: str) -> list[Subscription]:
@@ -170,8 +198,9 @@ def dispatch_pending(session: Session, *, limit: int = 500) -> int:
         return 0
     now = utcnow()
     add_jobs(session, [
-        {"name": sub.handler_name, "payload": _event_payload(event), "sequence": event.id,
-         "ordering_key": f"{sub.handler_name}|{event.aggregate_type}|{event.aggregate_id}"}
+        {"name": sub.handler_name, "payload": _event_payload(event),
+         "sequence": event.id if sub.ordered else None,
+         "ordering_key": f"{sub.handler_name}|{event.aggregate_type}|{event.aggregate_id}" if sub.ordered else None}
         for event in events for sub in subscriptions(event.topic)
     ])
     session.execute(

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from xuyen.jobs import batch_job, job
-from xuyen.outbox import DomainEvent, on_event
+from xuyen.outbox import DomainEvent, on_event, on_events
 
 EFFECTS_TABLE = "test_job_effects"
 
@@ -110,3 +110,9 @@ def record_many(session: Session, payloads: list[dict[str, Any]]) -> None:
         raise RuntimeError("a payload of this batch fails on purpose")
     for payload in payloads:
         _record(session, str(payload["key"]), f"batch of {len(payloads)}")
+
+
+@on_events("test.counted", name="test.count_events")
+def count_events(session: Session, events: list[DomainEvent]) -> None:
+    """Write one effect per call, naming how many events it got and their aggregates."""
+    _record(session, f"call of {len(events)}", ",".join(sorted(event.aggregate_id for event in events)))

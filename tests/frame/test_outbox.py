@@ -80,3 +80,15 @@ def test_each_aggregate_is_delivered_in_order_even_when_a_delivery_is_retried(
     assert len(retried) == 1
     assert all(job.status == JobStatus.done for job in session.scalars(select(Job).where(
         Job.name == "test.flaky_ordered")))
+
+
+def test_a_batch_subscriber_gets_many_events_in_one_call_each_once(effects_engine: Engine, session: Session) -> None:
+    for number in range(5):  # two of the same aggregate: no order is kept, so they go together too
+        emit(session, topic="test.counted", aggregate_type="customer", aggregate_id=number % 4, payload={})
+    session.commit()
+    Worker(engine=effects_engine, batch_size=20).run_until_idle()
+    assert effects(effects_engine) == [("call of 5", "0,0,1,2,3")]
+    session.rollback()
+    jobs = session.scalars(select(Job).where(Job.name == "test.count_events")).all()
+    assert len(jobs) == 5 and {job.status for job in jobs} == {JobStatus.done}
+    assert {job.ordering_key for job in jobs} == {None}

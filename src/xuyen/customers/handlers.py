@@ -7,14 +7,16 @@ from sqlalchemy.orm import Session
 
 from xuyen import audit
 from xuyen.customers.service import refresh_customers
-from xuyen.outbox import DomainEvent, on_event
+from xuyen.outbox import DomainEvent, on_event, on_events
 
 
-@on_event("events.stored", name="customers.refresh_after_events")
-@on_event("events.reassigned", name="customers.refresh_after_reassigned_events")
-def refresh_after_events(session: Session, event: DomainEvent) -> None:
-    """Rebuild the customers whose profiles got new events, or got events back after an unmerge."""
-    refresh_customers(session, profile_ids=[int(profile_id) for profile_id in event.payload.get("profile_ids", [])])
+@on_events("events.stored", name="customers.refresh_after_events")
+@on_events("events.reassigned", name="customers.refresh_after_reassigned_events")
+def refresh_after_events(session: Session, events: list[DomainEvent]) -> None:
+    """Rebuild the customers whose profiles got new events, or got events back after an unmerge: each once, however
+    many of the events name them."""
+    profile_ids = {int(profile_id) for event in events for profile_id in event.payload.get("profile_ids", [])}
+    refresh_customers(session, profile_ids=sorted(profile_ids))
 
 
 @on_event("profile.merged", name="customers.refresh_after_merge")
