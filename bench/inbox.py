@@ -37,8 +37,8 @@ is then asked to ANALYZE, as autovacuum would have done. The two timestamps of a
 processes with ``time.monotonic()``, one clock for the whole machine on Linux.
 
 Usage: ``python bench/inbox.py [--rate 200] [--seconds 20] [--db sqlite|postgres|both] [--servers S]
-[--workers 1] [--poll-seconds P] [--customers 2000] [--drain 120]`` (S defaults to the number of CPU cores, P to
-the product's own idle sleep, ``XUYEN_WORKER_POLL_SECONDS``). PostgreSQL comes
+[--workers 1] [--follow-up-workers 0] [--poll-seconds P] [--customers 2000] [--drain 120]`` (S defaults to the
+number of CPU cores, P to the product's own idle sleep, ``XUYEN_WORKER_POLL_SECONDS``). PostgreSQL comes
 from ``XUYEN_BENCH_POSTGRES_URL`` (default: ``XUYEN_TEST_POSTGRES_URL`` or
 postgresql://postgres@127.0.0.1:5432/test).
 """
@@ -254,7 +254,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def product(url: str, *, servers: int, workers: int, poll_seconds: float | None = None,
+def product(url: str, *, servers: int, workers: int, follow_up_workers: int = 0, poll_seconds: float | None = None,
             logs: Path | None = None) -> Iterator[str]:
     """``xuyen serve --workers servers`` and ``workers`` ``xuyen worker`` processes on ``url`` (sleeping
     ``poll_seconds`` when idle, if given); yields the server's address. Their logs' most frequent warnings and
@@ -266,6 +266,8 @@ def product(url: str, *, servers: int, workers: int, poll_seconds: float | None 
                  "--workers", str(servers)]]
     poll = ["--poll-seconds", str(poll_seconds)] if poll_seconds is not None else []
     commands += [[sys.executable, "-m", "xuyen.cli", "worker", *poll]] * workers
+    follow_ups = ["--skip", "inbox.process_receipt"]
+    commands += [[sys.executable, "-m", "xuyen.cli", "worker", *follow_ups, *poll]] * follow_up_workers
     with ExitStack() as stack:
         files: list[IO[bytes]] = [stack.enter_context(tempfile.TemporaryFile()) for _ in commands]
         processes = [subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=log)
@@ -276,7 +278,8 @@ def product(url: str, *, servers: int, workers: int, poll_seconds: float | None 
         finally:
             for process in processes:
                 _stop(process)
-            for number, (name, log) in enumerate(zip(["server", *["worker"] * workers], files, strict=True)):
+            names = ["server", *["worker"] * workers, *["follow-up-worker"] * follow_up_workers]
+            for number, (name, log) in enumerate(zip(names, files, strict=True)):
                 log.seek(0)
                 text = log.read().decode(errors="replace")
                 if logs is not None:
@@ -605,7 +608,8 @@ def report(label: str, *, webhooks: list[Webhook], plan: Plan, began: float, hea
     print(f"{label}: {len(webhooks):,} webhooks in {duration:.0f} s ("
           + ", ".join(f"{kind} {kinds[kind]:,}" for kind, _ in CHANNEL_MIX)
           + f") from {args.customers:,} customers; `xuyen serve --workers {args.servers}` and "
-          f"{args.workers} `xuyen worker`")
+          f"{args.workers} `xuyen worker`"
+          + (f" + {args.follow_up_workers} for follow-ups only" if args.follow_up_workers else ""))
     print(f"  offered {args.rate:.0f}/s, achieved {len(answered) / max(last_answer - began, 1e-9):.1f}/s answered; "
           f"client lag behind the plan p99 {percentile(lag, 0.99):.1f} ms; {connections[0]} connections "
           f"({connections[1]} for /healthz)")
@@ -643,8 +647,8 @@ def measure(label: str, url: str, args: argparse.Namespace) -> None:
     key = seed(url)
     rng = random.Random(2026)
     pool = customers(rng, args.customers)
-    with product(url, servers=args.servers, workers=args.workers, poll_seconds=args.poll_seconds,
-                 logs=args.logs) as base:
+    with product(url, servers=args.servers, workers=args.workers, follow_up_workers=args.follow_up_workers,
+                 poll_seconds=args.poll_seconds, logs=args.logs) as base:
         channels = connect_channels(base, key)
         with agent_stream(base) as stream:
             warm = traffic(rng, pool, channels, rate=args.rate, seconds=args.warmup,
@@ -677,6 +681,8 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--servers", type=int, default=os.cpu_count() or 1, help="`xuyen serve --workers` processes")
     parser.add_argument("--workers", type=int, default=1, help="`xuyen worker` processes")
+    parser.add_argument("--follow-up-workers", type=int, default=0,
+                        help="more `xuyen worker --skip inbox.process_receipt` processes (follow-ups only)")
     parser.add_argument("--poll-seconds", type=float,
                         help="`xuyen worker --poll-seconds` (default: the product's, XUYEN_WORKER_POLL_SECONDS)")
     parser.add_argument("--logs", type=Path, help="folder to keep the server's and workers' logs in")

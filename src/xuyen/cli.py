@@ -103,6 +103,11 @@ def worker(
     batch_size: Annotated[int | None, typer.Option(help="Jobs claimed at a time (XUYEN_WORKER_BATCH_SIZE).")] = None,
     lease_seconds: Annotated[float | None, typer.Option(help="Job lease (XUYEN_JOB_LEASE_SECONDS).")] = None,
     poll_seconds: Annotated[float | None, typer.Option(help="Sleep when idle (XUYEN_WORKER_POLL_SECONDS).")] = None,
+    skip: Annotated[
+        list[str] | None,
+        typer.Option("--skip", help="Leave jobs of this name to other workers (repeatable), e.g. "
+                                    "inbox.process_receipt for a worker of follow-ups only."),
+    ] = None,
 ) -> None:
     """Run a worker: deliver outbox events and run due jobs until stopped (Ctrl-C or SIGTERM)."""
     from datetime import timedelta
@@ -114,7 +119,7 @@ def worker(
     load_handlers()
     for module in import_modules or []:
         importlib.import_module(module)
-    the_worker = Worker(engine=get_engine())
+    the_worker = Worker(engine=get_engine(), skip=frozenset(skip or ()))
     if batch_size:
         the_worker.batch_size = batch_size
     if lease_seconds:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import random
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -268,14 +268,17 @@ def _blocked_by_earlier() -> Any:
     )
 
 
-def urgent_work_waiting(session: Session) -> bool:
-    """Whether an urgent job is due and nobody has claimed it yet."""
-    return session.scalar(select(Job.id).where(
-        Job.status == JobStatus.queued, Job.priority <= URGENT, Job.run_at <= utcnow()).limit(1)) is not None
+def urgent_work_waiting(session: Session, *, skip: Collection[str] = ()) -> bool:
+    """Whether an urgent job is due and nobody has claimed it yet (among jobs not called one of ``skip``)."""
+    query = select(Job.id).where(Job.status == JobStatus.queued, Job.priority <= URGENT, Job.run_at <= utcnow())
+    if skip:
+        query = query.where(Job.name.not_in(sorted(skip)))
+    return session.scalar(query.limit(1)) is not None
 
 
-def claim_jobs(session: Session, *, worker_id: str, limit: int, lease: timedelta) -> list[Job]:
-    """Claim up to ``limit`` due jobs for ``worker_id`` and commit.
+def claim_jobs(session: Session, *, worker_id: str, limit: int, lease: timedelta,
+               skip: Collection[str] = ()) -> list[Job]:
+    """Claim up to ``limit`` due jobs for ``worker_id`` and commit, leaving jobs called one of ``skip`` to others.
 
     Due means queued with ``run_at`` passed, or running with an expired lease (its worker died).
     PostgreSQL skips rows other workers hold (``FOR UPDATE SKIP LOCKED``); SQLite has one writer.
@@ -287,6 +290,8 @@ def claim_jobs(session: Session, *, worker_id: str, limit: int, lease: timedelta
     )
     in_order = or_(Job.ordering_key.is_(None), ~_blocked_by_earlier())
     query = select(Job.id).where(due, in_order).order_by(Job.priority, Job.run_at, Job.id).limit(limit)
+    if skip:
+        query = query.where(Job.name.not_in(sorted(skip)))
     if is_postgres(session):
         query = query.with_for_update(skip_locked=True)
     ids = list(session.scalars(query))

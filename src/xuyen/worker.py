@@ -70,6 +70,8 @@ class Worker:
     # Off for one-off runs over history (loading the demo): a minutely check run before the events it judges were
     # handled would judge them too early.
     periodic: bool = True
+    # Jobs this worker leaves to others (e.g. a worker for the follow-ups beside one that parses webhooks).
+    skip: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         on_sqlite = self.engine.dialect.name == "sqlite"
@@ -120,7 +122,8 @@ class Worker:
         with self._sessions() as session:
             dispatched = outbox.dispatch_pending(session)
             self.stats.dispatched += dispatched
-            batch = claim_jobs(session, worker_id=self.worker_id, limit=self.batch_size, lease=self.lease)
+            batch = claim_jobs(session, worker_id=self.worker_id, limit=self.batch_size, lease=self.lease,
+                               skip=self.skip)
         if batch:
             self._run_batch(batch, stop)
         return dispatched + len(batch)
@@ -220,7 +223,7 @@ class Worker:
         """Whether the rest of this batch should wait: it holds only ordinary jobs and urgent ones are due."""
         if any(job_row.priority <= URGENT for job_row in pending):
             return False
-        waiting = urgent_work_waiting(session)
+        waiting = urgent_work_waiting(session, skip=self.skip)
         session.rollback()
         return waiting
 

@@ -106,3 +106,15 @@ def test_an_idle_worker_is_woken_when_work_is_committed_not_at_its_next_poll(
     finally:
         stop.set()
         thread.join(timeout=30)
+
+
+def test_a_worker_leaves_the_jobs_it_skips_to_others(effects_engine: Engine, session: Session) -> None:
+    add_job(session, name="test.record", payload={"key": "for anyone"})
+    add_job(session, name="test.record_many", payload={"key": "not for the follow-up worker"}, priority=URGENT)
+    session.commit()
+    follow_ups = Worker(engine=effects_engine, skip=frozenset({"test.record_many"}))
+    follow_ups.run_until_idle()
+    assert effects(effects_engine) == [("for anyone", None)]
+    assert _statuses(session, "test.record_many") == {"not for the follow-up worker": JobStatus.queued}
+    Worker(engine=effects_engine).run_until_idle()
+    assert ("not for the follow-up worker", "batch of 1") in effects(effects_engine)
