@@ -161,6 +161,7 @@ class Worker:
             while pending:
                 if stop is not None and stop.is_set():
                     self._commit_group(session, group)
+                    group = []
                     self._hand_back(session, pending)
                     break
                 job_row = pending.pop(0)

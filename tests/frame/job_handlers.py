@@ -7,6 +7,7 @@ whether a handler's work was committed once, twice or not at all.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -116,3 +117,13 @@ def record_many(session: Session, payloads: list[dict[str, Any]]) -> None:
 def count_events(session: Session, events: list[DomainEvent]) -> None:
     """Write one effect per call, naming how many events it got and their aggregates."""
     _record(session, f"call of {len(events)}", ",".join(sorted(event.aggregate_id for event in events)))
+
+
+STOP_REQUESTED = threading.Event()
+
+
+@job("test.stop_worker")
+def stop_worker(session: Session, payload: dict[str, Any]) -> None:
+    """Ask the worker running this job to stop (as SIGTERM would), after writing an effect."""
+    _record(session, "stopping")
+    STOP_REQUESTED.set()

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from tests.frame.job_handlers import create_effects_table, effects
+from tests.frame.job_handlers import STOP_REQUESTED, create_effects_table, effects
 from xuyen.config import get_settings
 from xuyen.jobs import URGENT, Job, JobStatus, add_job, claim_jobs, enqueue
 from xuyen.worker import Worker
@@ -118,3 +118,21 @@ def test_a_worker_leaves_the_jobs_it_skips_to_others(effects_engine: Engine, ses
     assert _statuses(session, "test.record_many") == {"not for the follow-up worker": JobStatus.queued}
     Worker(engine=effects_engine).run_until_idle()
     assert ("not for the follow-up worker", "batch of 1") in effects(effects_engine)
+
+
+def test_a_worker_told_to_stop_commits_what_it_did_once_and_hands_back_the_rest(
+    effects_engine: Engine, session: Session
+) -> None:
+    STOP_REQUESTED.clear()
+    add_job(session, name="test.record", payload={"key": "first"})
+    add_job(session, name="test.stop_worker", payload={})
+    add_job(session, name="test.record", payload={"key": "after the stop"})
+    session.commit()
+    worker = Worker(engine=effects_engine, batch_size=10, group_commit_seconds=60)
+    with worker._sessions() as claiming:
+        batch = claim_jobs(claiming, worker_id=worker.worker_id, limit=10, lease=worker.lease)
+    worker._run_batch(batch, STOP_REQUESTED)
+    assert effects(effects_engine) == [("first", None), ("stopping", None)]
+    assert worker.stats.done == 2 and worker.stats.lost == 0
+    left = session.scalar(select(Job).where(Job.payload["key"].as_string() == "after the stop"))
+    assert left is not None and left.status == JobStatus.queued and left.attempts == 0
