@@ -26,7 +26,7 @@ def extracted_ids() -> set[str]:
 
 def catalog(locale: str):  # type: ignore[no-untyped-def]
     with (i18n.LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po").open("rb") as source:
-        return read_po(source, locale=locale)
+        return read_po(source, locale=locale, abort_invalid=True)  # a malformed entry fails, not just warns
 
 
 def test_every_extracted_message_has_a_vietnamese_translation() -> None:
