@@ -7,6 +7,7 @@ page's language, and the status the API would answer (422, 409 or 404).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -111,6 +112,15 @@ def _refused(request: Request, session: Session, exc: XuyenError) -> Response:
     return _page(request, session, error=ERROR_MESSAGES.get(exc.code, exc.message), status_code=exc.status)
 
 
+def _done_or_refused(request: Request, session: Session, action: Callable[[], object]) -> Response:
+    """Back to the page once ``action`` is done; the page again with the reason when the service refuses."""
+    try:
+        action()
+    except XuyenError as exc:
+        return _refused(request, session, exc)
+    return _back()
+
+
 def _back() -> RedirectResponse:
     return RedirectResponse(PAGE, status_code=303)
 
@@ -150,14 +160,10 @@ def add_rule(request: Request, session: DbSession, viewer: ManagerViewer, csrf_t
              label_ids: FormList = [], assign_agent: FormText = "") -> Response:  # noqa: B006
     """Add an assignment rule, tried after the others."""
     check_csrf(viewer.auth_session, csrf_token)
-    try:
-        service.create_rule(session, name=name, team_id=_id(team_id, code="team_not_found",
-                                                            message="Choose a team."),
-                            conditions=_rule_conditions(channel_kinds, label_ids), assign_agent=assign_agent == "on",
-                            actor=actor_name(viewer.principal))
-    except XuyenError as exc:
-        return _refused(request, session, exc)
-    return _back()
+    return _done_or_refused(request, session, lambda: service.create_rule(
+        session, name=name, team_id=_id(team_id, code="team_not_found", message="Choose a team."),
+        conditions=_rule_conditions(channel_kinds, label_ids), assign_agent=assign_agent == "on",
+        actor=actor_name(viewer.principal)))
 
 
 @router.post(f"{PAGE}/rules/{{rule_id}}")
@@ -184,12 +190,8 @@ def switch_rule(request: Request, session: DbSession, viewer: ManagerViewer, rul
                 csrf_token: FormText = "", enabled: FormText = "") -> Response:
     """Switch an assignment rule on or off."""
     check_csrf(viewer.auth_session, csrf_token)
-    try:
-        service.update_rule(session, rule_id=rule_id, changes={"enabled": enabled == "on"},
-                            actor=actor_name(viewer.principal))
-    except XuyenError as exc:
-        return _refused(request, session, exc)
-    return _back()
+    return _done_or_refused(request, session, lambda: service.update_rule(
+        session, rule_id=rule_id, changes={"enabled": enabled == "on"}, actor=actor_name(viewer.principal)))
 
 
 @router.post(f"{PAGE}/rules/{{rule_id}}/move")
@@ -199,12 +201,8 @@ def move_rule(request: Request, session: DbSession, viewer: ManagerViewer, rule_
     check_csrf(viewer.auth_session, csrf_token)
     if direction not in ("up", "down"):
         raise ValidationFailed("Move a rule up or down.", code="direction_invalid")
-    try:
-        service.move_rule(session, rule_id=rule_id, offset=-1 if direction == "up" else 1,
-                          actor=actor_name(viewer.principal))
-    except XuyenError as exc:
-        return _refused(request, session, exc)
-    return _back()
+    return _done_or_refused(request, session, lambda: service.move_rule(
+        session, rule_id=rule_id, offset=-1 if direction == "up" else 1, actor=actor_name(viewer.principal)))
 
 
 @router.post(f"{PAGE}/rules/{{rule_id}}/delete")
@@ -212,11 +210,8 @@ def delete_rule(request: Request, session: DbSession, viewer: ManagerViewer, rul
                 csrf_token: FormText = "") -> Response:
     """Remove an assignment rule."""
     check_csrf(viewer.auth_session, csrf_token)
-    try:
-        service.delete_rule(session, rule_id=rule_id, actor=actor_name(viewer.principal))
-    except XuyenError as exc:
-        return _refused(request, session, exc)
-    return _back()
+    return _done_or_refused(request, session, lambda: service.delete_rule(
+        session, rule_id=rule_id, actor=actor_name(viewer.principal)))
 
 
 # Labels and label rules ---------------------------------------------------------------------------------
@@ -227,11 +222,8 @@ def add_label(request: Request, session: DbSession, viewer: ManagerViewer, csrf_
               name: FormText = "", colour: FormText = "#64748b") -> Response:
     """Define a label."""
     check_csrf(viewer.auth_session, csrf_token)
-    try:
-        labels.create_label(session, name=name, colour=colour.strip(), actor=actor_name(viewer.principal))
-    except XuyenError as exc:
-        return _refused(request, session, exc)
-    return _back()
+    return _done_or_refused(request, session, lambda: labels.create_label(
+        session, name=name, colour=colour.strip(), actor=actor_name(viewer.principal)))
 
 
 @router.post(f"{PAGE}/labels/{{label_id}}")
@@ -239,12 +231,8 @@ def change_label(request: Request, session: DbSession, viewer: ManagerViewer, la
                  csrf_token: FormText = "", name: FormText = "", colour: FormText = "") -> Response:
     """Rename a label or change its colour."""
     check_csrf(viewer.auth_session, csrf_token)
-    try:
-        labels.update_label(session, label_id=label_id, name=name, colour=colour.strip() or None,
-                            actor=actor_name(viewer.principal))
-    except XuyenError as exc:
-        return _refused(request, session, exc)
-    return _back()
+    return _done_or_refused(request, session, lambda: labels.update_label(
+        session, label_id=label_id, name=name, colour=colour.strip() or None, actor=actor_name(viewer.principal)))
 
 
 @router.post(f"{PAGE}/labels/{{label_id}}/delete")
@@ -252,11 +240,8 @@ def delete_label(request: Request, session: DbSession, viewer: ManagerViewer, la
                  csrf_token: FormText = "") -> Response:
     """Remove a label from every conversation, with its rules."""
     check_csrf(viewer.auth_session, csrf_token)
-    try:
-        labels.delete_label(session, label_id=label_id, actor=actor_name(viewer.principal))
-    except XuyenError as exc:
-        return _refused(request, session, exc)
-    return _back()
+    return _done_or_refused(request, session, lambda: labels.delete_label(
+        session, label_id=label_id, actor=actor_name(viewer.principal)))
 
 
 def _label_rule_conditions(kind: str, channel_kinds: list[str], referral: str, keywords: str) -> dict[str, Any]:
@@ -289,11 +274,8 @@ def switch_label_rule(request: Request, session: DbSession, viewer: ManagerViewe
                       csrf_token: FormText = "", enabled: FormText = "") -> Response:
     """Switch a label rule on or off (the labels it put on stay)."""
     check_csrf(viewer.auth_session, csrf_token)
-    try:
-        labels.set_rule_enabled(session, rule_id=rule_id, enabled=enabled == "on", actor=actor_name(viewer.principal))
-    except XuyenError as exc:
-        return _refused(request, session, exc)
-    return _back()
+    return _done_or_refused(request, session, lambda: labels.set_rule_enabled(
+        session, rule_id=rule_id, enabled=enabled == "on", actor=actor_name(viewer.principal)))
 
 
 @router.post(f"{PAGE}/label-rules/{{rule_id}}/delete")
@@ -301,11 +283,8 @@ def delete_label_rule(request: Request, session: DbSession, viewer: ManagerViewe
                       csrf_token: FormText = "") -> Response:
     """Remove a label rule (the labels it put on stay)."""
     check_csrf(viewer.auth_session, csrf_token)
-    try:
-        labels.delete_rule(session, rule_id=rule_id, actor=actor_name(viewer.principal))
-    except XuyenError as exc:
-        return _refused(request, session, exc)
-    return _back()
+    return _done_or_refused(request, session, lambda: labels.delete_rule(
+        session, rule_id=rule_id, actor=actor_name(viewer.principal)))
 
 
 @router.post(f"{PAGE}/label-rules/defaults")
@@ -324,12 +303,9 @@ def add_reply(request: Request, session: DbSession, viewer: ManagerViewer, csrf_
               shortcut: FormText = "", text: FormText = "") -> Response:
     """Save a reply every agent can insert by its shortcut."""
     check_csrf(viewer.auth_session, csrf_token)
-    try:
-        canned.create_response(session, shortcut=shortcut, text=text, shared=True, principal=viewer.principal,
-                               actor=actor_name(viewer.principal))
-    except XuyenError as exc:
-        return _refused(request, session, exc)
-    return _back()
+    return _done_or_refused(request, session, lambda: canned.create_response(
+        session, shortcut=shortcut, text=text, shared=True, principal=viewer.principal,
+        actor=actor_name(viewer.principal)))
 
 
 @router.post(f"{PAGE}/replies/{{response_id}}")
@@ -337,12 +313,9 @@ def change_reply(request: Request, session: DbSession, viewer: ManagerViewer, re
                  csrf_token: FormText = "", shortcut: FormText = "", text: FormText = "") -> Response:
     """Change a shared saved reply's shortcut or text."""
     check_csrf(viewer.auth_session, csrf_token)
-    try:
-        canned.update_response(session, response_id=response_id, shortcut=shortcut, text=text,
-                               principal=viewer.principal, actor=actor_name(viewer.principal))
-    except XuyenError as exc:
-        return _refused(request, session, exc)
-    return _back()
+    return _done_or_refused(request, session, lambda: canned.update_response(
+        session, response_id=response_id, shortcut=shortcut, text=text, principal=viewer.principal,
+        actor=actor_name(viewer.principal)))
 
 
 @router.post(f"{PAGE}/replies/{{response_id}}/delete")
@@ -350,9 +323,5 @@ def delete_reply(request: Request, session: DbSession, viewer: ManagerViewer, re
                  csrf_token: FormText = "") -> Response:
     """Remove a shared saved reply."""
     check_csrf(viewer.auth_session, csrf_token)
-    try:
-        canned.delete_response(session, response_id=response_id, principal=viewer.principal,
-                               actor=actor_name(viewer.principal))
-    except XuyenError as exc:
-        return _refused(request, session, exc)
-    return _back()
+    return _done_or_refused(request, session, lambda: canned.delete_response(
+        session, response_id=response_id, principal=viewer.principal, actor=actor_name(viewer.principal)))
