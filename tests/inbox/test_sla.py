@@ -7,10 +7,13 @@ events' times); the rest goes through the API and the workers."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -34,7 +37,7 @@ from xuyen.inbox.service import record_sent_reply
 from xuyen.inbox.sla import service
 from xuyen.inbox.sla.handlers import CHECK_JOB
 from xuyen.inbox.sla.holidays import vietnam_calendar
-from xuyen.inbox.sla.policies import SHOP_HOURS
+from xuyen.inbox.sla.policies import SHOP_HOURS, ensure_default_policy
 from xuyen.jobs import periodic_specs
 
 
@@ -264,3 +267,22 @@ def test_policies_are_matched_by_the_channel_of_the_first_message_in_order(
     assert listed == ["Chat", "SMS", "Default"]
     assert manager.request("PATCH", f"/inbox/sla/policies/{sms_only['id']}",
                            json={"active": False}).json()["active"] is False
+
+
+@pytest.mark.postgres_only
+def test_two_workers_making_the_default_policy_at_once_share_one(engine: Engine) -> None:
+    first = Session(engine)
+    made = ensure_default_policy(first)  # written, not committed yet
+    found: list[int] = []
+
+    def second_worker() -> None:
+        with Session(engine) as second:
+            found.append(ensure_default_policy(second).id)  # waits on the first's row, then takes it
+
+    thread = threading.Thread(target=second_worker)
+    thread.start()
+    time.sleep(0.5)
+    first.commit()
+    thread.join(timeout=30)
+    assert found == [made.id]
+    first.close()

@@ -316,13 +316,28 @@ def channel_call(*, event: str, message_id: str, identifiers: Sequence[tuple[str
                       received_at=now)
 
 
-def record_channel_calls(session: Session, *, source_id: int, calls: list[ValidEvent]) -> list[int | None]:
-    """Store channel calls in the event log, each resolved to its customer, and return each call's surviving
-    profile; a call stored before (same message id) answers the profile it was stored with (helper: no commit)."""
-    source = get_source(session, source_id=source_id)
-    add_events(session, source=source, items=list(calls), request_id="channel", received_at=utcnow())
-    stored = dict(session.execute(select(Event.message_id, Event.profile_id).where(
-        Event.source_id == source.id, one_of(Event.message_id, [call.message_id for call in calls],
-                                             postgres=is_postgres(session)))).all())
-    survivors = resolve_profile_ids(session, profile_ids={p for p in stored.values() if p is not None})
-    return [None if (profile_id := stored.get(call.message_id)) is None else survivors[profile_id] for call in calls]
+def record_channel_calls(session: Session, *, calls: Sequence[tuple[int, ValidEvent]]) -> list[int | None]:
+    """Store channel calls, each with its source's id, in the event log, and return each call's surviving profile;
+    a call stored before (same source and message id) answers the profile it was stored with (helper: no commit).
+
+    The calls of all the sources are resolved in one pass of the identity graph, so its locks are taken in one
+    round: a worker taking them source by source could deadlock with another doing the same in another order.
+    """
+    sources = {source_id: get_source(session, source_id=source_id) for source_id, _call in calls}
+    fresh = [(source, call) for source in sources.values()
+             for call in _new_calls(session, source=source, calls=[c for s, c in calls if s == source.id])]
+    profiles = resolve_calls(session, calls=[
+        CallIdentity(raw=raw_identifiers(call), seen_at=call.timestamp, source_id=source.id,
+                     message_id=call.message_id) for source, call in fresh])
+    for source in sources.values():
+        mine = [(call, profile) for (owner, call), profile in zip(fresh, profiles, strict=True) if owner is source]
+        stored = _store_events(session, source=source, calls=[call for call, _ in mine],
+                               profiles=[profile for _, profile in mine])
+        _announce_stored(session, source=source, profiles=[profile for _, profile in mine], stored=stored)
+    found = {(source_id, message_id): profile_id for source_id, message_id, profile_id in session.execute(
+        select(Event.source_id, Event.message_id, Event.profile_id).where(
+            Event.source_id.in_(sorted(sources)),
+            one_of(Event.message_id, sorted({call.message_id for _, call in calls}), postgres=is_postgres(session))))}
+    survivors = resolve_profile_ids(session, profile_ids={p for p in found.values() if p is not None})
+    return [None if (profile_id := found.get((source_id, call.message_id))) is None else survivors[profile_id]
+            for source_id, call in calls]

@@ -66,18 +66,10 @@ def _sender_call(channel: Channel, item: Sender) -> ValidEvent:
 
 def resolve_senders(session: Session, *, items: Sequence[tuple[Channel, Sender]]) -> list[int | None]:
     """The customer behind each item's sender: the channels' calls are logged as events, which resolve their
-    identifiers to profiles (creating or merging as the identity rules allow), one batch per source. None where
+    identifiers to profiles (creating or merging as the identity rules allow), all in one batch. None where
     a sender carries no identifier Xuyên can use (all empty or blocked)."""
-    by_source: dict[int, list[int]] = {}
-    for index, (channel, _item) in enumerate(items):
-        by_source.setdefault(channel.source_id, []).append(index)
-    found: list[int | None] = [None] * len(items)
-    for source_id, indexes in by_source.items():
-        calls = [_sender_call(*items[index]) for index in indexes]
-        for index, profile_id in zip(indexes, record_channel_calls(session, source_id=source_id, calls=calls),
-                                     strict=True):
-            found[index] = profile_id
-    return found
+    return record_channel_calls(session, calls=[(channel.source_id, _sender_call(channel, item))
+                                                for channel, item in items])
 
 
 def _resolved(session: Session, channel: Channel, item: Sender, profile_id: int | None) -> int:

@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from xuyen import audit
@@ -81,8 +82,11 @@ def ensure_default_policy(session: Session) -> Policy:
                     next_response_seconds=_seconds(DEFAULT_TARGETS[ClockKind.next_response]),
                     resolution_seconds=_seconds(DEFAULT_TARGETS[ClockKind.resolution]),
                     warning_percent=DEFAULT_WARNING_PERCENT, calendar=default_calendar().to_dict())
-    session.add(policy)
-    session.flush()
+    try:
+        with session.begin_nested():  # two workers may make it at once: the second takes the first's
+            session.add(policy)
+    except IntegrityError:
+        return session.scalars(select(Policy).where(Policy.is_default.is_(True)).limit(1)).one()
     return policy
 
 
