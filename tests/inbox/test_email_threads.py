@@ -17,6 +17,7 @@ from tests.api_client import Browser
 from tests.channels.test_email import ADDRESS, PASSWORD, SmtpServer, run_smtp
 from tests.fakes.imap import FakeImapServer
 from tests.inbox.conftest import connect, work
+from xuyen.config import get_settings
 
 CUSTOMER = "ngoc.anh@example.vn"
 
@@ -102,3 +103,30 @@ def test_a_forged_in_reply_to_cannot_join_someone_elses_conversation(
     for item in found:
         texts = [message["text"] for message in agent.request("GET", f"/conversations/{item['id']}").json()["messages"]]
         assert texts in (["Em muốn đổi size ạ"], ["Cho xem đơn của chị ấy"])
+
+
+def test_a_reply_and_a_new_mail_fetched_together_join_the_conversation_the_reply_reopens(
+        owner: Browser, agent: Browser, mailbox: int, smtp: SmtpServer, imap: FakeImapServer, engine: Engine,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XUYEN_INBOX_REOPEN_DAYS", "0")  # only the reply's signed address can reopen it
+    get_settings.cache_clear()
+    imap.folder().add(mail(f"Ngọc Anh <{CUSTOMER}>", ADDRESS, "Áo lụa", "Áo lụa còn màu xanh không ạ?"))
+    poll(owner, engine)
+    (conversation,) = agent.request("GET", "/conversations").json()
+    assert agent.request("POST", f"/conversations/{conversation['id']}/replies",
+                         json={"text": "Dạ còn ạ."}).status_code == 202
+    work(engine)
+    sent = BytesParser(policy=policy.default).parsebytes(smtp.recorder.arrived[0].content)
+    reply_to = str(sent["Reply-To"])
+    address = reply_to[reply_to.index("<") + 1:-1] if "<" in reply_to else reply_to
+    assert agent.request("POST", f"/conversations/{conversation['id']}/status",
+                         json={"status": "resolved"}).status_code == 200
+
+    imap.folder().add(mail(f"Ngọc Anh <{CUSTOMER}>", address, "Re: Áo lụa", "Em lấy một cái size M."))
+    imap.folder().add(mail(f"Ngọc Anh <{CUSTOMER}>", ADDRESS, "Địa chỉ giao", "Giao về 12 Hàng Gai giúp em."))
+    poll(owner, engine)  # both parsed in one batch
+    (now_open,) = agent.request("GET", "/conversations").json()
+    assert now_open["id"] == conversation["id"]
+    detail = agent.request("GET", f"/conversations/{conversation['id']}").json()
+    texts = [message["text"] for message in detail["messages"]]
+    assert "Em lấy một cái size M." in texts and "Giao về 12 Hàng Gai giúp em." in texts

@@ -176,9 +176,14 @@ class _Conversations:
 
     def conversation_for(self, session: Session, *, profile_id: int, at: datetime,
                          message: InboundMessage | None) -> Conversation:
-        found = (_hinted_conversation(session, profile_id=profile_id, message=message) if message else None)
-        found = followed_merges(session, found) if found is not None else None
-        found = found or self.current(profile_id) or self.recently_resolved(profile_id, at=at)
+        hinted = (_hinted_conversation(session, profile_id=profile_id, message=message) if message else None)
+        if hinted is not None:
+            hinted = followed_merges(session, hinted)
+            known = self.by_profile.setdefault(hinted.profile_id, [])
+            if hinted not in known:  # an older one the message answers: the batch's next messages see it too
+                known.append(hinted)
+            return hinted
+        found = self.current(profile_id) or self.recently_resolved(profile_id, at=at)
         return found or self.open_new(session, profile_id=profile_id, at=at)
 
     def announce_opened(self, session: Session) -> None:
