@@ -22,6 +22,8 @@ DOMAINS: tuple[str, ...] = (
     "xuyen.inbox",
     "xuyen.inbox.sla",
     "xuyen.inbox.csat",
+    "xuyen.commerce.catalogue",
+    "xuyen.commerce.stock",
     "xuyen.ui",
     "xuyen.demo",
 )

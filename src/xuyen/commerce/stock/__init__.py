@@ -1,0 +1,1 @@
+"""Stock: locations, levels per SKU and location, the ledger of every movement, reservations, channel buffers."""
