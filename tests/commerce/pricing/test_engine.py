@@ -23,7 +23,7 @@ def line(sku: str, price: int, quantity: int = 1, *, product: int = 1, category:
 
 
 def rule(rule_id: int, kind: PromotionKind, **fields: object) -> Rule:
-    return Rule(id=rule_id, name=f"R{rule_id}", kind=kind, **fields)  # type: ignore[arg-type]
+    return Rule(id=rule_id, name=f"R{rule_id}", kind=kind, **fields)
 
 
 def test_allocation_adds_up_and_rounds_by_largest_remainder() -> None:
