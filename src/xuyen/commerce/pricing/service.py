@@ -7,7 +7,6 @@ import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -27,12 +26,14 @@ from xuyen.commerce.pricing.schemas import (
     PriceAdjustment,
     Quote,
     QuoteDiscount,
+    QuoteIn,
     QuoteLine,
     VatTotal,
 )
 from xuyen.commerce.pricing.variants import VariantInfo
-from xuyen.commerce.pricing.vat import RateUnknown, rate_on, split, totals_per_rate
+from xuyen.commerce.pricing.vat import RateUnknown, percent, rate_on, split, totals_per_rate
 from xuyen.errors import Conflict, ValidationFailed
+from xuyen.identity import service as identity
 from xuyen.stores import service as stores
 
 VAT_TIMEZONE = "Asia/Ho_Chi_Minh"
@@ -92,6 +93,26 @@ def quote(session: Session, *, channel: SalesChannel, lines: Sequence[QuoteReque
     return _quote_of(priced, infos_by_id=infos_by_id, resolved=resolved, coupons=coupons, current=current,
                      currency=price_list.currency, channel=channel, store_id=store_id, profile_id=profile_id,
                      tier=tier, at=moment)
+
+
+def quote_request(session: Session, *, request: QuoteIn) -> Quote:
+    """The quote for an API request: the store by id or code, the customer by profile id or identifier."""
+    store_id = request.store_id
+    if request.store_code is not None:
+        store = stores.get_by_code(session, code=request.store_code)
+        if store_id is not None and store_id != store.id:
+            raise ValidationFailed("store_id and store_code name different stores; give one.", code="store_mismatch")
+        store_id = store.id
+    customer = request.customer
+    profile_id = customer.profile_id if customer else None
+    if customer is not None and customer.type is not None:
+        if customer.value is None or profile_id is not None:
+            raise ValidationFailed("Name the customer by profile_id, or by type and value.", code="invalid_customer")
+        profile_id = identity.lookup_profile(session, type=customer.type, value=customer.value).profile.id
+    lines = [QuoteRequestLine(sku=line.sku, quantity=line.quantity, variant_id=line.variant_id)
+             for line in request.lines]
+    return quote(session, channel=request.channel, lines=lines, store_id=store_id, profile_id=profile_id,
+                 tier=customer.tier if customer else None, coupon_codes=request.coupon_codes, at=request.at)
 
 
 def _check_lines(lines: Sequence[QuoteRequestLine]) -> None:
@@ -170,10 +191,6 @@ def _gift_infos(session: Session, priced: PricedCart, infos: Sequence[VariantInf
     return variants.by_ids(session, variant_ids=wanted) if wanted else {}
 
 
-def _rate_percent(rate_bp: int | None) -> Decimal | None:
-    return None if rate_bp is None else (Decimal(rate_bp) / 100).normalize()
-
-
 def _quote_of(priced: PricedCart, *, infos_by_id: dict[int, VariantInfo], resolved: dict[int, prices.ResolvedPrice],
               coupons: list[CouponResult], current: Snapshot, currency: str, channel: SalesChannel,
               store_id: int | None, profile_id: int | None, tier: str | None, at: datetime) -> Quote:
@@ -196,7 +213,7 @@ def _quote_of(priced: PricedCart, *, infos_by_id: dict[int, VariantInfo], resolv
             category_id=line.category_id, quantity=line.quantity,
             list_price=price.list_price if price and not line.is_gift else line.unit_price,
             unit_price=line.unit_price, discount=priced.line_discounts[index], total=total,
-            vat_rate=_rate_percent(rate_bp), vat_amount=vat, net_amount=net, is_gift=line.is_gift,
+            vat_rate=percent(rate_bp), vat_amount=vat, net_amount=net, is_gift=line.is_gift,
             promotions=[LinePromotion(promotion_id=item.rule_id, name=item.name, amount=item.per_line[index])
                         for item in priced.applied if item.per_line[index]],
             adjustments=[PriceAdjustment(**vars(adjustment)) for adjustment in price.adjustments]
@@ -204,7 +221,7 @@ def _quote_of(priced: PricedCart, *, infos_by_id: dict[int, VariantInfo], resolv
     codes = {result.promotion_id: result.code for result in coupons if result.accepted}
     discounts = [QuoteDiscount(promotion_id=item.rule_id, name=item.name, code=codes.get(item.rule_id),
                                amount=item.amount) for item in priced.applied]
-    per_rate = [VatTotal(rate=_rate_percent(item.rate_bp), net=item.net, vat=item.vat)
+    per_rate = [VatTotal(rate=percent(item.rate_bp), net=item.net, vat=item.vat)
                 for item in totals_per_rate(vat_lines)]
     return Quote(currency=currency, channel=channel, store_id=store_id, profile_id=profile_id, tier=tier, at=at,
                  lines=quote_lines, discounts=discounts, coupons=coupons, subtotal=priced.subtotal,
