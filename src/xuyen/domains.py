@@ -25,6 +25,7 @@ DOMAINS: tuple[str, ...] = (
     "xuyen.commerce.catalogue",
     "xuyen.commerce.stock",
     "xuyen.commerce.pricing",
+    "xuyen.loyalty",
     "xuyen.ui",
     "xuyen.demo",
 )
