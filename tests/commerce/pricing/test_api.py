@@ -164,3 +164,27 @@ def test_prices_overrides_and_promotions_through_the_api(session: Session, manag
     assert off_coupon.json()["is_active"] is False
     paused = manager.request("PATCH", f"/pricing/promotions/{promotion['id']}", json={"is_active": False})
     assert paused.json()["is_active"] is False
+
+
+def test_a_customer_named_by_phone_gets_their_tier_price(session: Session, agent: Browser, manager: Browser,
+                                                          shop: Shop) -> None:
+    from datetime import UTC, datetime
+
+    from xuyen.commerce import journal
+    from xuyen.commerce.channels import SalesChannel
+
+    profile_id = journal.record(session, channel=SalesChannel.web, event=journal.CHECKOUT_STARTED,
+                                message_id="checkout-1", identifiers=[("phone", "0912 345 678", None)],
+                                properties={}, timestamp=datetime(2026, 11, 19, tzinfo=UTC))
+    session.commit()
+    manager.request("POST", "/pricing/overrides", json={"tier": "gold", "kind": "percent", "percent": -10,
+                                                        "reason": "Hạng Vàng"})
+    gold = _quote(agent, customer={"type": "phone", "value": "+84912345678", "tier": "gold"})
+    assert gold["profile_id"] == profile_id and gold["tier"] == "gold"
+    assert gold["lines"][0]["unit_price"] == 179_100
+    assert gold["lines"][0]["adjustments"][0]["applies_to"] == "tier gold"
+    plain = _quote(agent, customer={"profile_id": profile_id})
+    assert plain["tier"] is None and plain["lines"][0]["unit_price"] == 199_000
+    both = agent.request("POST", "/quote", json={"channel": "web", **CART, "customer": {
+        "profile_id": profile_id, "type": "phone", "value": "0912345678"}})
+    assert_problem(both, 422, "invalid_customer")
