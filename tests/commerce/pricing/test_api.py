@@ -76,6 +76,11 @@ def test_a_store_code_an_api_key_and_a_coupon(client: TestClient, session: Sessi
     ({"channel": "web", "lines": [{"sku": "AO-1", "quantity": 1}] * 101}, 422, "validation_failed"),
     ({"channel": "web", "lines": [{"quantity": 1}]}, 422, "validation_failed"),
     ({"channel": "fax", "lines": [{"sku": "AO-1", "quantity": 1}]}, 422, "validation_failed"),
+    ({"channel": "web", "lines": [{"sku": "AO-1", "quantity": 1}], "at": "2026-11-20T10:00:00"}, 422,
+     "validation_failed"),
+    ({"channel": "web", "lines": [{"sku": "AO-1", "quantity": 1}], "coupon_codes": ["X" * 65]}, 422,
+     "validation_failed"),
+    ({"channel": "web", "lines": [{"sku": "AO-1", "quantity": 1}], "surprise": True}, 422, "validation_failed"),
     ({"channel": "web", "lines": [{"sku": "KHONG-CO", "quantity": 1}]}, 422, "unknown_sku"),
     ({"channel": "pos", "store_code": "NOWHERE", "lines": [{"sku": "AO-1", "quantity": 1}]}, 404, "store_not_found"),
     ({"channel": "web", "customer": {"type": "phone", "value": "0912345678"},
@@ -151,6 +156,9 @@ def test_prices_overrides_and_promotions_through_the_api(session: Session, manag
     assert off.status_code == 200 and off.json()["is_active"] is False
     bad = manager.request("POST", "/pricing/overrides", json={"channel": "fax", "kind": "percent"})
     assert_problem(bad, 422, "invalid_override")
+    naive = manager.request("POST", "/pricing/overrides", json={"kind": "fixed", "amount": 1,
+                                                                "starts_at": "2026-12-01T00:00:00"})
+    assert_problem(naive, 422, "validation_failed")
 
     promotion = manager.request("POST", "/pricing/promotions", json={
         "name": "Mua 2 tặng 1", "kind": "buy_x_get_y", "scope": "categories", "targets": [shop.shirts],

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from xuyen.commerce.pricing.admin import VariantPricing
 from xuyen.commerce.pricing.models import Coupon, PriceList, PriceOverride, Promotion, VatRate
@@ -85,8 +85,8 @@ class OverridePatch(Changes):
     percent: Decimal | None = Field(default=None, ge=-100, le=1000, examples=["10"])
     round_to: int | None = Field(default=None, ge=1, le=1_000_000, examples=[1000])
     reason: str | None = Field(default=None, max_length=300, examples=["Phí sàn Shopee"])
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
     is_active: bool | None = None
 
 
@@ -151,8 +151,8 @@ class PromotionPatch(Changes):
     channels: list[str] | None = Field(default=None, max_length=20)
     tiers: list[str] | None = Field(default=None, max_length=20)
     requires_coupon: bool | None = None
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
     is_active: bool | None = None
 
 

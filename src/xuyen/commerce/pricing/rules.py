@@ -46,7 +46,7 @@ def percent_to_bp(value: Any) -> int | None:
     """A percentage given as a number or a string ("12.5") as basis points; None if it is not one."""
     try:
         number = round(float(str(value).replace(",", ".")) * 100)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     return number
 

@@ -61,6 +61,9 @@ def quote(session: Session, *, channel: SalesChannel, lines: Sequence[QuoteReque
           profile_id: int | None = None, tier: str | None = None, coupon_codes: Sequence[str] = (),
           at: datetime | None = None) -> Quote:
     """What the cart costs on ``channel`` at ``at`` (default now): prices, promotions, coupons, totals and VAT."""
+    if at is not None and at.tzinfo is None:
+        raise ValidationFailed("Give the quote's moment with a time zone (e.g. 2026-11-20T10:00:00+07:00).",
+                               code="invalid_moment")
     moment = (at or utcnow()).astimezone(UTC)
     _check_lines(lines)
     if len(coupon_codes) > MAX_COUPONS:
