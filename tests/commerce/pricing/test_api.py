@@ -149,6 +149,10 @@ def test_prices_overrides_and_promotions_through_the_api(session: Session, manag
         "channel": "shopee", "kind": "percent", "percent": "10", "round_to": 1000, "reason": "Phí sàn"})
     assert override.status_code == 201, override.text
     assert override.json()["applies_to"] == "channel shopee" and override.json()["percent"] == "10"
+    session.rollback()
+    latest = session.scalars(select(OutboxEvent).where(OutboxEvent.topic == "pricing.changed")
+                             .order_by(OutboxEvent.id.desc())).first()
+    assert latest is not None and latest.payload == {"variant_ids": [], "all_variants": True}
     view = manager.request("GET", f"/pricing/variants/{shop.variants['AO-1']}").json()
     assert view["base_price"] == 209_000 and [row["reason"] for row in view["overrides"]] == ["Phí sàn"]
     assert view["overrides"][0]["live"] is True
