@@ -23,7 +23,8 @@ from xuyen.http import get_session
 from xuyen.identity.service import actor_name
 from xuyen.stores import service as stores
 from xuyen.ui.deps import Viewer, check_csrf, page_role
-from xuyen.ui.i18n import N_
+from xuyen.ui.formatting import channel_label
+from xuyen.ui.i18n import N_, gettext
 from xuyen.ui.rendering import render
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -40,8 +41,18 @@ KIND_NAMES: dict[str, str] = {
     "bundle": N_("Bundle price"), "threshold": N_("Spend threshold")}
 SCOPE_NAMES: dict[str, str] = {"order": N_("Whole order"), "products": N_("Products (ids)"),
                                "categories": N_("Categories (ids)"), "skus": N_("SKUs")}
+CHAT = N_("Chat conversation")
 TAX_CLASS_NAMES: dict[str, str] = {"standard": N_("Standard goods"), "standard_not_reduced": N_("Never reduced"),
                                    "reduced": N_("Reduced rate"), "exempt": N_("Not subject to VAT")}
+
+
+def channel_name(value: str) -> str:
+    """A sales channel's name in the page's language (a chat sale is not one chat provider)."""
+    return gettext(CHAT) if value == SalesChannel.chat.value else channel_label(value)
+
+
+def _render(request: Request, template: str, context: dict[str, Any], *, status_code: int = 200) -> Response:
+    return render(request, template, {"channel_name": channel_name, **context}, status_code=status_code)
 
 
 def _words(value: str) -> list[str]:
@@ -68,7 +79,7 @@ def _moment(value: str, viewer: Viewer) -> datetime | None:
 
 
 def _refused(request: Request, template: str, context: dict[str, Any], exc: XuyenError) -> Response:
-    return render(request, template, {**context, "error": exc.message}, status_code=exc.status)
+    return _render(request, template, {**context, "error": exc.message}, status_code=exc.status)
 
 
 # Prices and overrides --------------------------------------------------------------------------------------
@@ -87,7 +98,7 @@ def pricing_page(request: Request, session: DbSession, _viewer: ManagerViewer,
         except NotFound as exc:
             return _refused(request, "pricing/index.html", context, exc)
         return RedirectResponse(f"/pricing/variants/{found.variant_id}", status_code=303)
-    return render(request, "pricing/index.html", context)
+    return _render(request, "pricing/index.html", context)
 
 
 def _variant_context(session: Session, variant_id: int) -> dict[str, Any]:
@@ -98,7 +109,7 @@ def _variant_context(session: Session, variant_id: int) -> dict[str, Any]:
 @router.get("/pricing/variants/{variant_id}")
 def variant_page(variant_id: Id, request: Request, session: DbSession, _viewer: ManagerViewer) -> Response:
     """A variant's base price and every override of it: where, why, and whether it is in force now."""
-    return render(request, "pricing/variant.html", _variant_context(session, variant_id))
+    return _render(request, "pricing/variant.html", _variant_context(session, variant_id))
 
 
 @router.post("/pricing/variants/{variant_id}/price")
@@ -167,7 +178,7 @@ def _promotions_context(session: Session) -> dict[str, Any]:
 @router.get("/pricing/promotions")
 def promotions_page(request: Request, session: DbSession, _viewer: ManagerViewer) -> Response:
     """Every promotion, active first, and a form to add one."""
-    return render(request, "pricing/promotions.html", _promotions_context(session))
+    return _render(request, "pricing/promotions.html", _promotions_context(session))
 
 
 def _params(kind: str, fields: dict[str, str]) -> dict[str, Any]:
@@ -234,7 +245,7 @@ def _promotion_context(session: Session, promotion_id: int) -> dict[str, Any]:
 @router.get("/pricing/promotions/{promotion_id}")
 def promotion_page(promotion_id: Id, request: Request, session: DbSession, _viewer: ManagerViewer) -> Response:
     """A promotion, its coupons, and forms to add a code or generate single-use codes."""
-    return render(request, "pricing/promotion.html", _promotion_context(session, promotion_id))
+    return _render(request, "pricing/promotion.html", _promotion_context(session, promotion_id))
 
 
 @router.post("/pricing/promotions/{promotion_id}/active")
@@ -277,7 +288,7 @@ def generate_coupons(promotion_id: Id, request: Request, session: DbSession, vie
         session.rollback()
         return _refused(request, "pricing/promotion.html", _promotion_context(session, promotion_id), exc)
     context = _promotion_context(session, promotion_id) | {"generated": [coupon.code for coupon in made]}
-    return render(request, "pricing/promotion.html", context, status_code=201)
+    return _render(request, "pricing/promotion.html", context, status_code=201)
 
 
 @router.post("/pricing/coupons/{coupon_id}/deactivate")
@@ -300,7 +311,7 @@ def _vat_context(session: Session) -> dict[str, Any]:
 @router.get("/pricing/vat")
 def vat_page(request: Request, session: DbSession, _viewer: ManagerViewer) -> Response:
     """The VAT rates of each tax class with their periods."""
-    return render(request, "pricing/vat.html", _vat_context(session))
+    return _render(request, "pricing/vat.html", _vat_context(session))
 
 
 def _day(value: str) -> date | None:
