@@ -46,6 +46,17 @@ class VariantView:
         return f"{self.product_name} ({self.variant_label})" if self.variant_label else self.product_name
 
 
+@dataclass(frozen=True)
+class ProductDetail:
+    """A product with its category's path, variants (in order), pictures and every variant's listings."""
+
+    product: Product
+    category_path: str
+    variants: list[Variant]
+    images: list[ProductImage]
+    listings: dict[int, list[ChannelListing]]  # by variant id
+
+
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -232,10 +243,22 @@ class ProductOut(BaseModel):
     category_path: str
     tax_class: TaxClass
     status: ProductStatus
+    option_names: list[str]
     created_at: datetime
     updated_at: datetime
     variants: list[VariantOut]
     images: list[ImageOut]
+
+    @classmethod
+    def of(cls, detail: ProductDetail) -> ProductOut:
+        product, names = detail.product, detail.product.option_names or []
+        return cls(id=product.id, code=product.code, name=product.name, description=product.description,
+                   brand=product.brand, category_id=product.category_id, category_path=detail.category_path,
+                   tax_class=product.tax_class, status=product.status, option_names=names,
+                   created_at=product.created_at, updated_at=product.updated_at,
+                   variants=[variant_out(v, option_names=names, listings=detail.listings.get(v.id, []))
+                             for v in detail.variants],
+                   images=[ImageOut.of(image) for image in detail.images])
 
 
 class VariantLookupOut(BaseModel):
@@ -266,3 +289,10 @@ def variant_out(variant: Variant, *, option_names: list[str], listings: list[Cha
                       options=ordered_options(options, option_names), label=variant_label(options, option_names),
                       weight_grams=variant.weight_grams, position=variant.position, is_active=variant.is_active,
                       listings=[ListingOut.of(listing) for listing in listings])
+
+
+class ProductListOut(BaseModel):
+    """A page of products and how many match in all."""
+
+    items: list[ProductSummaryOut]
+    total: int

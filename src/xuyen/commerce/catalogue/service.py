@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from xuyen import audit
 from xuyen.clock import utcnow
-from xuyen.commerce.catalogue.categories import get_category
+from xuyen.commerce.catalogue.browse import ProductPage, search_products
+from xuyen.commerce.catalogue.categories import category_path, get_category
 from xuyen.commerce.catalogue.codes import (
     clean_options,
     normalise_barcode,
@@ -38,6 +39,7 @@ from xuyen.commerce.catalogue.listings import (
 from xuyen.commerce.catalogue.models import Product, ProductImage, ProductStatus, Variant
 from xuyen.commerce.catalogue.schemas import (
     ImageIn,
+    ProductDetail,
     ProductIn,
     ProductUpdate,
     VariantIn,
@@ -47,13 +49,12 @@ from xuyen.commerce.catalogue.schemas import (
 from xuyen.errors import Conflict, NotFound, ValidationFailed
 from xuyen.identity.names import fold_name
 
+# Re-exported: other domains call every catalogue read and write through this module.
 __all__ = [
-    "activate_product", "add_listing", "add_product", "add_variant", "archive_product", "create_product",
-    "create_variant", "find_variant", "get_listing", "get_product", "get_product_by_code", "get_variant",
-    "get_variant_by_sku", "images_of", "list_variant", "listing_for", "listings_of", "listings_of_variants",
-    "replace_images", "save_product", "save_variant", "set_images", "unlist", "update_listing", "update_product",
-    "update_variant", "variant_ids_of", "variants_by_ids", "variants_of", "view_of",
+    "ProductDetail", "ProductPage", "add_listing", "get_listing", "list_variant", "listing_for", "listings_of",
+    "listings_of_variants", "search_products", "unlist", "update_listing",
 ]
+
 
 # Reading ------------------------------------------------------------------------------------------------
 
@@ -84,6 +85,15 @@ def images_of(session: Session, *, product_id: int) -> list[ProductImage]:
     """The product's pictures (its own and its variants') in display order."""
     return list(session.scalars(select(ProductImage).where(ProductImage.product_id == product_id)
                                 .order_by(ProductImage.position, ProductImage.id)))
+
+
+def product_detail(session: Session, *, product_id: int) -> ProductDetail:
+    """A product with everything its page shows: category path, variants, pictures, listings."""
+    product = get_product(session, product_id=product_id)
+    variants = variants_of(session, product_id=product.id)
+    return ProductDetail(product=product, category_path=category_path(session, category_id=product.category_id),
+                         variants=variants, images=images_of(session, product_id=product.id),
+                         listings=listings_of_variants(session, variant_ids=[v.id for v in variants]))
 
 
 def get_variant(session: Session, *, variant_id: int) -> Variant:
