@@ -36,7 +36,9 @@ from sqlalchemy.orm import Session
 
 from xuyen.auth import service as auth_service
 from xuyen.auth.models import Role
-from xuyen.commerce.catalogue.models import Category, Product, Variant
+from xuyen.commerce.catalogue import categories
+from xuyen.commerce.catalogue import service as catalogue
+from xuyen.commerce.catalogue.schemas import CategoryIn, ProductIn, VariantIn
 from xuyen.commerce.channels import SalesChannel
 from xuyen.commerce.pricing import admin, prices, promotions
 from xuyen.commerce.pricing.service import QuoteRequestLine, quote
@@ -78,20 +80,17 @@ def scratch_database(postgres: bool) -> Iterator[str]:
 
 
 def make_catalogue(session: Session) -> list[str]:
-    """Ten variants in two categories, with base prices; their SKUs."""
+    """Twelve variants in two categories, made through the catalogue, with base prices; their SKUs."""
     admin.install_defaults(session)
-    categories = [Category(slug=f"c{number}", name=f"Danh mục {number}") for number in (1, 2)]
-    session.add_all(categories)
-    session.flush()
+    folders = [categories.create_category(session, category=CategoryIn(name=f"Danh mục {number}"), actor="bench")
+               for number in (1, 2)]
     skus = []
     for number in range(LINES + 2):
-        product = Product(code=f"P{number}", name=f"Sản phẩm {number}", category_id=categories[number % 2].id)
-        session.add(product)
-        session.flush()
-        variant = Variant(product_id=product.id, sku=f"SKU-{number}", options={"Cỡ": "M"})
-        session.add(variant)
-        skus.append(variant.sku)
-    session.commit()
+        sku = f"SKU-{number}"
+        catalogue.create_product(session, product=ProductIn(
+            code=f"P{number}", name=f"Sản phẩm {number}", category_id=folders[number % 2].id,
+            variants=[VariantIn(sku=sku, options={"Cỡ": "M"})]), actor="bench")
+        skus.append(sku)
     price_list = prices.base_price_list(session)
     admin.set_prices(session, price_list_id=price_list.id, actor="bench",
                      amounts={}, sku_amounts={sku: 99_000 + 10_000 * number for number, sku in enumerate(skus)})

@@ -1,16 +1,18 @@
-"""What pricing needs to know of the catalogue's variants (read-only): name, product, category, tax class, and
-whether it may be sold. The one place pricing reads the catalogue."""
+"""What pricing needs to know of the catalogue's variants: name, product, category, tax class, and whether it may
+be sold — through the catalogue service's ``variants_by_ids``. The one place pricing touches the catalogue; finding
+many variants by SKU at once reads the variants' ids and SKUs (read-only), as a quote needs one query for its lines."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from xuyen.commerce.catalogue.models import Product, ProductStatus, TaxClass, Variant
+from xuyen.commerce.catalogue import service as catalogue
+from xuyen.commerce.catalogue.models import Variant
+from xuyen.commerce.catalogue.schemas import VariantView
 
 
 @dataclass(frozen=True)
@@ -20,43 +22,38 @@ class VariantInfo:
     variant_id: int
     sku: str
     product_id: int
-    product_name: str
-    variant_label: str
+    name: str
     category_id: int | None
     tax_class: str
     is_sellable: bool
 
-    @property
-    def name(self) -> str:
-        """The product name with the variant's options ("Áo thun - Đen / M")."""
-        return f"{self.product_name} - {self.variant_label}" if self.variant_label else self.product_name
+    @classmethod
+    def of(cls, view: VariantView) -> VariantInfo:
+        return cls(variant_id=view.variant_id, sku=view.sku, product_id=view.product_id, name=view.display_name,
+                   category_id=view.category_id, tax_class=str(view.tax_class.value), is_sellable=view.is_sellable)
 
 
-_COLUMNS = (select(Variant.id, Variant.sku, Variant.options, Variant.is_active, Product.id, Product.name,
-                   Product.category_id, Product.tax_class, Product.status)
-            .join(Product, Product.id == Variant.product_id))
-_BY_IDS = _COLUMNS.where(Variant.id.in_(bindparam("keys", expanding=True)))
-_BY_SKUS = _COLUMNS.where(Variant.sku.in_(bindparam("keys", expanding=True)))
+def sku_key(sku: str) -> str:
+    """A SKU as the catalogue stores it (upper-case, inner spaces single), for looking it up."""
+    return " ".join(sku.split()).upper()
 
 
-def _query(session: Session, statement: Select[Any], keys: list[Any]) -> list[VariantInfo]:
-    rows = session.execute(statement, {"keys": keys})
-    return [VariantInfo(variant_id=row[0], sku=row[1], product_id=row[4], product_name=row[5],
-                        variant_label=" / ".join(str(value) for value in (row[2] or {}).values()),
-                        category_id=row[6], tax_class=TaxClass(row[7]).value,
-                        is_sellable=bool(row[3]) and row[8] == ProductStatus.active)
-            for row in rows]
+_IDS_OF_SKUS = select(Variant.sku, Variant.id).where(Variant.sku.in_(bindparam("skus", expanding=True)))
 
 
 def by_ids(session: Session, *, variant_ids: Collection[int]) -> dict[int, VariantInfo]:
     """The variants with these ids (those that exist)."""
     if not variant_ids:
         return {}
-    return {info.variant_id: info for info in _query(session, _BY_IDS, list(set(variant_ids)))}
+    return {variant_id: VariantInfo.of(view)
+            for variant_id, view in catalogue.variants_by_ids(session, variant_ids=variant_ids).items()}
 
 
 def by_skus(session: Session, *, skus: Collection[str]) -> dict[str, VariantInfo]:
-    """The variants with these SKUs (those that exist)."""
-    if not skus:
+    """The variants with these SKUs (those that exist), by SKU as given."""
+    keys = {sku: sku_key(sku) for sku in skus}
+    if not keys:
         return {}
-    return {info.sku: info for info in _query(session, _BY_SKUS, list(set(skus)))}
+    ids = {row[0]: row[1] for row in session.execute(_IDS_OF_SKUS, {"skus": sorted(set(keys.values()))})}
+    infos = by_ids(session, variant_ids=ids.values())
+    return {sku: infos[ids[key]] for sku, key in keys.items() if key in ids and ids[key] in infos}
