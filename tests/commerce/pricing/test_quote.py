@@ -157,3 +157,10 @@ def test_a_variant_without_a_price_or_not_for_sale_is_refused(session: Session, 
     assert unsellable.value.code == "variant_not_sellable"
     with pytest.raises(NotFound):
         quote(session, channel=SalesChannel.pos, lines=[QuoteRequestLine("AO-1", 1)], store_id=999, at=IN_2026)
+
+
+def test_skus_are_found_in_any_case_and_by_variant_id(session: Session, shop: Shop) -> None:
+    lines = [QuoteRequestLine(" ao-1 ", 1), QuoteRequestLine(None, 2, variant_id=shop.variants["MU-1"])]
+    result = quote(session, channel=SalesChannel.app, lines=lines, at=IN_2026)
+    assert [(line.sku, line.quantity) for line in result.lines] == [("AO-1", 1), ("MU-1", 2)]
+    assert result.total == 199_000 + 2 * 99_000
