@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Literal
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -124,8 +125,10 @@ def configured_channels(session: Session) -> dict[str, list[int]]:
     return found
 
 
-def set_channel_locations(session: Session, *, channel: SalesChannel, location_ids: Sequence[int]) -> list[int]:
-    """Make ``location_ids`` the locations serving ``channel`` (none: back to the default rule)."""
+def set_channel_locations(session: Session, *, channel: SalesChannel,
+                          location_ids: Sequence[int]) -> tuple[Literal["configured", "default"], list[int]]:
+    """Make ``location_ids`` the locations serving ``channel`` (none: back to the default rule); returns the
+    rule now in force and the active locations serving the channel."""
     for location_id in set(location_ids):
         get(session, location_id=location_id)
     session.execute(delete(ChannelLocation).where(ChannelLocation.channel == channel.value))
@@ -133,7 +136,7 @@ def set_channel_locations(session: Session, *, channel: SalesChannel, location_i
                      for location_id in sorted(set(location_ids))])
     levels.note_available_changed(session, session.scalars(select(StockLevel.variant_id).distinct()))
     session.commit()
-    return sorted(set(location_ids))
+    return channel_locations(session, channel=channel)
 
 
 # Allocation order -------------------------------------------------------------------------------------
@@ -159,3 +162,11 @@ def allocation_order(locations: Sequence[Location], *, near: tuple[float, float]
         return location.priority, math.inf if distance is None else distance, location.id
 
     return sorted(locations, key=key)
+
+
+def channel_locations(session: Session, *,
+                      channel: SalesChannel) -> tuple[Literal["configured", "default"], list[int]]:
+    """Which locations serve ``channel`` and why: ``("configured", ids)`` or ``("default", ids)``."""
+    configured = configured_channels(session).get(channel.value)
+    return ("configured" if configured else "default",
+            [location.id for location in serving_locations(session, channel=channel)])
