@@ -7,7 +7,7 @@ import math
 from collections.abc import Sequence
 from typing import Literal
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, exists, or_, select
 from sqlalchemy.orm import Session
 
 from xuyen.clock import utcnow
@@ -108,12 +108,14 @@ def default_serves(location: Location, channel: SalesChannel) -> bool:
 
 
 def serving_locations(session: Session, *, channel: SalesChannel) -> list[Location]:
-    """The active locations that serve ``channel``, in allocation order (priority, then id)."""
-    chosen = set(session.scalars(select(ChannelLocation.location_id).where(ChannelLocation.channel == channel.value)))
-    active = list_all(session, active_only=True)
-    if chosen:
-        return [location for location in active if location.id in chosen]
-    return [location for location in active if default_serves(location, channel)]
+    """The active locations that serve ``channel``, in allocation order (priority, then id); one query."""
+    chosen = select(ChannelLocation.location_id).where(ChannelLocation.channel == channel.value)
+    configured = exists().where(ChannelLocation.channel == channel.value)
+    default = Location.kind == LocationKind.store if channel is SalesChannel.pos else Location.ships.is_(True)
+    query = (select(Location)
+             .where(Location.is_active.is_(True), or_(Location.id.in_(chosen), and_(~configured, default)))
+             .order_by(Location.priority, Location.name, Location.id))
+    return list(session.scalars(query))
 
 
 def configured_channels(session: Session) -> dict[str, list[int]]:
