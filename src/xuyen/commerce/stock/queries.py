@@ -134,7 +134,7 @@ def _rounded(value: float | None) -> float | None:
 
 
 def list_levels(session: Session, *, search: str = "", variant_id: int | None = None, location_id: int | None = None,
-                limit: int = 100, offset: int = 0) -> list[LevelView]:
+                limit: int = 100, offset: int = 0, variant_ids: Sequence[int] | None = None) -> list[LevelView]:
     """Levels with their variant's SKU and product name, filtered by SKU or product name (``search``), by
     variant or by location; by SKU, then location."""
     query = (select(StockLevel.variant_id, StockLevel.location_id, Location.code, StockLevel.on_hand,
@@ -143,7 +143,9 @@ def list_levels(session: Session, *, search: str = "", variant_id: int | None = 
              .join(Variant, Variant.id == StockLevel.variant_id)
              .join(Product, Product.id == Variant.product_id)
              .order_by(Variant.sku, Location.priority, Location.id)
-             .limit(min(max(limit, 1), MAX_PAGE)).offset(max(offset, 0)))
+             .limit(min(max(limit, 1), MAX_PAGE if variant_ids is None else MAX_PAGE * 20)).offset(max(offset, 0)))
+    if variant_ids is not None:
+        query = query.where(StockLevel.variant_id.in_(sorted(set(variant_ids))))
     if search.strip():
         pattern = f"%{search.strip().lower()}%"
         query = query.where(or_(func.lower(Variant.sku).like(pattern), func.lower(Product.name).like(pattern),
@@ -189,3 +191,43 @@ def list_reservations(session: Session, *, reference: str = "", status: Reservat
     if location_id is not None:
         query = query.where(Reservation.location_id == location_id)
     return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class GridRow:
+    """One variant's levels at every location of the grid."""
+
+    variant: VariantName
+    cells: dict[int, LevelView]
+
+    def total(self, field: str) -> int:
+        """A column's sum over the locations (``on_hand``, ``reserved`` or ``available``)."""
+        return sum(getattr(cell, field) for cell in self.cells.values())
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Variants × locations: what the stock page shows."""
+
+    locations: list[Location]
+    rows: list[GridRow]
+
+
+def grid(session: Session, *, search: str = "", limit: int = 100) -> Grid:
+    """Up to ``limit`` variants with stock somewhere (matching ``search``: SKU, barcode or product name), by SKU,
+    with their level at every location."""
+    ids = (select(StockLevel.variant_id).join(Variant, Variant.id == StockLevel.variant_id)
+           .join(Product, Product.id == Variant.product_id).group_by(StockLevel.variant_id, Variant.sku)
+           .order_by(Variant.sku).limit(min(max(limit, 1), MAX_PAGE)))
+    if search.strip():
+        pattern = f"%{search.strip().lower()}%"
+        ids = ids.where(or_(func.lower(Variant.sku).like(pattern), func.lower(Product.name).like(pattern),
+                            Variant.barcode == search.strip()))
+    variant_ids = list(session.scalars(ids))
+    rows: dict[int, GridRow] = {}
+    if variant_ids:
+        for level in list_levels(session, variant_id=None, limit=MAX_PAGE * 20, search="",
+                                 variant_ids=variant_ids):
+            rows.setdefault(level.variant.variant_id, GridRow(level.variant, {})).cells[level.location_id] = level
+    ordered = sorted(rows.values(), key=lambda row: row.variant.sku)
+    return Grid(locations=locations.list_all(session, active_only=True), rows=ordered)
