@@ -1,7 +1,7 @@
 """Stock levels, the stock ledger, reservations, channel buffers and serving locations, transfers
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-06 09:59:23.622919
 """
 
@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql
 import xuyen.db
 
 revision: str = '0014'
-down_revision: str | None = '0012'
+down_revision: str | None = '0013'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
