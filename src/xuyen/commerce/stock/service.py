@@ -200,10 +200,11 @@ def _write_reservations(session: Session, *, reference: str, plan: dict[Key, int
 def _reserve_optimistically(session: Session, *, reference: str, wanted: dict[int, int], order: list[int],
                             channel: SalesChannel, actor: str, expires_at: datetime | None) -> list[Reservation] | None:
     """The hot path on PostgreSQL, for an allocation that takes one level row: plan from an unlocked read, write
-    the reservation and its ledger line first, and take the row lock last with one guarded UPDATE, so the lock
-    is held only for that statement and the commit. None when the plan needs several rows, when the read shows
-    a shortage, or when another transaction took the stock meanwhile (what was written is taken back): the
-    caller then locks every candidate row in the fixed order and decides there."""
+    the reservation and its ledger line first, and take the row lock last with one guarded UPDATE (inside a
+    savepoint), so the lock is held only for that statement, the savepoint's release and the commit. None when
+    the plan needs several rows, when the read shows a shortage, or when another transaction took the stock
+    meanwhile (what was written is taken back): the caller then locks every candidate row in the fixed order and
+    decides there."""
     seen = levels.lock_levels(session, variant_ids=list(wanted), location_ids=order, lock=False)
     plan, shortages = allocate(wanted, order, {key: level.available for key, level in seen.items()})
     if shortages or len(plan) != 1:
@@ -211,8 +212,14 @@ def _reserve_optimistically(session: Session, *, reference: str, wanted: dict[in
     made, movements = _write_reservations(session, reference=reference, plan=plan, channel=channel, actor=actor,
                                           expires_at=expires_at)
     (key, quantity), = plan.items()
+    # A guarded UPDATE that waited for the row and then found too little keeps the row locked (PostgreSQL locks
+    # the newest version before re-checking); rolling back to the savepoint lets it go, so the general path
+    # below still takes its locks in the fixed order.
+    savepoint = session.begin_nested()
     if levels.change(session, key, reserved=quantity):
+        savepoint.commit()
         return made
+    savepoint.rollback()
     for obj in [*made, *movements]:
         session.delete(obj)
     session.flush()
