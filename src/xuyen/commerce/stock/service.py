@@ -301,6 +301,15 @@ def release_expired(session: Session, *, now: datetime | None = None, limit: int
                       reason="expired"))
 
 
+def set_expiry(session: Session, *, reference: str, expires_at: datetime | None) -> int:
+    """Change when the active reservations of ``reference`` run out (None: never, once an order is paid);
+    returns how many changed (helper: no commit)."""
+    statement = (update(Reservation)
+                 .where(Reservation.reference == reference.strip(), Reservation.status == ReservationStatus.active)
+                 .values(expires_at=expires_at).execution_options(synchronize_session="fetch"))
+    return int(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+
+
 def movements_of(session: Session, *, reference: str,
                  kinds: Collection[MovementKind] = ()) -> list[StockMovement]:
     """The ledger lines of ``reference`` (of ``kinds``), in the order they were written."""
