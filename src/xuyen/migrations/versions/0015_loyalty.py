@@ -1,7 +1,7 @@
 """Loyalty: points and stored value ledger, tiers and earning rules
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0014
 Create Date: 2026-12-06 10:01:47.013449
 """
 
@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql
 import xuyen.db
 
 revision: str = '0015'
-down_revision: str | None = '0012'
+down_revision: str | None = '0014'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
