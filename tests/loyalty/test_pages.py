@@ -41,6 +41,7 @@ def test_the_customer_360_shows_the_loyalty_panel(session: Session, browser: Tes
     html = page.text
     assert 'id="loyalty"' in html and "Bạc" in html and "Vàng" in html
     assert "600" in html and "Tích điểm" in html and "Nạp tiền" in html and "<progress" in html
+    assert "Tích điểm: 600 (DH000001)" in html and "Nạp số dư trả trước: " in html  # on the timeline too
 
 
 def test_a_manager_changes_the_programme_on_its_page(session: Session, browser: TestClient) -> None:
