@@ -52,6 +52,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/sources", i18n.N_("Sources"), Role.agent),
     NavItem("/customers/imports", i18n.N_("Customer imports"), Role.manager),
     NavItem("/duplicates", i18n.N_("Duplicates"), Role.agent),
+    NavItem("/loyalty/settings", i18n.N_("Loyalty"), Role.manager),
     NavItem("/channels", i18n.N_("Channels"), Role.manager),
     NavItem("/staff", i18n.N_("Staff"), Role.manager),
     NavItem("/jobs", i18n.N_("Jobs"), Role.owner),
