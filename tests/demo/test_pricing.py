@@ -48,5 +48,7 @@ def test_the_demo_promotions_and_coupon_apply(session: Session) -> None:
                     store_id=context.stores["HN01"].id)
     assert "Khách mua tại cửa hàng giảm 5%" in {item.name for item in at_till.discounts}
     assert [line.sku for line in at_till.lines if line.is_gift] == ["PK002-BE"]
+    gold = quote(session, channel=SalesChannel.app, lines=tees, tier="gold")
+    assert "Hạng Vàng và Kim cương giảm thêm 5%" in {item.name for item in gold.discounts}
     later = quote(session, channel=SalesChannel.web, lines=tees, at=utcnow() + timedelta(days=400))
     assert later.lines[0].vat_rate is not None

@@ -1,6 +1,6 @@
 """The shop's prices and promotions: the catalogue's retail prices on the base list, a Shopee price, an end-of-season
 price in one store, and the promotions a Vietnamese fashion chain runs (a category sale, buy two get one,
-a spend threshold with a gift, a store-only discount and a Tết coupon).
+a spend threshold with a gift, a store-only discount, a discount for the top loyalty tiers and a Tết coupon).
 
 Leaves ``context.extra["pricing"]``: ``promotions`` (id by name) and ``coupon`` (the Tết code).
 """
@@ -34,6 +34,8 @@ def _promotions(categories: dict[str, int]) -> list[dict[str, Any]]:
                                                                                "amount": 50_000}},
         {"name": "Khách mua tại cửa hàng giảm 5%", "kind": "percent", "params": {"percent": 5},
          "channels": ["pos"], "priority": -10},
+        {"name": "Hạng Vàng và Kim cương giảm thêm 5%", "kind": "percent", "params": {"percent": 5},
+         "tiers": ["gold", "diamond"], "priority": -20},
         {"name": "Mã TET2027 giảm 100.000đ", "kind": "fixed", "params": {"amount": 100_000},
          "requires_coupon": True},
     ]
@@ -41,7 +43,7 @@ def _promotions(categories: dict[str, int]) -> list[dict[str, Any]]:
 
 @demo_step(STEP, order=70)
 def add_pricing(session: Session, rng: random.Random, context: DemoContext) -> None:
-    """Base prices from the catalogue, two overrides, six promotions and the Tết coupon."""
+    """Base prices from the catalogue, two overrides, seven promotions and the Tết coupon."""
     catalogue: dict[str, Any] = context.extra["catalogue"]
     admin.add_defaults(session)  # the migration makes them; a database emptied since has none
     price_list = prices.base_price_list(session)

@@ -1,7 +1,7 @@
 """Catalogue: the order of each product's options, and product names folded for search
 
 Revision ID: 0018
-Revises: 0012
+Revises: 0015
 Create Date: 2026-12-06 10:03:20.517736
 """
 
