@@ -14,6 +14,7 @@ from tests.commerce.stock.checks import assert_consistent, level
 from tests.commerce.stock.conftest import make_location, make_variants
 from tests.factories import make_store, make_user
 from xuyen.auth.models import Role, User
+from xuyen.commerce.catalogue.models import Variant
 from xuyen.commerce.stock.models import LocationKind
 
 
@@ -43,6 +44,9 @@ def test_a_manager_receives_and_a_customer_sees_the_stock_by_store(client: TestC
     assert [row["code"] for row in near_saigon["locations"]] == ["KHO", "DN"]
     assert near_saigon["locations"][0]["distance_km"] < 20
     assert_problem(client.get(f"{API}/stock/availability", params={"sku": "KHONG-CO"}), 404, "variant_not_found")
+    session.get(Variant, shop["shirt"]).is_active = False  # type: ignore[union-attr]
+    session.commit()
+    assert_problem(client.get(f"{API}/stock/availability", params={"sku": sku}), 404, "variant_not_found")
     assert client.get(f"{API}/stock/availability", params={"sku": sku, "lat": 500}).status_code == 422
 
 
