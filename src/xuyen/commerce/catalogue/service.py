@@ -303,9 +303,13 @@ def save_product(session: Session, *, product_id: int, changes: ProductUpdate, a
     return row
 
 
-def update_product(session: Session, *, product_id: int, changes: ProductUpdate, actor: str) -> Product:
-    """Change a product's details (code, name, description, brand, category, tax class, status)."""
+def update_product(session: Session, *, product_id: int, changes: ProductUpdate, actor: str,
+                   images: Sequence[ImageIn] | None = None) -> Product:
+    """Change a product's details (code, name, description, brand, category, tax class, status), and its
+    pictures too when ``images`` is given."""
     row = save_product(session, product_id=product_id, changes=changes, actor=actor)
+    if images is not None:
+        replace_images(session, product_id=product_id, images=images, actor=actor)
     session.commit()
     return row
 
