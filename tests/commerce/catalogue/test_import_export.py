@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import unicodedata
+from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
@@ -220,3 +221,11 @@ def test_exported_rows_hold_every_field(session: Session) -> None:
     assert first["Status"] == "active" and first["Tax class"] == "standard"
     assert first["Product images"] == "https://cdn.example.vn/ao.jpg"
     assert dict(zip(headers, rows[2], strict=True))["Variant images"] == "/static/catalogue/ao-thun.svg"
+
+
+def test_the_sample_in_the_docs_imports(session: Session) -> None:
+    docs = (Path(__file__).resolve().parents[3] / "docs" / "catalogue.md").read_text(encoding="utf-8")
+    sample = docs.split("```csv\n", 1)[1].split("```", 1)[0]
+    report = import_catalogue(session, data=sample.encode(), file_name="sample.csv", actor=ACTOR)
+    assert report.applied, report.errors
+    assert (report.products_created, report.variants_created, report.listings_set) == (1, 2, 2)

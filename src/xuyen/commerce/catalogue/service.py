@@ -199,11 +199,11 @@ def _check_url(url: str) -> str:
 
 
 def _flush(session: Session) -> None:
-    """Flush, turning a unique key another writer took meanwhile into a clear Conflict."""
+    """Flush, turning a unique key another writer took meanwhile into a clear Conflict (the transaction, or the
+    caller's savepoint, is then to be rolled back)."""
     try:
         session.flush()
     except IntegrityError as exc:
-        session.rollback()
         raise Conflict("Another change took the same SKU, barcode or product code at the same moment; "
                        "reload and try again.", code="catalogue_conflict") from exc
 
