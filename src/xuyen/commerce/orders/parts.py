@@ -1,0 +1,163 @@
+"""What orders ask of the other commerce domains, in one place: catalogue, pricing, stock and loyalty services.
+
+Orders never touch those domains' tables; every call goes through their service functions, named here once.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import ModuleType
+from typing import Any, Literal
+
+from sqlalchemy.orm import Session
+
+from xuyen.commerce.channels import SalesChannel
+
+
+def _module(name: str) -> ModuleType:
+    return importlib.import_module(name)
+
+
+def _catalogue() -> ModuleType:
+    return _module("xuyen.commerce.catalogue.service")
+
+
+def _stock() -> ModuleType:
+    return _module("xuyen.commerce.stock.service")
+
+
+def _pricing() -> ModuleType:
+    return _module("xuyen.commerce.pricing.service")
+
+
+def _loyalty() -> ModuleType:
+    return _module("xuyen.loyalty.service")
+
+
+@dataclass(frozen=True)
+class Want:
+    """A quantity of one variant an order needs."""
+
+    variant_id: int
+    quantity: int
+
+
+# catalogue --------------------------------------------------------------------------------------------------
+
+def variants_by_ids(session: Session, *, variant_ids: Sequence[int]) -> dict[int, Any]:
+    """The catalogue's views of the variants (sku, names, product, category, tax class, sellable)."""
+    return dict(_catalogue().variants_by_ids(session, variant_ids=list(variant_ids)))
+
+
+def find_variant(session: Session, *, code: str) -> Any:
+    """The variant with this SKU or barcode (NotFound ``variant_not_found`` otherwise)."""
+    return _catalogue().find_variant(session, code=code)
+
+
+def listing_for(session: Session, *, channel: SalesChannel, account: str, external_item_id: str,
+                external_model_id: str = "", external_sku: str = "") -> Any | None:
+    """The channel listing for a marketplace's ids, or None when the catalogue does not know it."""
+    return _catalogue().listing_for(session, channel=channel, account=account, external_item_id=external_item_id,
+                                    external_model_id=external_model_id, external_sku=external_sku)
+
+
+# pricing ----------------------------------------------------------------------------------------------------
+
+def quote(session: Session, *, channel: SalesChannel, lines: Sequence[tuple[str, int]], store_id: int | None,
+          profile_id: int | None, coupon_codes: Sequence[str], at: datetime | None = None) -> Any:
+    """The pricing engine's quote for SKUs and quantities (prices, discounts, VAT)."""
+    pricing = _pricing()
+    request = [pricing.QuoteRequestLine(sku=sku, quantity=quantity) for sku, quantity in lines]
+    return pricing.quote(session, channel=channel, lines=request, store_id=store_id, profile_id=profile_id,
+                         coupon_codes=list(coupon_codes), at=at)
+
+
+def redeem_coupons(session: Session, *, codes: Sequence[str], profile_id: int | None, reference: str,
+                   at: datetime) -> None:
+    """Record the coupons' use for the order (Conflict when used up)."""
+    if codes:
+        _pricing().redeem_coupons(session, codes=list(codes), profile_id=profile_id, reference=reference, at=at)
+
+
+def release_coupons(session: Session, *, reference: str) -> None:
+    """Give back the coupons the order used."""
+    _pricing().release_coupons(session, reference=reference)
+
+
+# stock ------------------------------------------------------------------------------------------------------
+
+def _stock_lines(wants: Sequence[Want]) -> list[Any]:
+    stock = _stock()
+    return [stock.StockLine(variant_id=want.variant_id, quantity=want.quantity) for want in wants]
+
+
+def reserve(session: Session, *, reference: str, wants: Sequence[Want], channel: SalesChannel, actor: str,
+            expires_at: datetime | None, location_id: int | None = None,
+            near: tuple[float, float] | None = None) -> list[Any]:
+    """Hold stock for the order, all or nothing (OutOfStock, a Conflict, when short)."""
+    if not wants:
+        return []
+    return list(_stock().reserve(session, reference=reference, lines=_stock_lines(wants), channel=channel,
+                                 actor=actor, expires_at=expires_at, location_id=location_id, near=near))
+
+
+def release(session: Session, *, reference: str, actor: str, reason: str) -> int:
+    """Let go of the stock the order holds."""
+    return int(_stock().release(session, reference=reference, actor=actor, reason=reason))
+
+
+def fulfil(session: Session, *, reference: str, actor: str) -> None:
+    """Turn the order's held stock into a sale."""
+    _stock().fulfil(session, reference=reference, actor=actor)
+
+
+def sell(session: Session, *, reference: str, wants: Sequence[Want], location_id: int, actor: str) -> None:
+    """Sell over the counter from a location."""
+    if wants:
+        _stock().sell(session, reference=reference, lines=_stock_lines(wants), location_id=location_id, actor=actor)
+
+
+def return_to_stock(session: Session, *, reference: str, wants: Sequence[Want], location_id: int, actor: str,
+                    reason: str) -> None:
+    """Put returned goods back on the shelf where they came back."""
+    if wants:
+        _stock().return_to_stock(session, reference=reference, lines=_stock_lines(wants), location_id=location_id,
+                                 actor=actor, reason=reason)
+
+
+def held_at(session: Session, *, reference: str) -> int | None:
+    """The location holding the order's stock (the first, when several do), or None."""
+    for reservation in _stock().reservations_of(session, reference=reference):
+        return int(reservation.location_id)
+    return None
+
+
+def location_of_store(session: Session, *, store_id: int) -> Any:
+    """The stock location of a store."""
+    return _stock().location_of_store(session, store_id=store_id)
+
+
+def is_out_of_stock(error: Exception) -> bool:
+    """Whether the stock domain refused for lack of stock."""
+    return getattr(error, "code", "") == "out_of_stock"
+
+
+# loyalty ----------------------------------------------------------------------------------------------------
+
+LoyaltyAccount = Literal["points", "stored_value"]
+
+
+def spend(session: Session, *, profile_id: int, account: LoyaltyAccount, amount: int, reference: str,
+          actor: str) -> None:
+    """Take stored value or points (in đồng) from the customer's balance."""
+    _loyalty().spend(session, profile_id=profile_id, account=account, amount=amount, reference=reference, actor=actor)
+
+
+def refund(session: Session, *, profile_id: int, account: LoyaltyAccount, amount: int, reference: str,
+           actor: str) -> None:
+    """Give stored value or points (in đồng) back to the customer."""
+    _loyalty().refund(session, profile_id=profile_id, account=account, amount=amount, reference=reference,
+                      actor=actor)
