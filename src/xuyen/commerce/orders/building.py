@@ -111,21 +111,27 @@ def check_shipping_fee(fee: int) -> None:
 
 def check_coupons(quoted: Any) -> list[str]:
     """The coupons the quote accepted; refuse the order when it rejected one (the customer must know)."""
-    rejected = list(getattr(quoted, "coupons_rejected", None) or [])
+    results = list(quoted.coupons)
+    rejected = [c for c in results if not c.accepted]
     if rejected:
-        reasons = "; ".join(f"{_field(r, 'code')}: {_field(r, 'reason')}" for r in rejected)
+        reasons = "; ".join(f"{c.code}: {c.message or c.reason}" for c in rejected)
         raise ValidationFailed(f"These coupons cannot be used: {reasons}. Remove them and try again.",
-                               code="coupon_rejected", details={"rejected": [_plain(r) for r in rejected]})
-    return [str(_field(c, "code")) for c in (getattr(quoted, "coupons_accepted", None) or [])]
-
-
-def _field(value: Any, name: str) -> Any:
-    return value.get(name) if isinstance(value, dict) else getattr(value, name, value)
+                               code="coupon_rejected",
+                               details={"rejected": [{"code": c.code, "reason": c.reason} for c in rejected]})
+    return [str(c.code) for c in results]
 
 
 def _plain(value: Any) -> Any:
     dump = getattr(value, "model_dump", None)
     return dump(mode="json") if dump is not None else value
+
+
+def vat_rate_text(rate: Any) -> str | None:
+    """A VAT rate in percent as stored ("8", "10", "5"); None for goods not subject to VAT."""
+    if rate is None:
+        return None
+    text = format(rate, "f").rstrip("0").rstrip(".") if "." in format(rate, "f") else format(rate, "f")
+    return text or "0"
 
 
 def new_order(session: Session, draft: Draft, *, status: OrderStatus, quoted: Any, coupon_codes: Sequence[str],
@@ -146,15 +152,12 @@ def new_order(session: Session, draft: Draft, *, status: OrderStatus, quoted: An
                   updated_at=now)
     session.add(order)
     assign_number(session, order)
-    views = parts.variants_by_ids(session, variant_ids=[int(line.variant_id) for line in quoted.lines])
     for position, line in enumerate(quoted.lines):
-        view = views.get(int(line.variant_id))
         session.add(OrderLine(order_id=order.id, position=position, variant_id=int(line.variant_id),
-                              product_id=getattr(view, "product_id", None),
-                              category_id=getattr(view, "category_id", None), sku=line.sku, name=line.name,
+                              product_id=line.product_id, category_id=line.category_id, sku=line.sku, name=line.name,
                               quantity=int(line.quantity), list_price=int(line.list_price),
                               unit_price=int(line.unit_price), discount=int(line.discount), total=int(line.total),
-                              vat_rate=str(line.vat_rate), vat_amount=int(line.vat_amount),
+                              vat_rate=vat_rate_text(line.vat_rate), vat_amount=int(line.vat_amount),
                               net_amount=int(line.net_amount),
                               promotions=[_plain(p) for p in (line.promotions or [])]))
     record_status(session, order, status=status, actor=draft.actor, note=note, first=True)

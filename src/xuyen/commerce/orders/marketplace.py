@@ -112,7 +112,7 @@ def _line(session: Session, external: ExternalOrder, line: ExternalLine, *, posi
                                 external_sku=line.external_sku)
     row = OrderLine(order_id=order_id, position=position, sku=line.external_sku, name=line.name or line.external_sku,
                     quantity=line.quantity, list_price=line.unit_price, unit_price=line.unit_price,
-                    discount=line.unit_price * line.quantity - total, total=total, vat_rate="0", vat_amount=0,
+                    discount=line.unit_price * line.quantity - total, total=total, vat_rate=None, vat_amount=0,
                     net_amount=total, external_item_id=line.external_item_id,
                     external_model_id=line.external_model_id, external_sku=line.external_sku)
     if listing is None:

@@ -150,7 +150,7 @@ class OrderLine(Base):
     unit_price: Mapped[int] = mapped_column(Integer, default=0)
     discount: Mapped[int] = mapped_column(Integer, default=0)
     total: Mapped[int] = mapped_column(Integer, default=0)  # what the customer pays for the line
-    vat_rate: Mapped[str] = mapped_column(String(8), default="0")  # percent, as a decimal string ("8", "10")
+    vat_rate: Mapped[str | None] = mapped_column(String(8))  # percent ("8", "10"); empty: not subject to VAT
     vat_amount: Mapped[int] = mapped_column(Integer, default=0)
     net_amount: Mapped[int] = mapped_column(Integer, default=0)
     promotions: Mapped[list[Any]] = mapped_column(JSONType, default=list)

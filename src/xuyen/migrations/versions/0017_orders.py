@@ -90,7 +90,7 @@ def upgrade() -> None:
     sa.Column('unit_price', sa.Integer(), nullable=False),
     sa.Column('discount', sa.Integer(), nullable=False),
     sa.Column('total', sa.Integer(), nullable=False),
-    sa.Column('vat_rate', sa.String(length=8), nullable=False),
+    sa.Column('vat_rate', sa.String(length=8), nullable=True),
     sa.Column('vat_amount', sa.Integer(), nullable=False),
     sa.Column('net_amount', sa.Integer(), nullable=False),
     sa.Column('promotions', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
