@@ -107,17 +107,18 @@ def refund_payments(session: Session, order: Order, *, actor: str) -> None:
         if payment.status not in (PaymentStatus.paid, PaymentStatus.authorised):
             continue
         add_refund(session, order, method=payment.method, amount=payment.amount, actor=actor,
-                   key=f"cancel:{payment.id}")
+                   key=f"cancel:{payment.id}", undo_spend=True)
         payment.status, payment.updated_at = PaymentStatus.refunded, utcnow()
 
 
 def add_refund(session: Session, order: Order, *, method: PaymentMethod, amount: int, actor: str, key: str,
-               return_id: int | None = None) -> Payment:
-    """Record money going back to the customer; stored value and points go back to their balance at once."""
+               return_id: int | None = None, undo_spend: bool = False) -> Payment:
+    """Record money going back to the customer; stored value and points go back to their balance at once
+    (``undo_spend``: under the order's own reference, so the ledger gives back what the order took)."""
     status = PaymentStatus.pending
     if method.is_loyalty and order.profile_id is not None:
         parts.refund(session, profile_id=order.profile_id, account=loyalty_account(method), amount=amount,
-                     reference=f"{reference(order)}:{key}", actor=actor)
+                     reference=reference(order) if undo_spend else f"{reference(order)}:{key}", actor=actor)
         status = PaymentStatus.paid
     refund = Payment(order_id=order.id, return_id=return_id, kind=PaymentKind.refund, method=method, amount=amount,
                      status=status, details={"key": key}, created_at=utcnow(), updated_at=utcnow())

@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xuyen.auth.models import Role
@@ -24,6 +23,7 @@ from xuyen.commerce.orders.models import OrderLine, OrderStatus, PaymentMethod, 
 from xuyen.commerce.orders.returns import ReturnLineIn
 from xuyen.commerce.orders.service import STAFF_MOVES, OrderDetail
 from xuyen.commerce.orders.states import TRANSITIONS
+from xuyen.commerce.stock import locations
 from xuyen.commerce.stock.models import Location
 from xuyen.errors import ValidationFailed, XuyenError
 from xuyen.http import get_session
@@ -134,7 +134,7 @@ def orders_page(request: Request, session: DbSession, viewer: AgentViewer,
 
 
 def _locations(session: Session) -> list[Location]:
-    return list(session.scalars(select(Location).where(Location.is_active.is_(True)).order_by(Location.name)))
+    return locations.list_all(session, active_only=True)
 
 
 def _order_page(request: Request, session: Session, *, order_id: int, error: str = "", notice: str = "",

@@ -15,26 +15,17 @@ from typing import Any, Literal
 from sqlalchemy.orm import Session
 
 from xuyen.commerce.channels import SalesChannel
-
-
-def _module(name: str) -> ModuleType:
-    return importlib.import_module(name)
+from xuyen.commerce.pricing import service as pricing
+from xuyen.commerce.pricing.schemas import Quote
+from xuyen.commerce.stock import locations
+from xuyen.commerce.stock import service as stock
+from xuyen.commerce.stock.models import Location
+from xuyen.errors import ValidationFailed
+from xuyen.loyalty import service as loyalty
 
 
 def _catalogue() -> ModuleType:
-    return _module("xuyen.commerce.catalogue.service")
-
-
-def _stock() -> ModuleType:
-    return _module("xuyen.commerce.stock.service")
-
-
-def _pricing() -> ModuleType:
-    return _module("xuyen.commerce.pricing.service")
-
-
-def _loyalty() -> ModuleType:
-    return _module("xuyen.loyalty.service")
+    return importlib.import_module("xuyen.commerce.catalogue.service")
 
 
 @dataclass(frozen=True)
@@ -67,9 +58,8 @@ def listing_for(session: Session, *, channel: SalesChannel, account: str, extern
 # pricing ----------------------------------------------------------------------------------------------------
 
 def quote(session: Session, *, channel: SalesChannel, lines: Sequence[tuple[str, int]], store_id: int | None,
-          profile_id: int | None, coupon_codes: Sequence[str], at: datetime | None = None) -> Any:
+          profile_id: int | None, coupon_codes: Sequence[str], at: datetime | None = None) -> Quote:
     """The pricing engine's quote for SKUs and quantities (prices, discounts, VAT)."""
-    pricing = _pricing()
     request = [pricing.QuoteRequestLine(sku=sku, quantity=quantity) for sku, quantity in lines]
     return pricing.quote(session, channel=channel, lines=request, store_id=store_id, profile_id=profile_id,
                          coupon_codes=list(coupon_codes), at=at)
@@ -79,70 +69,73 @@ def redeem_coupons(session: Session, *, codes: Sequence[str], profile_id: int | 
                    at: datetime) -> None:
     """Record the coupons' use for the order (Conflict when used up)."""
     if codes:
-        _pricing().redeem_coupons(session, codes=list(codes), profile_id=profile_id, reference=reference, at=at)
+        pricing.redeem_coupons(session, codes=list(codes), profile_id=profile_id, reference=reference, at=at)
 
 
 def release_coupons(session: Session, *, reference: str) -> None:
     """Give back the coupons the order used."""
-    _pricing().release_coupons(session, reference=reference)
+    pricing.release_coupons(session, reference=reference)
 
 
 # stock ------------------------------------------------------------------------------------------------------
 
-def _stock_lines(wants: Sequence[Want]) -> list[Any]:
-    stock = _stock()
+def _stock_lines(wants: Sequence[Want]) -> list[stock.StockLine]:
     return [stock.StockLine(variant_id=want.variant_id, quantity=want.quantity) for want in wants]
 
 
 def reserve(session: Session, *, reference: str, wants: Sequence[Want], channel: SalesChannel, actor: str,
             expires_at: datetime | None, location_id: int | None = None,
-            near: tuple[float, float] | None = None) -> list[Any]:
+            near: tuple[float, float] | None = None) -> None:
     """Hold stock for the order, all or nothing (OutOfStock, a Conflict, when short)."""
-    if not wants:
-        return []
-    return list(_stock().reserve(session, reference=reference, lines=_stock_lines(wants), channel=channel,
-                                 actor=actor, expires_at=expires_at, location_id=location_id, near=near))
+    if wants:
+        stock.reserve(session, reference=reference, lines=_stock_lines(wants), channel=channel, actor=actor,
+                      expires_at=expires_at, location_id=location_id, near=near)
 
 
 def release(session: Session, *, reference: str, actor: str, reason: str) -> int:
     """Let go of the stock the order holds."""
-    return int(_stock().release(session, reference=reference, actor=actor, reason=reason))
+    return stock.release(session, reference=reference, actor=actor, reason=reason)
 
 
 def fulfil(session: Session, *, reference: str, actor: str) -> None:
     """Turn the order's held stock into a sale."""
-    _stock().fulfil(session, reference=reference, actor=actor)
+    stock.fulfil(session, reference=reference, actor=actor)
 
 
 def sell(session: Session, *, reference: str, wants: Sequence[Want], location_id: int, actor: str) -> None:
     """Sell over the counter from a location."""
     if wants:
-        _stock().sell(session, reference=reference, lines=_stock_lines(wants), location_id=location_id, actor=actor)
+        stock.sell(session, reference=reference, lines=_stock_lines(wants), location_id=location_id, actor=actor)
 
 
 def return_to_stock(session: Session, *, reference: str, wants: Sequence[Want], location_id: int, actor: str,
                     reason: str) -> None:
     """Put returned goods back on the shelf where they came back."""
     if wants:
-        _stock().return_to_stock(session, reference=reference, lines=_stock_lines(wants), location_id=location_id,
-                                 actor=actor, reason=reason)
+        stock.return_to_stock(session, reference=reference, lines=_stock_lines(wants), location_id=location_id,
+                              actor=actor, reason=reason)
 
 
 def held_at(session: Session, *, reference: str) -> int | None:
     """The location holding the order's stock (the first, when several do), or None."""
-    for reservation in _stock().reservations_of(session, reference=reference):
-        return int(reservation.location_id)
+    for reservation in stock.reservations_of(session, reference=reference):
+        return reservation.location_id
     return None
 
 
-def location_of_store(session: Session, *, store_id: int) -> Any:
+def location_of_store(session: Session, *, store_id: int) -> Location:
     """The stock location of a store."""
-    return _stock().location_of_store(session, store_id=store_id)
+    return locations.location_of_store(session, store_id=store_id)
+
+
+def get_location(session: Session, *, location_id: int) -> Location:
+    """A stock location."""
+    return locations.get(session, location_id=location_id)
 
 
 def is_out_of_stock(error: Exception) -> bool:
     """Whether the stock domain refused for lack of stock."""
-    return getattr(error, "code", "") == "out_of_stock"
+    return isinstance(error, stock.OutOfStock)
 
 
 # loyalty ----------------------------------------------------------------------------------------------------
@@ -150,14 +143,29 @@ def is_out_of_stock(error: Exception) -> bool:
 LoyaltyAccount = Literal["points", "stored_value"]
 
 
+def points_for(session: Session, *, profile_id: int, amount: int) -> int:
+    """How many points pay ``amount`` đồng (a point is worth the programme's point value); ValidationFailed when
+    the amount is not a whole number of points."""
+    value = loyalty.balances(session, profile_id=profile_id).point_value
+    if value <= 0 or amount % value:
+        raise ValidationFailed(f"Points pay in steps of {value:,} đồng (one point); {amount:,} đồng is not.",
+                               code="invalid_points_amount", details={"point_value": value})
+    return amount // value
+
+
+def _units(session: Session, *, profile_id: int, account: LoyaltyAccount, amount: int) -> int:
+    return points_for(session, profile_id=profile_id, amount=amount) if account == "points" else amount
+
+
 def spend(session: Session, *, profile_id: int, account: LoyaltyAccount, amount: int, reference: str,
           actor: str) -> None:
-    """Take stored value or points (in đồng) from the customer's balance."""
-    _loyalty().spend(session, profile_id=profile_id, account=account, amount=amount, reference=reference, actor=actor)
+    """Take stored value or points (``amount`` in đồng) from the customer's balance."""
+    loyalty.spend(session, profile_id=profile_id, account=account, reference=reference, actor=actor,
+                  amount=_units(session, profile_id=profile_id, account=account, amount=amount))
 
 
 def refund(session: Session, *, profile_id: int, account: LoyaltyAccount, amount: int, reference: str,
            actor: str) -> None:
-    """Give stored value or points (in đồng) back to the customer."""
-    _loyalty().refund(session, profile_id=profile_id, account=account, amount=amount, reference=reference,
-                      actor=actor)
+    """Give stored value or points (``amount`` in đồng) back to the customer."""
+    loyalty.refund(session, profile_id=profile_id, account=account, reference=reference, actor=actor,
+                   amount=_units(session, profile_id=profile_id, account=account, amount=amount))

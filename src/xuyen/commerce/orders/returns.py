@@ -75,8 +75,8 @@ def _check_lines(session: Session, order: Order, lines: Sequence[ReturnLineIn]) 
 
 
 def _location(session: Session, location_id: int) -> Location:
-    location = session.get(Location, location_id)
-    if location is None or not location.is_active:
+    location = parts.get_location(session, location_id=location_id)
+    if not location.is_active:
         raise NotFound(f"There is no active stock location {location_id}.", code="location_not_found")
     return location
 
