@@ -233,6 +233,9 @@ def confirm_payment(session: Session, *, order_id: int, provider_reference: str,
     """A waiting payment is confirmed (by the gateway, or by staff who saw the transfer); a pending order whose
     payments are all in is placed. Confirming the same payment again changes nothing."""
     order = _locked(session, order_id)
+    if order.status is OrderStatus.cancelled:
+        raise Conflict(f"Order {order.number} was cancelled before its payment came in; refund the customer.",
+                       code="order_cancelled")
     payment = _waiting_payment(session, order, payment_id=payment_id)
     if payment is None:
         session.rollback()
@@ -240,9 +243,6 @@ def confirm_payment(session: Session, *, order_id: int, provider_reference: str,
     if amount is not None and amount != payment.amount:
         raise ValidationFailed(f"The payment is {payment.amount:,} đồng, not {amount:,} đồng; check the transfer.",
                                code="amount_mismatch", details={"expected": payment.amount, "given": amount})
-    if order.status is OrderStatus.cancelled:
-        raise Conflict(f"Order {order.number} was cancelled before its payment came in; refund the customer.",
-                       code="order_cancelled")
     payment.status, payment.updated_at = PaymentStatus.paid, utcnow()
     payment.provider_reference = provider_reference or payment.provider_reference
     session.flush()
