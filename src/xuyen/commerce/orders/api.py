@@ -11,14 +11,14 @@ from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 from sqlalchemy.orm import Session
 
 from xuyen.auth.deps import require_role
 from xuyen.auth.models import Role
 from xuyen.auth.service import Principal
 from xuyen.commerce.channels import SalesChannel
-from xuyen.commerce.orders import service
+from xuyen.commerce.orders import online, service
 from xuyen.commerce.orders.models import OrderStatus
 from xuyen.commerce.orders.schemas import (
     CancelIn,
@@ -139,6 +139,16 @@ def confirm_payment(order_id: OrderId, body: PaymentConfirmIn, session: Db, call
     service.confirm_payment(session, order_id=order_id, provider_reference=body.provider_reference,
                             amount=body.amount, payment_id=body.payment_id, actor=actor_name(caller))
     return _detail(session, order_id)
+
+
+@router.post("/orders/{order_id}/payments/vnpay", summary="Pay a waiting order with VNPay", responses={
+    **_ERRORS, 503: {"description": "VNPay is not set up"}})
+def vnpay_payment(order_id: OrderId, request: Request, session: Db, _caller: Agent,
+                  customer_ip: Annotated[str, Query(max_length=45)] = "") -> dict[str, str]:
+    """The signed VNPay address to send the customer to (``customer_ip``: the customer's address, as VNPay asks)."""
+    url = online.vnpay_payment_url(session, order_id=order_id, ip=customer_ip or "127.0.0.1",
+                                   config=online.vnpay_config(request.app.state.settings))
+    return {"url": url}
 
 
 @router.post("/orders/{order_id}/status", summary="Move an order along", responses=_ERRORS)

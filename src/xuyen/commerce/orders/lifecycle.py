@@ -46,6 +46,20 @@ def mark_paid_if_settled(session: Session, order: Order, *, at: datetime) -> boo
     return True
 
 
+def settle_payment(session: Session, order: Order, payment: Payment, *, provider_reference: str,
+                   actor: str) -> None:
+    """A waiting payment came in: it is paid, and a pending order whose online payments are all in is placed."""
+    payment.status, payment.updated_at = PaymentStatus.paid, utcnow()
+    payment.provider_reference = provider_reference or payment.provider_reference
+    session.flush()
+    still_waiting = any(p.kind is PaymentKind.payment and p.status is PaymentStatus.pending and p.method.is_online
+                        for p in payments_of(session, order.id))
+    if order.status is OrderStatus.pending_payment and not still_waiting:
+        place(session, order, actor=actor, note=f"payment {provider_reference}".strip())
+    else:
+        mark_paid_if_settled(session, order, at=utcnow())
+
+
 def place(session: Session, order: Order, *, actor: str, note: str = "", at: datetime | None = None) -> None:
     """A pending order's payment is confirmed: it is placed and its stock is held without expiry."""
     when = at or utcnow()

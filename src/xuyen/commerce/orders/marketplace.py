@@ -26,6 +26,7 @@ from xuyen.commerce.orders.models import (
 )
 from xuyen.commerce.orders.records import (
     assign_number,
+    flag,
     journal_event,
     lines_of,
     record_status,
@@ -146,7 +147,7 @@ def _create(session: Session, external: ExternalOrder) -> Order:
     session.add_all(rows)
     unmatched = [row.external_item_id for row in rows if row.unmatched]
     if unmatched:
-        _flag(order, f"Unknown listing(s) {', '.join(unmatched)}: map them in the catalogue.")
+        flag(order, f"Unknown listing(s) {', '.join(unmatched)}: map them in the catalogue.")
     session.add(Payment(order_id=order.id, kind=PaymentKind.payment, method=_method(external.payment_method),
                         amount=external.total, status=PaymentStatus.pending, created_at=now, updated_at=now))
     record_status(session, order, status=OrderStatus.pending_payment, actor=_actor(external),
@@ -170,11 +171,6 @@ def _method(name: str) -> PaymentMethod:
         return PaymentMethod.bank_transfer  # the platform collected it: paid out to us with the settlement
 
 
-def _flag(order: Order, reason: str) -> None:
-    order.needs_attention = True
-    order.attention_reason = "\n".join(filter(None, [order.attention_reason, reason]))[:2000]
-
-
 def _hold_stock(session: Session, order: Order, external: ExternalOrder) -> None:
     """Reserve what the order needs; an order the platform took although we are short is kept and flagged."""
     wants = wants_of(lines_of(session, order.id))
@@ -185,7 +181,7 @@ def _hold_stock(session: Session, order: Order, external: ExternalOrder) -> None
     except Exception as error:
         if not parts.is_out_of_stock(error):
             raise
-        _flag(order, f"Not enough stock to hold for this order: {getattr(error, 'message', error)}")
+        flag(order, f"Not enough stock to hold for this order: {getattr(error, 'message', error)}")
         return
     order.location_id = parts.held_at(session, reference=reference(order))
 
@@ -203,11 +199,11 @@ def _update(session: Session, order: Order, external: ExternalOrder) -> None:
             lifecycle.cancel(session, order, actor=_actor(external), reason=external.raw_status or "cancelled",
                              at=external.updated_at)
         elif order.status is not OrderStatus.cancelled:
-            _flag(order, f"{external.channel.value} cancelled the order after it was {order.status.value}: "
+            flag(order, f"{external.channel.value} cancelled the order after it was {order.status.value}: "
                          "check where the goods are.")
         return
     if order.status is OrderStatus.cancelled:
-        _flag(order, f"{external.channel.value} reports the order {external.status.value} after it was cancelled.")
+        flag(order, f"{external.channel.value} reports the order {external.status.value} after it was cancelled.")
         return
     _walk(session, order, external, target)
 

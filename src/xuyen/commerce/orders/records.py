@@ -76,6 +76,12 @@ def record_status(session: Session, order: Order, *, status: OrderStatus, actor:
                              to_status=status.value, actor=actor, note=note, at=utcnow()))
 
 
+def flag(order: Order, reason: str) -> None:
+    """Mark the order for a person to look at, and say why (reasons add up)."""
+    order.needs_attention = True
+    order.attention_reason = "\n".join(filter(None, [order.attention_reason, reason]))[:2000]
+
+
 def lines_of(session: Session, order_id: int) -> list[OrderLine]:
     """The order's lines in order."""
     return list(session.scalars(select(OrderLine).where(OrderLine.order_id == order_id)

@@ -243,15 +243,7 @@ def confirm_payment(session: Session, *, order_id: int, provider_reference: str,
     if amount is not None and amount != payment.amount:
         raise ValidationFailed(f"The payment is {payment.amount:,} đồng, not {amount:,} đồng; check the transfer.",
                                code="amount_mismatch", details={"expected": payment.amount, "given": amount})
-    payment.status, payment.updated_at = PaymentStatus.paid, utcnow()
-    payment.provider_reference = provider_reference or payment.provider_reference
-    session.flush()
-    still_waiting = any(p.kind is PaymentKind.payment and p.status is PaymentStatus.pending
-                        and p.method.is_online for p in payments_of(session, order.id))
-    if order.status is OrderStatus.pending_payment and not still_waiting:
-        lifecycle.place(session, order, actor=actor, note=f"payment {provider_reference}".strip())
-    else:
-        lifecycle.mark_paid_if_settled(session, order, at=utcnow())
+    lifecycle.settle_payment(session, order, payment, provider_reference=provider_reference, actor=actor)
     session.commit()
     return order
 
