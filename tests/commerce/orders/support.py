@@ -13,7 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.factories import make_store
-from xuyen.commerce.catalogue.models import Category, Product, TaxClass, Variant
+from xuyen.commerce.catalogue.models import Category, ChannelListing, Product, TaxClass, Variant
+from xuyen.commerce.channels import SalesChannel
 from xuyen.commerce.orders.building import Customer
 from xuyen.commerce.pricing import admin, prices
 from xuyen.commerce.stock import locations, moves
@@ -47,12 +48,33 @@ def _variant(session: Session, *, sku: str, name: str, price: int, category_id: 
     product = Product(code=f"P{number:04d}-{sku}", name=name, category_id=category_id, tax_class=tax_class)
     session.add(product)
     session.flush()
-    variant = Variant(product_id=product.id, sku=sku, barcode=f"8930000{number:06d}", options={"Cỡ": "M"})
+    variant = Variant(product_id=product.id, sku=sku, barcode=ean13(f"893000{number:06d}"), options={"Cỡ": "M"})
     session.add(variant)
     session.commit()
     admin.set_prices(session, price_list_id=prices.base_price_list(session).id, amounts={variant.id: price},
                      actor=ACTOR)
     return variant.id
+
+
+def ean13(first12: str) -> str:
+    """A barcode with its GS1 check digit."""
+    total = sum(int(digit) * (3 if index % 2 else 1) for index, digit in enumerate(first12))
+    return first12 + str((10 - total % 10) % 10)
+
+
+def barcode_of(session: Session, variant_id: int) -> str:
+    """The variant's barcode."""
+    variant = session.get(Variant, variant_id)
+    assert variant is not None and variant.barcode
+    return variant.barcode
+
+
+def list_on(session: Session, *, variant_id: int, channel: SalesChannel, account: str, item: str,
+            model: str = "", sku: str = "") -> None:
+    """The variant listed on a marketplace shop under the platform's ids."""
+    session.add(ChannelListing(variant_id=variant_id, channel=channel, account=account, external_item_id=item,
+                               external_model_id=model, external_sku=sku))
+    session.commit()
 
 
 def make_shop(session: Session, *, stock: int = 10, hanoi_stock: int = 3) -> Shop:
@@ -140,7 +162,6 @@ def profile_of(session: Session, customer: Customer) -> int:
     """The customer's profile, made from their phone as a sign-up on the website would."""
     from xuyen.clock import utcnow
     from xuyen.commerce import journal
-    from xuyen.commerce.channels import SalesChannel
 
     profile_id = journal.record(session, channel=SalesChannel.web, event="Signed Up",
                                 message_id=f"signup-{next(_numbers)}", identifiers=customer.all_identifiers(),

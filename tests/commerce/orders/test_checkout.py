@@ -21,6 +21,7 @@ from xuyen.commerce.orders import service
 from xuyen.commerce.orders.building import LineIn, PaymentIn
 from xuyen.commerce.orders.models import Fulfilment, OrderStatus, PaymentMethod, PaymentStatus
 from xuyen.commerce.orders.records import payments_of
+from xuyen.commerce.stock import service as stock
 from xuyen.errors import Conflict
 
 M = PaymentMethod
@@ -135,3 +136,32 @@ def test_cancelling_lets_the_stock_go(session: Session) -> None:
     assert level(session, variant_id=shop.variants["AO-DEN-M"], location_id=shop.warehouse) == (10, 0)
     assert topics(session, order_id=order.id) == ["order.placed", "order.cancelled"]
     assert journal_events(session, number=order.number or "")[-1] == "Order Cancelled"
+
+
+def test_a_paid_order_keeps_its_stock_after_the_payment_hold_would_have_run_out(session: Session) -> None:
+    shop = make_shop(session)
+    order = service.start_checkout(session, lines=[LineIn("SOMI-M", 2)], customer=LAN,
+                                   payments=[PaymentIn(M.bank_transfer)], actor="web", hold=timedelta(minutes=10))
+    service.confirm_payment(session, order_id=order.id, provider_reference="FT2632", actor="kế toán")
+    stock.release_expired(session, now=utcnow() + timedelta(days=1))
+    session.commit()
+    assert level(session, variant_id=shop.variants["SOMI-M"], location_id=shop.warehouse) == (10, 2)
+
+
+def test_a_payment_confirmed_after_the_hold_ran_out_takes_the_stock_again_or_flags(session: Session) -> None:
+    shop = make_shop(session, stock=2, hanoi_stock=0)
+    late = service.start_checkout(session, lines=[LineIn("SOMI-M", 2)], customer=LAN,
+                                  payments=[PaymentIn(M.bank_transfer)], actor="web", hold=timedelta(minutes=10))
+    stock.release_expired(session, now=utcnow() + timedelta(minutes=11))
+    session.commit()
+    service.confirm_payment(session, order_id=late.id, provider_reference="FT1", actor="kế toán")
+    assert level(session, variant_id=shop.variants["SOMI-M"], location_id=shop.warehouse) == (2, 2)
+    later = service.start_checkout(session, lines=[LineIn("SACH-1", 2)], customer=LAN,
+                                   payments=[PaymentIn(M.bank_transfer)], actor="web", hold=timedelta(minutes=10))
+    stock.release_expired(session, now=utcnow() + timedelta(minutes=11))
+    session.commit()
+    service.start_checkout(session, lines=[LineIn("SACH-1", 2)], customer=LAN, payments=[PaymentIn(M.cod)],
+                           actor="web")
+    service.confirm_payment(session, order_id=later.id, provider_reference="FT2", actor="kế toán")
+    later = service.get_order(session, order_id=later.id)
+    assert later.status is OrderStatus.placed and later.needs_attention

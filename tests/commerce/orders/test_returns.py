@@ -4,9 +4,12 @@ stored value back; an exchange pays the new goods with the returned ones."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from sqlalchemy.orm import Session
 
+from tests.api_client import Browser, assert_problem
 from tests.commerce.orders.support import (
     LAN,
     level,
@@ -17,6 +20,8 @@ from tests.commerce.orders.support import (
     top_up,
     topics,
 )
+from tests.factories import make_user
+from xuyen.auth.models import Role, User
 from xuyen.commerce.orders import service
 from xuyen.commerce.orders.building import LineIn, PaymentIn
 from xuyen.commerce.orders.models import OrderStatus, PaymentKind, PaymentMethod, PaymentStatus, RefundTo
@@ -24,6 +29,7 @@ from xuyen.commerce.orders.models import ReturnCondition as C
 from xuyen.commerce.orders.records import lines_of, payments_of
 from xuyen.commerce.orders.returns import ReturnLineIn
 from xuyen.errors import Conflict, ValidationFailed
+from xuyen.stores.models import Store
 
 M = PaymentMethod
 
@@ -126,3 +132,18 @@ def test_a_customer_short_of_stored_value_is_refused_and_nothing_is_written(sess
     assert service.list_orders(session)[1] == 0
     assert level(session, variant_id=shop.variants["SOMI-M"], location_id=shop.warehouse) == (10, 0)
     assert stored_value(session, profile_id=profile_id) == 100_000
+
+
+def test_store_staff_take_returns_only_in_their_store(session: Session,
+                                                      browser_for: Callable[[User], Browser]) -> None:
+    shop = make_shop(session)
+    order_id = _delivered(session, LineIn("AO-DEN-M", 1))
+    (line,) = lines_of(session, order_id)
+    hanoi_store = session.get(Store, shop.hanoi_store)
+    clerk = browser_for(make_user(session, role=Role.agent, store=hanoi_store))
+    body = {"lines": [{"order_line_id": line.id, "quantity": 1}], "location_id": shop.saigon}
+    assert_problem(clerk.request("POST", f"/orders/{order_id}/returns", json=body), 403, "other_store")
+    taken = clerk.request("POST", f"/orders/{order_id}/returns", json={**body, "location_id": shop.hanoi})
+    assert taken.status_code == 201, taken.text
+    assert taken.json()["amount"] == 199_000 and taken.json()["location_id"] == shop.hanoi
+    assert level(session, variant_id=shop.variants["AO-DEN-M"], location_id=shop.hanoi) == (4, 0)

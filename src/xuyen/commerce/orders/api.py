@@ -171,7 +171,7 @@ def create_return(order_id: OrderId, body: ReturnIn, session: Db, caller: Agent)
     stored value."""
     returned = service.create_return(session, order_id=order_id, lines=[line.to_line() for line in body.lines],
                                      location_id=body.location_id, actor=actor_name(caller), reason=body.reason,
-                                     refund_to=body.refund_to)
+                                     refund_to=body.refund_to, scope_store_id=caller.store_id)
     detail = service.order_detail(session, order_id=order_id)
     return next(ReturnOut.of(r, lines) for r, lines in detail.returns if r.id == returned.id)
 
@@ -183,7 +183,7 @@ def create_exchange(order_id: OrderId, body: ExchangeIn, session: Db, caller: Ag
     _, new_order = service.create_exchange(
         session, order_id=order_id, lines=[line.to_line() for line in body.lines], location_id=body.location_id,
         new_lines=[line.to_line() for line in body.new_lines], payments=[p.to_payment() for p in body.payments],
-        actor=actor_name(caller), reason=body.reason, refund_to=body.refund_to)
+        actor=actor_name(caller), reason=body.reason, refund_to=body.refund_to, scope_store_id=caller.store_id)
     return _detail(session, new_order.id)
 
 

@@ -11,21 +11,32 @@ from sqlalchemy.orm import Session
 from xuyen.clock import utcnow
 from xuyen.commerce import journal
 from xuyen.commerce.orders import parts
-from xuyen.commerce.orders.building import loyalty_account
-from xuyen.commerce.orders.models import Order, OrderStatus, Payment, PaymentKind, PaymentMethod, PaymentStatus
+from xuyen.commerce.orders.building import loyalty_account, wants_of
+from xuyen.commerce.orders.models import (
+    Fulfilment,
+    Order,
+    OrderStatus,
+    Payment,
+    PaymentKind,
+    PaymentMethod,
+    PaymentStatus,
+)
 from xuyen.commerce.orders.records import (
     CANCELLED,
     COMPLETED,
     PAID,
     PLACED,
     emit,
+    flag,
     journal_event,
+    lines_of,
     paid_amount,
     payments_of,
     record_status,
     reference,
 )
 from xuyen.commerce.orders.states import HOLDS_STOCK
+from xuyen.errors import Conflict
 
 SYSTEM = "system"
 
@@ -64,8 +75,26 @@ def place(session: Session, order: Order, *, actor: str, note: str = "", at: dat
     """A pending order's payment is confirmed: it is placed and its stock is held without expiry."""
     when = at or utcnow()
     record_status(session, order, status=OrderStatus.placed, actor=actor, note=note, at=when)
+    if order.expires_at is not None:
+        hold_until_shipped(session, order, actor=actor)
     order.expires_at = None
     announce_placed(session, order, at=when)
+
+
+def hold_until_shipped(session: Session, order: Order, *, actor: str) -> None:
+    """Hold the order's stock with no expiry from now on: the hold made while the payment was awaited is
+    exchanged for one that lasts (taken again if it had already run out); a paid order whose stock is gone
+    meanwhile is kept and flagged."""
+    parts.release(session, reference=reference(order), actor=actor, reason="paid: held until shipped")
+    location_id = order.location_id if order.fulfilment is Fulfilment.pickup else None
+    try:
+        with session.begin_nested():
+            parts.reserve(session, reference=reference(order), wants=wants_of(lines_of(session, order.id)),
+                          channel=order.channel, actor=actor, expires_at=None, location_id=location_id)
+    except Conflict as error:
+        if not parts.is_out_of_stock(error):
+            raise
+        flag(order, f"Paid after its stock hold ran out, and the stock is gone: {error.message}")
 
 
 def advance(session: Session, order: Order, *, status: OrderStatus, actor: str, note: str = "",

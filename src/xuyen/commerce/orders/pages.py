@@ -221,7 +221,7 @@ async def create_return(request: Request, session: DbSession, viewer: AgentViewe
         service.create_return(session, order_id=order_id, lines=lines,
                               location_id=int(location) if location.isdigit() and len(location) < 11 else None,
                               actor=actor_name(viewer.principal), reason=str(form.get("reason", ""))[:500],
-                              refund_to=refund_to)
+                              refund_to=refund_to, scope_store_id=viewer.principal.store_id)
     except XuyenError as exc:
         return _refused(request, session, order_id, exc)
     return _back(order_id, "returned")

@@ -29,7 +29,7 @@ from xuyen.commerce.orders.models import (
 )
 from xuyen.commerce.orders.records import RETURNED, EventLine, emit, journal_event, lines_of, payments_of
 from xuyen.commerce.stock.models import Location
-from xuyen.errors import Conflict, NotFound, ValidationFailed
+from xuyen.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 
 RETURNABLE = frozenset({OrderStatus.shipped, OrderStatus.completed})
 
@@ -187,10 +187,20 @@ def return_everything(session: Session, order: Order, *, actor: str, reason: str
     return returned
 
 
+def check_scope(session: Session, *, location_id: int | None, scope_store_id: int | None) -> None:
+    """Staff tied to a store take returns only at their store's location."""
+    if scope_store_id is None:
+        return
+    if location_id is None or _location(session, location_id).store_id != scope_store_id:
+        raise PermissionDenied("You work for another store: take returns at your own store.", code="other_store")
+
+
 def create_return(session: Session, *, order_id: int, lines: Sequence[ReturnLineIn], location_id: int | None,
-                  actor: str, reason: str = "", refund_to: RefundTo = RefundTo.original) -> OrderReturn:
+                  actor: str, reason: str = "", refund_to: RefundTo = RefundTo.original,
+                  scope_store_id: int | None = None) -> OrderReturn:
     """Take goods of an order back at a location and refund them (partial returns welcome; never more than was
-    bought)."""
+    bought); ``scope_store_id`` keeps a store's staff to their store."""
+    check_scope(session, location_id=location_id, scope_store_id=scope_store_id)
     order = _locked_order(session, order_id)
     returned = record_return(session, order, lines=lines, location_id=location_id, actor=actor, reason=reason,
                              refund_to=refund_to)
@@ -208,11 +218,13 @@ def _locked_order(session: Session, order_id: int) -> Order:
 
 def create_exchange(session: Session, *, order_id: int, lines: Sequence[ReturnLineIn], location_id: int,
                     new_lines: Sequence[LineIn], payments: Sequence[PaymentIn], actor: str, reason: str = "",
-                    refund_to: RefundTo = RefundTo.original) -> tuple[OrderReturn, Order]:
+                    refund_to: RefundTo = RefundTo.original,
+                    scope_store_id: int | None = None) -> tuple[OrderReturn, Order]:
     """Swap goods at a store: a return, and a new sale at the same store paid first by what came back; the
     customer pays the difference (``payments``) or gets the surplus back (``refund_to``)."""
     from xuyen.commerce.orders.pos import sell_at_till
 
+    check_scope(session, location_id=location_id, scope_store_id=scope_store_id)
     order = _locked_order(session, order_id)
     location = _location(session, location_id)
     if location.store_id is None:
