@@ -17,6 +17,7 @@ from xuyen.commerce.pricing.models import Coupon, CouponRedemption, Promotion
 from xuyen.commerce.pricing.service import QuoteRequestLine, quote, redeem_coupons, release_coupons
 from xuyen.db import session_factory
 from xuyen.errors import Conflict, ValidationFailed
+from xuyen.identity.models import Profile
 
 
 def _coupon_promotion(session: Session) -> Promotion:
@@ -63,15 +64,19 @@ def test_a_customer_limit_is_kept_and_a_failed_batch_records_nothing(session: Se
                              actor=ACTOR)
     promotions.create_coupon(session, promotion_id=other.id, code="KHAC", max_uses=None, per_customer_limit=None,
                              actor=ACTOR)
-    redeem_coupons(session, codes=["MOTLAN"], profile_id=7, reference="SO-1", at=IN_2026)
+    customer = Profile(first_seen_at=IN_2026, last_seen_at=IN_2026)
+    session.add(customer)
+    session.flush()
+    redeem_coupons(session, codes=["MOTLAN"], profile_id=customer.id, reference="SO-1", at=IN_2026)
     session.commit()
     with pytest.raises(Conflict) as again:
-        redeem_coupons(session, codes=["KHAC", "MOTLAN"], profile_id=7, reference="SO-2", at=IN_2026)
+        redeem_coupons(session, codes=["KHAC", "MOTLAN"], profile_id=customer.id, reference="SO-2", at=IN_2026)
     assert again.value.code == "coupon_already_used"
     session.commit()
     assert _uses(session, "KHAC") == 0 and _uses(session, "MOTLAN") == 1
     assert session.scalars(select(CouponRedemption.reference)).all() == ["SO-1"]
-    shown = quote(session, channel=SalesChannel.web, lines=[QuoteRequestLine("AO-1", 1)], profile_id=7,
+    shown = quote(session, channel=SalesChannel.web, lines=[QuoteRequestLine("AO-1", 1)],
+                  profile_id=customer.id,
                   coupon_codes=["MOTLAN"], at=IN_2026)
     assert shown.coupons[0].reason == "coupon_already_used"
 

@@ -3,7 +3,6 @@ helpers the orders domain calls when an order is placed (``redeem_coupons``) or 
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,6 +32,7 @@ from xuyen.commerce.pricing.schemas import (
 from xuyen.commerce.pricing.variants import VariantInfo
 from xuyen.commerce.pricing.vat import RateUnknown, rate_on, split, totals_per_rate
 from xuyen.errors import Conflict, ValidationFailed
+from xuyen.loyalty import service as loyalty
 from xuyen.stores import service as stores
 
 VAT_TIMEZONE = "Asia/Ho_Chi_Minh"
@@ -138,15 +138,8 @@ def _check_priced(infos: Sequence[VariantInfo], base: dict[int, int]) -> None:
 
 
 def _tier_of(session: Session, profile_id: int | None) -> str | None:
-    """The customer's loyalty tier from the loyalty domain, when it is installed."""
-    if profile_id is None:
-        return None
-    try:
-        loyalty = importlib.import_module("xuyen.loyalty.service")
-    except ModuleNotFoundError:
-        return None
-    tier: str | None = loyalty.tier_of(session, profile_id=profile_id)
-    return tier
+    """The customer's loyalty tier (the loyalty domain's)."""
+    return None if profile_id is None else loyalty.tier_of(session, profile_id=profile_id)
 
 
 def _gift_lines(session: Session, current: Snapshot, price_list_id: int,
