@@ -5,15 +5,16 @@ Orders never touch those domains' tables; every call goes through their service 
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from types import ModuleType
-from typing import Any, Literal
+from typing import Literal
 
 from sqlalchemy.orm import Session
 
+from xuyen.commerce.catalogue import service as catalogue
+from xuyen.commerce.catalogue.models import ChannelListing, Variant
+from xuyen.commerce.catalogue.schemas import VariantView
 from xuyen.commerce.channels import SalesChannel
 from xuyen.commerce.pricing import service as pricing
 from xuyen.commerce.pricing.schemas import Quote
@@ -22,10 +23,6 @@ from xuyen.commerce.stock import service as stock
 from xuyen.commerce.stock.models import Location
 from xuyen.errors import ValidationFailed
 from xuyen.loyalty import service as loyalty
-
-
-def _catalogue() -> ModuleType:
-    return importlib.import_module("xuyen.commerce.catalogue.service")
 
 
 @dataclass(frozen=True)
@@ -38,20 +35,20 @@ class Want:
 
 # catalogue --------------------------------------------------------------------------------------------------
 
-def variants_by_ids(session: Session, *, variant_ids: Sequence[int]) -> dict[int, Any]:
+def variants_by_ids(session: Session, *, variant_ids: Sequence[int]) -> dict[int, VariantView]:
     """The catalogue's views of the variants (sku, names, product, category, tax class, sellable)."""
-    return dict(_catalogue().variants_by_ids(session, variant_ids=list(variant_ids)))
+    return dict(catalogue.variants_by_ids(session, variant_ids=list(variant_ids)))
 
 
-def find_variant(session: Session, *, code: str) -> Any:
+def find_variant(session: Session, *, code: str) -> Variant:
     """The variant with this SKU or barcode (NotFound ``variant_not_found`` otherwise)."""
-    return _catalogue().find_variant(session, code=code)
+    return catalogue.find_variant(session, code=code)
 
 
 def listing_for(session: Session, *, channel: SalesChannel, account: str, external_item_id: str,
-                external_model_id: str = "", external_sku: str = "") -> Any | None:
+                external_model_id: str = "", external_sku: str = "") -> ChannelListing | None:
     """The channel listing for a marketplace's ids, or None when the catalogue does not know it."""
-    return _catalogue().listing_for(session, channel=channel, account=account, external_item_id=external_item_id,
+    return catalogue.listing_for(session, channel=channel, account=account, external_item_id=external_item_id,
                                     external_model_id=external_model_id, external_sku=external_sku)
 
 
