@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -81,6 +82,7 @@ class Draft:
     shipping_address: dict[str, Any] = field(default_factory=dict)
     shipping_fee: int = 0
     note: str = ""
+    at: datetime = field(default_factory=utcnow)  # when it happens (now, but for orders brought in from before)
 
 
 def merged_lines(lines: Sequence[LineIn]) -> list[tuple[str, int]]:
@@ -138,7 +140,7 @@ def new_order(session: Session, draft: Draft, *, status: OrderStatus, quoted: An
               note: str = "") -> Order:
     """Write the order and its lines as quoted, numbered, with its first status in the history."""
     customer = draft.customer
-    now = utcnow()
+    now = draft.at
     vat_total = sum(int(line.vat_amount) for line in quoted.lines)
     order = Order(channel=draft.channel, account="", status=status, fulfilment=draft.fulfilment,
                   store_id=draft.store_id, location_id=draft.location_id, conversation_id=draft.conversation_id,
@@ -160,7 +162,7 @@ def new_order(session: Session, draft: Draft, *, status: OrderStatus, quoted: An
                               vat_rate=vat_rate_text(line.vat_rate), vat_amount=int(line.vat_amount),
                               net_amount=int(line.net_amount),
                               promotions=[_plain(p) for p in (line.promotions or [])]))
-    record_status(session, order, status=status, actor=draft.actor, note=note, first=True)
+    record_status(session, order, status=status, actor=draft.actor, note=note, first=True, at=now)
     session.flush()
     return order
 
@@ -203,7 +205,7 @@ def planned_payments(payments: Sequence[PaymentIn], *, total: int, allow_change:
 
 
 def take_payments(session: Session, order: Order, payments: Sequence[PaymentIn], *, actor: str,
-                  settled_now: frozenset[PaymentMethod] = frozenset()) -> None:
+                  settled_now: frozenset[PaymentMethod] = frozenset(), at: datetime | None = None) -> None:
     """Record the payments: stored value and points are taken from the customer's balance at once (Conflict
     when the customer has no profile), ``settled_now`` methods are paid on the spot, the others wait."""
     total_cash_change = sum(p.amount for p in payments) - order.total
@@ -223,7 +225,7 @@ def take_payments(session: Session, order: Order, payments: Sequence[PaymentIn],
             status = PaymentStatus.paid
         session.add(Payment(order_id=order.id, kind=PaymentKind.payment, method=payment.method, amount=amount,
                             status=status, provider_reference=payment.provider_reference, details=details,
-                            created_at=utcnow(), updated_at=utcnow()))
+                            created_at=at or utcnow(), updated_at=at or utcnow()))
     session.flush()
 
 

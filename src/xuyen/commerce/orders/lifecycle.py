@@ -58,17 +58,18 @@ def mark_paid_if_settled(session: Session, order: Order, *, at: datetime) -> boo
 
 
 def settle_payment(session: Session, order: Order, payment: Payment, *, provider_reference: str,
-                   actor: str) -> None:
+                   actor: str, at: datetime | None = None) -> None:
     """A waiting payment came in: it is paid, and a pending order whose online payments are all in is placed."""
-    payment.status, payment.updated_at = PaymentStatus.paid, utcnow()
+    when = at or utcnow()
+    payment.status, payment.updated_at = PaymentStatus.paid, when
     payment.provider_reference = provider_reference or payment.provider_reference
     session.flush()
     still_waiting = any(p.kind is PaymentKind.payment and p.status is PaymentStatus.pending and p.method.is_online
                         for p in payments_of(session, order.id))
     if order.status is OrderStatus.pending_payment and not still_waiting:
-        place(session, order, actor=actor, note=f"payment {provider_reference}".strip())
+        place(session, order, actor=actor, note=f"payment {provider_reference}".strip(), at=when)
     else:
-        mark_paid_if_settled(session, order, at=utcnow())
+        mark_paid_if_settled(session, order, at=when)
 
 
 def place(session: Session, order: Order, *, actor: str, note: str = "", at: datetime | None = None) -> None:
@@ -116,7 +117,7 @@ def complete(session: Session, order: Order, *, at: datetime) -> None:
     for payment in payments_of(session, order.id):
         if payment.kind is PaymentKind.payment and payment.method is PaymentMethod.cod \
                 and payment.status is PaymentStatus.pending:
-            payment.status, payment.updated_at = PaymentStatus.paid, utcnow()
+            payment.status, payment.updated_at = PaymentStatus.paid, at
     session.flush()
     mark_paid_if_settled(session, order, at=at)
     emit(session, order, topic=COMPLETED, at=at)
@@ -132,30 +133,30 @@ def cancel(session: Session, order: Order, *, actor: str, reason: str, at: datet
     parts.release(session, reference=reference(order), actor=actor, reason=reason or "cancelled")
     if order.coupon_codes:
         parts.release_coupons(session, reference=reference(order))
-    refund_payments(session, order, actor=actor)
+    refund_payments(session, order, actor=actor, at=when)
     emit(session, order, topic=CANCELLED, at=when)
     journal_event(session, order, event=journal.ORDER_CANCELLED, key="cancelled", at=when)
 
 
-def refund_payments(session: Session, order: Order, *, actor: str) -> None:
+def refund_payments(session: Session, order: Order, *, actor: str, at: datetime) -> None:
     """Give back every payment received: stored value and points at once, the rest as refunds to pay out;
     payments still waiting will not be taken."""
     for payment in payments_of(session, order.id):
         if payment.kind is not PaymentKind.payment:
             continue
         if payment.status is PaymentStatus.pending:
-            payment.status, payment.updated_at = PaymentStatus.failed, utcnow()
+            payment.status, payment.updated_at = PaymentStatus.failed, at
             payment.details = {**payment.details, "reason": "order cancelled"}
             continue
         if payment.status not in (PaymentStatus.paid, PaymentStatus.authorised):
             continue
         add_refund(session, order, method=payment.method, amount=payment.amount, actor=actor,
-                   key=f"cancel:{payment.id}", undo_spend=True)
-        payment.status, payment.updated_at = PaymentStatus.refunded, utcnow()
+                   key=f"cancel:{payment.id}", undo_spend=True, at=at)
+        payment.status, payment.updated_at = PaymentStatus.refunded, at
 
 
 def add_refund(session: Session, order: Order, *, method: PaymentMethod, amount: int, actor: str, key: str,
-               return_id: int | None = None, undo_spend: bool = False) -> Payment:
+               return_id: int | None = None, undo_spend: bool = False, at: datetime | None = None) -> Payment:
     """Record money going back to the customer; stored value and points go back to their balance at once
     (``undo_spend``: under the order's own reference, so the ledger gives back what the order took)."""
     status = PaymentStatus.pending
@@ -164,7 +165,7 @@ def add_refund(session: Session, order: Order, *, method: PaymentMethod, amount:
                      reference=reference(order) if undo_spend else f"{reference(order)}:{key}", actor=actor)
         status = PaymentStatus.paid
     refund = Payment(order_id=order.id, return_id=return_id, kind=PaymentKind.refund, method=method, amount=amount,
-                     status=status, details={"key": key}, created_at=utcnow(), updated_at=utcnow())
+                     status=status, details={"key": key}, created_at=at or utcnow(), updated_at=at or utcnow())
     session.add(refund)
     session.flush()
     return refund

@@ -4,6 +4,7 @@ store's shelf at once."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
@@ -34,7 +35,7 @@ SETTLED_AT_TILL = frozenset(PaymentMethod) - {PaymentMethod.cod}
 
 def sell_at_till(session: Session, *, store_id: int, lines: Sequence[LineIn], payments: Sequence[PaymentIn],
                  actor: str, customer: Customer, coupon_codes: Sequence[str] = (), credit: int = 0,
-                 credit_reference: str = "") -> Order:
+                 credit_reference: str = "", at: datetime | None = None) -> Order:
     """Ring up a sale (helper: no commit); ``credit`` (goods brought back in an exchange) pays first."""
     if any(p.method in (PaymentMethod.cod, PaymentMethod.exchange) for p in payments):
         raise ValidationFailed("Cash on delivery is not a way to pay at the till.", code="invalid_payment")
@@ -44,7 +45,7 @@ def sell_at_till(session: Session, *, store_id: int, lines: Sequence[LineIn], pa
     for code, quantity in scanned:
         sku = str(parts.find_variant(session, code=code).sku)
         by_sku[sku] = by_sku.get(sku, 0) + quantity
-    now = utcnow()
+    now = at or utcnow()
     quoted = parts.quote(session, channel=SalesChannel.pos, lines=list(by_sku.items()), store_id=store_id,
                          profile_id=customer.profile_id, coupon_codes=list(coupon_codes), at=now)
     coupons = check_coupons(quoted)
@@ -54,7 +55,7 @@ def sell_at_till(session: Session, *, store_id: int, lines: Sequence[LineIn], pa
     if used:
         planned.insert(0, PaymentIn(method=PaymentMethod.exchange, amount=used, provider_reference=credit_reference))
     draft = Draft(channel=SalesChannel.pos, customer=customer, actor=actor, fulfilment=Fulfilment.counter,
-                  store_id=store_id, location_id=int(location.id))
+                  store_id=store_id, location_id=int(location.id), at=now)
     order = new_order(session, draft, status=OrderStatus.completed, quoted=quoted, coupon_codes=coupons,
                       note="sold at the till")
     order.placed_at = order.completed_at = now
@@ -62,7 +63,7 @@ def sell_at_till(session: Session, *, store_id: int, lines: Sequence[LineIn], pa
     parts.sell(session, reference=reference(order), wants=wants_of(lines_of(session, order.id)),
                location_id=int(location.id), actor=actor)
     parts.redeem_coupons(session, codes=coupons, profile_id=order.profile_id, reference=reference(order), at=now)
-    take_payments(session, order, planned, actor=actor, settled_now=SETTLED_AT_TILL)
+    take_payments(session, order, planned, actor=actor, settled_now=SETTLED_AT_TILL, at=now)
     emit(session, order, topic=PLACED, at=now)
     mark_paid_if_settled(session, order, at=now)
     emit(session, order, topic=COMPLETED, at=now)

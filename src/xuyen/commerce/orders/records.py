@@ -65,7 +65,7 @@ def record_status(session: Session, order: Order, *, status: OrderStatus, actor:
     if previous is not None:
         check_move(previous, status, number=order.number or str(order.id))
     order.status = status
-    order.updated_at = utcnow()
+    order.updated_at = max(when, order.updated_at) if order.updated_at else when
     if status is OrderStatus.placed and order.placed_at is None:
         order.placed_at = when
     if status is OrderStatus.completed:
@@ -73,7 +73,7 @@ def record_status(session: Session, order: Order, *, status: OrderStatus, actor:
     if status is OrderStatus.cancelled:
         order.cancelled_at = when
     session.add(StatusChange(order_id=order.id, from_status=previous.value if previous else None,
-                             to_status=status.value, actor=actor, note=note, at=utcnow()))
+                             to_status=status.value, actor=actor, note=note, at=when))
 
 
 def flag(order: Order, reason: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -82,7 +83,7 @@ def _location(session: Session, location_id: int) -> Location:
 
 
 def record_return(session: Session, order: Order, *, lines: Sequence[ReturnLineIn], location_id: int | None,
-                  actor: str, reason: str, refund_to: RefundTo | None) -> OrderReturn:
+                  actor: str, reason: str, refund_to: RefundTo | None, at: datetime | None = None) -> OrderReturn:
     """Take goods back (helper: no commit): restock them where they came back, and refund them unless
     ``refund_to`` is None (an exchange settles the money itself)."""
     if order.status not in RETURNABLE:
@@ -92,7 +93,7 @@ def record_return(session: Session, order: Order, *, lines: Sequence[ReturnLineI
     if location_id is not None:
         _location(session, location_id)
     returned = OrderReturn(order_id=order.id, location_id=location_id, refund_to=refund_to or RefundTo.original,
-                           reason=reason, actor=actor, created_at=utcnow())
+                           reason=reason, actor=actor, created_at=at or utcnow())
     session.add(returned)
     session.flush()
     returned.number = f"RET-{returned.id:06d}"
@@ -108,8 +109,8 @@ def record_return(session: Session, order: Order, *, lines: Sequence[ReturnLineI
     returned.amount = sum(line.amount for line in event_lines)
     _restock(session, order, returned, checked, actor=actor)
     if refund_to is not None:
-        refund(session, order, returned, amount=returned.amount, refund_to=refund_to, actor=actor)
-    now = utcnow()
+        refund(session, order, returned, amount=returned.amount, refund_to=refund_to, actor=actor, at=at)
+    now = at or utcnow()
     emit(session, order, topic=RETURNED, at=now, lines=event_lines, total=returned.amount,
          extra={"return_id": returned.id})
     journal_event(session, order, event=journal.ORDER_REFUNDED, key=f"return:{returned.id}", at=now,
@@ -132,7 +133,7 @@ def _restock(session: Session, order: Order, returned: OrderReturn,
 
 
 def refund(session: Session, order: Order, returned: OrderReturn, *, amount: int, refund_to: RefundTo,
-           actor: str) -> list[Payment]:
+           actor: str, at: datetime | None = None) -> list[Payment]:
     """Give ``amount`` back: to stored value, or over the order's payments, the latest first (helper)."""
     if amount <= 0:
         return []
@@ -142,7 +143,7 @@ def refund(session: Session, order: Order, returned: OrderReturn, *, amount: int
             raise Conflict("A refund to stored value needs a known customer; refund the original payment instead.",
                            code="customer_required")
         return [add_refund(session, order, method=PaymentMethod.stored_value, amount=amount, actor=actor, key=key,
-                           return_id=returned.id)]
+                           return_id=returned.id, at=at)]
     made = []
     left = amount
     for payment, room in reversed(_refundable(session, order)):
@@ -150,13 +151,13 @@ def refund(session: Session, order: Order, returned: OrderReturn, *, amount: int
         if share <= 0:
             continue
         made.append(add_refund(session, order, method=payment.method, amount=share, actor=actor,
-                               key=f"{key}:{payment.id}", return_id=returned.id))
+                               key=f"{key}:{payment.id}", return_id=returned.id, at=at))
         made[-1].details = {**made[-1].details, "payment_id": payment.id}
         left -= share
     if left > 0:  # paid less than the goods are worth (e.g. a marketplace voucher): the rest as the last method
         method = made[-1].method if made else PaymentMethod.cash
         made.append(add_refund(session, order, method=method, amount=left, actor=actor, key=f"{key}:rest",
-                               return_id=returned.id))
+                               return_id=returned.id, at=at))
     return made
 
 

@@ -134,9 +134,9 @@ def list_orders(session: Session, *, channel: SalesChannel | None = None, status
     return list(rows), int(total)
 
 
-def _checkout(session: Session, draft: Draft, *, lines: Sequence[LineIn], payments: Sequence[PaymentIn],
+def checkout(session: Session, draft: Draft, *, lines: Sequence[LineIn], payments: Sequence[PaymentIn],
               coupon_codes: Sequence[str], near: tuple[float, float] | None, hold: timedelta) -> Order:
-    """Quote, write, reserve and take the payments of a new order (helper: no commit)."""
+    """Quote, write, reserve and take the payments of a new order as of ``draft.at`` (helper: no commit)."""
     check_shipping_fee(draft.shipping_fee)
     if not timedelta(minutes=1) <= hold <= MAX_HOLD:
         raise ValidationFailed("Stock can be held between a minute and three days.", code="invalid_hold")
@@ -150,7 +150,7 @@ def _checkout(session: Session, draft: Draft, *, lines: Sequence[LineIn], paymen
             raise ValidationFailed(f"Store {draft.store_id} does not hand over pickup orders; choose another.",
                                    code="no_pickup_here")
         draft.location_id = int(location.id)
-    now = utcnow()
+    now = draft.at
     quoted = parts.quote(session, channel=draft.channel, lines=asked, store_id=draft.store_id,
                          profile_id=draft.customer.profile_id, coupon_codes=list(coupon_codes), at=now)
     coupons = check_coupons(quoted)
@@ -167,7 +167,7 @@ def _checkout(session: Session, draft: Draft, *, lines: Sequence[LineIn], paymen
     if draft.location_id is None:
         order.location_id = parts.held_at(session, reference=reference(order))
     parts.redeem_coupons(session, codes=coupons, profile_id=order.profile_id, reference=reference(order), at=now)
-    take_payments(session, order, planned, actor=draft.actor)
+    take_payments(session, order, planned, actor=draft.actor, at=now)
     if status is OrderStatus.placed:
         lifecycle.announce_placed(session, order, at=now)
     return order
@@ -191,7 +191,7 @@ def start_checkout(session: Session, *, channel: SalesChannel = SalesChannel.web
                                code="customer_required")
     draft = Draft(channel=channel, customer=customer, actor=actor, fulfilment=fulfilment, store_id=pickup_store_id,
                   shipping_address=shipping_address or {}, shipping_fee=shipping_fee, note=note)
-    order = _checkout(session, draft, lines=lines, payments=payments, coupon_codes=coupon_codes, near=near,
+    order = checkout(session, draft, lines=lines, payments=payments, coupon_codes=coupon_codes, near=near,
                       hold=hold)
     session.commit()
     return order
@@ -210,20 +210,30 @@ def _conversation_customer(session: Session, conversation_id: int, customer: Cus
                     identifiers=[*known, *customer.identifiers], profile_id=view.profile.id), view.profile.id
 
 
+def chat_draft(session: Session, *, conversation_id: int, actor: str, customer: Customer = Customer(),
+               fulfilment: Fulfilment = Fulfilment.ship, pickup_store_id: int | None = None,
+               shipping_address: dict[str, Any] | None = None, shipping_fee: int = 0, note: str = "",
+               at: datetime | None = None) -> Draft:
+    """The draft of an order taken in a conversation, for the conversation's customer (helper: reads only)."""
+    if fulfilment is Fulfilment.counter:
+        raise ValidationFailed("A chat order is shipped or picked up.", code="invalid_fulfilment")
+    who, _profile_id = _conversation_customer(session, conversation_id, customer)
+    return Draft(channel=SalesChannel.chat, customer=who, actor=actor, fulfilment=fulfilment,
+                 store_id=pickup_store_id, conversation_id=conversation_id, shipping_address=shipping_address or {},
+                 shipping_fee=shipping_fee, note=note, at=at or utcnow())
+
+
 def create_chat_order(session: Session, *, conversation_id: int, lines: Sequence[LineIn], payments: Sequence[PaymentIn],
                       actor: str, customer: Customer = Customer(), fulfilment: Fulfilment = Fulfilment.ship,
                       pickup_store_id: int | None = None, shipping_address: dict[str, Any] | None = None,
                       shipping_fee: int = 0, coupon_codes: Sequence[str] = (),
                       hold: timedelta = timedelta(hours=24), note: str = "") -> Order:
     """An agent takes an order in a conversation, for the conversation's customer."""
-    if fulfilment is Fulfilment.counter:
-        raise ValidationFailed("A chat order is shipped or picked up.", code="invalid_fulfilment")
-    who, _profile_id = _conversation_customer(session, conversation_id, customer)
-    draft = Draft(channel=SalesChannel.chat, customer=who, actor=actor, fulfilment=fulfilment,
-                  store_id=pickup_store_id, conversation_id=conversation_id, shipping_address=shipping_address or {},
-                  shipping_fee=shipping_fee, note=note)
-    order = _checkout(session, draft, lines=lines, payments=payments, coupon_codes=coupon_codes, near=None,
-                      hold=hold)
+    draft = chat_draft(session, conversation_id=conversation_id, actor=actor, customer=customer,
+                       fulfilment=fulfilment, pickup_store_id=pickup_store_id, shipping_address=shipping_address,
+                       shipping_fee=shipping_fee, note=note)
+    order = checkout(session, draft, lines=lines, payments=payments, coupon_codes=coupon_codes, near=None,
+                     hold=hold)
     session.commit()
     return order
 
