@@ -83,10 +83,11 @@ def place(session: Session, order: Order, *, actor: str, note: str = "", at: dat
 
 
 def hold_until_shipped(session: Session, order: Order, *, actor: str) -> None:
-    """Hold the order's stock with no expiry from now on: the hold made while the payment was awaited is
-    exchanged for one that lasts (taken again if it had already run out); a paid order whose stock is gone
-    meanwhile is kept and flagged."""
-    parts.release(session, reference=reference(order), actor=actor, reason="paid: held until shipped")
+    """Hold the order's stock with no expiry from now on: the hold made while the payment was awaited lasts (or,
+    when it had already run out, the stock is taken again); a paid order whose stock is gone meanwhile is kept
+    and flagged."""
+    if parts.keep_held(session, reference=reference(order)):
+        return
     location_id = order.location_id if order.fulfilment is Fulfilment.pickup else None
     try:
         with session.begin_nested():

@@ -94,6 +94,11 @@ def release(session: Session, *, reference: str, actor: str, reason: str) -> int
     return stock.release(session, reference=reference, actor=actor, reason=reason)
 
 
+def keep_held(session: Session, *, reference: str) -> bool:
+    """Make the order's active reservations last until shipped; False when it holds none any more."""
+    return stock.set_expiry(session, reference=reference, expires_at=None) > 0
+
+
 def fulfil(session: Session, *, reference: str, actor: str) -> None:
     """Turn the order's held stock into a sale."""
     stock.fulfil(session, reference=reference, actor=actor)

@@ -1,7 +1,7 @@
 """Orders from every channel: lines, payments and refunds, status history, returns
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0018
 Create Date: 2026-12-06 10:00:10.424120
 """
 
@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql
 import xuyen.db
 
 revision: str = '0017'
-down_revision: str | None = '0015'
+down_revision: str | None = '0018'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

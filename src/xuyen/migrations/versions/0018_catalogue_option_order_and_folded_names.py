@@ -1,7 +1,7 @@
 """Catalogue: the order of each product's options, and product names folded for search
 
 Revision ID: 0018
-Revises: 0017
+Revises: 0015
 Create Date: 2026-12-06 10:03:20.517736
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = '0018'
-down_revision: str | None = '0017'
+down_revision: str | None = '0015'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
