@@ -58,6 +58,9 @@ def test_the_same_order_twice_is_one_order_holding_its_stock(session: Session) -
     assert topics(session, order_id=first.id) == ["order.placed"]  # cash on delivery: paid when delivered
     shirt, book = lines_of(session, first.id)
     assert shirt.total + book.total == first.total - first.shipping_fee
+    assert shirt.vat_rate in ("8", "10") and book.vat_rate == "5"
+    assert all(line.net_amount + line.vat_amount == line.total for line in (shirt, book))
+    assert first.vat_total == shirt.vat_amount + book.vat_amount > 0
     assert first.profile_id is not None
 
 

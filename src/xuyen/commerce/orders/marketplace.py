@@ -123,7 +123,9 @@ def _line(session: Session, external: ExternalOrder, line: ExternalLine, *, posi
     view = parts.variants_by_ids(session, variant_ids=[row.variant_id]).get(row.variant_id)
     if view is not None:
         row.sku, row.product_id, row.category_id = view.sku, view.product_id, view.category_id
-        row.name = line.name or f"{view.product_name} {view.variant_label}".strip()
+        row.name = line.name or view.display_name
+        row.vat_rate, row.net_amount, row.vat_amount = parts.vat_split(session, tax_class=view.tax_class.value,
+                                                                       total=total, at=external.placed_at)
     return row
 
 
@@ -145,6 +147,7 @@ def _create(session: Session, external: ExternalOrder) -> Order:
     rows = [_line(session, external, line, position=i, total=totals[i], order_id=order.id)
             for i, line in enumerate(external.lines)]
     session.add_all(rows)
+    order.vat_total = sum(row.vat_amount for row in rows)
     unmatched = [row.external_item_id for row in rows if row.unmatched]
     if unmatched:
         flag(order, f"Unknown listing(s) {', '.join(unmatched)}: map them in the catalogue.")

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -16,13 +17,17 @@ from xuyen.commerce.catalogue import service as catalogue
 from xuyen.commerce.catalogue.models import ChannelListing, Variant
 from xuyen.commerce.catalogue.schemas import VariantView
 from xuyen.commerce.channels import SalesChannel
+from xuyen.commerce.pricing import admin as pricing_admin
 from xuyen.commerce.pricing import service as pricing
+from xuyen.commerce.pricing import vat
 from xuyen.commerce.pricing.schemas import Quote
 from xuyen.commerce.stock import locations
 from xuyen.commerce.stock import service as stock
 from xuyen.commerce.stock.models import Location
 from xuyen.errors import ValidationFailed
 from xuyen.loyalty import service as loyalty
+
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,20 @@ def redeem_coupons(session: Session, *, codes: Sequence[str], profile_id: int | 
 def release_coupons(session: Session, *, reference: str) -> None:
     """Give back the coupons the order used."""
     pricing.release_coupons(session, reference=reference)
+
+
+def vat_split(session: Session, *, tax_class: str, total: int, at: datetime) -> tuple[str | None, int, int]:
+    """A VAT-inclusive amount of goods of ``tax_class`` sold at ``at`` as (rate in percent, before VAT, VAT), by
+    the rates the pricing domain keeps; no known rate: no VAT (rate None)."""
+    periods = [vat.RatePeriod(tax_class=row.tax_class, rate_bp=row.rate_bp, valid_from=row.valid_from,
+                              valid_until=row.valid_until) for row in pricing_admin.list_vat_rates(session)]
+    try:
+        rate_bp = vat.rate_on(periods, tax_class=tax_class, day=at.astimezone(VIETNAM).date())
+    except vat.RateUnknown:
+        return None, total, 0
+    net, tax = vat.split(total, rate_bp)
+    rate = vat.percent(rate_bp)
+    return (None if rate is None else format(rate, "f")), net, tax
 
 
 # stock ------------------------------------------------------------------------------------------------------
