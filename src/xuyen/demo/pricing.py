@@ -41,7 +41,7 @@ def _promotions(categories: dict[str, int]) -> list[dict[str, Any]]:
     ]
 
 
-@demo_step(STEP, order=70)
+@demo_step(STEP, order=64)
 def add_pricing(session: Session, rng: random.Random, context: DemoContext) -> None:
     """Base prices from the catalogue, two overrides, seven promotions and the Tết coupon."""
     catalogue: dict[str, Any] = context.extra["catalogue"]
