@@ -3,7 +3,8 @@ online, some picked up in a store, one cancelled), each store's till, chat conve
 Lazada shops; and a return in the Hà Nội store of an online order, refunded to the customer's stored value.
 
 Every order goes through the orders domain's helpers, as of the moment it happened; an order the stock cannot
-serve is left out. Leaves in ``context.extra["đơn hàng"]``: ``orders`` (how many per channel) and
+serve is left out. The customers the orders name (some new to the shop) are rebuilt at the end, so the shop opens
+with their orders on their 360. Leaves in ``context.extra["đơn hàng"]``: ``orders`` (how many per channel) and
 ``return_order`` (the number of the order returned in Hà Nội).
 """
 
@@ -31,6 +32,7 @@ from xuyen.commerce.orders.pos import sell_at_till
 from xuyen.commerce.orders.records import lines_of
 from xuyen.commerce.orders.returns import ReturnLineIn, record_return
 from xuyen.commerce.stock.models import Location
+from xuyen.customers.service import refresh_customers
 from xuyen.demo.registry import DemoContext, demo_step
 from xuyen.errors import XuyenError
 from xuyen.inbox.models import Conversation
@@ -66,6 +68,9 @@ def add_orders(session: Session, rng: random.Random, context: DemoContext) -> No
         for index in range(count):
             made.update(shop.marketplace_order(channel, index, cancelled=index == 1))
     returned = shop.return_in_hanoi()
+    session.flush()
+    refresh_customers(session, profile_ids=session.scalars(select(Order.profile_id).distinct()
+                                                           .where(Order.profile_id.is_not(None))))
     context.extra[STEP] = {"orders": dict(made), "return_order": returned}
 
 
@@ -91,7 +96,7 @@ class _Shop:
         if not self.people:
             return Customer(name="Khách lẻ", phone=f"09{self.rng.randint(10_000_000, 99_999_999)}")
         person = self.rng.choice(self.people)
-        return Customer(name=person.name.full, phone=person.phone, email=person.email or "")
+        return Customer(name=person.name.full, phone=person.phone)  # the phone they give at checkout or the till
 
     def cart(self, *, most: int = 3) -> list[LineIn]:
         picked = self.rng.sample(self.skus, self.rng.randint(1, most))
@@ -150,12 +155,11 @@ class _Shop:
 
     def till_sale(self, location: Location) -> list[str]:
         assert location.store_id is not None
-        member = self.rng.random() < 0.6
         lines = self.cart(most=2)
         payment = PaymentIn(self.rng.choice((PaymentMethod.cash, PaymentMethod.cash, PaymentMethod.card)))
         order = self._try(lambda: sell_at_till(self.session, store_id=location.store_id or 0, lines=lines,
                                                payments=[payment], actor=f"Thu ngân {location.code}",
-                                               customer=self.customer() if member else Customer(), at=self.moment()))
+                                               customer=self.customer(), at=self.moment()))
         return ["pos"] if order is not None else []
 
     def conversations(self, count: int) -> list[int]:
