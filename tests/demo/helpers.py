@@ -9,12 +9,13 @@ from sqlalchemy.orm import Session
 
 from xuyen.auth.models import User
 from xuyen.events.models import Source
+from xuyen.loyalty.tiers import SOURCE_NAME as LOYALTY_SOURCE
 from xuyen.stores.models import Store
 
 
 def is_sales_source(name: str) -> bool:
-    """Whether a source is one commerce writes its orders through (made as the demo's orders need them)."""
-    return name.startswith("Bán hàng · ")
+    """Whether a source is one commerce or loyalty writes through (made as the demo's orders need them)."""
+    return name.startswith("Bán hàng · ") or name == LOYALTY_SOURCE
 
 
 def shop_source_count(session: Session) -> int:
