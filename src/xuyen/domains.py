@@ -24,6 +24,7 @@ DOMAINS: tuple[str, ...] = (
     "xuyen.inbox.csat",
     "xuyen.commerce.catalogue",
     "xuyen.commerce.stock",
+    "xuyen.commerce.marketplaces",
     "xuyen.ui",
     "xuyen.demo",
 )
