@@ -87,6 +87,7 @@ def _keep(session: Session, *, connection: MarketplaceConnection, request: Webho
               "external_order_id": order_id, "body": request.body.decode("utf-8", errors="replace"),
               "received_at": utcnow()}
     insert = postgresql.insert if is_postgres(session) else sqlite.insert
-    result = session.execute(insert(MarketplacePush).values(**values)
-                             .on_conflict_do_nothing(index_elements=["connection_id", "dedupe_key"]))
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    kept = session.execute(insert(MarketplacePush).values(**values)
+                           .on_conflict_do_nothing(index_elements=["connection_id", "dedupe_key"])
+                           .returning(MarketplacePush.id)).scalar_one_or_none()
+    return kept is not None
