@@ -51,6 +51,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/customers/imports", i18n.N_("Customer imports"), Role.manager),
     NavItem("/duplicates", i18n.N_("Duplicates"), Role.agent),
     NavItem("/channels", i18n.N_("Channels"), Role.manager),
+    NavItem("/marketplaces", i18n.N_("Marketplaces"), Role.manager),
     NavItem("/staff", i18n.N_("Staff"), Role.manager),
     NavItem("/jobs", i18n.N_("Jobs"), Role.owner),
 )
