@@ -24,6 +24,8 @@ DOMAINS: tuple[str, ...] = (
     "xuyen.inbox.csat",
     "xuyen.commerce.catalogue",
     "xuyen.commerce.stock",
+    "xuyen.commerce.pricing",
+    "xuyen.loyalty",
     "xuyen.commerce.marketplaces",
     "xuyen.ui",
     "xuyen.demo",

@@ -66,6 +66,17 @@ def contracts(monkeypatch: pytest.MonkeyPatch) -> Contracts:
 
 
 @pytest.fixture
+def real_stock(monkeypatch: pytest.MonkeyPatch) -> Contracts:
+    """The stock domain answers for itself; only orders (and listings, until the catalogue's service exists) are
+    stood in for."""
+    made = Contracts()
+    monkeypatch.setattr(ports, "upsert_external_order", made.upsert_external_order)
+    if importlib.util.find_spec("xuyen.commerce.catalogue.service") is None:
+        monkeypatch.setattr(ports, "listings_of", _listings_of)
+    return made
+
+
+@pytest.fixture
 def shopee() -> Iterator[tuple[FakeShopee, str]]:
     fake = FakeShopee()
     with serving(fake.app()) as url:

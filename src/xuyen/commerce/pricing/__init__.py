@@ -1,0 +1,1 @@
+"""Prices, promotions, coupons, VAT and the quote every channel asks for."""

@@ -1,0 +1,175 @@
+"""The one place stock levels change: locked reads, guarded updates, ledger lines and the change notice.
+
+Every function here is a helper (no commit). Rows are locked in one fixed order, ``(variant_id, location_id)``,
+so two transactions never wait for each other in a circle: on PostgreSQL with ``SELECT … FOR UPDATE … ORDER BY
+variant_id, location_id``; on SQLite the transaction already holds the database's write lock (``BEGIN
+IMMEDIATE``). Updates that take stock away are guarded in the statement itself (``WHERE on_hand - reserved >=
+:quantity``) and the table's CHECK constraints refuse a negative availability whatever happens, so stock is
+never promised twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, and_, func, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from xuyen.clock import utcnow
+from xuyen.commerce.stock.models import MovementKind, StockLevel, StockMovement
+from xuyen.db import is_postgres, one_of
+from xuyen.outbox import emit
+
+AVAILABLE_CHANGED = "stock.available_changed"
+_NOTICE_KEY = "xuyen.stock.available_changed"
+# The first half of the PostgreSQL advisory lock that serialises the work of one reference (any 32-bit number).
+REFERENCE_LOCK_CLASS = 72_834_014
+
+Key = tuple[int, int]  # (variant_id, location_id)
+
+
+@dataclass(frozen=True)
+class Level:
+    """A level as read inside the transaction."""
+
+    variant_id: int
+    location_id: int
+    on_hand: int
+    reserved: int
+
+    @property
+    def available(self) -> int:
+        """On hand minus reserved."""
+        return self.on_hand - self.reserved
+
+
+def lock_reference(session: Session, reference: str) -> None:
+    """Serialise the transactions working on one reference until they commit (helper: no commit).
+
+    On PostgreSQL a transaction-scoped advisory lock, so two requests reserving for the same order cannot both
+    find nothing reserved and both reserve; SQLite's single writer does the same already."""
+    if is_postgres(session):
+        digest = hashlib.blake2b(reference.encode(), digest_size=4).digest()
+        key = int.from_bytes(digest, "big", signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:cls, :key)"), {"cls": REFERENCE_LOCK_CLASS, "key": key})
+
+
+def lock_levels(session: Session, *, variant_ids: Collection[int],
+                location_ids: Collection[int] | None = None) -> dict[Key, Level]:
+    """Read and lock the levels of ``variant_ids`` (at ``location_ids``, or everywhere) in the fixed order
+    (helper: no commit). Levels that do not exist are simply absent."""
+    if not variant_ids or (location_ids is not None and not location_ids):
+        return {}
+    postgres = is_postgres(session)
+    query = (select(StockLevel.variant_id, StockLevel.location_id, StockLevel.on_hand, StockLevel.reserved)
+             .where(one_of(StockLevel.variant_id, sorted(set(variant_ids)), postgres=postgres))
+             .order_by(StockLevel.variant_id, StockLevel.location_id))
+    if location_ids is not None:
+        query = query.where(one_of(StockLevel.location_id, sorted(set(location_ids)), postgres=postgres))
+    if postgres:
+        query = query.with_for_update()
+    return {(row.variant_id, row.location_id): Level(row.variant_id, row.location_id, row.on_hand, row.reserved)
+            for row in session.execute(query)}
+
+
+def ensure_levels(session: Session, keys: Iterable[Key]) -> None:
+    """Create the missing level rows of ``keys`` at zero (helper: no commit); concurrent creators do not clash."""
+    rows = [{"variant_id": variant_id, "location_id": location_id, "on_hand": 0, "reserved": 0}
+            for variant_id, location_id in sorted(set(keys))]
+    if not rows:
+        return
+    dialect = postgresql if is_postgres(session) else sqlite
+    statement = dialect.insert(StockLevel).values(rows).on_conflict_do_nothing(
+        index_elements=["variant_id", "location_id"])
+    session.execute(statement)
+
+
+def _where(key: Key) -> ColumnElement[bool]:
+    return and_(StockLevel.variant_id == key[0], StockLevel.location_id == key[1])
+
+
+def change(session: Session, key: Key, *, on_hand: int = 0, reserved: int = 0) -> bool:
+    """Add ``on_hand`` and ``reserved`` to a level (helper: no commit). A change that lowers availability only
+    happens while at least that much is available; returns whether the level changed."""
+    statement = (update(StockLevel).where(_where(key))
+                 .values(on_hand=StockLevel.on_hand + on_hand, reserved=StockLevel.reserved + reserved)
+                 .execution_options(synchronize_session=False))
+    lowered = reserved - on_hand
+    if lowered > 0:
+        statement = statement.where(StockLevel.on_hand - StockLevel.reserved >= lowered)
+    if on_hand < 0:
+        statement = statement.where(StockLevel.on_hand + on_hand >= 0)
+    if reserved < 0:
+        statement = statement.where(StockLevel.reserved + reserved >= 0)
+    done = session.execute(statement).rowcount == 1  # type: ignore[attr-defined]
+    _expire_levels(session, [key])
+    return done
+
+
+def apply(session: Session, changes: Mapping[Key, tuple[int, int]]) -> list[Key]:
+    """Apply ``{key: (on_hand, reserved)}`` in the fixed lock order (helper: no commit); returns the keys that
+    could not change (not enough available) and changes none of the others then."""
+    done: list[Key] = []
+    for key in sorted(changes):
+        on_hand, reserved = changes[key]
+        if not change(session, key, on_hand=on_hand, reserved=reserved):
+            for undo in reversed(done):
+                back_on_hand, back_reserved = changes[undo]
+                change(session, undo, on_hand=-back_on_hand, reserved=-back_reserved)
+            return [key]
+        done.append(key)
+    return []
+
+
+def _expire_levels(session: Session, keys: Collection[Key]) -> None:
+    wanted = set(keys)
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, StockLevel) and (obj.variant_id, obj.location_id) in wanted:
+            session.expire(obj)
+
+
+def record(session: Session, *, variant_id: int, location_id: int, kind: MovementKind, on_hand: int = 0,
+           reserved: int = 0, reference: str = "", channel: str | None = None, actor: str,
+           reason: str = "") -> StockMovement:
+    """Add one ledger line (helper: no commit)."""
+    movement = StockMovement(variant_id=variant_id, location_id=location_id, kind=kind, on_hand_delta=on_hand,
+                             reserved_delta=reserved, reference=reference, channel=channel, actor=actor,
+                             reason=reason, at=utcnow())
+    session.add(movement)
+    return movement
+
+
+def note_available_changed(session: Session, variant_ids: Iterable[int]) -> None:
+    """Tell other domains that these variants' availability changed (helper: no commit).
+
+    One ``stock.available_changed`` event per transaction carries every variant id changed in it: the first
+    change writes the event, later ones add their ids to it."""
+    ids = set(variant_ids)
+    if not ids:
+        return
+    transaction = session.get_transaction()
+    held = session.info.get(_NOTICE_KEY)
+    if held is not None and held[0] is transaction and transaction is not None:
+        event, known = held[1], held[2]
+        if not ids <= known:
+            known |= ids
+            event.payload = {"variant_ids": sorted(known)}
+        return
+    event = emit(session, topic=AVAILABLE_CHANGED, aggregate_type="stock", aggregate_id="available",
+                 payload={"variant_ids": sorted(ids)})
+    session.info[_NOTICE_KEY] = (session.get_transaction(), event, ids)
+
+
+def totals(session: Session, *, variant_ids: Collection[int], location_ids: Collection[int]) -> dict[int, int]:
+    """The available quantity of each variant summed over ``location_ids`` (reads only; absent means 0)."""
+    if not variant_ids or not location_ids:
+        return {}
+    postgres = is_postgres(session)
+    query = (select(StockLevel.variant_id, func.sum(StockLevel.on_hand - StockLevel.reserved))
+             .where(one_of(StockLevel.variant_id, sorted(set(variant_ids)), postgres=postgres),
+                    one_of(StockLevel.location_id, sorted(set(location_ids)), postgres=postgres))
+             .group_by(StockLevel.variant_id))
+    return {variant_id: int(total or 0) for variant_id, total in session.execute(query)}

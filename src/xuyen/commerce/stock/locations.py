@@ -1,0 +1,161 @@
+"""Locations (warehouses and stores that hold stock), which of them serve each sales channel, and the order in
+which allocation tries them."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from xuyen.clock import utcnow
+from xuyen.commerce.channels import SalesChannel
+from xuyen.commerce.stock import levels
+from xuyen.commerce.stock.models import ChannelLocation, Location, LocationKind, StockLevel
+from xuyen.errors import Conflict, NotFound, ValidationFailed
+from xuyen.stores.models import Store
+
+EARTH_RADIUS_KM = 6371.0
+
+
+def get(session: Session, *, location_id: int) -> Location:
+    """The location with ``location_id``."""
+    location = session.get(Location, location_id)
+    if location is None:
+        raise NotFound(f"There is no stock location {location_id}; list them at GET /api/v1/stock/locations.",
+                       code="location_not_found")
+    return location
+
+
+def get_by_code(session: Session, *, code: str) -> Location:
+    """The location with ``code`` (any case)."""
+    location = session.scalar(select(Location).where(Location.code == code.strip().upper()))
+    if location is None:
+        raise NotFound(f"There is no stock location with code {code!r}.", code="location_not_found")
+    return location
+
+
+def list_all(session: Session, *, active_only: bool = False) -> list[Location]:
+    """Every location, in allocation order (priority, then name)."""
+    query = select(Location).order_by(Location.priority, Location.name, Location.id)
+    if active_only:
+        query = query.where(Location.is_active.is_(True))
+    return list(session.scalars(query))
+
+
+def location_of_store(session: Session, *, store_id: int) -> Location:
+    """The stock location of a store (its till sells from it, its pickups are handed over from it)."""
+    location = session.scalar(select(Location).where(Location.store_id == store_id))
+    if location is None:
+        raise NotFound(f"Store {store_id} has no stock location yet; create one with its store_id.",
+                       code="store_location_not_found")
+    return location
+
+
+def add(session: Session, *, code: str, name: str, kind: LocationKind, store_id: int | None = None,
+        province: str = "", address: str = "", latitude: float | None = None, longitude: float | None = None,
+        priority: int = 100, ships: bool = True, pickup: bool = False) -> Location:
+    """Add a location to the session's transaction (helper: no commit)."""
+    code = code.strip().upper()
+    if not code or len(code) > 32 or not name.strip() or len(name) > 200:
+        raise ValidationFailed("A location needs a code (up to 32 characters) and a name (up to 200).",
+                               code="invalid_location")
+    if (latitude is None) != (longitude is None) or (latitude is not None and longitude is not None and not (
+            -90 <= latitude <= 90 and -180 <= longitude <= 180)):
+        raise ValidationFailed("Give both latitude (−90…90) and longitude (−180…180), or neither.",
+                               code="invalid_location")
+    if session.scalar(select(Location.id).where(Location.code == code)) is not None:
+        raise Conflict(f"A stock location with code {code} already exists.", code="location_exists")
+    if store_id is not None:
+        store = session.get(Store, store_id)
+        if store is None:
+            raise NotFound(f"There is no store {store_id}.", code="store_not_found")
+        if session.scalar(select(Location.id).where(Location.store_id == store_id)) is not None:
+            raise Conflict(f"Store {store.code} already has a stock location.", code="store_location_exists")
+        province = province or store.province
+        address = address or store.address
+        if latitude is None:
+            latitude, longitude = store.latitude, store.longitude
+    location = Location(code=code, name=name.strip(), kind=kind, store_id=store_id, province=province.strip(),
+                        address=address, latitude=latitude, longitude=longitude, priority=priority, ships=ships,
+                        pickup=pickup, is_active=True, created_at=utcnow())
+    session.add(location)
+    session.flush()
+    return location
+
+
+def create(session: Session, *, code: str, name: str, kind: LocationKind, store_id: int | None = None,
+           province: str = "", address: str = "", latitude: float | None = None, longitude: float | None = None,
+           priority: int = 100, ships: bool = True, pickup: bool = False) -> Location:
+    """Create a stock location (a store's location takes the store's province, address and coordinates)."""
+    location = add(session, code=code, name=name, kind=kind, store_id=store_id, province=province, address=address,
+                   latitude=latitude, longitude=longitude, priority=priority, ships=ships, pickup=pickup)
+    session.commit()
+    return location
+
+
+# Which locations serve a channel ----------------------------------------------------------------------
+
+
+def default_serves(location: Location, channel: SalesChannel) -> bool:
+    """The rule when a channel has no locations of its own: the tills sell from the stores, every other channel
+    ships from the locations that ship."""
+    if channel is SalesChannel.pos:
+        return location.kind is LocationKind.store
+    return location.ships
+
+
+def serving_locations(session: Session, *, channel: SalesChannel) -> list[Location]:
+    """The active locations that serve ``channel``, in allocation order (priority, then id)."""
+    chosen = set(session.scalars(select(ChannelLocation.location_id).where(ChannelLocation.channel == channel.value)))
+    active = list_all(session, active_only=True)
+    if chosen:
+        return [location for location in active if location.id in chosen]
+    return [location for location in active if default_serves(location, channel)]
+
+
+def configured_channels(session: Session) -> dict[str, list[int]]:
+    """The channels that have locations of their own, with those location ids."""
+    found: dict[str, list[int]] = {}
+    for channel, location_id in session.execute(select(ChannelLocation.channel, ChannelLocation.location_id)
+                                                .order_by(ChannelLocation.channel, ChannelLocation.location_id)):
+        found.setdefault(channel, []).append(location_id)
+    return found
+
+
+def set_channel_locations(session: Session, *, channel: SalesChannel, location_ids: Sequence[int]) -> list[int]:
+    """Make ``location_ids`` the locations serving ``channel`` (none: back to the default rule)."""
+    for location_id in set(location_ids):
+        get(session, location_id=location_id)
+    session.execute(delete(ChannelLocation).where(ChannelLocation.channel == channel.value))
+    session.add_all([ChannelLocation(channel=channel.value, location_id=location_id)
+                     for location_id in sorted(set(location_ids))])
+    levels.note_available_changed(session, session.scalars(select(StockLevel.variant_id).distinct()))
+    session.commit()
+    return sorted(set(location_ids))
+
+
+# Allocation order -------------------------------------------------------------------------------------
+
+
+def distance_km(location: Location, near: tuple[float, float]) -> float | None:
+    """The great-circle (haversine) distance from ``near`` (latitude, longitude) to the location, if it has
+    coordinates."""
+    if location.latitude is None or location.longitude is None:
+        return None
+    lat1, lon1 = math.radians(near[0]), math.radians(near[1])
+    lat2, lon2 = math.radians(location.latitude), math.radians(location.longitude)
+    a = (math.sin((lat2 - lat1) / 2) ** 2
+         + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2)
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+def allocation_order(locations: Sequence[Location], *, near: tuple[float, float] | None) -> list[Location]:
+    """Locations in the order allocation tries them: lower priority first (the warehouse before the stores);
+    among equal priorities the nearest to ``near`` (those without coordinates last), then by id."""
+    def key(location: Location) -> tuple[int, float, int]:
+        distance = distance_km(location, near) if near is not None else 0.0
+        return location.priority, math.inf if distance is None else distance, location.id
+
+    return sorted(locations, key=key)

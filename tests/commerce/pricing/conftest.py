@@ -1,0 +1,14 @@
+"""Fixtures of the pricing tests."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.orm import Session
+
+from tests.commerce.pricing.support import Shop, make_shop
+
+
+@pytest.fixture
+def shop(session: Session) -> Shop:
+    """The small catalogue with base prices and the default VAT rates."""
+    return make_shop(session)
