@@ -57,9 +57,12 @@ def receive_push(session: Session, *, channel: str, app_id: str, request: Webhoo
     if connection is None or connection.status == ConnectionStatus.disconnected or connection.app_id != app_id:
         raise NotFound(f"The push is for shop {notice.account or '(none)'}, which is not connected through this app; "
                        "connect the shop on the Marketplaces page.", code="marketplace_shop_unknown")
-    if _keep(session, connection=connection, request=request, dedupe_key=notice.dedupe_key, kind=notice.kind,
-             order_id=notice.order_id) and notice.kind == "order" and notice.order_id:
-        add_job(session, name=IMPORT_JOB, priority=URGENT,
+    push_id = _keep(session, connection=connection, request=request, dedupe_key=notice.dedupe_key,
+                    kind=notice.kind, order_id=notice.order_id)
+    if push_id is not None and notice.kind == "order" and notice.order_id:
+        # one order's pushes are imported one after the other, never by two workers at once
+        key = f"{IMPORT_JOB}|{connection.id}|{notice.order_id}"
+        add_job(session, name=IMPORT_JOB, priority=URGENT, ordering_key=key[:300], sequence=push_id,
                 payload={"connection_id": connection.id, "order_ids": [notice.order_id], "source": "push"})
         activity.log(session, connection_id=connection.id, kind=ActivityKind.push_received,
                      message=f"Push: order {notice.order_id} is now {notice.raw_status}.",
@@ -81,13 +84,13 @@ def _app_connection(session: Session, *, channel: SalesChannel, app_id: str) -> 
 
 
 def _keep(session: Session, *, connection: MarketplaceConnection, request: WebhookRequest, dedupe_key: str,
-          kind: str, order_id: str | None) -> bool:
-    """Store the raw push unless it was stored already; whether it is new."""
+          kind: str, order_id: str | None) -> int | None:
+    """Store the raw push unless it was stored already; its id when it is new."""
     values = {"connection_id": connection.id, "dedupe_key": dedupe_key[:200], "kind": kind,
               "external_order_id": order_id, "body": request.body.decode("utf-8", errors="replace"),
               "received_at": utcnow()}
     insert = postgresql.insert if is_postgres(session) else sqlite.insert
-    kept = session.execute(insert(MarketplacePush).values(**values)
+    kept: int | None = session.execute(insert(MarketplacePush).values(**values)
                            .on_conflict_do_nothing(index_elements=["connection_id", "dedupe_key"])
                            .returning(MarketplacePush.id)).scalar_one_or_none()
-    return kept is not None
+    return kept
