@@ -72,6 +72,7 @@ def test_a_pushed_order_is_fetched_and_handed_over_once(client: TestClient, engi
     [line] = order.lines
     assert (line.external_item_id, line.external_model_id, line.external_sku, line.quantity, line.unit_price) == \
         ("1001", "5001", "AT-DEN-M", 2, 179_000)
+    assert order.shipping_address["district"] == "Quận 1" and "phone" not in order.shipping_address
     seen = session.scalars(select(SeenOrder)).one()
     assert (seen.connection_id, seen.external_id, seen.status, seen.order_id) == \
         (connection.id, "2512060001ABC", "to_ship", 1)
@@ -218,3 +219,17 @@ def test_lazada_orders_are_recovered_and_mapped(session: Session, lazada: tuple[
                                        ("phone", "0987654321", None)]
     assert [(line.external_model_id, line.external_sku, line.quantity) for line in order.lines] == \
         [("9001", "QJ-30", 3)]
+    assert order.payment_method == "cod"
+
+
+def test_an_order_paid_to_the_platform_is_a_bank_transfer_to_the_shop(session: Session,
+                                                                     shopee: tuple[FakeShopee, str],
+                                                                     contracts: Contracts) -> None:
+    fake, url = shopee
+    connection = connect_shopee(session, fake, url)
+    paid = _order("PAID")
+    paid.cod = False
+    fake.add_order(SHOP, paid)
+    orders_sync.import_orders(session, connection_id=connection.id, order_ids=["PAID"], source="push")
+    session.commit()
+    assert [order.payment_method for order in contracts.orders] == ["bank_transfer"]

@@ -52,6 +52,12 @@ def buyer_scope(connection: MarketplaceConnection) -> str:
     return f"{connection.channel.value}:{connection.account}"
 
 
+def payment_method(order: MarketplaceOrder) -> str:
+    """The orders domain's payment method: cash on delivery, or paid to the platform, which pays the shop with
+    its settlement (a bank transfer)."""
+    return "cod" if order.payment_method == "cod" else "bank_transfer"
+
+
 def to_external(connection: MarketplaceConnection, order: MarketplaceOrder) -> ExternalOrder:
     """The platform order as the orders domain takes it."""
     identifiers: list[tuple[str, str, str | None]] = []
@@ -65,7 +71,7 @@ def to_external(connection: MarketplaceConnection, order: MarketplaceOrder) -> E
         lines=[ExternalLine(external_item_id=line.item_id, external_model_id=line.model_id, external_sku=line.sku,
                             quantity=line.quantity, unit_price=line.unit_price, name=line.name,
                             discount=line.discount) for line in order.lines],
-        total=order.total, shipping_fee=order.shipping_fee, payment_method=order.payment_method,
+        total=order.total, shipping_fee=order.shipping_fee, payment_method=payment_method(order),
         buyer_identifiers=identifiers, buyer_name=order.buyer_name, shipping_address=dict(order.address),
         raw_status=order.raw_status, raw=dict(order.raw))
 
