@@ -28,7 +28,10 @@ from xuyen.commerce.marketplaces.models import (
     MarketplaceConnection,
 )
 from xuyen.errors import Conflict, NotFound, ValidationFailed
+from xuyen.jobs import URGENT, add_job
 from xuyen.sealing import seal, unseal
+
+SYNC_JOB = "marketplaces.sync_orders"
 
 
 def installed_kinds() -> dict[str, dict[str, Any]]:
@@ -55,6 +58,8 @@ def connect(session: Session, *, channel: str, name: str, settings: Mapping[str,
                                 is_demo=is_demo)
     audit.record(session, actor=actor, action="marketplace.connected", subject_type="marketplace_connection",
                  subject_id=connection.id, detail={"channel": connection.channel.value, "account": connection.account})
+    if is_syncable(connection):  # bring in the last days' orders at once
+        add_job(session, name=SYNC_JOB, payload={"connection_id": connection.id}, priority=URGENT)
     session.commit()
     return connection
 

@@ -10,11 +10,12 @@ from sqlalchemy.orm import Session
 
 from xuyen.clock import utcnow
 from xuyen.commerce.marketplaces import orders_sync, stock_sync
-from xuyen.commerce.marketplaces.connections import is_syncable, list_connections
+from xuyen.commerce.marketplaces.connections import SYNC_JOB, is_syncable, list_connections
 from xuyen.jobs import add_job_once, job, periodic
 from xuyen.outbox import DomainEvent, on_event
 
-SYNC_JOB = "marketplaces.sync_orders"
+__all__ = ["RECONCILE_JOB", "SYNC_JOB"]
+
 SYNC_ALL_JOB = "marketplaces.sync_all"
 RECONCILE_JOB = "marketplaces.reconcile"
 RECONCILE_ALL_JOB = "marketplaces.reconcile_all"
