@@ -6,11 +6,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from xuyen.clock import utcnow
 from xuyen.commerce.marketplaces import orders_sync, stock_sync
 from xuyen.commerce.marketplaces.connections import SYNC_JOB, is_syncable, list_connections
+from xuyen.commerce.marketplaces.models import ActivityEntry, MarketplacePush
 from xuyen.jobs import add_job_once, job, periodic
 from xuyen.outbox import DomainEvent, on_event
 
@@ -20,6 +22,9 @@ SYNC_ALL_JOB = "marketplaces.sync_all"
 RECONCILE_JOB = "marketplaces.reconcile"
 RECONCILE_ALL_JOB = "marketplaces.reconcile_all"
 SWEEP_JOB = "marketplaces.sweep_stock"
+PRUNE_JOB = "marketplaces.prune"
+KEEP_ACTIVITY = timedelta(days=90)
+KEEP_PUSHES = timedelta(days=30)
 SYNC_EVERY = timedelta(minutes=10)
 RECONCILE_EVERY = timedelta(hours=6)
 SWEEP_EVERY = timedelta(minutes=1)
@@ -86,6 +91,15 @@ def sweep_stock(session: Session, payload: dict[str, Any]) -> None:
         stock_sync.schedule_push(session, connection_id=connection_id, at=now)
 
 
+@job(PRUNE_JOB)
+def prune(session: Session, payload: dict[str, Any]) -> None:
+    """Forget activity older than 90 days and raw pushes older than 30 (their orders are kept)."""
+    now = utcnow()
+    session.execute(delete(ActivityEntry).where(ActivityEntry.created_at < now - KEEP_ACTIVITY))
+    session.execute(delete(MarketplacePush).where(MarketplacePush.received_at < now - KEEP_PUSHES))
+
+
 periodic(SYNC_ALL_JOB, every=SYNC_EVERY)
+periodic(PRUNE_JOB, every=timedelta(days=1))
 periodic(RECONCILE_ALL_JOB, every=RECONCILE_EVERY)
 periodic(SWEEP_JOB, every=SWEEP_EVERY)
