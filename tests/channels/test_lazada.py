@@ -133,7 +133,7 @@ def test_an_order_and_its_unit_rows_are_read_into_lines(fake: FakeLazada, adapte
     assert (order.order_id, order.status, order.total, order.buyer_id, order.buyer_name, order.phone) == \
         ("71001", "to_ship", 750_000, "5550001", "Minh", "")
     assert [(line.model_id, line.sku, line.quantity, line.unit_price, line.discount) for line in order.lines] == \
-        [("9001", "QJ-30", 2, 250_000, 20_000), ("9002", "QJ-32", 1, 250_000, 10_000)]
+        [("", "QJ-30", 2, 250_000, 20_000), ("", "QJ-32", 1, 250_000, 10_000)]
     assert order.payment_method == "cod" and order.shipping_fee == 25_000
 
 

@@ -218,7 +218,7 @@ def test_lazada_orders_are_recovered_and_mapped(session: Session, lazada: tuple[
     assert order.buyer_identifiers == [("marketplace_buyer_id", "5550001", f"lazada:{SELLER}"),
                                        ("phone", "0987654321", None)]
     assert [(line.external_model_id, line.external_sku, line.quantity) for line in order.lines] == \
-        [("9001", "QJ-30", 3)]
+        [("", "QJ-30", 3)]
     assert order.payment_method == "cod"
 
 

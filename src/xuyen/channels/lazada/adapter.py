@@ -211,8 +211,8 @@ class LazadaAdapter(MarketplaceAdapter):
                 line = grouped.setdefault(key, {"item": item, "quantity": 0, "voucher": 0})
                 line["quantity"] += 1
                 line["voucher"] += _dong(item.get("voucher_seller"))
+            # a Lazada listing is its item and seller SKU (Lazada's own SKU id is not needed to find it)
             lines = [OrderLine(item_id=str(line["item"].get("product_id") or ""),
-                               model_id=str(line["item"].get("sku_id") or ""),
                                sku=str(line["item"].get("sku") or ""), name=str(line["item"].get("name") or ""),
                                quantity=line["quantity"], unit_price=_dong(line["item"].get("item_price")),
                                discount=line["voucher"])
