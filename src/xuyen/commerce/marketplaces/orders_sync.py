@@ -97,7 +97,7 @@ def import_orders(session: Session, *, connection_id: int, order_ids: list[str],
         keep_rotated(session, connection, adapter)
         adapter.close()
     for order in orders:
-        _hand_over(session, connection, order, summary=summary, source=source)
+        hand_over(session, connection, order, summary=summary, source=source)
     return summary
 
 
@@ -119,8 +119,10 @@ def _import_failed(session: Session, connection: MarketplaceConnection, exc: Mar
                          "attempt": attempt + 1})
 
 
-def _hand_over(session: Session, connection: MarketplaceConnection, order: MarketplaceOrder, *,
-               summary: ImportSummary, source: str) -> None:
+def hand_over(session: Session, connection: MarketplaceConnection, order: MarketplaceOrder, *,
+              summary: ImportSummary, source: str) -> None:
+    """Hand a fetched order to the orders domain unless its state there was handed over already, and log it
+    (helper: no commit)."""
     seen = session.scalar(select(SeenOrder).where(SeenOrder.connection_id == connection.id,
                                                   SeenOrder.external_id == order.order_id))
     if seen is not None and seen.raw_status == order.raw_status and seen.external_updated_at >= order.updated_at:
@@ -199,7 +201,7 @@ def import_orders_with(session: Session, connection: MarketplaceConnection, adap
     """Fetch and hand over ``order_ids`` with an adapter already built (helper: no commit)."""
     summary = ImportSummary()
     for order in adapter.get_orders(order_ids=order_ids):
-        _hand_over(session, connection, order, summary=summary, source="recovery")
+        hand_over(session, connection, order, summary=summary, source="recovery")
     return summary
 
 

@@ -1,0 +1,46 @@
+"""The demo's marketplaces: a Shopee and a Lazada shop connected as demo shops that the sync never calls, with
+stock pushes and imported orders in their activity log when the catalogue (and orders) steps ran before."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from xuyen.commerce.marketplaces import handlers
+from xuyen.commerce.marketplaces.models import ActivityEntry, ActivityKind, MarketplaceConnection, StockPush
+from xuyen.demo.service import load_demo, load_steps
+from xuyen.jobs import Job
+
+
+def _load(session: Session, *, with_catalogue: bool) -> None:
+    wanted = {"cửa hàng", "nguồn", "nhân viên", "sàn TMĐT"} | ({"sản phẩm"} if with_catalogue else set())
+    load_demo(session, seed=2026, steps=[step for step in load_steps() if step.name in wanted])
+    session.rollback()
+
+
+def test_the_demo_connects_two_demo_shops_that_are_never_called(session: Session) -> None:
+    _load(session, with_catalogue=False)
+    shops = session.scalars(select(MarketplaceConnection).order_by(MarketplaceConnection.channel)).all()
+    assert [(shop.channel.value, shop.is_demo, shop.status.value) for shop in shops] == \
+        [("lazada", True, "active"), ("shopee", True, "active")]
+    assert all("demo.invalid" in shop.settings["api_base"] for shop in shops)
+    handlers.sync_all(session, {})
+    handlers.reconcile_all(session, {})
+    session.flush()
+    assert session.scalars(select(Job).where(Job.name.like("marketplaces.%"))).all() == []
+    session.rollback()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("xuyen.demo.catalogue") is None,
+                    reason="the catalogue's demo step is not installed yet")
+def test_with_the_catalogue_the_log_shows_stock_pushes_and_imported_orders(session: Session) -> None:
+    _load(session, with_catalogue=True)
+    pushes = session.scalars(select(StockPush)).all()
+    assert pushes and all(push.state.value == "sent" for push in pushes)
+    kinds = {entry.kind for entry in session.scalars(select(ActivityEntry))}
+    assert ActivityKind.stock_sent in kinds
+    if importlib.util.find_spec("xuyen.commerce.orders.service") is not None:
+        assert ActivityKind.order_imported in kinds
