@@ -1,15 +1,14 @@
 """Marketplace sync fixtures: the Shopee and Lazada fakes over real HTTP, connected shops, listed variants, and
-stand-ins for the stock and orders contracts the sync calls (their domains are built beside this one)."""
+stand-ins for the stock and orders contracts the sync calls (to set exactly what a channel may sell; the end-to-end
+tests use the real domains)."""
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tests.api_client import agent, manager, owner  # noqa: F401  (role browsers for the API tests)
 from tests.fakes.lazada import FakeLazada
@@ -45,34 +44,19 @@ class Contracts:
         return len(self.orders)
 
 
-def _listings_of(session: Session, *, channel: SalesChannel, account: str | None = None,
-                 variant_ids: Collection[int] | None = None) -> list[ChannelListing]:
-    query = select(ChannelListing).where(ChannelListing.channel == channel).order_by(ChannelListing.id)
-    if account is not None:
-        query = query.where(ChannelListing.account == account)
-    if variant_ids is not None:
-        query = query.where(ChannelListing.variant_id.in_(list(variant_ids)))
-    return list(session.scalars(query))
-
-
 @pytest.fixture
 def contracts(monkeypatch: pytest.MonkeyPatch) -> Contracts:
     made = Contracts()
     monkeypatch.setattr(ports, "available_for_channel", made.available_for_channel)
     monkeypatch.setattr(ports, "upsert_external_order", made.upsert_external_order)
-    if importlib.util.find_spec("xuyen.commerce.catalogue.service") is None:
-        monkeypatch.setattr(ports, "listings_of", _listings_of)
     return made
 
 
 @pytest.fixture
 def real_stock(monkeypatch: pytest.MonkeyPatch) -> Contracts:
-    """The stock domain answers for itself; only orders (and listings, until the catalogue's service exists) are
-    stood in for."""
+    """The catalogue and stock domains answer for themselves; only orders are stood in for."""
     made = Contracts()
     monkeypatch.setattr(ports, "upsert_external_order", made.upsert_external_order)
-    if importlib.util.find_spec("xuyen.commerce.catalogue.service") is None:
-        monkeypatch.setattr(ports, "listings_of", _listings_of)
     return made
 
 

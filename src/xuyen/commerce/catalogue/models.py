@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from xuyen.clock import utcnow
@@ -53,7 +53,12 @@ class Category(Base):
 
 
 class Product(Base):
-    """A product as the customer sees it (a style: "Áo thun cổ tròn"), sold as one or more variants."""
+    """A product as the customer sees it (a style: "Áo thun cổ tròn"), sold as one or more variants.
+
+    ``option_names`` lists the names of its variants' options in the order the business gave them (``["Màu",
+    "Cỡ"]``: JSON objects do not keep their keys' order on PostgreSQL); ``name_folded`` is the name without
+    diacritics, lower-case, for search.
+    """
 
     __tablename__ = "catalogue_products"
 
@@ -66,6 +71,8 @@ class Product(Base):
                                                     index=True)
     tax_class: Mapped[TaxClass] = mapped_column(_enum(TaxClass), default=TaxClass.standard)
     status: Mapped[ProductStatus] = mapped_column(_enum(ProductStatus), default=ProductStatus.active)
+    option_names: Mapped[list[str]] = mapped_column(JSONType, default=list, server_default=text("'[]'"))
+    name_folded: Mapped[str] = mapped_column(String(300), default="", server_default="", index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -73,8 +80,8 @@ class Product(Base):
 class Variant(Base):
     """One sellable thing: a product in one combination of options (Đen / M), with its own SKU and barcode.
 
-    ``options`` keeps the option names and values in the order the business gave them (``{"Màu": "Đen",
-    "Cỡ": "M"}``). Stock, prices, listings and order lines all name a variant.
+    ``options`` holds the option names and values (``{"Màu": "Đen", "Cỡ": "M"}``), shown in the order of the
+    product's ``option_names``. Stock, prices, listings and order lines all name a variant.
     """
 
     __tablename__ = "catalogue_variants"
