@@ -69,15 +69,17 @@ def _stock_sent(session: Session, connection: MarketplaceConnection, listings: l
     """Each listing's stock push as the sync leaves it once the platform accepted it."""
     available = ports.available_for_channel(session, channel=connection.channel,
                                             variant_ids=sorted({listing.variant_id for listing in listings}))
+    skus = ports.skus_of(session, variant_ids={listing.variant_id for listing in listings})
     for listing in listings:
         quantity = available.get(listing.variant_id, 0)
+        label = listing_label(listing, skus.get(listing.variant_id, ""))
         session.add(StockPush(listing_id=listing.id, connection_id=connection.id, variant_id=listing.variant_id,
                               state=StockPushState.sent, generation=1, due_at=now, attempts=0,
                               sent_quantity=quantity, sent_at=now, updated_at=now))
         activity.log(session, connection_id=connection.id, kind=ActivityKind.stock_sent,
-                     message=f"Stock of {listing_label(listing)} set to {quantity}.",
-                     details={"listing_id": listing.id, "variant_id": listing.variant_id, "quantity": quantity,
-                              "attempt": 1})
+                     message=f"Stock of {label} set to {quantity}.",
+                     details={"listing_id": listing.id, "variant_id": listing.variant_id, "label": label,
+                              "quantity": quantity, "attempt": 1})
     session.flush()
 
 

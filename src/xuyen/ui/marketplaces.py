@@ -55,13 +55,14 @@ def describe(entry: ActivityEntry) -> str:
                         else N_("Order %(order)s updated (%(status)s, %(total)s đ)."))
             return gettext(sentence) % {"order": details["order_id"], "status": details["raw_status"],
                                         "total": f"{int(details['total']):,}".replace(",", ".")}
+        listing = details.get("label") or details.get("listing_id")
         if entry.kind == ActivityKind.stock_sent:
-            return gettext("Stock of listing %(listing)s set to %(quantity)s.") % {
-                "listing": details["listing_id"], "quantity": details["quantity"]}
+            return gettext("Stock of %(listing)s set to %(quantity)s.") % {
+                "listing": listing, "quantity": details["quantity"]}
         if entry.kind == ActivityKind.drift_found and "platform" in details:
-            return gettext("Listing %(listing)s: the platform sold %(platform)s, it should be %(expected)s; the right "
-                           "value was pushed.") % {"listing": details["listing_id"], "platform": details["platform"],
-                                                   "expected": details["expected"]}
+            return gettext("%(listing)s: the platform sold %(platform)s, it should be %(expected)s; the right value "
+                           "was pushed.") % {"listing": listing, "platform": details["platform"],
+                                             "expected": details["expected"]}
     except (KeyError, TypeError, ValueError):
         pass
     return entry.message

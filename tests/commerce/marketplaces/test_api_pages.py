@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tests.api_client import Browser, assert_problem
 
-from xuyen.commerce.marketplaces.models import ActivityEntry, MarketplaceConnection
+from xuyen.commerce.marketplaces import activity
+from xuyen.commerce.marketplaces.models import ActivityEntry, ActivityKind, ActivityLevel, MarketplaceConnection
 from xuyen.jobs import Job
 from xuyen.sealing import unseal
 
@@ -121,3 +122,19 @@ def test_the_page_shows_shops_and_the_log_in_vietnamese_and_owners_connect_from_
     filtered = manager.client.get("/marketplaces", params={"kind": "connected", "level": "info", "shop": "x"})
     assert filtered.status_code == 200
     assert len(session.scalars(select(ActivityEntry)).all()) == 1
+
+
+def test_the_log_speaks_the_page_language(owner: Browser, manager: Browser, session: Session) -> None:
+    shop_id = owner.request("POST", "/marketplaces/connections", json=SHOPEE_SHOP).json()["id"]
+    session.rollback()
+    activity.log(session, connection_id=shop_id, kind=ActivityKind.stock_sent, message="Stock of X set to 5.",
+                 details={"listing_id": 1, "label": "AT-DEN-M (1001/5001)", "quantity": 5})
+    activity.log(session, connection_id=shop_id, kind=ActivityKind.drift_found, level=ActivityLevel.warning,
+                 message="drift", details={"listing_id": 1, "label": "AT-DEN-M (1001/5001)", "platform": 9,
+                                           "expected": 4})
+    session.commit()
+    page = manager.client.get("/marketplaces").text
+    assert "Đã đặt tồn kho của AT-DEN-M (1001/5001) thành 5." in page
+    assert "AT-DEN-M (1001/5001): sàn đang bán 9, đúng ra là 4" in page
+    warnings = manager.client.get("/marketplaces", params={"level": "warning"}).text
+    assert "sàn đang bán 9" in warnings and "thành 5." not in warnings

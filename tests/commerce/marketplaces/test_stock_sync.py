@@ -75,7 +75,7 @@ def test_many_changes_within_the_window_make_one_push_of_the_latest_value(
     stored = fresh(session, row)
     assert (stored.state, stored.sent_quantity, stored.attempts) == (StockPushState.sent, 7, 0)
     [sent] = _activity(session, ActivityKind.stock_sent)
-    assert "7" in sent.message
+    assert sent.message == "Stock of AT-DEN-M (1001/5001) set to 7."
 
 
 def test_a_stock_event_from_the_outbox_marks_the_push_and_queues_the_job(
@@ -191,7 +191,9 @@ def test_reconciliation_repairs_drift_and_logs_what_it_found(session: Session, s
     assert summary.checked == 3 and summary.drifted == {listing.id: (9, 4)} and summary.missing == [missing_listing.id]
     assert fake.stock[SHOP][(1001, 5001)] == 4 and fake.stock[SHOP][(1001, 5002)] == 3
     drift = _activity(session, ActivityKind.drift_found)
-    assert len(drift) == 2 and drift[0].details == {"listing_id": listing.id, "platform": 9, "expected": 4}
+    assert len(drift) == 2
+    assert drift[0].details == {"listing_id": listing.id, "label": "AT-DEN-M (1001/5001)", "platform": 9,
+                                "expected": 4}
     [done] = _activity(session, ActivityKind.reconciled)
     assert "1 drifted" in done.message and done.level == "warning"
 

@@ -1,42 +1,41 @@
 """The other commerce domains' service functions the sync calls, by their contracts.
 
-Catalogue (listings), stock (what a channel may sell) and orders (taking over a marketplace order) are called
-through these three functions only, so the sync names each contract once.
+Catalogue (listings, SKUs), stock (what a channel may sell) and orders (taking over a marketplace order) are called
+through these functions only, so the sync names each contract once.
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Collection
-from typing import Any
 
 from sqlalchemy.orm import Session
 
+from xuyen.commerce.catalogue import service as catalogue
 from xuyen.commerce.catalogue.models import ChannelListing
 from xuyen.commerce.channels import SalesChannel
 from xuyen.commerce.orders.external import ExternalOrder
-
-
-def _service(package: str) -> Any:
-    return importlib.import_module(f"xuyen.commerce.{package}.service")
+from xuyen.commerce.stock import service as stock
 
 
 def listings_of(session: Session, *, channel: SalesChannel, account: str | None = None,
                 variant_ids: Collection[int] | None = None) -> list[ChannelListing]:
-    """The channel's listings (of one shop, of some variants): ``catalogue.service.listings_of``."""
-    listings: list[ChannelListing] = _service("catalogue").listings_of(
-        session, channel=channel, account=account, variant_ids=variant_ids)
-    return listings
+    """The channel's active listings (of one shop, of some variants)."""
+    return catalogue.listings_of(session, channel=channel, account=account, variant_ids=variant_ids)
+
+
+def skus_of(session: Session, *, variant_ids: Collection[int]) -> dict[int, str]:
+    """Our SKU of each variant, to name listings in the activity log."""
+    return {variant_id: view.sku for variant_id, view in
+            catalogue.variants_by_ids(session, variant_ids=variant_ids).items()}
 
 
 def available_for_channel(session: Session, *, channel: SalesChannel, variant_ids: Collection[int]) -> dict[int, int]:
-    """What the channel may sell of each variant: ``stock.service.available_for_channel``."""
-    available: dict[int, int] = _service("stock").available_for_channel(session, channel=channel,
-                                                                        variant_ids=variant_ids)
-    return available
+    """What the channel may sell of each variant (never on hand: reservations and the channel's buffer are out)."""
+    return stock.available_for_channel(session, channel=channel, variant_ids=variant_ids)
 
 
 def upsert_external_order(session: Session, *, order: ExternalOrder) -> int | None:
     """Create or update our order for a marketplace order (``orders.service.upsert_external_order``); its id."""
-    created = _service("orders").upsert_external_order(session, order=order)
+    created = importlib.import_module("xuyen.commerce.orders.service").upsert_external_order(session, order=order)
     return getattr(created, "id", None)

@@ -68,9 +68,10 @@ def listing_ref(listing: ChannelListing) -> ListingRef:
     return ListingRef(item_id=listing.external_item_id, model_id=listing.external_model_id, sku=listing.external_sku)
 
 
-def listing_label(listing: ChannelListing) -> str:
-    """How the log names a listing: its SKU there, or its item and model ids."""
-    return listing.external_sku or "/".join(filter(None, (listing.external_item_id, listing.external_model_id)))
+def listing_label(listing: ChannelListing, sku: str = "") -> str:
+    """How the log names a listing: our SKU, then its ids on the platform (seller SKU, or item/model)."""
+    there = listing.external_sku or "/".join(filter(None, (listing.external_item_id, listing.external_model_id)))
+    return f"{sku} ({there})" if sku and sku != there else there
 
 
 def backoff(attempts: int) -> timedelta:
@@ -143,6 +144,7 @@ def send_stock_pushes(session: Session, *, connection_id: int, now: datetime | N
     rows = [row for row in rows if _drop_unlisted(session, row, listings)]
     available = ports.available_for_channel(session, channel=connection.channel,
                                             variant_ids=sorted({row.variant_id for row in rows}))
+    skus = ports.skus_of(session, variant_ids={row.variant_id for row in rows})
     generations = {row.id: row.generation for row in rows}
     levels = [StockLevel(listing_ref(listings[row.listing_id]), max(available.get(row.variant_id, 0), 0))
               for row in rows]
@@ -157,11 +159,13 @@ def send_stock_pushes(session: Session, *, connection_id: int, now: datetime | N
         adapter.close()
     for row, level, result in zip(rows, levels, results, strict=True):
         listing = listings[row.listing_id]
+        sku = skus.get(row.variant_id, "")
         if result.accepted:
-            _accepted(session, connection, row, listing, level.quantity, generation=generations[row.id], now=now)
+            _accepted(session, connection, row, listing, level.quantity, generation=generations[row.id], now=now,
+                      sku=sku)
             summary.sent[row.listing_id] = level.quantity
         else:
-            _refused(session, connection, row, listing, result.error, now=now)
+            _refused(session, connection, row, listing, result.error, now=now, sku=sku)
             summary.refused[row.listing_id] = result.error
     _schedule_next(session, connection.id, summary)
     return summary
@@ -176,26 +180,27 @@ def _drop_unlisted(session: Session, row: StockPush, listings: dict[int, Channel
 
 
 def _accepted(session: Session, connection: MarketplaceConnection, row: StockPush, listing: ChannelListing,
-              quantity: int, *, generation: int, now: datetime) -> None:
+              quantity: int, *, generation: int, now: datetime, sku: str) -> None:
     done = session.execute(update(StockPush).where(StockPush.id == row.id, StockPush.generation == generation)
                            .values(state=StockPushState.sent, attempts=0, last_error=None, sent_quantity=quantity,
                                    sent_at=now, updated_at=now).execution_options(synchronize_session="fetch"))
     if not done.rowcount:  # type: ignore[attr-defined]
         row.sent_quantity, row.sent_at = quantity, now  # a newer change came in: it stays pending
     activity.log(session, connection_id=connection.id, kind=ActivityKind.stock_sent,
-                 message=f"Stock of {listing_label(listing)} set to {quantity}.",
-                 details={"listing_id": listing.id, "variant_id": listing.variant_id, "quantity": quantity,
-                          "attempt": row.attempts + 1})
+                 message=f"Stock of {listing_label(listing, sku)} set to {quantity}.",
+                 details={"listing_id": listing.id, "variant_id": listing.variant_id, "sku": sku,
+                          "label": listing_label(listing, sku), "quantity": quantity, "attempt": row.attempts + 1})
 
 
 def _refused(session: Session, connection: MarketplaceConnection, row: StockPush, listing: ChannelListing,
-             error: str, *, now: datetime) -> None:
+             error: str, *, now: datetime, sku: str) -> None:
     row.attempts += 1
     row.due_at, row.last_error, row.updated_at = now + backoff(row.attempts), error[:1000], now
     activity.log(session, connection_id=connection.id, kind=ActivityKind.stock_failed, level=ActivityLevel.error,
-                 message=f"The platform refused the stock of {listing_label(listing)}: {error}. It is tried again "
-                         f"at {row.due_at:%H:%M:%S} UTC; check the listing's ids on the platform.",
-                 details={"listing_id": listing.id, "error": error, "attempts": row.attempts})
+                 message=f"The platform refused the stock of {listing_label(listing, sku)}: {error}. It is tried "
+                         f"again at {row.due_at:%H:%M:%S} UTC; check the listing's ids on the platform.",
+                 details={"listing_id": listing.id, "sku": sku, "label": listing_label(listing, sku),
+                          "error": error, "attempts": row.attempts})
 
 
 def _all_failed(session: Session, connection: MarketplaceConnection, rows: list[StockPush], exc: MarketplaceError,
@@ -261,23 +266,25 @@ def reconcile(session: Session, *, connection_id: int) -> ReconcileSummary:
         keep_rotated(session, connection, adapter)
         adapter.close()
     now = utcnow()
+    skus = ports.skus_of(session, variant_ids={listing.variant_id for listing in listings})
     for listing in listings:
         summary.checked += 1
+        label = listing_label(listing, skus.get(listing.variant_id, ""))
         want = max(expected.get(listing.variant_id, 0), 0)
         have = platform.get(listing_ref(listing))
         if have is None:
             summary.missing.append(listing.id)
             activity.log(session, connection_id=connection.id, kind=ActivityKind.drift_found,
                          level=ActivityLevel.warning,
-                         message=f"{listing_label(listing)} is not found on the platform; check the listing's ids.",
-                         details={"listing_id": listing.id, "expected": want})
+                         message=f"{label} is not found on the platform; check the listing's ids.",
+                         details={"listing_id": listing.id, "label": label, "expected": want})
         elif have != want:
             summary.drifted[listing.id] = (have, want)
             activity.log(session, connection_id=connection.id, kind=ActivityKind.drift_found,
                          level=ActivityLevel.warning,
-                         message=f"{listing_label(listing)}: the platform sells {have}, it should be {want}; "
-                                 "the right value is pushed.",
-                         details={"listing_id": listing.id, "platform": have, "expected": want})
+                         message=f"{label}: the platform sells {have}, it should be {want}; the right value is "
+                                 "pushed.",
+                         details={"listing_id": listing.id, "label": label, "platform": have, "expected": want})
             _mark(session, connection, listing, due=now, force=True)
     activity.log(session, connection_id=connection.id, kind=ActivityKind.reconciled,
                  level=ActivityLevel.warning if summary.drifted or summary.missing else ActivityLevel.info,
