@@ -27,6 +27,7 @@ from xuyen.ui import inbox as inbox_pages
 from xuyen.ui import inbox_routing as inbox_routing_pages
 from xuyen.ui import inbox_routing_settings as routing_settings_pages
 from xuyen.ui import marketplaces as marketplace_pages
+from xuyen.ui import pricing as pricing_pages
 from xuyen.ui import sla as sla_pages
 from xuyen.ui.deps import LoginRequired, Viewer, check_csrf, page_role, page_user
 from xuyen.ui.rendering import error_page, render
@@ -197,4 +198,5 @@ router.include_router(routing_settings_pages.router)  # before /inbox/{conversat
 router.include_router(inbox_routing_pages.router)  # before the inbox's /inbox/{conversation_id}
 router.include_router(inbox_pages.router)
 router.include_router(csat_pages.router)
+router.include_router(pricing_pages.router)
 router.include_router(marketplace_pages.router)

@@ -47,6 +47,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/inbox", i18n.N_("Inbox"), Role.agent),
     NavItem("/customers", i18n.N_("Customers"), Role.agent),
     NavItem("/stores", i18n.N_("Stores"), Role.agent),
+    NavItem("/pricing", i18n.N_("Prices"), Role.manager),
     NavItem("/sources", i18n.N_("Sources"), Role.agent),
     NavItem("/customers/imports", i18n.N_("Customer imports"), Role.manager),
     NavItem("/duplicates", i18n.N_("Duplicates"), Role.agent),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
+from tests.api_client import agent, manager, owner  # noqa: F401  (role browsers for the API and page tests)
 from tests.commerce.pricing.support import Shop, make_shop
 
 

@@ -11,7 +11,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from xuyen.commerce.catalogue.models import Category, Product, TaxClass, Variant
+from xuyen.commerce.catalogue import categories
+from xuyen.commerce.catalogue import service as catalogue
+from xuyen.commerce.catalogue.models import TaxClass
+from xuyen.commerce.catalogue.schemas import CategoryIn, ProductIn, VariantIn
 from xuyen.commerce.pricing import admin, prices, promotions
 from xuyen.commerce.pricing.models import Promotion
 
@@ -32,27 +35,24 @@ class Shop:
 
 def make_variant(session: Session, *, sku: str, name: str, price: int | None, category_id: int | None = None,
                  tax_class: TaxClass = TaxClass.standard, active: bool = True) -> int:
-    """A product with one variant (and its base price, when given); the variant's id."""
+    """A product with one variant, made through the catalogue (and its base price, when given); the variant's id."""
     number = next(_numbers)
-    product = Product(code=f"P{number:04d}-{sku}", name=name, category_id=category_id, tax_class=tax_class)
-    session.add(product)
-    session.flush()
-    variant = Variant(product_id=product.id, sku=sku, barcode=None, options={"Cỡ": "M"}, is_active=active)
-    session.add(variant)
-    session.commit()
+    product = catalogue.create_product(session, product=ProductIn(
+        code=f"P{number:04d}-{sku}", name=name, category_id=category_id, tax_class=tax_class,
+        variants=[VariantIn(sku=sku, options={"Cỡ": "M"}, is_active=active)]), actor=ACTOR)
+    variant_id = catalogue.variants_of(session, product_id=product.id)[0].id
     if price is not None:
-        admin.set_prices(session, price_list_id=prices.base_price_list(session).id, amounts={variant.id: price},
+        admin.set_prices(session, price_list_id=prices.base_price_list(session).id, amounts={variant_id: price},
                          actor=ACTOR)
-    return variant.id
+    return variant_id
 
 
 def make_shop(session: Session) -> Shop:
     """Three shirts, a cap, a book (reduced VAT), rice (exempt) and a bag (never reduced)."""
     admin.install_defaults(session)
-    shirts = Category(slug=f"ao-{next(_numbers)}", name="Áo")
-    accessories = Category(slug=f"phu-kien-{next(_numbers)}", name="Phụ kiện")
-    session.add_all([shirts, accessories])
-    session.commit()
+    shirts = categories.create_category(session, category=CategoryIn(name=f"Áo {next(_numbers)}"), actor=ACTOR)
+    accessories = categories.create_category(session, category=CategoryIn(name=f"Phụ kiện {next(_numbers)}"),
+                                             actor=ACTOR)
     found = {
         "AO-1": make_variant(session, sku="AO-1", name="Áo thun", price=199_000, category_id=shirts.id),
         "AO-2": make_variant(session, sku="AO-2", name="Áo sơ mi", price=349_000, category_id=shirts.id),

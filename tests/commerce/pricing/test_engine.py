@@ -170,6 +170,13 @@ def test_any_cart_keeps_its_sums_and_never_goes_negative(cart: list[CartLine], r
         assert sum(item.per_line) == item.amount > 0
     for index in range(len(result.lines)):
         assert sum(item.per_line[index] for item in result.applied) == result.line_discounts[index]
+    by_id = {rule.id: rule for rule in rules}
+    chosen = [by_id[item.rule_id] for item in result.applied]
+    assert len(chosen) == 1 or not any(rule.exclusive for rule in chosen)
+    groups = [rule.group for rule in chosen if rule.group is not None]
+    assert len(groups) == len(set(groups))
+    assert result.discount_total >= max((apply_promotions(cart, [rule], WEB, {"GIFT": line("GIFT", 55_000)})
+                                         .discount_total for rule in rules if rule.exclusive), default=0)
     no_promotions = apply_promotions(cart, [], WEB)
     assert result.discount_total >= 0 and no_promotions.total == sum(item.amount for item in cart)
 

@@ -24,7 +24,7 @@ def test_a_cart_is_priced_from_the_base_list_with_vat_split_per_line(session: Se
     assert (result.subtotal, result.discount_total, result.total) == (1_044_000, 0, 1_044_000)
     first = result.lines[0]
     assert first.vat_rate == Decimal(8) and first.net_amount == 368_519 and first.vat_amount == 29_481
-    assert first.name == "Áo thun - M" and first.list_price == 199_000
+    assert first.name == "Áo thun (M)" and first.list_price == 199_000
     assert [(item.rate, item.net + item.vat) for item in result.vat] == [(Decimal(8), 1_044_000)]
     assert sum(line.net_amount for line in result.lines) == result.vat[0].net
 
@@ -157,3 +157,10 @@ def test_a_variant_without_a_price_or_not_for_sale_is_refused(session: Session, 
     assert unsellable.value.code == "variant_not_sellable"
     with pytest.raises(NotFound):
         quote(session, channel=SalesChannel.pos, lines=[QuoteRequestLine("AO-1", 1)], store_id=999, at=IN_2026)
+
+
+def test_skus_are_found_in_any_case_and_by_variant_id(session: Session, shop: Shop) -> None:
+    lines = [QuoteRequestLine(" ao-1 ", 1), QuoteRequestLine(None, 2, variant_id=shop.variants["MU-1"])]
+    result = quote(session, channel=SalesChannel.app, lines=lines, at=IN_2026)
+    assert [(line.sku, line.quantity) for line in result.lines] == [("AO-1", 1), ("MU-1", 2)]
+    assert result.total == 199_000 + 2 * 99_000

@@ -102,12 +102,21 @@ def _amount(value: int, *, what: str) -> int:
     return value
 
 
-def set_prices(session: Session, *, price_list_id: int, amounts: Mapping[int, int], actor: str) -> int:
-    """Set the price of each variant given (variant id → amount); how many prices changed."""
+def set_prices(session: Session, *, price_list_id: int, amounts: Mapping[int, int], actor: str,
+               sku_amounts: Mapping[str, int] | None = None) -> int:
+    """Set the price of each variant given (variant id → amount, and SKU → amount); how many prices changed."""
     price_list = get_price_list(session, price_list_id=price_list_id)
-    if not amounts or len(amounts) > MAX_PRICES_PER_CALL:
+    if not 0 < len(amounts) + len(sku_amounts or {}) <= MAX_PRICES_PER_CALL:
         raise ValidationFailed(f"Give 1 to {MAX_PRICES_PER_CALL} prices at a time.", code="invalid_price")
     checked = {variant_id: _amount(amount, what="A price") for variant_id, amount in amounts.items()}
+    if sku_amounts:
+        by_sku = variants.by_skus(session, skus=[sku.strip() for sku in sku_amounts])
+        unknown = sorted(sku for sku in sku_amounts if sku.strip() not in by_sku)
+        if unknown:
+            raise NotFound(f"Unknown SKUs: {', '.join(unknown)}.", code="variant_not_found",
+                           details={"skus": unknown})
+        checked |= {by_sku[sku.strip()].variant_id: _amount(amount, what="A price")
+                    for sku, amount in sku_amounts.items()}
     known = variants.by_ids(session, variant_ids=list(checked))
     missing = sorted(set(checked) - set(known))
     if missing:

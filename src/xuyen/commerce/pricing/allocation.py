@@ -8,36 +8,54 @@ line never gets more than its weight when the amount does not exceed the total w
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from fractions import Fraction
 
 
 def round_half_up(value: Fraction) -> int:
     """``value`` rounded to the nearest integer, halves away from zero."""
-    if value < 0:
-        return -round_half_up(-value)
-    whole, rest = divmod(value.numerator, value.denominator)
-    return whole + (1 if 2 * rest >= value.denominator else 0)
+    return divide_half_up(value.numerator, value.denominator)
+
+
+def divide_half_up(numerator: int, denominator: int) -> int:
+    """``numerator / denominator`` (denominator > 0) rounded to the nearest integer, halves away from zero."""
+    if numerator < 0:
+        return -divide_half_up(-numerator, denominator)
+    return (2 * numerator + denominator) // (2 * denominator)
 
 
 def percent_of(amount: int, basis_points: int) -> int:
     """``basis_points`` hundredths of a percent of ``amount``, rounded half up."""
-    return round_half_up(Fraction(amount * basis_points, 10_000))
+    return divide_half_up(amount * basis_points, 10_000)
+
+
+def _whole_weights(weights: Sequence[Fraction | int]) -> list[int]:
+    """The weights scaled to whole numbers in the same proportions."""
+    if all(isinstance(weight, int) for weight in weights):
+        return list(weights)  # type: ignore[arg-type]
+    scale = math.lcm(*(Fraction(weight).denominator for weight in weights))
+    return [int(Fraction(weight) * scale) for weight in weights]
 
 
 def allocate(amount: int, weights: Sequence[Fraction | int]) -> list[int]:
     """Split ``amount`` (≥ 0) over ``weights`` (≥ 0) in proportion, in whole units, by the largest remainder."""
-    total = sum((Fraction(weight) for weight in weights), Fraction(0))
     if amount < 0:
         raise ValueError("only a non-negative amount can be allocated")
+    whole = _whole_weights(weights)
+    total = sum(whole)
     if amount == 0 or total == 0:
         if amount and total == 0:
             raise ValueError("an amount cannot be allocated over nothing")
-        return [0] * len(weights)
-    exact = [Fraction(amount) * Fraction(weight) / total for weight in weights]
-    parts = [share.numerator // share.denominator for share in exact]
+        return [0] * len(whole)
+    parts = []
+    remainders = []
+    for weight in whole:
+        part, remainder = divmod(amount * weight, total)
+        parts.append(part)
+        remainders.append(remainder)
     left = amount - sum(parts)
-    by_remainder = sorted(range(len(exact)), key=lambda index: (-(exact[index] - parts[index]), index))
-    for index in by_remainder[:left]:
-        parts[index] += 1
+    if left:
+        for index in sorted(range(len(whole)), key=lambda index: (-remainders[index], index))[:left]:
+            parts[index] += 1
     return parts

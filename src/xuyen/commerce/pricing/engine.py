@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from fractions import Fraction
 
-from xuyen.commerce.pricing.allocation import allocate, percent_of, round_half_up
+from xuyen.commerce.pricing.allocation import allocate, divide_half_up, percent_of
 from xuyen.commerce.pricing.models import PromotionKind, PromotionScope
 
 FULL = 10_000  # 100 % in basis points
@@ -252,8 +252,8 @@ def _buy_x_get_y(rule: Rule, work: _Working, scope: list[int]) -> dict[int, int]
         taken[index] = count
         reduced -= count
     return {index: min(work.remaining[index],
-                       round_half_up(Fraction(work.remaining[index] * count * min(percent, FULL),
-                                              work.lines[index].quantity * FULL)))
+                       divide_half_up(work.remaining[index] * count * min(percent, FULL),
+                                      work.lines[index].quantity * FULL))
             for index, count in taken.items()}
 
 

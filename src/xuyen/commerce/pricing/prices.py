@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from xuyen.commerce.pricing.allocation import round_half_up
@@ -122,13 +122,37 @@ def pick_overrides(overrides: Sequence[PriceOverride], *, variant_id: int,
     return chosen
 
 
+# The quote's statements, built once (each quote only binds its values).
+_OVERRIDES = select(PriceOverride).where(
+    PriceOverride.price_list_id == bindparam("price_list_id"), PriceOverride.is_active.is_(True),
+    or_(PriceOverride.variant_id.is_(None), PriceOverride.variant_id.in_(bindparam("variant_ids", expanding=True))))
+_BASE_PRICES = (select(PriceList.id, PriceList.currency, Price.variant_id, Price.amount)
+                .join(Price, Price.price_list_id == PriceList.id)
+                .where(PriceList.base_currency == bindparam("currency"),
+                       Price.variant_id.in_(bindparam("variant_ids", expanding=True))))
+
+
 def load_overrides(session: Session, *, price_list_id: int, variant_ids: Collection[int]) -> list[PriceOverride]:
     """The active overrides of the list that may touch these variants (their own, and those for every variant)."""
-    query = select(PriceOverride).where(PriceOverride.price_list_id == price_list_id,
-                                        PriceOverride.is_active.is_(True),
-                                        or_(PriceOverride.variant_id.is_(None),
-                                            PriceOverride.variant_id.in_(list(set(variant_ids)))))
-    return list(session.scalars(query))
+    return list(session.scalars(_OVERRIDES, {"price_list_id": price_list_id, "variant_ids": list(set(variant_ids))}))
+
+
+@dataclass(frozen=True)
+class BasePrices:
+    """The base list's id and currency, and its price of each variant asked for that has one."""
+
+    price_list_id: int
+    currency: str
+    amounts: dict[int, int]
+
+
+def load_base(session: Session, *, variant_ids: Collection[int], currency: str = BASE_CURRENCY) -> BasePrices:
+    """The base list of ``currency`` with its prices of these variants, in one query."""
+    found = list(session.execute(_BASE_PRICES, {"currency": currency, "variant_ids": list(set(variant_ids))}))
+    if not found:
+        price_list = base_price_list(session, currency=currency)
+        return BasePrices(price_list_id=price_list.id, currency=price_list.currency, amounts={})
+    return BasePrices(price_list_id=found[0][0], currency=found[0][1], amounts={row[2]: row[3] for row in found})
 
 
 def load_base_prices(session: Session, *, price_list_id: int, variant_ids: Collection[int]) -> dict[int, int]:

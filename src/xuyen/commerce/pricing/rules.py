@@ -46,7 +46,7 @@ def percent_to_bp(value: Any) -> int | None:
     """A percentage given as a number or a string ("12.5") as basis points; None if it is not one."""
     try:
         number = round(float(str(value).replace(",", ".")) * 100)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     return number
 
@@ -154,9 +154,12 @@ def _database_key(session: Session) -> str:
     return engine.url.render_as_string(hide_password=True)
 
 
+_VERSION = select(PricingVersion.token).where(PricingVersion.id == 1)
+
+
 def current_version(session: Session) -> str:
     """The pricing version the database holds now (a token that changes with every change)."""
-    return session.scalar(select(PricingVersion.token).where(PricingVersion.id == 1)) or ""
+    return session.scalar(_VERSION) or ""
 
 
 def bump_version(session: Session) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from xuyen.commerce.channels import SalesChannel
 
@@ -139,6 +140,6 @@ class QuoteIn(BaseModel):
     store_code: str | None = Field(default=None, max_length=32)
     customer: CustomerIn | None = None
     lines: list[QuoteLineIn] = Field(min_length=1, max_length=MAX_QUOTE_LINES)
-    coupon_codes: list[str] = Field(default=[], max_length=MAX_COUPONS)
-    at: datetime | None = Field(default=None, description="Price the cart as at this moment (with a time zone); "
+    coupon_codes: list[Annotated[str, Field(max_length=64)]] = Field(default=[], max_length=MAX_COUPONS)
+    at: AwareDatetime | None = Field(default=None, description="Price the cart as at this moment (with a time zone); "
                                                           "default now.")

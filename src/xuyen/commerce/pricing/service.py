@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -26,12 +25,14 @@ from xuyen.commerce.pricing.schemas import (
     PriceAdjustment,
     Quote,
     QuoteDiscount,
+    QuoteIn,
     QuoteLine,
     VatTotal,
 )
 from xuyen.commerce.pricing.variants import VariantInfo
-from xuyen.commerce.pricing.vat import RateUnknown, rate_on, split, totals_per_rate
+from xuyen.commerce.pricing.vat import RateUnknown, percent, rate_on, split, totals_per_rate
 from xuyen.errors import Conflict, ValidationFailed
+from xuyen.identity import service as identity
 from xuyen.loyalty import service as loyalty
 from xuyen.stores import service as stores
 
@@ -60,6 +61,9 @@ def quote(session: Session, *, channel: SalesChannel, lines: Sequence[QuoteReque
           profile_id: int | None = None, tier: str | None = None, coupon_codes: Sequence[str] = (),
           at: datetime | None = None) -> Quote:
     """What the cart costs on ``channel`` at ``at`` (default now): prices, promotions, coupons, totals and VAT."""
+    if at is not None and at.tzinfo is None:
+        raise ValidationFailed("Give the quote's moment with a time zone (e.g. 2026-11-20T10:00:00+07:00).",
+                               code="invalid_moment")
     moment = (at or utcnow()).astimezone(UTC)
     _check_lines(lines)
     if len(coupon_codes) > MAX_COUPONS:
@@ -67,14 +71,14 @@ def quote(session: Session, *, channel: SalesChannel, lines: Sequence[QuoteReque
     if store_id is not None:
         stores.get(session, store_id=store_id)
     tier = tier if tier is not None else _tier_of(session, profile_id)
-    infos = _variants_of(session, lines)
-    price_list = prices.base_price_list(session)
-    base = prices.load_base_prices(session, price_list_id=price_list.id, variant_ids=[i.variant_id for i in infos])
-    _check_priced(infos, base)
-    overrides = prices.load_overrides(session, price_list_id=price_list.id, variant_ids=list(base))
-    context = prices.PriceContext(channel=channel.value, at=moment, store_id=store_id, tier=tier)
-    resolved = prices.resolve(base, overrides, context=context)
     current = snapshot(session, now=moment)
+    infos, gift_infos = _variants_of(session, lines, gift_skus={rule.gift_sku for rule in current.rules
+                                                                if rule.gift_sku})
+    base = prices.load_base(session, variant_ids=[info.variant_id for info in (*infos, *gift_infos.values())])
+    _check_priced(infos, base.amounts)
+    overrides = prices.load_overrides(session, price_list_id=base.price_list_id, variant_ids=list(base.amounts))
+    context = prices.PriceContext(channel=channel.value, at=moment, store_id=store_id, tier=tier)
+    resolved = prices.resolve(base.amounts, overrides, context=context)
     cart = [CartLine(variant_id=info.variant_id, sku=info.sku, product_id=info.product_id,
                      category_id=info.category_id, quantity=line.quantity,
                      unit_price=resolved[info.variant_id].unit_price) for info, line in zip(infos, lines, strict=True)]
@@ -83,15 +87,37 @@ def quote(session: Session, *, channel: SalesChannel, lines: Sequence[QuoteReque
                              current=current)
     unlocked = frozenset(result.promotion_id for result in coupons if result.accepted and result.promotion_id)
     cart_context = CartContext(channel=channel.value, at=moment, tier=tier, unlocked=unlocked)
-    gifts = _gift_lines(session, current, price_list.id, context)
+    gifts = {sku: CartLine(variant_id=info.variant_id, sku=sku, product_id=info.product_id,
+                           category_id=info.category_id, quantity=1, unit_price=resolved[info.variant_id].unit_price)
+             for sku, info in gift_infos.items() if info.variant_id in resolved}
     priced = apply_promotions(cart, current.rules, cart_context, gifts)
     applied_ids = {item.rule_id for item in priced.applied}
     coupons = [result.model_copy(update={"applied": result.promotion_id in applied_ids}) if result.accepted
                else result for result in coupons]
-    infos_by_id = {info.variant_id: info for info in infos} | _gift_infos(session, priced, infos)
+    infos_by_id = {info.variant_id: info for info in (*infos, *gift_infos.values())}
     return _quote_of(priced, infos_by_id=infos_by_id, resolved=resolved, coupons=coupons, current=current,
-                     currency=price_list.currency, channel=channel, store_id=store_id, profile_id=profile_id,
+                     currency=base.currency, channel=channel, store_id=store_id, profile_id=profile_id,
                      tier=tier, at=moment)
+
+
+def quote_request(session: Session, *, request: QuoteIn) -> Quote:
+    """The quote for an API request: the store by id or code, the customer by profile id or identifier."""
+    store_id = request.store_id
+    if request.store_code is not None:
+        store = stores.get_by_code(session, code=request.store_code)
+        if store_id is not None and store_id != store.id:
+            raise ValidationFailed("store_id and store_code name different stores; give one.", code="store_mismatch")
+        store_id = store.id
+    customer = request.customer
+    profile_id = customer.profile_id if customer else None
+    if customer is not None and customer.type is not None:
+        if customer.value is None or profile_id is not None:
+            raise ValidationFailed("Name the customer by profile_id, or by type and value.", code="invalid_customer")
+        profile_id = identity.lookup_profile(session, type=customer.type, value=customer.value).profile.id
+    lines = [QuoteRequestLine(sku=line.sku, quantity=line.quantity, variant_id=line.variant_id)
+             for line in request.lines]
+    return quote(session, channel=request.channel, lines=lines, store_id=store_id, profile_id=profile_id,
+                 tier=customer.tier if customer else None, coupon_codes=request.coupon_codes, at=request.at)
 
 
 def _check_lines(lines: Sequence[QuoteRequestLine]) -> None:
@@ -109,8 +135,11 @@ def _check_lines(lines: Sequence[QuoteRequestLine]) -> None:
                                    details={"line": number})
 
 
-def _variants_of(session: Session, lines: Sequence[QuoteRequestLine]) -> list[VariantInfo]:
-    by_sku = variants.by_skus(session, skus=[line.sku.strip() for line in lines if line.sku is not None])
+def _variants_of(session: Session, lines: Sequence[QuoteRequestLine],
+                 gift_skus: set[str]) -> tuple[list[VariantInfo], dict[str, VariantInfo]]:
+    """The cart's variants in line order, and the sellable gift variants promotions may add (one query each)."""
+    by_sku = variants.by_skus(session, skus=[*(line.sku.strip() for line in lines if line.sku is not None),
+                                             *gift_skus])
     by_id = variants.by_ids(session, variant_ids=[line.variant_id for line in lines if line.variant_id is not None])
     found: list[VariantInfo] = []
     unknown: list[str] = []
@@ -123,11 +152,12 @@ def _variants_of(session: Session, lines: Sequence[QuoteRequestLine]) -> list[Va
     if unknown:
         raise ValidationFailed(f"Unknown SKU or variant: {', '.join(unknown)}. Check the codes against the "
                                "catalogue.", code="unknown_sku", details={"unknown": unknown})
+    gifts = {sku: by_sku[sku] for sku in gift_skus if sku in by_sku and by_sku[sku].is_sellable}
     unsellable = [info.sku for info in found if not info.is_sellable]
     if unsellable:
         raise ValidationFailed(f"Not for sale (inactive or not an active product): {', '.join(unsellable)}.",
                                code="variant_not_sellable", details={"skus": unsellable})
-    return found
+    return found, gifts
 
 
 def _check_priced(infos: Sequence[VariantInfo], base: dict[int, int]) -> None:
@@ -140,31 +170,6 @@ def _check_priced(infos: Sequence[VariantInfo], base: dict[int, int]) -> None:
 def _tier_of(session: Session, profile_id: int | None) -> str | None:
     """The customer's loyalty tier (the loyalty domain's)."""
     return None if profile_id is None else loyalty.tier_of(session, profile_id=profile_id)
-
-
-def _gift_lines(session: Session, current: Snapshot, price_list_id: int,
-                context: prices.PriceContext) -> dict[str, CartLine]:
-    skus = {rule.gift_sku for rule in current.rules if rule.gift_sku}
-    if not skus:
-        return {}
-    infos = {sku: info for sku, info in variants.by_skus(session, skus=skus).items() if info.is_sellable}
-    base = prices.load_base_prices(session, price_list_id=price_list_id,
-                                   variant_ids=[info.variant_id for info in infos.values()])
-    overrides = prices.load_overrides(session, price_list_id=price_list_id, variant_ids=list(base))
-    resolved = prices.resolve(base, overrides, context=context)
-    return {sku: CartLine(variant_id=info.variant_id, sku=sku, product_id=info.product_id,
-                          category_id=info.category_id, quantity=1, unit_price=resolved[info.variant_id].unit_price)
-            for sku, info in infos.items() if info.variant_id in resolved}
-
-
-def _gift_infos(session: Session, priced: PricedCart, infos: Sequence[VariantInfo]) -> dict[int, VariantInfo]:
-    known = {info.variant_id for info in infos}
-    wanted = [line.variant_id for line in priced.lines if line.variant_id not in known]
-    return variants.by_ids(session, variant_ids=wanted) if wanted else {}
-
-
-def _rate_percent(rate_bp: int | None) -> Decimal | None:
-    return None if rate_bp is None else (Decimal(rate_bp) / 100).normalize()
 
 
 def _quote_of(priced: PricedCart, *, infos_by_id: dict[int, VariantInfo], resolved: dict[int, prices.ResolvedPrice],
@@ -184,24 +189,27 @@ def _quote_of(priced: PricedCart, *, infos_by_id: dict[int, VariantInfo], resolv
         net, vat = split(total, rate_bp)
         vat_lines.append((rate_bp, net, vat))
         price = resolved.get(line.variant_id)
-        quote_lines.append(QuoteLine(
+        quote_lines.append(QuoteLine.model_construct(
             variant_id=line.variant_id, sku=line.sku, name=info.name, product_id=line.product_id,
             category_id=line.category_id, quantity=line.quantity,
             list_price=price.list_price if price and not line.is_gift else line.unit_price,
             unit_price=line.unit_price, discount=priced.line_discounts[index], total=total,
-            vat_rate=_rate_percent(rate_bp), vat_amount=vat, net_amount=net, is_gift=line.is_gift,
-            promotions=[LinePromotion(promotion_id=item.rule_id, name=item.name, amount=item.per_line[index])
+            vat_rate=percent(rate_bp), vat_amount=vat, net_amount=net, is_gift=line.is_gift,
+            promotions=[LinePromotion.model_construct(promotion_id=item.rule_id, name=item.name,
+                                                      amount=item.per_line[index])
                         for item in priced.applied if item.per_line[index]],
-            adjustments=[PriceAdjustment(**vars(adjustment)) for adjustment in price.adjustments]
+            adjustments=[PriceAdjustment.model_construct(**vars(adjustment)) for adjustment in price.adjustments]
             if price and not line.is_gift else []))
     codes = {result.promotion_id: result.code for result in coupons if result.accepted}
-    discounts = [QuoteDiscount(promotion_id=item.rule_id, name=item.name, code=codes.get(item.rule_id),
+    discounts = [QuoteDiscount.model_construct(promotion_id=item.rule_id, name=item.name, code=codes.get(item.rule_id),
                                amount=item.amount) for item in priced.applied]
-    per_rate = [VatTotal(rate=_rate_percent(item.rate_bp), net=item.net, vat=item.vat)
+    per_rate = [VatTotal.model_construct(rate=percent(item.rate_bp), net=item.net, vat=item.vat)
                 for item in totals_per_rate(vat_lines)]
-    return Quote(currency=currency, channel=channel, store_id=store_id, profile_id=profile_id, tier=tier, at=at,
-                 lines=quote_lines, discounts=discounts, coupons=coupons, subtotal=priced.subtotal,
-                 discount_total=priced.discount_total, total=priced.total, vat=per_rate)
+    # Built without validation: every value comes from the engine and the tables, already checked.
+    return Quote.model_construct(currency=currency, channel=channel, store_id=store_id, profile_id=profile_id,
+                                 tier=tier, at=at, lines=quote_lines, discounts=discounts, coupons=coupons,
+                                 subtotal=priced.subtotal, discount_total=priced.discount_total, total=priced.total,
+                                 vat=per_rate)
 
 
 # Coupons ---------------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from fractions import Fraction
 
 from xuyen.commerce.pricing.allocation import round_half_up
@@ -40,6 +41,14 @@ def rate_on(periods: Iterable[RatePeriod], *, tax_class: str, day: date) -> int 
     if not covering:
         raise RateUnknown(f"no VAT rate is in force for tax class {tax_class!r} on {day.isoformat()}")
     return max(covering, key=lambda period: period.valid_from).rate_bp
+
+
+def percent(basis_points: int | None) -> Decimal | None:
+    """Basis points as a percentage without trailing zeros (800 → 8, 1050 → 10.5); None stays None."""
+    if basis_points is None:
+        return None
+    value = Decimal(basis_points) / 100
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
 
 
 def split(total: int, rate_bp: int | None) -> tuple[int, int]:
