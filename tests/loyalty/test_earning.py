@@ -141,3 +141,14 @@ def test_the_nightly_recomputation_lowers_a_tier_when_old_spend_leaves_the_windo
     assert service.tier_of(session, profile_id=lan) == "member"
     topics = session.scalars(select(OutboxEvent.payload).where(OutboxEvent.topic == "loyalty.tier_changed")).all()
     assert [(item["previous_tier"], item["tier"]) for item in topics] == [(None, "silver"), ("silver", "member")]
+
+
+def test_customers_reach_a_tier_added_later_at_the_nightly_recomputation(session: Session, engine: Engine) -> None:
+    lan = make_customer(session)
+    announce(session, "order.completed", order_payload(1, lan, [(1, 5, 6_000_000)], at=utcnow()))
+    work(engine)
+    assert service.tier_of(session, profile_id=lan) is None
+    programme.create_tier(session, code="silver", name="Bạc", min_spend=5_000_000, actor="owner")
+    assert tiers.recompute_all(session) == 1
+    session.commit()
+    assert service.tier_of(session, profile_id=lan) == "silver"

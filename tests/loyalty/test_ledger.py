@@ -111,3 +111,14 @@ def test_a_customer_is_found_by_phone_in_any_format_or_by_card(session: Session)
         service.find_customer(session, phone="0987654321")
     with pytest.raises(ValidationFailed):
         service.find_customer(session, phone="0912345678", card="LC-1")
+
+
+def test_the_person_export_carries_the_ledger(session: Session) -> None:
+    from xuyen.customers import privacy
+
+    lan = make_customer(session)
+    service.top_up(session, profile_id=lan, amount=100_000, reference="NAP-1", actor="a", payment_method="cash")
+    exported = privacy.export_person(session, profile_id=lan, actor="user:1")
+    section = exported["loyalty"]
+    assert section["accounts"] == [{"profile_id": lan, "account": "stored_value", "balance": 100_000}]
+    assert [(p["kind"], p["amount"]) for p in section["postings"]] == [("top_up", 100_000)]

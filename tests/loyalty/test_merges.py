@@ -72,3 +72,14 @@ def test_an_order_naming_the_absorbed_profile_earns_for_the_survivor(session: Se
     work(engine)
     assert service.balances(session, profile_id=lan).points == 100
     assert_ledger_balanced(session)
+
+
+def test_a_merge_undone_before_the_worker_gets_to_it_moves_nothing(session: Session, engine: Engine) -> None:
+    lan, lan_again = make_customer(session), make_customer(session)
+    service.top_up(session, profile_id=lan_again, amount=90_000, reference="NAP-1", actor="a", payment_method="cash")
+    merge = merge_profiles(session, survivor_id=lan, absorbed_id=lan_again, actor="user:1", reason="Nhầm")
+    graph.unmerge(session, merge_id=merge.id, actor="user:1")
+    work(engine)
+    assert service.balances(session, profile_id=lan).stored_value == 0
+    assert service.balances(session, profile_id=lan_again).stored_value == 90_000
+    assert_ledger_balanced(session)

@@ -75,7 +75,7 @@ def earn_for_order(session: Session, *, payload: dict[str, Any]) -> OrderEarning
     total_weight = Fraction(0)
     for line in payload.get("lines") or []:
         factor = programme.multiplier(rules, channel=channel, category_id=line.get("category_id"), tier_code=tier)
-        weights[str(line["variant_id"])] = str(factor * share)
+        weights[str(line.get("variant_id"))] = str(factor * share)
         total_weight += int(line.get("amount") or 0) * factor * share
     settings = programme.get_settings(session)
     points = int(total_weight // settings.spend_per_point)

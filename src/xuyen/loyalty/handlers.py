@@ -43,7 +43,7 @@ def expire_points(session: Session, payload: dict[str, Any]) -> None:
 
 @job("loyalty.recompute_tiers")
 def recompute_tiers(session: Session, payload: dict[str, Any]) -> None:
-    """Recompute every tier holder's tier: spend older than the window no longer counts."""
+    """Recompute every customer's tier: spend older than the window no longer counts, tiers may have changed."""
     tiers.recompute_all(session)
 
 

@@ -145,12 +145,12 @@ def _source_id(session: Session) -> int:
 
 
 def recompute_all(session: Session, *, at: datetime | None = None, batch: int = 500) -> int:
-    """Recompute every customer who holds a tier (spend leaves the window as time passes); how many changed
-    (helper: no commit)."""
+    """Recompute every customer who ever completed an order: spend leaves the window as time passes, and tiers
+    may have been added or their thresholds changed; how many changed (helper: no commit)."""
     changed, after = 0, -1
     while True:
         rows = list(session.execute(select(CustomerTier.profile_id, CustomerTier.tier_code)
-                                    .where(CustomerTier.profile_id > after, CustomerTier.tier_code.is_not(None))
+                                    .where(CustomerTier.profile_id > after)
                                     .order_by(CustomerTier.profile_id).limit(batch)))
         if not rows:
             return changed

@@ -29,6 +29,7 @@ from xuyen.http import get_session
 from xuyen.identity.schemas import MAX_ID, MAX_REASON
 from xuyen.identity.service import actor_name
 from xuyen.ui.deps import Viewer, check_csrf, page_role
+from xuyen.ui.panels import panels_for
 from xuyen.ui.rendering import render
 
 SEARCH_RESULTS = 50
@@ -248,6 +249,7 @@ def _customer_page(request: Request, session: Session, viewer: Viewer, *, custom
         "consent_form": consent_form or ConsentForm(), "consent_channels": CONSENT_CHANNELS,
         "consent_purposes": PURPOSES, "max_proof": MAX_PROOF_TEXT, "erase_error": erase_error,
         "max_reason": MAX_REASON,
+        "panels": panels_for(session, profile_id=customer.state.profile_id, viewer=viewer),
     }, status_code=status_code)
 
 

@@ -98,3 +98,31 @@ def test_reservations_releases_and_sales_mixed_keep_the_ledger_exact(engine: Eng
     _won, _short, errors = _race(engine, mixed)
     assert errors == []
     assert_consistent(session)
+
+
+def test_clients_hammering_until_the_stock_runs_out_take_exactly_what_there_was(engine: Engine,
+                                                                                  session: Session) -> None:
+    """Each client reserves one unit after another until it is refused: the locations run dry while others
+    still reserve, the case where a refused guarded update must not leave a row locked out of order."""
+    hot, = make_variants(session)
+    warehouse = make_location(session, kind=LocationKind.warehouse, priority=10)
+    store = make_location(session, kind=LocationKind.store, priority=50)
+    moves.receive(session, location_id=warehouse.id, lines=[StockLine(hot.id, 40)], actor="kho")
+    moves.receive(session, location_id=store.id, lines=[StockLine(hot.id, 40)], actor="kho")
+    counter = iter(range(10_000))
+    lock = threading.Lock()
+
+    def until_refused(own: Session, number: int) -> None:
+        while True:
+            with lock:
+                reference = f"SO-{number}-{next(counter)}"
+            service.reserve(own, reference=reference, lines=[StockLine(hot.id, 1)], channel=SalesChannel.web,
+                            actor="web", expires_at=None)
+            own.commit()
+
+    won, short, errors = _race(engine, until_refused)
+    assert errors == []
+    assert (won, short) == (0, CLIENTS)  # every client ends refused
+    assert level(session, hot.id, warehouse.id) == (40, 40)
+    assert level(session, hot.id, store.id) == (40, 40)
+    assert_consistent(session)

@@ -5,18 +5,19 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from tests.commerce.stock.checks import assert_consistent, level
 from tests.commerce.stock.conftest import make_location, make_variants
 from xuyen.clock import utcnow
 from xuyen.commerce.channels import SalesChannel
-from xuyen.commerce.stock import moves, service
+from xuyen.commerce.stock import handlers, moves, service
 from xuyen.commerce.stock.models import LocationKind, MovementKind, ReservationStatus
 from xuyen.commerce.stock.service import OutOfStock, StockLine
 from xuyen.errors import Conflict, ValidationFailed
 from xuyen.outbox import OutboxEvent
+from xuyen.worker import Worker
 
 
 def _stocked(session: Session, quantity: int = 10, variants: int = 2):  # type: ignore[no-untyped-def]
@@ -172,4 +173,31 @@ def test_bad_reservations_are_refused(session: Session, reference: str, quantity
         service.reserve(session, reference="SO-10", lines=[], channel=SalesChannel.web, actor="system",
                         expires_at=None)
     session.rollback()
+    assert_consistent(session)
+
+
+def test_the_worker_releases_expired_reservations_and_a_paid_order_keeps_its_stock(engine: Engine,
+                                                                                  session: Session) -> None:
+    (shirt, _), warehouse = _stocked(session)
+    past = utcnow() - timedelta(minutes=1)
+    for reference in ("cart-a", "cart-b", "SO-paid"):
+        service.reserve(session, reference=reference, lines=[StockLine(shirt.id, 2)], channel=SalesChannel.web,
+                        actor="system", expires_at=past)
+    assert service.set_expiry(session, reference="SO-paid", expires_at=None) == 1
+    session.commit()
+    Worker(engine=engine).run_until_idle()
+    assert level(session, shirt.id, warehouse.id) == (10, 2)
+    assert [r.reference for r in service.reservations_of(session, reference="SO-paid")] == ["SO-paid"]
+    assert_consistent(session)
+
+
+def test_one_run_of_the_expiry_job_releases_batch_after_batch(session: Session) -> None:
+    (shirt, _), warehouse = _stocked(session)
+    for number in range(3):
+        service.reserve(session, reference=f"cart-{number}", lines=[StockLine(shirt.id, 1)],
+                        channel=SalesChannel.web, actor="system", expires_at=utcnow() - timedelta(seconds=5))
+    session.commit()
+    handlers.release_expired(session, {"limit": 1})
+    session.commit()
+    assert level(session, shirt.id, warehouse.id) == (10, 0)
     assert_consistent(session)

@@ -51,6 +51,14 @@ def buffers_for(session: Session, *, channel: SalesChannel, variant_ids: Collect
 def set_buffer(session: Session, *, channel: SalesChannel, quantity: int, variant_id: int | None = None,
                actor: str) -> ChannelBuffer:
     """Keep ``quantity`` units of every variant (or of ``variant_id``) back from ``channel``."""
+    buffer = put_buffer(session, channel=channel, quantity=quantity, variant_id=variant_id, actor=actor)
+    session.commit()
+    return buffer
+
+
+def put_buffer(session: Session, *, channel: SalesChannel, quantity: int, variant_id: int | None = None,
+               actor: str) -> ChannelBuffer:
+    """Set a buffer (helper: no commit)."""
     if not 0 <= quantity <= MAX_BUFFER:
         raise ValidationFailed(f"A buffer is a whole number of units from 0 to {MAX_BUFFER}.", code="invalid_buffer")
     if variant_id is not None and session.get(Variant, variant_id) is None:
@@ -65,7 +73,7 @@ def set_buffer(session: Session, *, channel: SalesChannel, quantity: int, varian
     buffer.quantity = quantity
     buffer.updated_at = utcnow()
     _note_buffer_changed(session, variant_id)
-    session.commit()
+    session.flush()
     return buffer
 
 

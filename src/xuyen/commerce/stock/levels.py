@@ -57,10 +57,10 @@ def lock_reference(session: Session, reference: str) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:cls, :key)"), {"cls": REFERENCE_LOCK_CLASS, "key": key})
 
 
-def lock_levels(session: Session, *, variant_ids: Collection[int],
-                location_ids: Collection[int] | None = None) -> dict[Key, Level]:
+def lock_levels(session: Session, *, variant_ids: Collection[int], location_ids: Collection[int] | None = None,
+                lock: bool = True) -> dict[Key, Level]:
     """Read and lock the levels of ``variant_ids`` (at ``location_ids``, or everywhere) in the fixed order
-    (helper: no commit). Levels that do not exist are simply absent."""
+    (helper: no commit); ``lock=False`` only reads. Levels that do not exist are simply absent."""
     if not variant_ids or (location_ids is not None and not location_ids):
         return {}
     postgres = is_postgres(session)
@@ -69,7 +69,7 @@ def lock_levels(session: Session, *, variant_ids: Collection[int],
              .order_by(StockLevel.variant_id, StockLevel.location_id))
     if location_ids is not None:
         query = query.where(one_of(StockLevel.location_id, sorted(set(location_ids)), postgres=postgres))
-    if postgres:
+    if postgres and lock:
         query = query.with_for_update()
     return {(row.variant_id, row.location_id): Level(row.variant_id, row.location_id, row.on_hand, row.reserved)
             for row in session.execute(query)}

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Literal
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, exists, or_, select
 from sqlalchemy.orm import Session
 
 from xuyen.clock import utcnow
@@ -107,12 +108,14 @@ def default_serves(location: Location, channel: SalesChannel) -> bool:
 
 
 def serving_locations(session: Session, *, channel: SalesChannel) -> list[Location]:
-    """The active locations that serve ``channel``, in allocation order (priority, then id)."""
-    chosen = set(session.scalars(select(ChannelLocation.location_id).where(ChannelLocation.channel == channel.value)))
-    active = list_all(session, active_only=True)
-    if chosen:
-        return [location for location in active if location.id in chosen]
-    return [location for location in active if default_serves(location, channel)]
+    """The active locations that serve ``channel``, in allocation order (priority, then id); one query."""
+    chosen = select(ChannelLocation.location_id).where(ChannelLocation.channel == channel.value)
+    configured = exists().where(ChannelLocation.channel == channel.value)
+    default = Location.kind == LocationKind.store if channel is SalesChannel.pos else Location.ships.is_(True)
+    query = (select(Location)
+             .where(Location.is_active.is_(True), or_(Location.id.in_(chosen), and_(~configured, default)))
+             .order_by(Location.priority, Location.name, Location.id))
+    return list(session.scalars(query))
 
 
 def configured_channels(session: Session) -> dict[str, list[int]]:
@@ -124,8 +127,10 @@ def configured_channels(session: Session) -> dict[str, list[int]]:
     return found
 
 
-def set_channel_locations(session: Session, *, channel: SalesChannel, location_ids: Sequence[int]) -> list[int]:
-    """Make ``location_ids`` the locations serving ``channel`` (none: back to the default rule)."""
+def set_channel_locations(session: Session, *, channel: SalesChannel,
+                          location_ids: Sequence[int]) -> tuple[Literal["configured", "default"], list[int]]:
+    """Make ``location_ids`` the locations serving ``channel`` (none: back to the default rule); returns the
+    rule now in force and the active locations serving the channel."""
     for location_id in set(location_ids):
         get(session, location_id=location_id)
     session.execute(delete(ChannelLocation).where(ChannelLocation.channel == channel.value))
@@ -133,7 +138,7 @@ def set_channel_locations(session: Session, *, channel: SalesChannel, location_i
                      for location_id in sorted(set(location_ids))])
     levels.note_available_changed(session, session.scalars(select(StockLevel.variant_id).distinct()))
     session.commit()
-    return sorted(set(location_ids))
+    return channel_locations(session, channel=channel)
 
 
 # Allocation order -------------------------------------------------------------------------------------
@@ -159,3 +164,11 @@ def allocation_order(locations: Sequence[Location], *, near: tuple[float, float]
         return location.priority, math.inf if distance is None else distance, location.id
 
     return sorted(locations, key=key)
+
+
+def channel_locations(session: Session, *,
+                      channel: SalesChannel) -> tuple[Literal["configured", "default"], list[int]]:
+    """Which locations serve ``channel`` and why: ``("configured", ids)`` or ``("default", ids)``."""
+    configured = configured_channels(session).get(channel.value)
+    return ("configured" if configured else "default",
+            [location.id for location in serving_locations(session, channel=channel)])

@@ -46,6 +46,15 @@ def _location_in_scope(session: Session, location_id: int, scope_store_id: int |
 def receive(session: Session, *, location_id: int, lines: Sequence[StockLine], actor: str, reference: str = "",
             reason: str = "", scope_store_id: int | None = None) -> list[StockMovement]:
     """Goods in: add the lines to what ``location_id`` has on hand."""
+    made = add_receipt(session, location_id=location_id, lines=lines, actor=actor, reference=reference,
+                       reason=reason, scope_store_id=scope_store_id)
+    session.commit()
+    return made
+
+
+def add_receipt(session: Session, *, location_id: int, lines: Sequence[StockLine], actor: str, reference: str = "",
+                reason: str = "", scope_store_id: int | None = None) -> list[StockMovement]:
+    """Goods in (helper: no commit)."""
     reference = reference.strip()
     if len(reference) > 100:
         raise ValidationFailed("A reference is up to 100 characters (a delivery note, a supplier invoice).",
@@ -61,7 +70,7 @@ def receive(session: Session, *, location_id: int, lines: Sequence[StockLine], a
                           on_hand=quantity, reference=reference, actor=actor, reason=reason)
             for variant_id, quantity in sorted(wanted.items())]
     levels.note_available_changed(session, wanted)
-    session.commit()
+    session.flush()
     return made
 
 
@@ -135,6 +144,16 @@ def transfer(session: Session, *, from_location_id: int, to_location_id: int, li
              scope_store_id: int | None = None) -> Transfer:
     """Send stock from one location to another: it leaves the source now (only what is available, all lines or
     none) and is in transit until received; ``received`` books both ends at once."""
+    moved = add_transfer(session, from_location_id=from_location_id, to_location_id=to_location_id, lines=lines,
+                         actor=actor, reason=reason, received=received, scope_store_id=scope_store_id)
+    session.commit()
+    return moved
+
+
+def add_transfer(session: Session, *, from_location_id: int, to_location_id: int, lines: Sequence[StockLine],
+                 actor: str, reason: str = "", received: bool = False,
+                 scope_store_id: int | None = None) -> Transfer:
+    """A transfer (helper: no commit)."""
     reason = _check_reason(reason, required=False)
     wanted = merge_lines(lines)
     if from_location_id == to_location_id:
@@ -168,7 +187,7 @@ def transfer(session: Session, *, from_location_id: int, to_location_id: int, li
     if received:
         _arrive(session, moved, actor=actor)
     levels.note_available_changed(session, wanted)
-    session.commit()
+    session.flush()
     return moved
 
 

@@ -163,6 +163,11 @@ def reserve(session: Session, *, reference: str, lines: Sequence[StockLine], cha
     else:
         candidates = locations.allocation_order(locations.serving_locations(session, channel=channel), near=near)
     order = [location.id for location in candidates]
+    if is_postgres(session):
+        made = _reserve_optimistically(session, reference=reference, wanted=wanted, order=order, channel=channel,
+                                       actor=actor, expires_at=expires_at)
+        if made is not None:
+            return made
     locked = levels.lock_levels(session, variant_ids=list(wanted), location_ids=order)
     plan, shortages = allocate(wanted, order, {key: level.available for key, level in locked.items()})
     if shortages:
@@ -170,18 +175,55 @@ def reserve(session: Session, *, reference: str, lines: Sequence[StockLine], cha
     refused = levels.apply(session, {key: (0, quantity) for key, quantity in plan.items()})
     if refused:  # only if a level changed under a lock we hold: never expected, still never oversold
         raise OutOfStock({refused[0][0]: 0})
+    made, _movements = _write_reservations(session, reference=reference, plan=plan, channel=channel, actor=actor,
+                                           expires_at=expires_at)
+    return made
+
+
+def _write_reservations(session: Session, *, reference: str, plan: dict[Key, int], channel: SalesChannel,
+                        actor: str, expires_at: datetime | None) -> tuple[list[Reservation], list[StockMovement]]:
     now = utcnow()
-    made = [Reservation(reference=reference, variant_id=variant_id, location_id=location_id_, quantity=quantity,
+    made = [Reservation(reference=reference, variant_id=variant_id, location_id=location_id, quantity=quantity,
                         channel=channel.value, status=ReservationStatus.active, actor=actor, expires_at=expires_at,
                         created_at=now)
-            for (variant_id, location_id_), quantity in sorted(plan.items())]
+            for (variant_id, location_id), quantity in sorted(plan.items())]
     session.add_all(made)
-    for (variant_id, location_id_), quantity in sorted(plan.items()):
-        levels.record(session, variant_id=variant_id, location_id=location_id_, kind=MovementKind.reservation,
-                      reserved=quantity, reference=reference, channel=channel.value, actor=actor)
-    levels.note_available_changed(session, wanted)
+    movements = [levels.record(session, variant_id=variant_id, location_id=location_id,
+                               kind=MovementKind.reservation, reserved=quantity, reference=reference,
+                               channel=channel.value, actor=actor)
+                 for (variant_id, location_id), quantity in sorted(plan.items())]
+    levels.note_available_changed(session, {variant_id for variant_id, _location_id in plan})
     session.flush()
-    return made
+    return made, movements
+
+
+def _reserve_optimistically(session: Session, *, reference: str, wanted: dict[int, int], order: list[int],
+                            channel: SalesChannel, actor: str, expires_at: datetime | None) -> list[Reservation] | None:
+    """The hot path on PostgreSQL, for an allocation that takes one level row: plan from an unlocked read, write
+    the reservation and its ledger line first, and take the row lock last with one guarded UPDATE (inside a
+    savepoint), so the lock is held only for that statement, the savepoint's release and the commit. None when
+    the plan needs several rows, when the read shows a shortage, or when another transaction took the stock
+    meanwhile (what was written is taken back): the caller then locks every candidate row in the fixed order and
+    decides there."""
+    seen = levels.lock_levels(session, variant_ids=list(wanted), location_ids=order, lock=False)
+    plan, shortages = allocate(wanted, order, {key: level.available for key, level in seen.items()})
+    if shortages or len(plan) != 1:
+        return None
+    made, movements = _write_reservations(session, reference=reference, plan=plan, channel=channel, actor=actor,
+                                          expires_at=expires_at)
+    (key, quantity), = plan.items()
+    # A guarded UPDATE that waited for the row and then found too little keeps the row locked (PostgreSQL locks
+    # the newest version before re-checking); rolling back to the savepoint lets it go, so the general path
+    # below still takes its locks in the fixed order.
+    savepoint = session.begin_nested()
+    if levels.change(session, key, reserved=quantity):
+        savepoint.commit()
+        return made
+    savepoint.rollback()
+    for obj in [*made, *movements]:
+        session.delete(obj)
+    session.flush()
+    return None
 
 
 class Closed(NamedTuple):
@@ -257,6 +299,15 @@ def release_expired(session: Session, *, now: datetime | None = None, limit: int
     ids = list(session.scalars(query))
     return len(_close(session, reservation_ids=ids, status=ReservationStatus.expired, actor="system",
                       reason="expired"))
+
+
+def set_expiry(session: Session, *, reference: str, expires_at: datetime | None) -> int:
+    """Change when the active reservations of ``reference`` run out (None: never, once an order is paid);
+    returns how many changed (helper: no commit)."""
+    statement = (update(Reservation)
+                 .where(Reservation.reference == reference.strip(), Reservation.status == ReservationStatus.active)
+                 .values(expires_at=expires_at).execution_options(synchronize_session="fetch"))
+    return int(session.execute(statement).rowcount)  # type: ignore[attr-defined]
 
 
 def movements_of(session: Session, *, reference: str,
