@@ -2,31 +2,30 @@
 the internet, and the sync never calls a demo shop), with the state a running sync leaves.
 
 When the catalogue step listed variants on them, each listing gets its stock push as sent (what the channel may
-sell), and, when the orders domain is installed, a few marketplace orders are imported through the sync's own
-hand-over, so the Marketplaces page shows stock pushes and imported orders in its activity log.
+sell), and the Shopee and Lazada orders the orders step made are recorded as imported, so the Marketplaces page
+shows stock pushes and imported orders in its activity log.
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from xuyen.channels.marketplace import MarketplaceOrder, OrderLine
 from xuyen.clock import utcnow
 from xuyen.commerce.catalogue.models import ChannelListing
-from xuyen.commerce.channels import SalesChannel
 from xuyen.commerce.marketplaces import activity, ports
 from xuyen.commerce.marketplaces.connections import connect_helper
 from xuyen.commerce.marketplaces.models import (
     ActivityKind,
     MarketplaceConnection,
+    SeenOrder,
     StockPush,
     StockPushState,
 )
-from xuyen.commerce.marketplaces.orders_sync import ImportSummary, hand_over
 from xuyen.commerce.marketplaces.stock_sync import listing_label
 from xuyen.demo.registry import DemoContext, demo_step
 
@@ -34,13 +33,11 @@ STEP = "sàn TMĐT"
 SHOPEE_SHOP = "880001"
 LAZADA_SELLER = "200045"
 DEMO_HOST = "demo.invalid"  # a reserved name: never resolves
-ORDER_COUNT = 6
-BUYERS = ("lan.nguyen", "minh.tran", "thu.pham", "hoang.le", "ngoc.vu", "an.do", "bao.dang", "vy.bui")
 
 
 @demo_step(STEP, order=80)
 def add_marketplaces(session: Session, rng: random.Random, context: DemoContext) -> None:
-    """Connect the demo Shopee and Lazada shops, then their stock pushes and a few imported orders."""
+    """Connect the demo Shopee and Lazada shops, then their stock pushes and imported orders."""
     catalogue = context.extra.get("catalogue") or {}
     shopee = connect_helper(
         session, channel="shopee", name="Shopee – Thời trang Xuyên", is_demo=True,
@@ -60,8 +57,8 @@ def add_marketplaces(session: Session, rng: random.Random, context: DemoContext)
         listings = [listing for listing in ports.listings_of(session, channel=connection.channel,
                                                              account=connection.account) if listing.is_active]
         _stock_sent(session, connection, listings, now=now)
-        if importlib.util.find_spec("xuyen.commerce.orders.service") is not None and listings:
-            _orders(session, rng, connection, listings, now=now)
+        if importlib.util.find_spec("xuyen.commerce.orders.service") is not None:
+            _imported_orders(session, connection)
 
 
 def _stock_sent(session: Session, connection: MarketplaceConnection, listings: list[ChannelListing], *,
@@ -83,30 +80,28 @@ def _stock_sent(session: Session, connection: MarketplaceConnection, listings: l
     session.flush()
 
 
-def _orders(session: Session, rng: random.Random, connection: MarketplaceConnection,
-            listings: list[ChannelListing], *, now: datetime) -> None:
-    """A few orders of the last days, imported as a push would have brought them."""
-    prefix = "2512" if connection.channel == SalesChannel.shopee else "7"
-    for number in range(ORDER_COUNT):
-        chosen = rng.sample(listings, k=min(len(listings), rng.randint(1, 2)))
-        placed = now - timedelta(hours=rng.randint(2, 96))
-        lines = [OrderLine(item_id=listing.external_item_id, model_id=listing.external_model_id,
-                           sku=listing.external_sku, quantity=rng.randint(1, 2),
-                           unit_price=rng.choice((149_000, 199_000, 249_000, 349_000)))
-                 for listing in chosen]
-        status = rng.choice(("to_ship", "to_ship", "shipped", "delivered", "cancelled"))
-        shipping = 25_000 if connection.channel == SalesChannel.lazada else 30_000
-        order = MarketplaceOrder(
-            account=connection.account, order_id=f"{prefix}{number + 1:06d}{rng.randint(100, 999)}", status=status,
-            raw_status=_raw_status(connection.channel, status), placed_at=placed.astimezone(UTC),
-            updated_at=(placed + timedelta(minutes=rng.randint(5, 600))).astimezone(UTC), lines=lines,
-            total=sum(line.unit_price * line.quantity for line in lines) + shipping, shipping_fee=shipping,
-            payment_method=rng.choice(("cod", "marketplace")), buyer_id=str(rng.randint(10_000_000, 99_999_999)),
-            buyer_name=rng.choice(BUYERS))
-        hand_over(session, connection, order, summary=ImportSummary(), source="demo")
+def _imported_orders(session: Session, connection: MarketplaceConnection) -> None:
+    """The shop's orders the orders step made, recorded as the sync records what it imported."""
+    orders = importlib.import_module("xuyen.commerce.orders.service")
+    found, _ = orders.list_orders(session, channel=connection.channel, limit=200)
+    for order in sorted(found, key=lambda row: row.created_at):
+        if order.account != connection.account or not order.external_id:
+            continue
+        state = _STATES.get(order.status.value, "to_ship")
+        updated = order.external_updated_at or order.created_at
+        session.add(SeenOrder(connection_id=connection.id, external_id=order.external_id,
+                              raw_status=order.external_status or state, status=state, external_updated_at=updated,
+                              order_id=order.id, imported_at=updated))
+        entry = activity.log(session, connection_id=connection.id, kind=ActivityKind.order_imported,
+                             message=f"Order {order.external_id} imported ({order.external_status}, "
+                                     f"{order.total:,} đ).",
+                             details={"order_id": order.external_id, "status": state,
+                                      "raw_status": order.external_status, "total": order.total,
+                                      "source": "push", "our_order_id": order.id})
+        entry.created_at = updated
+    session.flush()
 
 
-def _raw_status(channel: SalesChannel, status: str) -> str:
-    shopee = {"to_ship": "READY_TO_SHIP", "shipped": "SHIPPED", "delivered": "COMPLETED", "cancelled": "CANCELLED"}
-    lazada = {"to_ship": "pending", "shipped": "shipped", "delivered": "delivered", "cancelled": "canceled"}
-    return (shopee if channel == SalesChannel.shopee else lazada)[status]
+# Our order's state, as the sync's state of a marketplace order.
+_STATES = {"pending_payment": "unpaid", "placed": "to_ship", "fulfilling": "to_ship", "shipped": "shipped",
+           "completed": "delivered", "cancelled": "cancelled"}
