@@ -18,7 +18,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from importlib.metadata import entry_points
 from typing import Any, ClassVar
@@ -187,6 +187,8 @@ class MarketplaceAdapter(ABC):
         self.settings = dict(settings)
         self.secrets = dict(secrets)
         self.http = http or httpx.Client(timeout=httpx.Timeout(15.0, connect=5.0))
+        #: When the access token ends, if known: calls refresh it a minute before rather than fail once.
+        self.expires_at: datetime | None = None
 
     @classmethod
     def optional_fields(cls) -> frozenset[str]:
@@ -215,6 +217,11 @@ class MarketplaceAdapter(ABC):
     def push_answer(self) -> WebhookAnswer:
         """The answer the platform expects to a push it need not send again."""
         return WebhookAnswer(200, b"")
+
+    def refresh_if_due(self) -> None:
+        """Refresh the tokens now when the access token ends within a minute."""
+        if self.expires_at is not None and datetime.now(UTC) >= self.expires_at - timedelta(minutes=1):
+            self.refresh_tokens()
 
     @abstractmethod
     def refresh_tokens(self) -> TokenPair:

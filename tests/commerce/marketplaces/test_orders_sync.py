@@ -180,6 +180,21 @@ def test_an_expired_token_is_refreshed_and_the_new_pair_kept_sealed(session: Ses
     assert len(_activity(session, ActivityKind.tokens_refreshed)) == 1
 
 
+def test_a_token_about_to_expire_is_refreshed_before_the_call(session: Session, shopee: tuple[FakeShopee, str],
+                                                               contracts: Contracts) -> None:
+    fake, url = shopee
+    connection = connect_shopee(session, fake, url)
+    connection.token_expires_at = datetime.now(UTC) + timedelta(seconds=30)
+    session.commit()
+    fake.add_order(SHOP, _order("S1"))
+    orders_sync.import_orders(session, connection_id=connection.id, order_ids=["S1"], source="push")
+    session.commit()
+    assert [path for path, _, _ in fake.calls] == ["/api/v2/auth/access_token/get", "/api/v2/order/get_order_detail"]
+    stored = fresh(session, connection)
+    assert stored.token_expires_at > datetime.now(UTC) + timedelta(hours=3)
+    assert unseal(stored.sealed_secrets)["access_token"] == fake.tokens[SHOP]["access_token"]
+
+
 def test_a_refused_refresh_flags_the_shop_for_its_owner(session: Session, shopee: tuple[FakeShopee, str],
                                                         contracts: Contracts) -> None:
     fake, url = shopee

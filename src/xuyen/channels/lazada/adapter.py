@@ -166,7 +166,7 @@ class LazadaAdapter(MarketplaceAdapter):
             raise MarketplaceError("Lazada's token answer lacks a token.", code="bad_answer",
                                    retryable=True) from exc
         self.secrets["access_token"], self.secrets["refresh_token"] = pair.access_token, pair.refresh_token
-        self.rotated = pair
+        self.rotated, self.expires_at = pair, pair.expires_at
         return pair
 
     # Orders ---------------------------------------------------------------------------------------------
@@ -280,6 +280,7 @@ class LazadaAdapter(MarketplaceAdapter):
     # Calls ----------------------------------------------------------------------------------------------
 
     def _call(self, method: str, path: str, params: Mapping[str, str]) -> Any:
+        self.refresh_if_due()
         try:
             return self._call_once(method, path, params)
         except MarketplaceError as exc:

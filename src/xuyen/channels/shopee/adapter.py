@@ -153,7 +153,7 @@ class ShopeeAdapter(MarketplaceAdapter):
             raise MarketplaceError("Shopee's token answer lacks a token.", code="bad_answer",
                                    retryable=True) from exc
         self.secrets["access_token"], self.secrets["refresh_token"] = pair.access_token, pair.refresh_token
-        self.rotated = pair
+        self.rotated, self.expires_at = pair, pair.expires_at
         return pair
 
     # Orders ---------------------------------------------------------------------------------------------
@@ -253,6 +253,7 @@ class ShopeeAdapter(MarketplaceAdapter):
 
     def _call(self, method: str, path: str, *, params: Mapping[str, str] | None = None,
               body: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        self.refresh_if_due()
         try:
             return self._call_once(method, path, params=params, body=body)
         except MarketplaceError as exc:

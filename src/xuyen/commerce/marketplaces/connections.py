@@ -143,8 +143,10 @@ def is_syncable(connection: MarketplaceConnection) -> bool:
 
 def build_adapter(connection: MarketplaceConnection, *, http: httpx.Client | None = None) -> MarketplaceAdapter:
     """The shop's adapter, with its keys and tokens unsealed."""
-    return marketplace_adapter_class(connection.channel.value)(
+    adapter = marketplace_adapter_class(connection.channel.value)(
         settings=connection.settings, secrets=unseal(connection.sealed_secrets), http=http)
+    adapter.expires_at = connection.token_expires_at
+    return adapter
 
 
 def keep_rotated(session: Session, connection: MarketplaceConnection, adapter: MarketplaceAdapter) -> None:
