@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xuyen.clock import utcnow
@@ -36,10 +36,3 @@ def list_activity(session: Session, *, connection_id: int | None = None, kind: A
     if before_id is not None:
         query = query.where(ActivityEntry.id < before_id)
     return list(session.scalars(query))
-
-
-def count_by_kind(session: Session, *, connection_id: int) -> dict[str, int]:
-    """How many entries of each kind a shop has."""
-    rows = session.execute(select(ActivityEntry.kind, func.count()).where(ActivityEntry.connection_id == connection_id)
-                           .group_by(ActivityEntry.kind))
-    return {str(kind): int(count) for kind, count in rows}

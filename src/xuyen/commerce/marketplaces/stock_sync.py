@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 from xuyen.channels.marketplace import ListingRef, MarketplaceError, StockLevel
 from xuyen.clock import utcnow
 from xuyen.commerce.catalogue.models import ChannelListing
-from xuyen.commerce.channels import MARKETPLACES, SalesChannel
 from xuyen.commerce.marketplaces import activity, ports
 from xuyen.commerce.marketplaces.connections import (
     build_adapter,
@@ -299,8 +298,3 @@ def reconcile(session: Session, *, connection_id: int) -> ReconcileSummary:
 def _summary_details(summary: ReconcileSummary) -> dict[str, Any]:
     return {"checked": summary.checked, "missing": summary.missing,
             "drifted": {str(key): list(value) for key, value in summary.drifted.items()}}
-
-
-def marketplace_channels() -> list[SalesChannel]:
-    """The sales channels that are marketplaces."""
-    return sorted(MARKETPLACES, key=str)
