@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.fakes.lazada import FakeLazada, LazadaOrder
 from tests.fakes.server import serving
@@ -203,3 +205,29 @@ def test_throttling_and_outages_are_retryable(fake: FakeLazada, adapter: LazadaA
     with pytest.raises(MarketplaceError) as caught:
         adapter.set_stock(levels=[StockLevel(ListingRef("3001", sku="QJ-30"), 4)])
     assert caught.value.retryable and caught.value.rate_limited is rate_limited
+
+
+_names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=12)
+_values = st.text(min_size=0, max_size=20)
+
+
+@given(params=st.dictionaries(_names, _values, max_size=8), secret=st.text(min_size=1, max_size=20))
+def test_the_signature_is_the_same_whatever_the_order_of_the_parameters(params: dict[str, str], secret: str) -> None:
+    base = "/orders/get" + "".join(key + params[key] for key in sorted(params) if key != "sign")
+    expected = hmac.new(secret.encode(), base.encode(), hashlib.sha256).hexdigest().upper()
+    reordered = dict(reversed(list(params.items())))
+    assert api_sign(api_path="/orders/get", params=params, app_secret=secret) == expected
+    assert api_sign(api_path="/orders/get", params=reordered, app_secret=secret) == expected
+
+
+@given(body=st.binary(min_size=1, max_size=200), position=st.integers(min_value=0), flip=st.integers(1, 255))
+def test_any_changed_byte_breaks_a_push_signature(body: bytes, position: int, flip: int) -> None:
+    adapter = LazadaAdapter(settings={"app_key": "100234", "seller_id": SELLER},
+                            secrets={"app_secret": "s", "access_token": "a", "refresh_token": "r"})
+    headers = {"authorization": push_sign(app_key="100234", body=body, app_secret="s")}
+    adapter.verify_push(_push(body, headers), callback_url="")
+    index = position % len(body)
+    changed = body[:index] + bytes([body[index] ^ flip]) + body[index + 1:]
+    with pytest.raises(SignatureInvalid):
+        adapter.verify_push(_push(changed, headers), callback_url="")
+    adapter.close()
