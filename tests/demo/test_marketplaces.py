@@ -3,8 +3,6 @@ stock pushes and the orders step's marketplace orders in their activity log."""
 
 from __future__ import annotations
 
-import importlib.util
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -47,6 +45,5 @@ def test_the_whole_demo_shows_stock_pushes_and_imported_orders(session: Session)
     assert any(push.sent_quantity for push in pushes)  # the demo's stock reaches the marketplaces
     kinds = {entry.kind for entry in session.scalars(select(ActivityEntry))}
     assert ActivityKind.stock_sent in kinds
-    if importlib.util.find_spec("xuyen.commerce.orders.service") is not None:
-        assert ActivityKind.order_imported in kinds
-        assert session.scalars(select(SeenOrder)).all()
+    assert ActivityKind.order_imported in kinds
+    assert session.scalars(select(SeenOrder)).all()

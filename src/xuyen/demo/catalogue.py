@@ -16,11 +16,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from xuyen.clock import utcnow
 from xuyen.commerce.catalogue import categories, service
 from xuyen.commerce.catalogue.models import ProductStatus
 from xuyen.commerce.catalogue.schemas import ImageIn, ListingIn, ProductIn, VariantIn
 from xuyen.commerce.channels import SalesChannel
+from xuyen.commerce.stock import locations
 from xuyen.commerce.stock.models import Location, LocationKind
 from xuyen.demo import catalogue_data as data
 from xuyen.demo.registry import DemoContext, demo_step
@@ -79,17 +79,15 @@ def _list(session: Session, *, index: int, position: int, spec: data.ProductSpec
 
 def add_locations(session: Session, context: DemoContext) -> dict[str, Location]:
     """One location per store (sells, hands over pickups) and the central warehouse (ships first)."""
-    locations: dict[str, Location] = {}
+    found: dict[str, Location] = {}
     for code, store in context.stores.items():
-        locations[code] = Location(
-            code=code, name=store.name, kind=LocationKind.store, store_id=store.id, province=store.province,
+        found[code] = locations.add(
+            session, code=code, name=store.name, kind=LocationKind.store, store_id=store.id, province=store.province,
             address=store.address, latitude=store.latitude, longitude=store.longitude, priority=100, ships=True,
-            pickup=True, is_active=True, created_at=utcnow())
+            pickup=True)
     warehouse = data.WAREHOUSE
-    locations[warehouse.code] = Location(
-        code=warehouse.code, name=warehouse.name, kind=LocationKind.warehouse, province=warehouse.province,
+    found[warehouse.code] = locations.add(
+        session, code=warehouse.code, name=warehouse.name, kind=LocationKind.warehouse, province=warehouse.province,
         address=warehouse.address, latitude=warehouse.latitude, longitude=warehouse.longitude, priority=10,
-        ships=True, pickup=False, is_active=True, created_at=utcnow())
-    session.add_all(locations.values())
-    session.flush()
-    return locations
+        ships=True, pickup=False)
+    return found

@@ -8,8 +8,6 @@ shows stock pushes and imported orders in its activity log.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import random
 from datetime import datetime
 
@@ -27,6 +25,7 @@ from xuyen.commerce.marketplaces.models import (
     StockPushState,
 )
 from xuyen.commerce.marketplaces.stock_sync import listing_label
+from xuyen.commerce.orders import service as orders
 from xuyen.demo.registry import DemoContext, demo_step
 
 STEP = "sàn TMĐT"
@@ -57,8 +56,7 @@ def add_marketplaces(session: Session, rng: random.Random, context: DemoContext)
         listings = [listing for listing in ports.listings_of(session, channel=connection.channel,
                                                              account=connection.account) if listing.is_active]
         _stock_sent(session, connection, listings, now=now)
-        if importlib.util.find_spec("xuyen.commerce.orders.service") is not None:
-            _imported_orders(session, connection)
+        _imported_orders(session, connection)
 
 
 def _stock_sent(session: Session, connection: MarketplaceConnection, listings: list[ChannelListing], *,
@@ -82,7 +80,6 @@ def _stock_sent(session: Session, connection: MarketplaceConnection, listings: l
 
 def _imported_orders(session: Session, connection: MarketplaceConnection) -> None:
     """The shop's orders the orders step made, recorded as the sync records what it imported."""
-    orders = importlib.import_module("xuyen.commerce.orders.service")
     found, _ = orders.list_orders(session, channel=connection.channel, limit=200)
     for order in sorted(found, key=lambda row: row.created_at):
         if order.account != connection.account or not order.external_id:

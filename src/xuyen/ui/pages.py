@@ -18,6 +18,7 @@ from xuyen.auth.deps import session_user
 from xuyen.auth.models import AuthSession, Role, User
 from xuyen.errors import PermissionDenied, RateLimited, Unauthorized, ValidationFailed
 from xuyen.http import get_session
+from xuyen.ui import catalogue as catalogue_pages
 from xuyen.ui import csat as csat_pages
 from xuyen.ui import customer_imports as customer_import_pages
 from xuyen.ui import customers as customer_pages
@@ -195,6 +196,7 @@ def jobs_page(request: Request, session: DbSession,
 router.include_router(customer_pages.router)
 router.include_router(customer_import_pages.router)
 router.include_router(duplicate_pages.router)
+router.include_router(catalogue_pages.router)
 router.include_router(sla_pages.router)  # before the inbox's pages: /inbox/sla is no conversation id
 router.include_router(routing_settings_pages.router)  # before /inbox/{conversation_id}/labels
 router.include_router(inbox_routing_pages.router)  # before the inbox's /inbox/{conversation_id}

@@ -7,7 +7,6 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -16,14 +15,12 @@ from tests.fakes.shopee import FakeShopee, ShopeeOrder
 
 from xuyen.commerce.channels import SalesChannel
 from xuyen.commerce.marketplaces import stock_sync
+from xuyen.commerce.orders import service as orders
 from xuyen.commerce.stock import locations, moves
 from xuyen.commerce.stock import service as stock
 from xuyen.commerce.stock.models import LocationKind
 from xuyen.commerce.stock.service import StockLine
 from xuyen.worker import Worker
-
-orders = pytest.importorskip("xuyen.commerce.orders.service")
-pytest.importorskip("xuyen.commerce.catalogue.service")
 
 HOST = "http://testserver"
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path, Query
+from fastapi import APIRouter, Body, Depends, File, Form, Path, Query, UploadFile
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -15,6 +15,8 @@ from xuyen.auth.deps import require_role
 from xuyen.auth.models import Role
 from xuyen.auth.service import Principal
 from xuyen.commerce.catalogue import categories, service
+from xuyen.commerce.catalogue.exporting import export_catalogue
+from xuyen.commerce.catalogue.importing import MAX_FILE_BYTES, ImportReport, import_catalogue, rejection
 from xuyen.commerce.catalogue.models import ProductStatus
 from xuyen.commerce.catalogue.schemas import (
     MAX_ID,
@@ -24,6 +26,7 @@ from xuyen.commerce.catalogue.schemas import (
     CategoryUpdate,
     ImageIn,
     ImageOut,
+    ImportReportOut,
     ListingIn,
     ListingOut,
     ProductIn,
@@ -31,6 +34,7 @@ from xuyen.commerce.catalogue.schemas import (
     ProductOut,
     ProductSummaryOut,
     ProductUpdate,
+    RowErrorOut,
     VariantIn,
     VariantLookupOut,
     VariantOut,
@@ -38,12 +42,42 @@ from xuyen.commerce.catalogue.schemas import (
     variant_out,
 )
 from xuyen.commerce.channels import SalesChannel
+from xuyen.config import Settings
+from xuyen.errors import PayloadTooLarge
 from xuyen.http import get_session
 from xuyen.identity.service import actor_name
 
 router = APIRouter(prefix="/catalogue", tags=["catalogue"])
 
 MAX_LIMIT = 200
+IMPORT_PATHS = ("/api/v1/catalogue/import", "/catalogue/import")
+MULTIPART_OVERHEAD = 64 * 1024
+CONTENT_TYPES = {"csv": "text/csv; charset=utf-8",
+                 "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def body_limits(settings: Settings) -> dict[str, int]:
+    """A catalogue file may be larger than other request bodies (the API's import and the import page)."""
+    return dict.fromkeys(IMPORT_PATHS, MAX_FILE_BYTES + MULTIPART_OVERHEAD)
+
+
+def read_upload(upload: UploadFile) -> bytes:
+    """The uploaded file's bytes, refusing a file over the import limit without reading it all."""
+    data = upload.file.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise PayloadTooLarge(f"The file is larger than {MAX_FILE_BYTES // 1_048_576} MB; split the catalogue "
+                              "into several files and import each.", code="file_too_large")
+    return data
+
+
+def report_out(report: ImportReport) -> ImportReportOut:
+    """An import's report as the API answers it."""
+    return ImportReportOut(
+        format=report.format, rows=report.rows, dry_run=report.dry_run, applied=report.applied,
+        products_created=report.products_created, products_updated=report.products_updated,
+        variants_created=report.variants_created, variants_updated=report.variants_updated,
+        listings_set=report.listings_set, ignored_columns=report.ignored_columns,
+        errors=[RowErrorOut(row=e.row, column=e.column, code=e.code, message=e.message) for e in report.errors])
 
 Db = Annotated[Session, Depends(get_session)]
 Agent = Annotated[Principal, Depends(require_role(Role.agent))]
@@ -237,3 +271,40 @@ def delete_category(category_id: CategoryId, session: Db, caller: Manager) -> Re
     """Delete a category that holds no products and no subcategories."""
     categories.delete_category(session, category_id=category_id, actor=actor_name(caller))
     return Response(status_code=204)
+
+
+# Files --------------------------------------------------------------------------------------------------
+
+
+@router.post("/import", summary="Import products and variants from a CSV or Excel file", responses={
+    413: {"description": "Over 20 MB (file_too_large)"},
+    422: {"description": "Not a CSV or .xlsx file, no SKU or product code column (not_a_spreadsheet, "
+                         "missing_columns, …), or rows with errors (import_rejected, with every row's error in "
+                         "details.errors): nothing is imported then"}})
+def import_file(
+    session: Db,
+    caller: Manager,
+    file: Annotated[UploadFile, File(description="The CSV or .xlsx file, one row per variant.")],
+    dry_run: Annotated[bool, Form(description="Only check the file and report what would change.")] = False,
+    sheet: Annotated[str | None, Form(max_length=200, description="The Excel sheet (default: the first).")] = None,
+) -> ImportReportOut:
+    """Every row checked, then all kept or none; products matched by code and variants by SKU."""
+    report = import_catalogue(session, data=read_upload(file), file_name=file.filename or "", actor=actor_name(caller),
+                              dry_run=dry_run, sheet=sheet)
+    if report.errors and not dry_run:
+        raise rejection(report)
+    return report_out(report)
+
+
+@router.get("/export", summary="Export the catalogue as a CSV or Excel file", response_class=Response,
+            responses={200: {"content": {CONTENT_TYPES["csv"]: {}, CONTENT_TYPES["xlsx"]: {}}}})
+def export_file(
+    session: Db,
+    _caller: Manager,
+    fmt: Annotated[str, Query(alias="format", pattern="^(csv|xlsx)$")] = "xlsx",
+    lang: Annotated[str, Query(pattern="^(vi|en)$", description="The headers' language.")] = "vi",
+) -> Response:
+    """Every product and variant, one row per variant, in the format the import reads."""
+    data = export_catalogue(session, fmt=fmt, language=lang)
+    return Response(data, media_type=CONTENT_TYPES[fmt], headers={
+        "Content-Disposition": f'attachment; filename="catalogue.{fmt}"'})

@@ -296,3 +296,28 @@ class ProductListOut(BaseModel):
 
     items: list[ProductSummaryOut]
     total: int
+
+
+class RowErrorOut(BaseModel):
+    """A row of an imported file that cannot be imported, and why."""
+
+    row: int = Field(description="The row as the spreadsheet numbers it (the header is usually row 1).")
+    column: str
+    code: str
+    message: str
+
+
+class ImportReportOut(BaseModel):
+    """What an import did, or would have done (a dry run, or a file with errors: nothing is kept then)."""
+
+    format: str
+    rows: int
+    dry_run: bool
+    applied: bool
+    products_created: int
+    products_updated: int
+    variants_created: int
+    variants_updated: int
+    listings_set: int
+    ignored_columns: list[str]
+    errors: list[RowErrorOut]

@@ -199,11 +199,11 @@ def _check_url(url: str) -> str:
 
 
 def _flush(session: Session) -> None:
-    """Flush, turning a unique key another writer took meanwhile into a clear Conflict."""
+    """Flush, turning a unique key another writer took meanwhile into a clear Conflict (the transaction, or the
+    caller's savepoint, is then to be rolled back)."""
     try:
         session.flush()
     except IntegrityError as exc:
-        session.rollback()
         raise Conflict("Another change took the same SKU, barcode or product code at the same moment; "
                        "reload and try again.", code="catalogue_conflict") from exc
 
@@ -303,9 +303,13 @@ def save_product(session: Session, *, product_id: int, changes: ProductUpdate, a
     return row
 
 
-def update_product(session: Session, *, product_id: int, changes: ProductUpdate, actor: str) -> Product:
-    """Change a product's details (code, name, description, brand, category, tax class, status)."""
+def update_product(session: Session, *, product_id: int, changes: ProductUpdate, actor: str,
+                   images: Sequence[ImageIn] | None = None) -> Product:
+    """Change a product's details (code, name, description, brand, category, tax class, status), and its
+    pictures too when ``images`` is given."""
     row = save_product(session, product_id=product_id, changes=changes, actor=actor)
+    if images is not None:
+        replace_images(session, product_id=product_id, images=images, actor=actor)
     session.commit()
     return row
 

@@ -6,7 +6,6 @@ through these functions only, so the sync names each contract once.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Collection
 
 from sqlalchemy.orm import Session
@@ -14,6 +13,7 @@ from sqlalchemy.orm import Session
 from xuyen.commerce.catalogue import service as catalogue
 from xuyen.commerce.catalogue.models import ChannelListing
 from xuyen.commerce.channels import SalesChannel
+from xuyen.commerce.orders import service as orders
 from xuyen.commerce.orders.external import ExternalOrder
 from xuyen.commerce.stock import service as stock
 
@@ -36,6 +36,5 @@ def available_for_channel(session: Session, *, channel: SalesChannel, variant_id
 
 
 def upsert_external_order(session: Session, *, order: ExternalOrder) -> int | None:
-    """Create or update our order for a marketplace order (``orders.service.upsert_external_order``); its id."""
-    created = importlib.import_module("xuyen.commerce.orders.service").upsert_external_order(session, order=order)
-    return getattr(created, "id", None)
+    """Create or update our order for a marketplace order; its id."""
+    return orders.upsert_external_order(session, order=order).id

@@ -1,7 +1,7 @@
 """Marketplaces: connected shops, their pushes, orders seen, stock pushes and the activity log
 
 Revision ID: 0016
-Revises: 0018
+Revises: 0017
 Create Date: 2026-12-06 10:01:17.597429
 """
 
@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql
 import xuyen.db
 
 revision: str = '0016'
-down_revision: str | None = '0018'
+down_revision: str | None = '0017'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
