@@ -10,11 +10,19 @@ from datetime import UTC, datetime, timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
-from tests.commerce.marketplaces.conftest import SHOP, connect_shopee, list_variant, make_variant
+from tests.commerce.marketplaces.conftest import (
+    SELLER,
+    SHOP,
+    connect_lazada,
+    connect_shopee,
+    list_variant,
+    make_variant,
+)
+from tests.fakes.lazada import FakeLazada, LazadaOrder
 from tests.fakes.shopee import FakeShopee, ShopeeOrder
 
 from xuyen.commerce.channels import SalesChannel
-from xuyen.commerce.marketplaces import stock_sync
+from xuyen.commerce.marketplaces import orders_sync, stock_sync
 from xuyen.commerce.orders import service as orders
 from xuyen.commerce.stock import locations, moves
 from xuyen.commerce.stock import service as stock
@@ -83,3 +91,31 @@ def test_a_shopee_order_holds_ships_and_gives_back_stock(client: TestClient, eng
     _push(client, fake, "2512060002XYZ")
     _settle(engine, session, connection.id)
     assert fake.stock[SHOP][(1001, 5001)] == 8
+
+
+def test_a_lazada_order_found_by_the_recovery_sync_maps_its_skus_and_holds_stock(
+        engine: Engine, session: Session, lazada: tuple[FakeLazada, str]) -> None:
+    fake, url = lazada
+    connection = connect_lazada(session, fake, url)
+    jeans = make_variant(session, "QJ-30")
+    list_variant(session, jeans, channel=SalesChannel.lazada, account=SELLER, item_id="3001", sku="QJ-30")
+    fake.stock[SELLER][("3001", "QJ-30")] = 0
+    warehouse = locations.create(session, code="KHO", name="Kho tổng", kind=LocationKind.warehouse)
+    moves.receive(session, location_id=warehouse.id, lines=[StockLine(jeans.id, 5)], actor="test")
+    now = int(time.time())
+    rows = [{"order_item_id": 10 + index, "order_id": 71001, "name": "Quần jean", "sku": sku, "shop_sku": "x",
+             "sku_id": sku_id, "product_id": item, "item_price": "250000.00", "paid_price": "250000.00",
+             "voucher_seller": "0.00", "status": "pending", "buyer_id": 5_550_001}
+            for index, (item, sku, sku_id) in enumerate(((3001, "QJ-30", "9001"), (3001, "QJ-30", "9001"),
+                                                          (3999, "NOT-LISTED", "9009")))]
+    fake.add_order(SELLER, LazadaOrder(order_id=71001, statuses=["pending"], created=now - 600, updated=now - 30,
+                                       items=rows, price="775000.00", buyer_id=5_550_001, first_name="Minh"))
+    orders_sync.sync_orders(session, connection_id=connection.id)  # no push came: the recovery finds it
+    session.commit()
+    [order], _ = orders.list_orders(session, channel=SalesChannel.lazada)
+    detail = orders.order_detail(session, order_id=order.id)
+    assert sorted((line.external_sku, line.quantity, line.variant_id) for line in detail.lines) == \
+        [("NOT-LISTED", 1, None), ("QJ-30", 2, jeans.id)]
+    assert order.needs_attention  # the unknown listing is kept and flagged, never dropped
+    _settle(engine, session, connection.id)
+    assert fake.stock[SELLER][("3001", "QJ-30")] == 3
