@@ -56,6 +56,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/duplicates", i18n.N_("Duplicates"), Role.agent),
     NavItem("/loyalty/settings", i18n.N_("Loyalty"), Role.manager),
     NavItem("/channels", i18n.N_("Channels"), Role.manager),
+    NavItem("/marketplaces", i18n.N_("Marketplaces"), Role.manager),
     NavItem("/staff", i18n.N_("Staff"), Role.manager),
     NavItem("/jobs", i18n.N_("Jobs"), Role.owner),
 )
