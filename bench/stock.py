@@ -1,7 +1,8 @@
 """Stock reservations under concurrency: throughput, latency and oversells, on PostgreSQL and SQLite.
 
 Each client is a thread with its own connection that reserves 1 unit for a new reference and commits, over and
-over, as checkouts do. Printed figures, per database:
+over, as checkouts do. Printed figures, per database (first the median round trip of ``SELECT 1``, to tell the
+machine's state from the code's cost):
 
 - hot: every client on one SKU (stock in a warehouse and a store), reservations/s and p50/p95/p99 latency;
 - spread: every client on a random SKU out of 10,000;
@@ -25,7 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from bench.jobs import scratch_postgres, scratch_sqlite
@@ -158,10 +159,21 @@ def _print(run: Run, baseline: Run | None) -> None:
           f"p99 {run.percentile(0.99):6.1f} ms{ratio}")
 
 
+def _round_trip_ms(engine: Engine, count: int = 200) -> float:
+    """The median time of ``SELECT 1``: what one statement costs on this machine now, whatever it does."""
+    timings = []
+    with engine.connect() as connection:
+        for _ in range(count):
+            began = time.perf_counter()
+            connection.execute(text("SELECT 1"))
+            timings.append(time.perf_counter() - began)
+    return sorted(timings)[len(timings) // 2] * 1000
+
+
 def bench(url: str, *, name: str, clients: int, seconds: float, skus: int, oversell_units: int) -> bool:
     """Run every measurement on one database; returns whether nothing was oversold."""
     engine = make_engine(url)
-    print(f"{name}:")
+    print(f"{name} (one statement's round trip: {_round_trip_ms(engine):.2f} ms median):")
     hot, _, _ = _make_skus(engine, 1, 1_000_000)
     spread, _, _ = _make_skus(engine, skus, 1_000_000)
     for label, pick in (("hot SKU", lambda _r: hot[0]), (f"spread over {skus} SKUs", lambda r: r.choice(spread))):

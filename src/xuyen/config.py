@@ -91,6 +91,13 @@ class Settings(BaseSettings):
     # The shop's name in canned responses ({{ten_cua_hang}}) for agents who belong to no store.
     inbox_shop_name: str = ""
 
+    # Payments: VNPay (the merchant's terminal code and hash secret from VNPay; the payment page's address, the
+    # sandbox's by default; where VNPay sends the customer back after paying)
+    vnpay_tmn_code: str = ""
+    vnpay_hash_secret: SecretStr = SecretStr("")
+    vnpay_payment_url: str = "https://sandbox.vnpayment.vn/paymentv2/vpcpay.html"
+    vnpay_return_url: str = ""
+
     # Demo
     demo_seed: int = 2026
 

@@ -26,6 +26,7 @@ DOMAINS: tuple[str, ...] = (
     "xuyen.commerce.stock",
     "xuyen.commerce.pricing",
     "xuyen.loyalty",
+    "xuyen.commerce.orders",
     "xuyen.ui",
     "xuyen.demo",
 )

@@ -12,6 +12,17 @@ from xuyen.events.models import Source
 from xuyen.stores.models import Store
 
 
+def is_sales_source(name: str) -> bool:
+    """Whether a source is one commerce writes its orders through (made as the demo's orders need them)."""
+    return name.startswith("Bán hàng · ")
+
+
+def shop_source_count(session: Session) -> int:
+    """How many sources the shop itself has (its channels, not the commerce sales sources)."""
+    session.rollback()
+    return sum(1 for name in session.scalars(select(Source.name)) if not is_sales_source(name))
+
+
 def snapshot(session: Session) -> dict[str, list[tuple[Any, ...]]]:
     """The demo's stores, sources and staff without ids or timestamps."""
     session.rollback()  # see what other sessions committed
@@ -20,7 +31,7 @@ def snapshot(session: Session) -> dict[str, list[tuple[Any, ...]]]:
         "stores": sorted((s.code, s.name, s.province, s.address, s.phone, s.latitude, s.longitude)
                          for s in session.scalars(select(Store))),
         "sources": sorted((s.name, s.channel.value, codes.get(s.store_id))
-                          for s in session.scalars(select(Source))),
+                          for s in session.scalars(select(Source)) if not is_sales_source(s.name)),
         "users": sorted((u.email, u.name, u.role.value, codes.get(u.store_id))
                         for u in session.scalars(select(User))),
     }

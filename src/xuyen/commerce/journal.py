@@ -44,7 +44,7 @@ Identifier = tuple[str, str, str | None]
 def sales_source_id(session: Session, *, channel: SalesChannel) -> int:
     """The event source commerce writes the channel's events through, created on first use (helper: no commit)."""
     name = _SOURCE_NAMES[channel]
-    event_channel = _EVENT_CHANNELS.get(channel, ChannelType(channel.value))
+    event_channel = _EVENT_CHANNELS[channel] if channel in _EVENT_CHANNELS else ChannelType(channel.value)
     found = session.scalar(select(Source.id).where(Source.name == name, Source.channel == event_channel)
                            .order_by(Source.id).limit(1))
     if found is not None:

@@ -46,6 +46,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/", i18n.N_("Overview"), Role.agent),
     NavItem("/inbox", i18n.N_("Inbox"), Role.agent),
     NavItem("/customers", i18n.N_("Customers"), Role.agent),
+    NavItem("/orders", i18n.N_("Orders"), Role.agent),
     NavItem("/catalogue", i18n.N_("Products"), Role.agent),
     NavItem("/stores", i18n.N_("Stores"), Role.agent),
     NavItem("/pricing", i18n.N_("Prices"), Role.manager),

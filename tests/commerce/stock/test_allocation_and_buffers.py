@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
 from tests.commerce.stock.checks import assert_consistent, level
@@ -139,3 +141,20 @@ def test_store_staff_move_only_their_store_stock(session: Session) -> None:
         moves.receive(session, location_id=mine.id, lines=[StockLine(999_999, 1)], actor="t")
     session.rollback()
     assert_consistent(session)
+
+
+@given(wanted=st.dictionaries(st.integers(1, 4), st.integers(1, 9), min_size=1, max_size=4),
+       available=st.dictionaries(st.tuples(st.integers(1, 4), st.integers(1, 3)), st.integers(-2, 9)))
+def test_allocation_never_takes_more_than_a_location_has(wanted: dict[int, int],
+                                                         available: dict[tuple[int, int], int]) -> None:
+    order = [3, 1, 2]
+    plan, short = allocate(wanted, order, available)
+    for (variant_id, location_id), quantity in plan.items():
+        assert 0 < quantity <= available.get((variant_id, location_id), 0)
+    for variant_id, quantity in wanted.items():
+        total = sum(max(available.get((variant_id, location_id), 0), 0) for location_id in order)
+        if variant_id in short:
+            assert short[variant_id] == total < quantity
+        else:
+            assert sum(q for (v, _loc), q in plan.items() if v == variant_id) == quantity
+    assert not short or all(v not in short for v, _loc in plan)

@@ -14,7 +14,11 @@ from tests.commerce.stock.checks import assert_consistent, level
 from tests.commerce.stock.conftest import make_location, make_variants
 from tests.factories import make_store, make_user
 from xuyen.auth.models import Role, User
+from xuyen.commerce.catalogue.models import Variant
+from xuyen.commerce.channels import SalesChannel
+from xuyen.commerce.stock import service
 from xuyen.commerce.stock.models import LocationKind
+from xuyen.commerce.stock.service import StockLine
 
 
 @pytest.fixture
@@ -43,6 +47,9 @@ def test_a_manager_receives_and_a_customer_sees_the_stock_by_store(client: TestC
     assert [row["code"] for row in near_saigon["locations"]] == ["KHO", "DN"]
     assert near_saigon["locations"][0]["distance_km"] < 20
     assert_problem(client.get(f"{API}/stock/availability", params={"sku": "KHONG-CO"}), 404, "variant_not_found")
+    session.get(Variant, shop["shirt"]).is_active = False  # type: ignore[union-attr]
+    session.commit()
+    assert_problem(client.get(f"{API}/stock/availability", params={"sku": sku}), 404, "variant_not_found")
     assert client.get(f"{API}/stock/availability", params={"sku": sku, "lat": 500}).status_code == 422
 
 
@@ -137,3 +144,32 @@ def test_staff_need_to_sign_in_and_store_staff_stay_in_their_store(
     refused = clerk.request("POST", "/stock/receipts", json={"location_id": shop["warehouse"], "lines": line})
     assert_problem(refused, 403, "location_out_of_scope")
     assert level(session, shop["shirt"], shop["warehouse"]) == (0, 0)
+
+
+def test_locations_and_reservations(manager: Browser, agent: Browser, session: Session,  # noqa: F811
+                                    shop: dict[str, int]) -> None:
+    store = make_store(session, code="HUE1", province="Thừa Thiên Huế")
+    made = manager.request("POST", "/stock/locations", json={"code": "hue1", "name": "Cửa hàng Huế", "kind": "store",
+                                                             "store_id": store.id, "pickup": True})
+    assert made.status_code == 201, made.text
+    assert (made.json()["code"], made.json()["province"]) == ("HUE1", "Thừa Thiên Huế")
+    assert_problem(manager.request("POST", "/stock/locations", json={"code": "HUE1", "name": "Lặp",
+                                                                     "kind": "store"}), 409, "location_exists")
+    assert_problem(agent.request("POST", "/stock/locations", json={"code": "X", "name": "X", "kind": "store"}),
+                   403, "role_required")
+    assert manager.request("POST", "/stock/locations", json={"code": "Y", "name": "Y", "kind": "depot"}
+                           ).status_code == 422
+    codes = [row["code"] for row in agent.request("GET", "/stock/locations").json()]
+    assert codes[0] == "KHO" and "HUE1" in codes
+    assert_problem(agent.request("GET", "/stock/locations/999999"), 404, "location_not_found")
+    manager.request("POST", "/stock/receipts", json={"location_id": shop["warehouse"],
+                                                     "lines": [{"variant_id": shop["shirt"], "quantity": 3}]})
+    service.reserve(session, reference="SO-77", lines=[StockLine(shop["shirt"], 2)], channel=SalesChannel.web,
+                    actor="web", expires_at=None)
+    session.commit()
+    held = agent.request("GET", "/stock/reservations?reference=SO-77").json()
+    assert [(row["quantity"], row["status"], row["location_id"]) for row in held] == [(2, "active", shop["warehouse"])]
+    assert agent.request("GET", "/stock/reservations?status=expired").json() == []
+    assert agent.request("GET", "/stock/reservations?status=lost").status_code == 422
+    levels = agent.request("GET", "/stock/levels?search=sku").json()
+    assert [(row["on_hand"], row["reserved"], row["available"]) for row in levels] == [(3, 2, 1)]

@@ -127,8 +127,10 @@ def test_expired_reservations_are_released(session: Session) -> None:
     service.reserve(session, reference="cart-2", lines=[StockLine(shirt.id, 1)], channel=SalesChannel.web,
                     actor="system", expires_at=utcnow() + timedelta(hours=1))
     session.commit()
+    before = len(_changed_events(session))
     assert service.release_expired(session) == 1
     session.commit()
+    assert _changed_events(session)[before:] == [[shirt.id]]
     assert level(session, shirt.id, warehouse.id) == (10, 1)
     assert [r.status for r in service.reservations_of(session, reference="cart-1", statuses=())] == [
         ReservationStatus.expired]

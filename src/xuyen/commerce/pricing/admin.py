@@ -46,6 +46,12 @@ def emit_changed(session: Session, *, variant_ids: list[int] | None) -> None:
 
 def install_defaults(session: Session) -> None:
     """Make the base price list in đồng, the version row and the VAT rates, where they are missing."""
+    add_defaults(session)
+    session.commit()
+
+
+def add_defaults(session: Session) -> None:
+    """What ``install_defaults`` makes, where it is missing (helper: no commit)."""
     if session.scalar(select(PriceList.id).where(PriceList.base_currency == prices.BASE_CURRENCY)) is None:
         session.add(PriceList(code=prices.BASE_CURRENCY, name="Giá bán lẻ", currency=prices.BASE_CURRENCY,
                               minor_units=0, base_currency=prices.BASE_CURRENCY, is_active=True))
@@ -55,7 +61,7 @@ def install_defaults(session: Session) -> None:
         session.add_all(VatRate(tax_class=tax_class, rate_bp=rate_bp, valid_from=start, valid_until=end, note=note)
                         for tax_class, rate_bp, start, end, note in DEFAULT_VAT_RATES)
         bump_version(session)
-    session.commit()
+    session.flush()
 
 
 # Price lists and prices ------------------------------------------------------------------------------------
@@ -105,6 +111,14 @@ def _amount(value: int, *, what: str) -> int:
 def set_prices(session: Session, *, price_list_id: int, amounts: Mapping[int, int], actor: str,
                sku_amounts: Mapping[str, int] | None = None) -> int:
     """Set the price of each variant given (variant id → amount, and SKU → amount); how many prices changed."""
+    changed = add_prices(session, price_list_id=price_list_id, amounts=amounts, actor=actor, sku_amounts=sku_amounts)
+    session.commit()
+    return changed
+
+
+def add_prices(session: Session, *, price_list_id: int, amounts: Mapping[int, int], actor: str,
+               sku_amounts: Mapping[str, int] | None = None) -> int:
+    """Set prices as ``set_prices`` does (helper: no commit)."""
     price_list = get_price_list(session, price_list_id=price_list_id)
     if not 0 < len(amounts) + len(sku_amounts or {}) <= MAX_PRICES_PER_CALL:
         raise ValidationFailed(f"Give 1 to {MAX_PRICES_PER_CALL} prices at a time.", code="invalid_price")
@@ -139,7 +153,6 @@ def set_prices(session: Session, *, price_list_id: int, amounts: Mapping[int, in
         emit_changed(session, variant_ids=changed)
         audit.record(session, actor=actor, action="pricing.prices_set", subject_type="price_list",
                      subject_id=price_list.id, detail={"variant_ids": changed[:100], "count": len(changed)})
-    session.commit()
     return len(changed)
 
 
@@ -231,12 +244,18 @@ def _save_override(session: Session, override: PriceOverride, values: dict[str, 
     emit_changed(session, variant_ids=None if override.variant_id is None else [override.variant_id])
     audit.record(session, actor=actor, action=action, subject_type="price_override", subject_id=override.id,
                  detail={key: str(value) for key, value in values.items()})
-    session.commit()
     return override
 
 
 def create_override(session: Session, *, changes: Mapping[str, Any], actor: str) -> PriceOverride:
     """Create a price override on the base list (fields as ``OVERRIDE_FIELDS``)."""
+    override = add_override(session, changes=changes, actor=actor)
+    session.commit()
+    return override
+
+
+def add_override(session: Session, *, changes: Mapping[str, Any], actor: str) -> PriceOverride:
+    """Add a price override as ``create_override`` does (helper: no commit)."""
     price_list = prices.base_price_list(session)
     defaults: dict[str, Any] = {"variant_id": None, "channel": None, "store_id": None, "tier": None,
                                 "amount": None, "percent_bp": None, "round_to": 1, "reason": "", "starts_at": None,
@@ -251,8 +270,10 @@ def update_override(session: Session, *, override_id: int, changes: Mapping[str,
     override = get_override(session, override_id=override_id)
     current = {key: getattr(override, key) for key in OVERRIDE_FIELDS if key != "percent"}
     current["percent_bp"] = override.percent_bp
-    return _save_override(session, override, _override_values(changes, current), actor=actor,
-                          action="pricing.override_updated")
+    saved = _save_override(session, override, _override_values(changes, current), actor=actor,
+                           action="pricing.override_updated")
+    session.commit()
+    return saved
 
 
 @dataclass(frozen=True)

@@ -93,12 +93,18 @@ def _save(session: Session, promotion: Promotion, values: dict[str, Any], *, act
     bump_version(session)
     audit.record(session, actor=actor, action=action, subject_type="promotion", subject_id=promotion.id,
                  detail={key: str(value) for key, value in values.items()})
-    session.commit()
     return promotion
 
 
 def create_promotion(session: Session, *, changes: Mapping[str, Any], actor: str) -> Promotion:
     """Create a promotion (fields as ``FIELDS``; kinds and their params in docs/pricing.md)."""
+    promotion = add_promotion(session, changes=changes, actor=actor)
+    session.commit()
+    return promotion
+
+
+def add_promotion(session: Session, *, changes: Mapping[str, Any], actor: str) -> Promotion:
+    """Add a promotion as ``create_promotion`` does (helper: no commit)."""
     values: dict[str, Any] = {"description": "", "scope": PromotionScope.order.value, "targets": [], "params": {},
                               "priority": 0, "exclusive": False, "stack_group": None, "channels": [], "tiers": [],
                               "requires_coupon": False, "starts_at": None, "ends_at": None, "is_active": True,
@@ -111,7 +117,9 @@ def update_promotion(session: Session, *, promotion_id: int, changes: Mapping[st
     promotion = get_promotion(session, promotion_id=promotion_id)
     current = {key: getattr(promotion, key) for key in FIELDS}
     current["kind"], current["scope"] = promotion.kind.value, promotion.scope.value
-    return _save(session, promotion, {**current, **changes}, actor=actor, action="pricing.promotion_updated")
+    saved = _save(session, promotion, {**current, **changes}, actor=actor, action="pricing.promotion_updated")
+    session.commit()
+    return saved
 
 
 # Coupons ---------------------------------------------------------------------------------------------------
@@ -148,6 +156,15 @@ def _coupon_promotion(session: Session, promotion_id: int) -> Promotion:
 def create_coupon(session: Session, *, promotion_id: int, code: str, max_uses: int | None,
                   per_customer_limit: int | None, actor: str) -> Coupon:
     """Create one coupon code for a promotion that requires one."""
+    coupon = add_coupon(session, promotion_id=promotion_id, code=code, max_uses=max_uses,
+                        per_customer_limit=per_customer_limit, actor=actor)
+    session.commit()
+    return coupon
+
+
+def add_coupon(session: Session, *, promotion_id: int, code: str, max_uses: int | None,
+               per_customer_limit: int | None, actor: str) -> Coupon:
+    """Add a coupon as ``create_coupon`` does (helper: no commit)."""
     _coupon_promotion(session, promotion_id)
     code = normalise_code(code)
     if not code or len(code) > MAX_CODE_LENGTH or not set(code) <= CODE_CHARACTERS:
@@ -163,7 +180,6 @@ def create_coupon(session: Session, *, promotion_id: int, code: str, max_uses: i
         raise Conflict(f"The code {code} exists already; choose another.", code="coupon_exists") from exc
     audit.record(session, actor=actor, action="pricing.coupon_created", subject_type="coupon", subject_id=coupon.id,
                  detail={"code": code, "promotion_id": promotion_id})
-    session.commit()
     return coupon
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from xuyen.commerce.catalogue.models import Product, Variant
+from xuyen.commerce.catalogue.models import Product, ProductStatus, Variant
 from xuyen.commerce.stock import locations
 from xuyen.commerce.stock.models import (
     Location,
@@ -90,12 +90,16 @@ def variant_names(session: Session, *, variant_ids: Sequence[int]) -> dict[int, 
     return _names(session, _name_query().where(Variant.id.in_(sorted(set(variant_ids)))))
 
 
-def find_variant(session: Session, *, code: str) -> VariantName:
-    """The variant whose SKU or barcode is ``code``."""
+def find_variant(session: Session, *, code: str, sellable_only: bool = False) -> VariantName:
+    """The variant whose SKU or barcode is ``code`` (with ``sellable_only``: an active variant of an active
+    product, as customers may see)."""
     code = code.strip()
     if not code or len(code) > 64:
         raise ValidationFailed("Give a SKU or a barcode (up to 64 characters).", code="invalid_sku")
-    found = _names(session, _name_query().where(or_(Variant.sku == code, Variant.barcode == code)))
+    query = _name_query().where(or_(Variant.sku == code, Variant.barcode == code))
+    if sellable_only:
+        query = query.where(Variant.is_active.is_(True), Product.status == ProductStatus.active)
+    found = _names(session, query)
     if not found:
         raise NotFound(f"There is no variant with SKU or barcode {code!r}.", code="variant_not_found")
     return next(iter(found.values()))
@@ -109,9 +113,9 @@ def _fold(text: str) -> str:
 
 def availability_for_sku(session: Session, *, sku: str, near: tuple[float, float] | None = None,
                          province: str = "") -> SkuAvailability:
-    """A SKU's available stock at every active location: nearest to ``near`` first, else the locations of
+    """A sellable SKU's available stock at every active location: nearest to ``near`` first, else the locations of
     ``province`` first, then by name."""
-    variant = find_variant(session, code=sku)
+    variant = find_variant(session, code=sku, sellable_only=True)
     places = locations.list_all(session, active_only=True)
     found = {row[0]: row[1] for row in session.execute(
         select(StockLevel.location_id, StockLevel.on_hand - StockLevel.reserved)
