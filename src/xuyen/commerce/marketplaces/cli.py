@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from xuyen.cli_support import cli_actor, errors_reported, local_time, table
+from xuyen.cli_support import cli_actor, echo_kinds, errors_reported, local_time, name_value_pairs, table
 from xuyen.commerce.marketplaces import service
 from xuyen.commerce.marketplaces.models import ActivityKind, ActivityLevel
 from xuyen.db import session_scope
@@ -25,25 +25,10 @@ def register(app: typer.Typer) -> None:
         app.add_typer(marketplace_app, name=GROUP)
 
 
-def _pairs(values: list[str], what: str) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for value in values:
-        name, sep, content = value.partition("=")
-        if not sep or not name.strip():
-            raise typer.BadParameter(f"{what} {value!r} is not NAME=VALUE.")
-        found[name.strip()] = content
-    return found
-
-
 @marketplace_app.command("kinds")
 def kinds() -> None:
     """List the marketplaces this installation can connect and what each asks for."""
-    for kind, info in service.installed_kinds().items():
-        typer.echo(f"{kind}: {info['label']}")
-        for name, hint in {**info["settings"], **info["secrets"]}.items():
-            secret = " (secret)" if name in info["secrets"] else ""
-            optional = " (optional)" if name in info["optional"] else ""
-            typer.echo(f"    {name}{secret}{optional}: {hint}")
+    echo_kinds(service.installed_kinds())
 
 
 @marketplace_app.command("connect")
@@ -59,8 +44,8 @@ def connect(
     secrets = {key.removeprefix(SECRET_PREFIX).lower(): value for key, value in os.environ.items()
                if key.startswith(SECRET_PREFIX)}
     with errors_reported(), session_scope() as session:
-        secrets |= _pairs(secret or [], "Secret")
-        shop = service.connect(session, channel=channel, name=name, settings=_pairs(setting or [], "Setting"),
+        secrets |= name_value_pairs(secret or [], "Secret")
+        shop = service.connect(session, channel=channel, name=name, settings=name_value_pairs(setting or [], "Setting"),
                                secrets=secrets, actor=cli_actor())
         typer.echo(f"Connected shop {shop.id}: {shop.name} ({shop.channel.value} {shop.account}).")
         typer.echo(f"Push address: https://YOUR-HOST/webhooks/marketplaces/{shop.channel.value}/{shop.app_id}")
