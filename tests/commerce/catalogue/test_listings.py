@@ -68,6 +68,18 @@ def test_an_item_without_variations_is_found_by_its_item_id(session: Session) ->
     assert service.listing_for(session, channel=SalesChannel.shopee, account=SHOP, external_item_id="555") == found
 
 
+def test_an_unlisted_seller_sku_of_an_item_with_one_listed_sku_is_not_taken_for_it(session: Session) -> None:
+    make_tshirt(session)
+    ids = _ids(session)
+    service.list_variant(session, variant_id=ids["AT-001-DEN-M"], actor=ACTOR, listing=ListingIn(
+        channel=SalesChannel.lazada, account=SELLER, external_item_id="2154870001", external_sku="AT-001-DEN-M"))
+    assert service.listing_for(session, channel=SalesChannel.lazada, account=SELLER, external_item_id="2154870001",
+                               external_sku="AT-001-TRA-L") is None
+    found = service.listing_for(session, channel=SalesChannel.lazada, account=SELLER, external_item_id="2154870001",
+                                external_sku="AT-001-DEN-M")
+    assert found is not None and found.variant_id == ids["AT-001-DEN-M"]
+
+
 def test_relisting_changes_the_ids_and_unlisting_keeps_old_orders_mapped(session: Session) -> None:
     make_tshirt(session)
     ids = _ids(session)

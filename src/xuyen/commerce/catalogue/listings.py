@@ -120,7 +120,8 @@ def listing_for(session: Session, *, channel: SalesChannel, account: str, extern
     """The listing a marketplace order line names, active or not (an old order may name an unlisted one).
 
     Matches the item with its model (Shopee) or seller SKU (Lazada) exactly first; then the seller SKU alone in
-    that shop; then the item alone when it has a single listing (an item without variations).
+    that shop; then the item alone when it has a single listing (an item without variations) that names no
+    other seller SKU.
     """
     account, item, sku = _clean(account), _clean(external_item_id), _clean(external_sku)
     model = _clean(external_model_id)
@@ -140,7 +141,7 @@ def listing_for(session: Session, *, channel: SalesChannel, account: str, extern
             return found[0]
     if item:
         found = list(session.scalars(shop.where(ChannelListing.external_item_id == item).limit(2)))
-        if len(found) == 1:
+        if len(found) == 1 and not (sku and found[0].external_sku):  # another seller SKU is another variant
             return found[0]
     return None
 
