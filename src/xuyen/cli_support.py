@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import getpass
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 
@@ -57,3 +57,26 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)]
     return "\n".join("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
                      for row in (headers, *rows))
+
+
+def name_value_pairs(values: Sequence[str], what: str) -> dict[str, str]:
+    """``NAME=VALUE`` options (``--setting``, ``--secret``) as a dict; ``what`` names them in the error."""
+    found: dict[str, str] = {}
+    for value in values:
+        name, sep, content = value.partition("=")
+        if not sep or not name.strip():
+            raise typer.BadParameter(f"{what} {value!r} is not NAME=VALUE.")
+        found[name.strip()] = content
+    return found
+
+
+def echo_kinds(kinds: Mapping[str, Mapping[str, object]]) -> None:
+    """Print installable connection kinds (channels, marketplaces) with the settings and secrets each asks for."""
+    for kind, info in kinds.items():
+        typer.echo(f"{kind}: {info['label']}")
+        settings, secrets, optional = info["settings"], info["secrets"], info["optional"]
+        assert isinstance(settings, Mapping) and isinstance(secrets, Mapping) and isinstance(optional, Collection)
+        for name, hint in {**settings, **secrets}.items():
+            secret = " (secret)" if name in secrets else ""
+            maybe = " (optional)" if name in optional else ""
+            typer.echo(f"    {name}{secret}{maybe}: {hint}")

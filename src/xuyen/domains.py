@@ -27,6 +27,7 @@ DOMAINS: tuple[str, ...] = (
     "xuyen.commerce.pricing",
     "xuyen.loyalty",
     "xuyen.commerce.orders",
+    "xuyen.commerce.marketplaces",
     "xuyen.ui",
     "xuyen.demo",
 )

@@ -9,20 +9,19 @@ from sqlalchemy.orm import Session
 
 from xuyen.auth.models import User
 from xuyen.events.models import Source
-from xuyen.loyalty import tiers as loyalty_tiers
+from xuyen.loyalty.tiers import SOURCE_NAME as LOYALTY_SOURCE
 from xuyen.stores.models import Store
 
 
-def is_shop_source(name: str) -> bool:
-    """Whether a source is one of the shop's own channels (not one a domain writes its events through: the
-    sales sources of orders, the loyalty programme's)."""
-    return not name.startswith("Bán hàng · ") and name != loyalty_tiers.SOURCE_NAME
+def is_sales_source(name: str) -> bool:
+    """Whether a source is one commerce or loyalty writes through (made as the demo's orders need them)."""
+    return name.startswith("Bán hàng · ") or name == LOYALTY_SOURCE
 
 
 def shop_source_count(session: Session) -> int:
-    """How many of the shop's own channel sources there are."""
+    """How many sources the shop itself has (its channels, not the commerce sales sources)."""
     session.rollback()
-    return sum(1 for name in session.scalars(select(Source.name)) if is_shop_source(name))
+    return sum(1 for name in session.scalars(select(Source.name)) if not is_sales_source(name))
 
 
 def snapshot(session: Session) -> dict[str, list[tuple[Any, ...]]]:
@@ -33,7 +32,7 @@ def snapshot(session: Session) -> dict[str, list[tuple[Any, ...]]]:
         "stores": sorted((s.code, s.name, s.province, s.address, s.phone, s.latitude, s.longitude)
                          for s in session.scalars(select(Store))),
         "sources": sorted((s.name, s.channel.value, codes.get(s.store_id))
-                          for s in session.scalars(select(Source)) if is_shop_source(s.name)),
+                          for s in session.scalars(select(Source)) if not is_sales_source(s.name)),
         "users": sorted((u.email, u.name, u.role.value, codes.get(u.store_id))
                         for u in session.scalars(select(User))),
     }

@@ -11,12 +11,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xuyen.commerce.channels import SalesChannel
-from xuyen.events.models import ChannelType, Source
-from xuyen.events.service import add_source, channel_call, record_channel_calls
+from xuyen.events.models import ChannelType
+from xuyen.events.service import channel_call, internal_source_id, record_channel_calls
 
 # Segment's e-commerce spec names (https://segment.com/docs/connections/spec/ecommerce/v2/).
 ORDER_COMPLETED = "Order Completed"
@@ -43,13 +42,8 @@ Identifier = tuple[str, str, str | None]
 
 def sales_source_id(session: Session, *, channel: SalesChannel) -> int:
     """The event source commerce writes the channel's events through, created on first use (helper: no commit)."""
-    name = _SOURCE_NAMES[channel]
     event_channel = _EVENT_CHANNELS[channel] if channel in _EVENT_CHANNELS else ChannelType(channel.value)
-    found = session.scalar(select(Source.id).where(Source.name == name, Source.channel == event_channel)
-                           .order_by(Source.id).limit(1))
-    if found is not None:
-        return found
-    return add_source(session, name=name, channel=event_channel)[0].id
+    return internal_source_id(session, name=_SOURCE_NAMES[channel], channel=event_channel)
 
 
 def record(session: Session, *, channel: SalesChannel, event: str, message_id: str,

@@ -90,6 +90,7 @@ def _print_welcome(*, url: str, has_demo_login: bool) -> None:
     from xuyen.db import session_scope
     from xuyen.demo.customers import showcase_customer
     from xuyen.demo.inbox import showcase_conversation
+    from xuyen.demo.orders import showcase_return
     from xuyen.demo.service import demo_staff
     from xuyen.demo.shop import DEMO_OWNER_EMAIL, DEMO_PASSWORD, SHOP
 
@@ -103,12 +104,16 @@ def _print_welcome(*, url: str, has_demo_login: bool) -> None:
     with session_scope() as session:
         showcase = showcase_customer(session)
         thread = showcase_conversation(session, profile_id=showcase) if showcase is not None else None
+        returned = showcase_return(session)
     if showcase is not None:
         lines += ["", "Một khách hàng trên bốn kênh (one customer, four channels):",
                   f"                {url}/customers/{showcase}"]
     if thread is not None:
         lines += ["Một hội thoại qua Zalo, Messenger, e-mail, chat (one conversation):",
                   f"                {url}/inbox/{thread}"]
+    if returned is not None:
+        lines += ["Mua online, trả tại cửa hàng Hà Nội (bought online, returned in store):",
+                  f"                {url}/orders/{returned}"]
     _print_box(lines)
     if not has_demo_login:
         return

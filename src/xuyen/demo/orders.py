@@ -27,7 +27,16 @@ from xuyen.commerce.orders import lifecycle
 from xuyen.commerce.orders import service as orders
 from xuyen.commerce.orders.building import Customer, Draft, LineIn, PaymentIn
 from xuyen.commerce.orders.external import ExternalLine, ExternalOrder, ExternalStatus
-from xuyen.commerce.orders.models import Fulfilment, Order, OrderStatus, Payment, PaymentMethod, PaymentStatus, RefundTo
+from xuyen.commerce.orders.models import (
+    Fulfilment,
+    Order,
+    OrderReturn,
+    OrderStatus,
+    Payment,
+    PaymentMethod,
+    PaymentStatus,
+    RefundTo,
+)
 from xuyen.commerce.orders.pos import sell_at_till
 from xuyen.commerce.orders.records import lines_of
 from xuyen.commerce.orders.returns import ReturnLineIn, record_return
@@ -228,3 +237,8 @@ class _Shop:
             if done is not None:
                 return order.number
         return None
+
+
+def showcase_return(session: Session) -> int | None:
+    """The demo's web order returned in the Hà Nội store, the one to open on the orders page."""
+    return session.scalar(select(OrderReturn.order_id).order_by(OrderReturn.id).limit(1))

@@ -44,6 +44,14 @@ def add_source(session: Session, *, name: str, channel: ChannelType, store_id: i
     return source, key
 
 
+def internal_source_id(session: Session, *, name: str, channel: ChannelType) -> int:
+    """The id of the source a domain records its own calls through (commerce sales, loyalty), added on first use
+    (helper: caller commits). Its write key is never shown: the domain writes through ``record_channel_calls``."""
+    found = session.scalar(select(Source.id).where(Source.name == name, Source.channel == channel)
+                           .order_by(Source.id).limit(1))
+    return found if found is not None else add_source(session, name=name, channel=channel)[0].id
+
+
 def create_source(session: Session, *, name: str, channel: ChannelType,
                   store_id: int | None = None) -> tuple[Source, str]:
     """Create a source; the write key is returned once and never again."""

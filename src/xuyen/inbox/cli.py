@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from xuyen.cli_support import cli_actor, errors_reported, local_time, table
+from xuyen.cli_support import cli_actor, echo_kinds, errors_reported, local_time, name_value_pairs, table
 from xuyen.db import session_scope
 from xuyen.errors import ValidationFailed
 from xuyen.inbox import connections, intake
@@ -24,25 +24,10 @@ def register(app: typer.Typer) -> None:
         app.add_typer(channel_app, name=GROUP)
 
 
-def _pairs(values: list[str], what: str) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for value in values:
-        name, sep, content = value.partition("=")
-        if not sep or not name.strip():
-            raise typer.BadParameter(f"{what} {value!r} is not NAME=VALUE.")
-        found[name.strip()] = content
-    return found
-
-
 @channel_app.command("kinds")
 def channel_kinds() -> None:
     """List the channel kinds this installation can connect and what each asks for."""
-    for kind, info in connections.installed_kinds().items():
-        typer.echo(f"{kind}: {info['label']}")
-        for name, hint in {**info["settings"], **info["secrets"]}.items():
-            secret = " (secret)" if name in info["secrets"] else ""
-            optional = " (optional)" if name in info["optional"] else ""
-            typer.echo(f"    {name}{secret}{optional}: {hint}")
+    echo_kinds(connections.installed_kinds())
 
 
 @channel_app.command("add")
@@ -58,9 +43,10 @@ def channel_add(
     secrets = {key.removeprefix("XUYEN_CHANNEL_SECRET_").lower(): value for key, value in os.environ.items()
                if key.startswith("XUYEN_CHANNEL_SECRET_")}
     with errors_reported(), session_scope() as session:
-        secrets |= _pairs(secret or [], "Secret")
-        channel = connections.add_channel(session, kind=kind, name=name, settings=_pairs(setting or [], "Setting"),
-                                          secrets=secrets, actor=cli_actor())
+        secrets |= name_value_pairs(secret or [], "Secret")
+        settings = name_value_pairs(setting or [], "Setting")
+        channel = connections.add_channel(session, kind=kind, name=name, settings=settings, secrets=secrets,
+                                          actor=cli_actor())
         typer.echo(f"Connected channel {channel.id}: {channel.name} ({channel.kind}).")
         typer.echo(f"Webhook address: https://YOUR-HOST/webhooks/{channel.id}")
 
@@ -83,7 +69,7 @@ def channel_secrets(
     with errors_reported(), session_scope() as session:
         if not secret:
             raise ValidationFailed("Give at least one --secret NAME=VALUE.", code="secrets_required")
-        channel = connections.update_secrets(session, channel_id=channel_id, secrets=_pairs(secret, "Secret"),
+        channel = connections.update_secrets(session, channel_id=channel_id, secrets=name_value_pairs(secret, "Secret"),
                                              actor=cli_actor())
         typer.echo(f"Channel {channel.id} has new secrets and is active again.")
 

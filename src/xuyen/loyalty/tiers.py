@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from xuyen.clock import utcnow
 from xuyen.db import is_postgres
-from xuyen.events.models import ChannelType, Source
-from xuyen.events.service import add_source, channel_call, record_channel_calls
+from xuyen.events.models import ChannelType
+from xuyen.events.service import channel_call, internal_source_id, record_channel_calls
 from xuyen.identity.graph import list_identifiers, resolve_profile_id
 from xuyen.identity.service import merged_profile_ids
 from xuyen.loyalty.models import CustomerTier, SpendRecord, Tier
@@ -137,11 +137,7 @@ def _identifier_of(session: Session, profile_id: int) -> tuple[str, str, str | N
 
 
 def _source_id(session: Session) -> int:
-    found = session.scalar(select(Source.id).where(Source.name == SOURCE_NAME, Source.channel == ChannelType.api)
-                           .order_by(Source.id).limit(1))
-    if found is not None:
-        return found
-    return add_source(session, name=SOURCE_NAME, channel=ChannelType.api)[0].id
+    return internal_source_id(session, name=SOURCE_NAME, channel=ChannelType.api)
 
 
 def recompute_all(session: Session, *, at: datetime | None = None, batch: int = 500) -> int:

@@ -28,6 +28,7 @@ from xuyen.ui import inbox as inbox_pages
 from xuyen.ui import inbox_routing as inbox_routing_pages
 from xuyen.ui import inbox_routing_settings as routing_settings_pages
 from xuyen.ui import loyalty as loyalty_pages
+from xuyen.ui import marketplaces as marketplace_pages
 from xuyen.ui import pricing as pricing_pages
 from xuyen.ui import sla as sla_pages
 from xuyen.ui import stock as stock_pages
@@ -204,3 +205,4 @@ router.include_router(csat_pages.router)
 router.include_router(pricing_pages.router)
 router.include_router(stock_pages.router)
 router.include_router(loyalty_pages.router)
+router.include_router(marketplace_pages.router)

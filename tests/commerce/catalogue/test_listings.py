@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.commerce.catalogue.helpers import ACTOR, make_tshirt
 from xuyen.commerce.catalogue import service
-from xuyen.commerce.catalogue.schemas import ListingIn
+from xuyen.commerce.catalogue.listings import LISTING_CHANGED
+from xuyen.commerce.catalogue.schemas import ListingIn, VariantUpdate
+from xuyen.commerce.catalogue.service import SELLABLE_CHANGED
 from xuyen.commerce.channels import SalesChannel
 from xuyen.errors import Conflict, NotFound, ValidationFailed
+from xuyen.outbox import OutboxEvent
 
 SHOP = "220314588"
 SELLER = "100354712"
@@ -64,6 +68,18 @@ def test_an_item_without_variations_is_found_by_its_item_id(session: Session) ->
     assert service.listing_for(session, channel=SalesChannel.shopee, account=SHOP, external_item_id="555") == found
 
 
+def test_an_unlisted_seller_sku_of_an_item_with_one_listed_sku_is_not_taken_for_it(session: Session) -> None:
+    make_tshirt(session)
+    ids = _ids(session)
+    service.list_variant(session, variant_id=ids["AT-001-DEN-M"], actor=ACTOR, listing=ListingIn(
+        channel=SalesChannel.lazada, account=SELLER, external_item_id="2154870001", external_sku="AT-001-DEN-M"))
+    assert service.listing_for(session, channel=SalesChannel.lazada, account=SELLER, external_item_id="2154870001",
+                               external_sku="AT-001-TRA-L") is None
+    found = service.listing_for(session, channel=SalesChannel.lazada, account=SELLER, external_item_id="2154870001",
+                                external_sku="AT-001-DEN-M")
+    assert found is not None and found.variant_id == ids["AT-001-DEN-M"]
+
+
 def test_relisting_changes_the_ids_and_unlisting_keeps_old_orders_mapped(session: Session) -> None:
     make_tshirt(session)
     ids = _ids(session)
@@ -110,3 +126,29 @@ def test_listing_an_unknown_variant_or_unlisting_an_unknown_listing(session: Ses
         service.list_variant(session, variant_id=4242, actor=ACTOR, listing=_shopee("1"))
     with pytest.raises(NotFound):
         service.unlist(session, listing_id=4242, actor=ACTOR)
+
+
+def _events(session: Session, topic: str) -> list[dict[str, object]]:
+    session.rollback()
+    rows = session.scalars(select(OutboxEvent).where(OutboxEvent.topic == topic).order_by(OutboxEvent.id))
+    return [dict(row.payload) for row in rows]
+
+
+def test_listing_and_selling_changes_are_announced_for_the_marketplaces(session: Session) -> None:
+    product = make_tshirt(session)
+    ids = _ids(session)
+    listing = service.list_variant(session, variant_id=ids["AT-001-DEN-M"], actor=ACTOR, listing=_shopee("1"))
+    service.unlist(session, listing_id=listing.id, actor=ACTOR)
+    service.unlist(session, listing_id=listing.id, actor=ACTOR)  # already unlisted: nothing to tell
+    assert [(e["variant_id"], e["channel"], e["account"], e["is_active"])
+            for e in _events(session, LISTING_CHANGED)] == [
+        (ids["AT-001-DEN-M"], "shopee", SHOP, True), (ids["AT-001-DEN-M"], "shopee", SHOP, False)]
+
+    service.update_variant(session, variant_id=ids["AT-001-TRA-L"], actor=ACTOR,
+                           changes=VariantUpdate(is_active=False))
+    service.archive_product(session, product_id=product.id, actor=ACTOR)
+    service.archive_product(session, product_id=product.id, actor=ACTOR)  # no change, no event
+    service.activate_product(session, product_id=product.id, actor=ACTOR)
+    three = sorted(v for sku, v in ids.items() if sku != "AT-001-TRA-L")
+    assert [e["variant_ids"] for e in _events(session, SELLABLE_CHANGED)] == [
+        [ids["AT-001-TRA-L"]], three, three]

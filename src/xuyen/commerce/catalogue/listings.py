@@ -18,6 +18,17 @@ from xuyen.commerce.catalogue.models import ChannelListing, Variant
 from xuyen.commerce.catalogue.schemas import ListingIn
 from xuyen.commerce.channels import SalesChannel
 from xuyen.errors import Conflict, NotFound, ValidationFailed
+from xuyen.outbox import emit
+
+# Outbox topic: a variant was listed on a channel, its ids changed, or it was unlisted (payload: listing_id,
+# variant_id, channel, account, is_active). The marketplace connectors push (or stop pushing) its stock.
+LISTING_CHANGED = "catalogue.listing_changed"
+
+
+def _announce(session: Session, row: ChannelListing) -> None:
+    emit(session, topic=LISTING_CHANGED, aggregate_type="listing", aggregate_id=row.id, payload={
+        "listing_id": row.id, "variant_id": row.variant_id, "channel": row.channel.value, "account": row.account,
+        "is_active": row.is_active})
 
 
 def _clean(value: str | None) -> str:
@@ -70,6 +81,7 @@ def add_listing(session: Session, *, variant_id: int, listing: ListingIn, actor:
     row.is_active = True
     row.listed_at = utcnow()
     session.flush()
+    _announce(session, row)
     audit.record(session, actor=actor, action="listing.listed", subject_type="variant", subject_id=variant_id,
                  detail={"channel": listing.channel.value, "account": account, "item": item, "model": model,
                          "sku": sku})
@@ -87,7 +99,9 @@ def update_listing(session: Session, *, listing_id: int, is_active: bool, actor:
     """Unlist a listing (its variant is no longer sold on, nor told the stock of, that channel) or list it again
     (helper: no commit)."""
     row = get_listing(session, listing_id=listing_id)
-    row.is_active = is_active
+    if row.is_active != is_active:
+        row.is_active = is_active
+        _announce(session, row)
     audit.record(session, actor=actor, action="listing.listed" if is_active else "listing.unlisted",
                  subject_type="variant", subject_id=row.variant_id,
                  detail={"listing_id": row.id, "channel": row.channel.value, "account": row.account})
@@ -106,7 +120,8 @@ def listing_for(session: Session, *, channel: SalesChannel, account: str, extern
     """The listing a marketplace order line names, active or not (an old order may name an unlisted one).
 
     Matches the item with its model (Shopee) or seller SKU (Lazada) exactly first; then the seller SKU alone in
-    that shop; then the item alone when it has a single listing (an item without variations).
+    that shop; then the item alone when it has a single listing (an item without variations) that names no
+    other seller SKU.
     """
     account, item, sku = _clean(account), _clean(external_item_id), _clean(external_sku)
     model = _clean(external_model_id)
@@ -126,7 +141,7 @@ def listing_for(session: Session, *, channel: SalesChannel, account: str, extern
             return found[0]
     if item:
         found = list(session.scalars(shop.where(ChannelListing.external_item_id == item).limit(2)))
-        if len(found) == 1:
+        if len(found) == 1 and not (sku and found[0].external_sku):  # another seller SKU is another variant
             return found[0]
     return None
 

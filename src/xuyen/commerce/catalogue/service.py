@@ -48,6 +48,17 @@ from xuyen.commerce.catalogue.schemas import (
 )
 from xuyen.errors import Conflict, NotFound, ValidationFailed
 from xuyen.identity.names import fold_name
+from xuyen.outbox import emit
+
+# Outbox topic: variants became sellable or stopped being so (their product was archived or activated, or the
+# variant itself switched off or on). Payload: product_id, variant_ids.
+SELLABLE_CHANGED = "catalogue.sellable_changed"
+
+
+def _announce_sellable(session: Session, *, product_id: int, variant_ids: list[int]) -> None:
+    if variant_ids:
+        emit(session, topic=SELLABLE_CHANGED, aggregate_type="product", aggregate_id=product_id,
+             payload={"product_id": product_id, "variant_ids": sorted(variant_ids)})
 
 # Re-exported: other domains call every catalogue read and write through this module.
 __all__ = [
@@ -294,8 +305,12 @@ def save_product(session: Session, *, product_id: int, changes: ProductUpdate, a
         row.category_id = changes.category_id
     if changes.tax_class is not None:
         row.tax_class = changes.tax_class
-    if changes.status is not None:
+    if changes.status is not None and changes.status != row.status:
+        was_selling = row.status == ProductStatus.active
         row.status = changes.status
+        if was_selling != (row.status == ProductStatus.active):
+            _announce_sellable(session, product_id=row.id, variant_ids=[
+                variant.id for variant in variants_of(session, product_id=row.id) if variant.is_active])
     row.updated_at = utcnow()
     _flush(session)
     audit.record(session, actor=actor, action="product.updated", subject_type="product", subject_id=row.id,
@@ -372,8 +387,10 @@ def save_variant(session: Session, *, variant_id: int, changes: VariantUpdate, a
         row.options = options
     if "weight_grams" in given:
         row.weight_grams = changes.weight_grams
-    if changes.is_active is not None:
+    if changes.is_active is not None and changes.is_active != row.is_active:
         row.is_active = changes.is_active
+        if get_product(session, product_id=row.product_id).status == ProductStatus.active:
+            _announce_sellable(session, product_id=row.product_id, variant_ids=[row.id])
     get_product(session, product_id=row.product_id).updated_at = utcnow()
     _flush(session)
     audit.record(session, actor=actor, action="variant.updated", subject_type="variant", subject_id=row.id,

@@ -15,7 +15,7 @@ from xuyen.commerce.channels import SalesChannel
 from xuyen.commerce.stock import levels
 from xuyen.commerce.stock.models import ChannelLocation, Location, LocationKind, StockLevel
 from xuyen.errors import Conflict, NotFound, ValidationFailed
-from xuyen.stores.models import Store
+from xuyen.stores import service as stores
 
 EARTH_RADIUS_KM = 6371.0
 
@@ -69,9 +69,7 @@ def add(session: Session, *, code: str, name: str, kind: LocationKind, store_id:
     if session.scalar(select(Location.id).where(Location.code == code)) is not None:
         raise Conflict(f"A stock location with code {code} already exists.", code="location_exists")
     if store_id is not None:
-        store = session.get(Store, store_id)
-        if store is None:
-            raise NotFound(f"There is no store {store_id}.", code="store_not_found")
+        store = stores.get(session, store_id=store_id)
         if session.scalar(select(Location.id).where(Location.store_id == store_id)) is not None:
             raise Conflict(f"Store {store.code} already has a stock location.", code="store_location_exists")
         province = province or store.province
