@@ -33,7 +33,7 @@ def test_a_batch_handler_gets_the_claimed_jobs_in_one_call(effects_engine: Engin
         add_job(session, name="test.record_many", payload={"key": f"k{number}"})
     add_job(session, name="test.record", payload={"key": "single", "value": "alone"})
     session.commit()
-    Worker(engine=effects_engine, batch_size=20).run_until_idle()
+    Worker(engine=effects_engine, batch_size=20, periodic=False).run_until_idle()
     found = effects(effects_engine)
     assert sorted(found) == sorted([(f"k{n}", "batch of 7") for n in range(7)] + [("single", "alone")])
     assert set(_statuses(session, "test.record_many").values()) == {JobStatus.done}
@@ -48,7 +48,7 @@ def test_a_failing_batch_is_run_again_job_by_job_so_only_the_bad_job_fails(
     for number in range(4):
         add_job(session, name="test.record_many", payload={"key": f"k{number}", "fail": number == 2})
     session.commit()
-    Worker(engine=effects_engine, batch_size=20).run_until_idle()
+    Worker(engine=effects_engine, batch_size=20, periodic=False).run_until_idle()
     found = effects(effects_engine)
     assert sorted(found) == sorted([("before", None)] + [(f"k{n}", "batch of 1") for n in (0, 1, 3)])
     statuses = _statuses(session, "test.record_many")
