@@ -1,7 +1,9 @@
 """Stock reservations under concurrency: throughput, latency and oversells, on PostgreSQL and SQLite.
 
-Each client is a thread with its own connection that reserves 1 unit for a new reference and commits, over and
-over, as checkouts do. Printed figures, per database (first the median round trip of ``SELECT 1``, to tell the
+Each client is a process of its own (as the API's workers are) with its own connection, reserving 1 unit for a
+new reference and committing, over and over, as checkouts do. Processes, not threads: threads in one Python
+process take turns on its interpreter lock, and a thread holding a stock row would wait for the lock too.
+Printed figures, per database (first the median round trip of ``SELECT 1``, to tell the
 machine's state from the code's cost):
 
 - hot: every client on one SKU (stock in a warehouse and a store), reservations/s and p50/p95/p99 latency;
@@ -19,12 +21,13 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import multiprocessing
 import random
 import sys
-import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Barrier as BarrierType
 
 from sqlalchemy import Engine, func, insert, select, text
 from sqlalchemy.orm import Session
@@ -38,7 +41,7 @@ from xuyen.commerce.stock.service import OutOfStock, StockLine
 from xuyen.db import make_engine, session_factory
 from xuyen.domains import load_handlers
 
-_references = itertools.count(1)
+_runs = itertools.count(1)
 
 
 @dataclass
@@ -69,7 +72,7 @@ def _make_skus(engine: Engine, count: int, units: int) -> tuple[list[int], int, 
     """``count`` variants with ``units`` each in a warehouse and a store; returns their ids and the two
     locations."""
     with session_factory(engine)() as session:
-        product_id = session.execute(insert(Product).values(code=f"BENCH-{count}-{units}-{next(_references)}",
+        product_id = session.execute(insert(Product).values(code=f"BENCH-{count}-{units}-{next(_runs)}",
                                                             name="Áo thun", description="", brand="",
                                                             tax_class="standard", status="active",
                                                             created_at=func.now(), updated_at=func.now())
@@ -90,55 +93,69 @@ def _make_skus(engine: Engine, count: int, units: int) -> tuple[list[int], int, 
         return ids, warehouse.id, store.id
 
 
-def _reserve_one(session: Session, variant_id: int) -> None:
-    service.reserve(session, reference=f"BENCH-{next(_references)}", lines=[StockLine(variant_id, 1)],
-                    channel=SalesChannel.web, actor="bench", expires_at=None)
+def _reserve_one(session: Session, variant_id: int, reference: str) -> None:
+    service.reserve(session, reference=reference, lines=[StockLine(variant_id, 1)], channel=SalesChannel.web,
+                    actor="bench", expires_at=None)
     session.commit()
 
 
-def _run(engine: Engine, *, label: str, clients: int, seconds: float | None,
-         pick: Callable[[random.Random], int]) -> Run:
-    """``clients`` threads reserving until ``seconds`` pass (or, with None, until the stock runs out)."""
-    factory = session_factory(engine)
-    start = threading.Barrier(clients + 1)
-    stop = threading.Event()
-    lock = threading.Lock()
-    totals = {"done": 0, "short": 0}
+@dataclass(frozen=True)
+class _Client:
+    """What one client process is told: where, which SKUs, for how long (None: until the stock runs out)."""
+
+    url: str
+    number: int
+    skus: list[int]
+    seconds: float | None
+    warm_up_sku: int  # reserved once before the clock starts (connecting, preparing statements)
+    run: str  # makes this run's references new: a reference that holds stock already gets it back as it is
+
+
+def _client(client: _Client, start: BarrierType, results: Queue[tuple[int, int, list[float]]]) -> None:
+    """One client process: reserve until the time is up, or until the stock runs out."""
+    engine = make_engine(client.url)
+    load_handlers()
+    chooser = random.Random(client.number)
     latencies: list[float] = []
+    done = short = 0
+    with session_factory(engine)() as session:
+        _reserve_one(session, client.warm_up_sku, f"WARM-{client.run}-{client.number}")
+        start.wait()
+        ends = time.perf_counter() + client.seconds if client.seconds is not None else None
+        while ends is None or time.perf_counter() < ends:
+            began = time.perf_counter()
+            try:
+                _reserve_one(session, chooser.choice(client.skus), f"{client.run}-{client.number}-{done + short}")
+                done += 1
+                latencies.append(time.perf_counter() - began)
+            except OutOfStock:
+                session.rollback()
+                short += 1
+                if ends is None:
+                    break
+    engine.dispose()
+    results.put((done, short, latencies))
 
-    def client(number: int) -> None:
-        chooser = random.Random(number)
-        mine: list[float] = []
-        done = short = 0
-        with factory() as session:
-            start.wait()
-            while not stop.is_set():
-                began = time.perf_counter()
-                try:
-                    _reserve_one(session, pick(chooser))
-                    done += 1
-                    mine.append(time.perf_counter() - began)
-                except OutOfStock:
-                    session.rollback()
-                    short += 1
-                    if seconds is None:
-                        break
-        with lock:
-            totals["done"] += done
-            totals["short"] += short
-            latencies.extend(mine)
 
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-    for thread in threads:
-        thread.start()
+def _run(url: str, *, label: str, clients: int, seconds: float | None, skus: list[int], warm_up_sku: int) -> Run:
+    """``clients`` processes reserving until ``seconds`` pass (or, with None, until the stock runs out)."""
+    context = multiprocessing.get_context("spawn")
+    start = context.Barrier(clients + 1)
+    results: Queue[tuple[int, int, list[float]]] = context.Queue()
+    run = f"BENCH-{next(_runs)}"
+    processes = [context.Process(target=_client,
+                                 args=(_Client(url, number, skus, seconds, warm_up_sku, run), start, results))
+                 for number in range(clients)]
+    for process in processes:
+        process.start()
     start.wait()
     began = time.perf_counter()
-    if seconds is not None:
-        time.sleep(seconds)
-        stop.set()
-    for thread in threads:
-        thread.join()
-    return Run(label, clients, totals["done"], totals["short"], time.perf_counter() - began, latencies)
+    gathered = [results.get() for _ in processes]
+    elapsed = time.perf_counter() - began
+    for process in processes:
+        process.join()
+    return Run(label, clients, sum(done for done, _, _ in gathered), sum(short for _, short, _ in gathered),
+               elapsed, [latency for _, _, latencies in gathered for latency in latencies])
 
 
 def _ledger_matches(engine: Engine) -> bool:
@@ -176,12 +193,14 @@ def bench(url: str, *, name: str, clients: int, seconds: float, skus: int, overs
     print(f"{name} (one statement's round trip: {_round_trip_ms(engine):.2f} ms median):")
     hot, _, _ = _make_skus(engine, 1, 1_000_000)
     spread, _, _ = _make_skus(engine, skus, 1_000_000)
-    for label, pick in (("hot SKU", lambda _r: hot[0]), (f"spread over {skus} SKUs", lambda r: r.choice(spread))):
-        baseline = _run(engine, label=f"{label} (baseline)", clients=1, seconds=seconds, pick=pick)
+    for label, picked in (("hot SKU", hot), (f"spread over {skus} SKUs", spread)):
+        baseline = _run(url, label=f"{label} (baseline)", clients=1, seconds=seconds, skus=picked,
+                        warm_up_sku=hot[0])
         _print(baseline, None)
-        _print(_run(engine, label=label, clients=clients, seconds=seconds, pick=pick), baseline)
+        _print(_run(url, label=label, clients=clients, seconds=seconds, skus=picked,
+                    warm_up_sku=hot[0]), baseline)
     scarce, _, _ = _make_skus(engine, 1, oversell_units // 2)
-    hammer = _run(engine, label="oversell check", clients=clients, seconds=None, pick=lambda _r: scarce[0])
+    hammer = _run(url, label="oversell check", clients=clients, seconds=None, skus=scarce, warm_up_sku=hot[0])
     oversold = hammer.done - 2 * (oversell_units // 2)
     consistent = _ledger_matches(engine)
     print(f"  oversell check: {2 * (oversell_units // 2)} units, {hammer.done} reserved by {clients} clients, "

@@ -88,7 +88,7 @@ def emit(session: Session, *, topic: str, aggregate_type: str, aggregate_id: str
         created_at=utcnow(),
     )
     session.add(event)
-    note_work_queued(session)
+    note_work_queued(session, notify=False)  # on PostgreSQL the table's trigger sends the NOTIFY
     return event
 
 

@@ -3,7 +3,8 @@
 A transaction that queues a job or emits a domain event calls ``note_work_queued``. When it commits, workers
 in the same process are woken at once (a ``threading.Event``); on PostgreSQL the transaction also sends a
 ``NOTIFY`` that a listening thread in every worker process turns into the same wake-up, so workers on other
-processes and hosts start within milliseconds. A lost notification costs nothing but latency: workers still
+processes and hosts start within milliseconds. For domain events the ``outbox_events`` table's trigger sends it
+(migration 0019), so emitting an event costs no statement of its own; jobs send it here. A lost notification costs nothing but latency: workers still
 poll every ``XUYEN_WORKER_POLL_SECONDS``.
 """
 
@@ -27,10 +28,11 @@ work_queued = threading.Event()
 """Set when a transaction that queued work commits in this process, or another process says it did."""
 
 
-def note_work_queued(session: Session) -> None:
-    """Wake the workers when this transaction commits (helper: one NOTIFY per transaction on PostgreSQL)."""
+def note_work_queued(session: Session, *, notify: bool = True) -> None:
+    """Wake the workers when this transaction commits (helper: one NOTIFY per transaction on PostgreSQL, unless
+    ``notify`` is False because the database sends it)."""
     session.info[_QUEUED] = True
-    if is_postgres(session) and not session.info.get(_NOTIFIED):
+    if notify and is_postgres(session) and not session.info.get(_NOTIFIED):
         session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
         session.info[_NOTIFIED] = True
 

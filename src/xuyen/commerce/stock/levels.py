@@ -13,13 +13,30 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select, text, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    column,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from xuyen.clock import utcnow
-from xuyen.commerce.stock.models import MovementKind, StockLevel, StockMovement
+from xuyen.commerce.stock.models import MovementKind, Reservation, ReservationStatus, StockLevel, StockMovement
 from xuyen.db import is_postgres, one_of
 from xuyen.outbox import emit
 
@@ -122,6 +139,67 @@ def apply(session: Session, changes: Mapping[Key, tuple[int, int]]) -> list[Key]
             return [key]
         done.append(key)
     return []
+
+
+def reserve_in_one_statement(session: Session, *, plan: Mapping[Key, int], reference: str, channel: str,
+                             actor: str, expires_at: datetime | None) -> list[Reservation]:
+    """PostgreSQL only: reserve the quantities of ``plan`` where they are still available, and write the
+    reservations and their ledger lines, all in one statement (helper: no commit).
+
+    Returns the reservations made: fewer than ``plan`` has rows when some level had too little, and then the
+    caller must roll back (to a savepoint) what the others did. A level row is locked from this statement to the
+    end of the transaction, so the hot path holds it for one statement and the commit."""
+    keys = sorted(plan)
+    parameters = {"variant_ids": [variant_id for variant_id, _ in keys],
+                  "location_ids": [location_id for _, location_id in keys],
+                  "quantities": [plan[key] for key in keys], "reference": reference, "channel": channel,
+                  "actor": actor, "expires_at": expires_at, "now": utcnow()}
+    made = list(session.scalars(_reservation_statement(), parameters))
+    _expire_levels(session, keys)
+    return made
+
+
+@cache
+def _reservation_statement() -> Select[tuple[Reservation]]:
+    """``reserve_in_one_statement``'s statement, built once: a guarded UPDATE of the levels named by three
+    arrays, and two INSERTs that read what it took (data-modifying CTEs)."""
+    def array(name: str) -> BindParameter[list[int]]:
+        return bindparam(name, type_=postgresql.ARRAY(Integer))
+
+    def given(name: str, attribute: Any) -> BindParameter[Any]:
+        return bindparam(name, type_=attribute.type)
+
+    wanted = func.unnest(array("variant_ids"), array("location_ids"), array("quantities")).table_valued(
+        column("variant_id", Integer), column("location_id", Integer), column("quantity", Integer),
+    ).render_derived(name="wanted")
+    taken = (update(StockLevel)
+             .where(StockLevel.variant_id == wanted.c.variant_id, StockLevel.location_id == wanted.c.location_id,
+                    StockLevel.on_hand - StockLevel.reserved >= wanted.c.quantity)
+             .values(reserved=StockLevel.reserved + wanted.c.quantity)
+             .returning(StockLevel.variant_id, StockLevel.location_id, wanted.c.quantity)
+             .cte("taken"))
+    made = (insert(Reservation)
+            .from_select(["reference", "variant_id", "location_id", "quantity", "channel", "status", "actor",
+                          "expires_at", "created_at"],
+                         select(given("reference", Reservation.reference), taken.c.variant_id, taken.c.location_id,
+                                taken.c.quantity, given("channel", Reservation.channel),
+                                literal(ReservationStatus.active, Reservation.status.type),
+                                given("actor", Reservation.actor), given("expires_at", Reservation.expires_at),
+                                given("now", Reservation.created_at)))
+            .returning(*Reservation.__table__.columns)
+            .cte("made"))
+    logged = (insert(StockMovement)
+              .from_select(["variant_id", "location_id", "kind", "on_hand_delta", "reserved_delta", "reference",
+                            "channel", "actor", "reason", "at"],
+                           select(taken.c.variant_id, taken.c.location_id,
+                                  literal(MovementKind.reservation, StockMovement.kind.type), literal(0, Integer),
+                                  taken.c.quantity, given("reference", StockMovement.reference),
+                                  given("channel", StockMovement.channel), given("actor", StockMovement.actor),
+                                  literal("", StockMovement.reason.type), given("now", StockMovement.at))
+                           .order_by(taken.c.variant_id, taken.c.location_id))
+              .cte("logged"))
+    statement = select(made).add_cte(logged).order_by(made.c.variant_id, made.c.location_id)
+    return select(Reservation).from_statement(statement)
 
 
 def _expire_levels(session: Session, keys: Collection[Key]) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from xuyen.clock import utcnow
@@ -29,6 +29,7 @@ from xuyen.errors import Conflict, NotFound, ValidationFailed
 MAX_QUANTITY = 1_000_000
 MAX_LINES = 500
 MAX_REFERENCE = 100
+_HOT_PATH_SAVEPOINT = "stock_hot_path"
 
 
 @dataclass(frozen=True)
@@ -172,57 +173,59 @@ def reserve(session: Session, *, reference: str, lines: Sequence[StockLine], cha
     plan, shortages = allocate(wanted, order, {key: level.available for key, level in locked.items()})
     if shortages:
         raise OutOfStock(shortages)
+    levels.note_available_changed(session, wanted)
+    if is_postgres(session):
+        made = levels.reserve_in_one_statement(session, plan=plan, reference=reference, channel=channel.value,
+                                               actor=actor, expires_at=expires_at)
+        if len(made) != len(plan):  # only if a level changed under a lock we hold: never expected
+            raise Conflict("A stock level changed while locked; try again.", code="stock_inconsistent")
+        return made
     refused = levels.apply(session, {key: (0, quantity) for key, quantity in plan.items()})
     if refused:  # only if a level changed under a lock we hold: never expected, still never oversold
         raise OutOfStock({refused[0][0]: 0})
-    made, _movements = _write_reservations(session, reference=reference, plan=plan, channel=channel, actor=actor,
-                                           expires_at=expires_at)
-    return made
+    return _write_reservations(session, reference=reference, plan=plan, channel=channel, actor=actor,
+                               expires_at=expires_at)
 
 
 def _write_reservations(session: Session, *, reference: str, plan: dict[Key, int], channel: SalesChannel,
-                        actor: str, expires_at: datetime | None) -> tuple[list[Reservation], list[StockMovement]]:
+                        actor: str, expires_at: datetime | None) -> list[Reservation]:
+    """SQLite: the reservations of ``plan`` and their ledger lines, written by the unit of work."""
     now = utcnow()
     made = [Reservation(reference=reference, variant_id=variant_id, location_id=location_id, quantity=quantity,
                         channel=channel.value, status=ReservationStatus.active, actor=actor, expires_at=expires_at,
                         created_at=now)
             for (variant_id, location_id), quantity in sorted(plan.items())]
     session.add_all(made)
-    movements = [levels.record(session, variant_id=variant_id, location_id=location_id,
-                               kind=MovementKind.reservation, reserved=quantity, reference=reference,
-                               channel=channel.value, actor=actor)
-                 for (variant_id, location_id), quantity in sorted(plan.items())]
-    levels.note_available_changed(session, {variant_id for variant_id, _location_id in plan})
+    for (variant_id, location_id), quantity in sorted(plan.items()):
+        levels.record(session, variant_id=variant_id, location_id=location_id, kind=MovementKind.reservation,
+                      reserved=quantity, reference=reference, channel=channel.value, actor=actor)
     session.flush()
-    return made, movements
+    return made
 
 
 def _reserve_optimistically(session: Session, *, reference: str, wanted: dict[int, int], order: list[int],
                             channel: SalesChannel, actor: str, expires_at: datetime | None) -> list[Reservation] | None:
-    """The hot path on PostgreSQL, for an allocation that takes one level row: plan from an unlocked read, write
-    the reservation and its ledger line first, and take the row lock last with one guarded UPDATE (inside a
-    savepoint), so the lock is held only for that statement, the savepoint's release and the commit. None when
-    the plan needs several rows, when the read shows a shortage, or when another transaction took the stock
-    meanwhile (what was written is taken back): the caller then locks every candidate row in the fixed order and
-    decides there."""
+    """The hot path on PostgreSQL, for an allocation that takes one level row: plan from an unlocked read, then
+    take the stock and write the reservation and its ledger line in one guarded statement, so the row lock is
+    held only for that statement and the commit. None when the plan needs several rows, when the read shows a
+    shortage, or when another transaction took the stock meanwhile: the caller then locks every candidate row in
+    the fixed order and decides there."""
     seen = levels.lock_levels(session, variant_ids=list(wanted), location_ids=order, lock=False)
     plan, shortages = allocate(wanted, order, {key: level.available for key, level in seen.items()})
     if shortages or len(plan) != 1:
         return None
-    made, movements = _write_reservations(session, reference=reference, plan=plan, channel=channel, actor=actor,
-                                          expires_at=expires_at)
-    (key, quantity), = plan.items()
+    levels.note_available_changed(session, wanted)
+    session.flush()  # what is pending goes in before the savepoint, so rolling back to it cannot take it away
     # A guarded UPDATE that waited for the row and then found too little keeps the row locked (PostgreSQL locks
-    # the newest version before re-checking); rolling back to the savepoint lets it go, so the general path
-    # below still takes its locks in the fixed order.
-    savepoint = session.begin_nested()
-    if levels.change(session, key, reserved=quantity):
-        savepoint.commit()
+    # the newest version before re-checking); rolling back to this savepoint lets it go, so the general path
+    # still takes its locks in the fixed order. On success it is left open: the commit ends it, and releasing
+    # it first would cost a round trip while the row is locked.
+    session.execute(text(f"SAVEPOINT {_HOT_PATH_SAVEPOINT}"))
+    made = levels.reserve_in_one_statement(session, plan=plan, reference=reference, channel=channel.value,
+                                           actor=actor, expires_at=expires_at)
+    if made:
         return made
-    savepoint.rollback()
-    for obj in [*made, *movements]:
-        session.delete(obj)
-    session.flush()
+    session.execute(text(f"ROLLBACK TO SAVEPOINT {_HOT_PATH_SAVEPOINT}"))
     return None
 
 
