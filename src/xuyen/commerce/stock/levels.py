@@ -21,7 +21,6 @@ from sqlalchemy import (
     BindParameter,
     ColumnElement,
     Integer,
-    Select,
     and_,
     bindparam,
     column,
@@ -34,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.selectable import ExecutableReturnsRows
 
 from xuyen.clock import utcnow
 from xuyen.commerce.stock.models import MovementKind, Reservation, ReservationStatus, StockLevel, StockMovement
@@ -154,16 +154,16 @@ def reserve_in_one_statement(session: Session, *, plan: Mapping[Key, int], refer
                   "location_ids": [location_id for _, location_id in keys],
                   "quantities": [plan[key] for key in keys], "reference": reference, "channel": channel,
                   "actor": actor, "expires_at": expires_at, "now": utcnow()}
-    made = list(session.scalars(_reservation_statement(), parameters))
+    made: list[Reservation] = list(session.scalars(_reservation_statement(), parameters))
     _expire_levels(session, keys)
     return made
 
 
 @cache
-def _reservation_statement() -> Select[tuple[Reservation]]:
+def _reservation_statement() -> ExecutableReturnsRows:
     """``reserve_in_one_statement``'s statement, built once: a guarded UPDATE of the levels named by three
     arrays, and two INSERTs that read what it took (data-modifying CTEs)."""
-    def array(name: str) -> BindParameter[list[int]]:
+    def array(name: str) -> BindParameter[Any]:
         return bindparam(name, type_=postgresql.ARRAY(Integer))
 
     def given(name: str, attribute: Any) -> BindParameter[Any]:
