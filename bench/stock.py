@@ -9,6 +9,9 @@ machine's state from the code's cost):
 - hot: every client on one SKU (stock in a warehouse and a store), reservations/s and p50/p95/p99 latency;
 - spread: every client on a random SKU out of 10,000;
 - baseline: the same work by 1 client in the same run; the ratio says what concurrency adds (or costs);
+- database floor (PostgreSQL): the least a reservation must do, by the same number of client processes with
+  bare connections (a guarded UPDATE of one hot row and one ledger INSERT, then the commit): what this machine
+  allows at most, and the share of it the real code reaches;
 - oversell: the clients hammer one SKU holding a few hundred units until it runs out; the units reserved must be
   exactly the units there were (oversold = 0), and every level must equal its ledger.
 
@@ -25,9 +28,11 @@ import multiprocessing
 import random
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier as BarrierType
+from typing import Any
 
 from sqlalchemy import Engine, func, insert, select, text
 from sqlalchemy.orm import Session
@@ -42,6 +47,7 @@ from xuyen.db import make_engine, session_factory
 from xuyen.domains import load_handlers
 
 _runs = itertools.count(1)
+Outcome = tuple[int, int, list[float]]  # what a client process did: reserved, short, latencies (s)
 
 
 @dataclass
@@ -111,7 +117,7 @@ class _Client:
     run: str  # makes this run's references new: a reference that holds stock already gets it back as it is
 
 
-def _client(client: _Client, start: BarrierType, results: Queue[tuple[int, int, list[float]]]) -> None:
+def _client(client: _Client, start: BarrierType, results: Queue[Outcome]) -> None:
     """One client process: reserve until the time is up, or until the stock runs out."""
     engine = make_engine(client.url)
     load_handlers()
@@ -139,13 +145,16 @@ def _client(client: _Client, start: BarrierType, results: Queue[tuple[int, int, 
 
 def _run(url: str, *, label: str, clients: int, seconds: float | None, skus: list[int], warm_up_sku: int) -> Run:
     """``clients`` processes reserving until ``seconds`` pass (or, with None, until the stock runs out)."""
-    context = multiprocessing.get_context("spawn")
-    start = context.Barrier(clients + 1)
-    results: Queue[tuple[int, int, list[float]]] = context.Queue()
     run = f"BENCH-{next(_runs)}"
-    processes = [context.Process(target=_client,
-                                 args=(_Client(url, number, skus, seconds, warm_up_sku, run), start, results))
-                 for number in range(clients)]
+    return _race(label, _client, [_Client(url, number, skus, seconds, warm_up_sku, run) for number in range(clients)])
+
+
+def _race(label: str, target: Callable[[Any, BarrierType, Queue[Outcome]], None], specs: list[Any]) -> Run:
+    """One process per spec running ``target(spec, start, results)``, all started at once; what they did."""
+    context = multiprocessing.get_context("spawn")
+    start = context.Barrier(len(specs) + 1)
+    results: Queue[Outcome] = context.Queue()
+    processes = [context.Process(target=target, args=(spec, start, results)) for spec in specs]
     for process in processes:
         process.start()
     start.wait()
@@ -154,8 +163,39 @@ def _run(url: str, *, label: str, clients: int, seconds: float | None, skus: lis
     elapsed = time.perf_counter() - began
     for process in processes:
         process.join()
-    return Run(label, clients, sum(done for done, _, _ in gathered), sum(short for _, short, _ in gathered),
+    return Run(label, len(specs), sum(done for done, _, _ in gathered), sum(short for _, short, _ in gathered),
                elapsed, [latency for _, _, latencies in gathered for latency in latencies])
+
+
+def _floor_client(spec: tuple[str, float], start: BarrierType, results: Queue[Outcome]) -> None:
+    """One bare client: the guarded update and the ledger line of a reservation, nothing else."""
+    import psycopg
+
+    url, seconds = spec
+    latencies: list[float] = []
+    with psycopg.connect(url) as connection:
+        start.wait()
+        ends = time.perf_counter() + seconds
+        while time.perf_counter() < ends:
+            began = time.perf_counter()
+            with connection.transaction():
+                connection.execute("UPDATE bench_floor_levels SET reserved = reserved + 1 "
+                                   "WHERE id = 1 AND on_hand - reserved >= 1")
+                connection.execute("INSERT INTO bench_floor_moves (level_id, reserved_delta) VALUES (1, 1)")
+            latencies.append(time.perf_counter() - began)
+    results.put((len(latencies), 0, latencies))
+
+
+def _floor(engine: Engine, *, clients: int, seconds: float) -> Run:
+    """The database floor on PostgreSQL: bare clients doing only what a hot reservation must."""
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE bench_floor_levels (id integer PRIMARY KEY, on_hand integer, "
+                                "reserved integer)"))
+        connection.execute(text("INSERT INTO bench_floor_levels VALUES (1, 1000000000, 0)"))
+        connection.execute(text("CREATE TABLE bench_floor_moves (id bigserial PRIMARY KEY, level_id integer, "
+                                "reserved_delta integer)"))
+    bare_url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    return _race("hot row, bare SQL (floor)", _floor_client, [(bare_url, seconds)] * clients)
 
 
 def _ledger_matches(engine: Engine) -> bool:
@@ -193,12 +233,17 @@ def bench(url: str, *, name: str, clients: int, seconds: float, skus: int, overs
     print(f"{name} (one statement's round trip: {_round_trip_ms(engine):.2f} ms median):")
     hot, _, _ = _make_skus(engine, 1, 1_000_000)
     spread, _, _ = _make_skus(engine, skus, 1_000_000)
+    floor = _floor(engine, clients=clients, seconds=seconds) if engine.dialect.name == "postgresql" else None
+    if floor is not None:
+        _print(floor, None)
     for label, picked in (("hot SKU", hot), (f"spread over {skus} SKUs", spread)):
         baseline = _run(url, label=f"{label} (baseline)", clients=1, seconds=seconds, skus=picked,
                         warm_up_sku=hot[0])
         _print(baseline, None)
-        _print(_run(url, label=label, clients=clients, seconds=seconds, skus=picked,
-                    warm_up_sku=hot[0]), baseline)
+        crowd = _run(url, label=label, clients=clients, seconds=seconds, skus=picked, warm_up_sku=hot[0])
+        _print(crowd, baseline)
+        if floor is not None and floor.rate:
+            print(f"  {'':<28} {crowd.rate / floor.rate:.0%} of the hot-row floor")
     scarce, _, _ = _make_skus(engine, 1, oversell_units // 2)
     hammer = _run(url, label="oversell check", clients=clients, seconds=None, skus=scarce, warm_up_sku=hot[0])
     oversold = hammer.done - 2 * (oversell_units // 2)
