@@ -32,6 +32,7 @@ from xuyen.ui import marketplaces as marketplace_pages
 from xuyen.ui import pricing as pricing_pages
 from xuyen.ui import sla as sla_pages
 from xuyen.ui import stock as stock_pages
+from xuyen.ui import stock_locations as stock_location_pages
 from xuyen.ui.deps import LoginRequired, Viewer, check_csrf, page_role, page_user
 from xuyen.ui.rendering import error_page, render
 from xuyen.ui.security import (
@@ -203,6 +204,7 @@ router.include_router(inbox_routing_pages.router)  # before the inbox's /inbox/{
 router.include_router(inbox_pages.router)
 router.include_router(csat_pages.router)
 router.include_router(pricing_pages.router)
+router.include_router(stock_location_pages.router)
 router.include_router(stock_pages.router)
 router.include_router(loyalty_pages.router)
 router.include_router(marketplace_pages.router)

@@ -7,18 +7,21 @@ from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.api_client import API, Browser, agent, assert_problem, manager  # noqa: F401
 from tests.commerce.stock.checks import assert_consistent, level
 from tests.commerce.stock.conftest import make_location, make_variants
 from tests.factories import make_store, make_user
+from xuyen import audit
 from xuyen.auth.models import Role, User
 from xuyen.commerce.catalogue.models import Variant
 from xuyen.commerce.channels import SalesChannel
 from xuyen.commerce.stock import service
 from xuyen.commerce.stock.models import LocationKind
 from xuyen.commerce.stock.service import StockLine
+from xuyen.outbox import OutboxEvent
 
 
 @pytest.fixture
@@ -173,3 +176,60 @@ def test_locations_and_reservations(manager: Browser, agent: Browser, session: S
     assert agent.request("GET", "/stock/reservations?status=lost").status_code == 422
     levels = agent.request("GET", "/stock/levels?search=sku").json()
     assert [(row["on_hand"], row["reserved"], row["available"]) for row in levels] == [(3, 2, 1)]
+
+
+def test_a_manager_changes_and_closes_a_location(manager: Browser, agent: Browser, session: Session,  # noqa: F811
+                                                 shop: dict[str, int],
+                                                 browser_for: Callable[[User], Browser]) -> None:
+    for place, units in (("warehouse", 5), ("da_nang", 2)):
+        manager.request("POST", "/stock/receipts", json={"location_id": shop[place],
+                                                         "lines": [{"variant_id": shop["shirt"], "quantity": units}]})
+    available = f"/stock/available?channel=web&variant_id={shop['shirt']}"
+    assert agent.request("GET", available).json()[str(shop["shirt"])] == 7
+    changed = manager.request("PATCH", f"/stock/locations/{shop['da_nang']}",
+                              json={"name": "Cửa hàng Hải Châu", "priority": 5, "latitude": None, "longitude": None})
+    assert changed.status_code == 200, changed.text
+    body = changed.json()
+    assert (body["name"], body["priority"], body["latitude"], body["longitude"]) == ("Cửa hàng Hải Châu", 5, None, None)
+    assert [row["code"] for row in agent.request("GET", "/stock/locations").json()][:2] == ["DN", "KHO"]
+
+    session.rollback()
+    events_before = _available_changed_count(session)
+    closed = manager.request("PATCH", f"/stock/locations/{shop['warehouse']}", json={"is_active": False})
+    assert closed.json()["is_active"] is False
+    assert agent.request("GET", available).json()[str(shop["shirt"])] == 2  # only the open store's stock is offered
+    session.rollback()
+    assert _available_changed_count(session) == events_before + 1
+    made = service.reserve(session, reference="SO-DN", lines=[StockLine(shop["shirt"], 2)], channel=SalesChannel.web,
+                           actor="web", expires_at=None)
+    assert [row.location_id for row in made] == [shop["da_nang"]]
+    session.rollback()
+    assert level(session, shop["shirt"], shop["warehouse"]) == (5, 0)  # closing keeps the stock where it is
+    entries = [(entry.actor, entry.detail) for entry in audit.list_entries(
+        session, subject_type="stock_location", subject_id=shop["warehouse"])]
+    assert len(entries) == 1 and entries[0][1] == {"is_active": False}
+
+
+def test_changing_a_location_refuses_bad_input_and_strangers(manager: Browser, agent: Browser,  # noqa: F811
+                                                              session: Session, shop: dict[str, int],
+                                                              browser_for: Callable[[User], Browser]) -> None:
+    url = f"/stock/locations/{shop['da_nang']}"
+    before = agent.request("GET", url).json()
+    for body in ({"latitude": 16.0}, {"priority": -1}, {"priority": 10_001}, {"name": ""}, {"code": "NEW"},
+                 {"latitude": 91, "longitude": 0}, {"name": "x" * 201}):
+        assert manager.request("PATCH", url, json=body).status_code == 422, body
+    assert_problem(manager.request("PATCH", "/stock/locations/999999", json={"priority": 1}), 404,
+                   "location_not_found")
+    assert_problem(agent.request("PATCH", url, json={"priority": 1}), 403, "role_required")
+    store = make_store(session, code="HN1")
+    own = make_location(session, code="HN", store_id=store.id)
+    clerk = browser_for(make_user(session, role=Role.manager, store=store))
+    assert_problem(clerk.request("PATCH", url, json={"is_active": False}), 403, "location_out_of_scope")
+    assert clerk.request("PATCH", f"/stock/locations/{own.id}", json={"pickup": True}).json()["pickup"] is True
+    session.rollback()
+    assert agent.request("GET", url).json() == before
+    assert audit.list_entries(session, subject_type="stock_location", subject_id=shop["da_nang"]) == []
+
+
+def _available_changed_count(session: Session) -> int:
+    return len(session.scalars(select(OutboxEvent).where(OutboxEvent.topic == "stock.available_changed")).all())

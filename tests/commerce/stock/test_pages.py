@@ -9,6 +9,8 @@ from sqlalchemy.orm import Session
 from tests.api_client import Browser, agent, manager  # noqa: F401
 from tests.commerce.stock.checks import assert_consistent, level
 from tests.commerce.stock.conftest import make_location, make_variants
+from xuyen.commerce.channels import SalesChannel
+from xuyen.commerce.stock import locations
 from xuyen.commerce.stock.models import LocationKind
 
 HTML = {"Accept": "text/html"}
@@ -81,3 +83,61 @@ def test_buffers_page_and_rights(manager: Browser, agent: Browser, client: TestC
     forged = manager.client.post("/stock/buffers", data={"csrf_token": "wrong", "channel": "web", "quantity": "1"},
                                  headers=HTML, follow_redirects=False)
     assert forged.status_code == 403
+
+
+def test_a_manager_adds_changes_and_closes_locations_and_picks_where_a_channel_sells_from(
+        manager: Browser, agent: Browser, session: Session) -> None:  # noqa: F811
+    warehouse = make_location(session, code="KHO", kind=LocationKind.warehouse, priority=10)
+    added = post(manager, "/stock/locations", {"code": "hn1", "name": "Cửa hàng Hoàn Kiếm", "kind": "store",
+                                                "province": "Hà Nội", "latitude": "21,03", "longitude": "105.85",
+                                                "priority": "50", "pickup": "on"})
+    assert added.status_code == 303, added.text
+    store = locations.get_by_code(session, code="HN1")
+    assert (store.name, store.latitude, store.ships, store.pickup) == ("Cửa hàng Hoàn Kiếm", 21.03, False, True)
+    listing = get(manager, "/stock/locations")
+    assert listing.status_code == 200
+    assert listing.text.index("KHO") < listing.text.index("HN1")  # allocation order: priority 10 before 50
+    assert get(agent, "/stock/locations").status_code == 403
+
+    edit = get(manager, f"/stock/locations/{store.id}")
+    assert edit.status_code == 200 and 'value="Cửa hàng Hoàn Kiếm"' in edit.text
+    closed = post(manager, f"/stock/locations/{store.id}", {"name": "Cửa hàng Hoàn Kiếm", "priority": "5",
+                                                            "latitude": "", "longitude": "", "ships": "on"})
+    assert closed.status_code == 303, closed.text
+    session.rollback()
+    assert (store.priority, store.latitude, store.ships, store.pickup, store.is_active) == (5, None, True, False,
+                                                                                           False)
+    assert 'role="status"' in get(manager, f"/stock/locations/{store.id}").text  # says it is closed
+
+    chosen = post(manager, "/stock/locations/channels/shopee", {"location_id": [str(warehouse.id)]})
+    assert chosen.status_code == 303
+    session.rollback()
+    assert locations.channel_locations(session, channel=SalesChannel.shopee) == ("configured", [warehouse.id])
+    assert post(manager, "/stock/locations/channels/shopee", {}).status_code == 303
+    session.rollback()
+    assert locations.channel_locations(session, channel=SalesChannel.shopee)[0] == "default"
+
+
+def test_the_location_forms_refuse_bad_input_and_write_nothing(manager: Browser, session: Session) -> None:  # noqa: F811
+    store = make_location(session, code="Q1", latitude=10.77, longitude=106.7)
+    for data in ({"code": "", "name": "X", "kind": "store", "priority": "1"},
+                 {"code": "X", "name": "X", "kind": "kiosk", "priority": "1"},
+                 {"code": "X", "name": "X", "kind": "store", "priority": "một"},
+                 {"code": "X", "name": "X", "kind": "store", "priority": "1", "latitude": "10"},
+                 {"code": "Q1", "name": "Lặp", "kind": "store", "priority": "1"}):
+        answer = post(manager, "/stock/locations", data)
+        assert 400 <= answer.status_code < 500 and 'role="alert"' in answer.text, data
+    assert [place.code for place in locations.list_all(session)] == ["Q1"]
+    for data in ({"name": "", "priority": "1"}, {"name": "Q1", "priority": "99999"},
+                 {"name": "Q1", "priority": "1", "latitude": "200", "longitude": "0"}):
+        answer = post(manager, f"/stock/locations/{store.id}", data)
+        assert 400 <= answer.status_code < 500 and 'role="alert"' in answer.text, data
+    session.rollback()
+    assert (store.priority, store.latitude, store.is_active) == (100, 10.77, True)
+    assert get(manager, "/stock/locations/999999").status_code == 404
+    assert post(manager, "/stock/locations/999999", {"name": "X", "priority": "1"}).status_code == 404
+    assert post(manager, "/stock/locations/channels/web", {"location_id": ["abc"]}).status_code == 400
+    assert post(manager, "/stock/locations/channels/fax", {}).status_code == 422
+    refused = manager.client.post(f"/stock/locations/{store.id}", data={"csrf_token": "wrong", "name": "X",
+                                                                        "priority": "1"}, headers=HTML)
+    assert refused.status_code == 403

@@ -22,6 +22,7 @@ from xuyen.commerce.stock.schemas import (
     ChannelLocationsIn,
     ChannelLocationsOut,
     LevelOut,
+    LocationChange,
     LocationIn,
     LocationOut,
     MovementOut,
@@ -68,6 +69,14 @@ def create_location(body: LocationIn, session: Db, _caller: Manager) -> Location
 @router.get("/locations/{location_id}", summary="One stock location")
 def get_location(location_id: RowId, session: Db, _caller: Agent) -> LocationOut:
     return LocationOut.of(locations.get(session, location_id=location_id))
+
+
+@router.patch("/locations/{location_id}", summary="Change a stock location (details, priority, open or closed)")
+def change_location(location_id: RowId, body: LocationChange, session: Db, caller: Manager) -> LocationOut:
+    fields = body.model_dump(include={"name", "province", "address", "priority", "ships", "pickup", "is_active"})
+    return LocationOut.of(locations.change(session, location_id=location_id, actor=actor_name(caller),
+                                           coordinates=body.coordinates(), scope_store_id=caller.store_id,
+                                           **fields))
 
 
 @router.get("/levels", summary="Stock levels (on hand, reserved, available) by SKU and location")

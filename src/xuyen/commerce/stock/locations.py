@@ -10,11 +10,12 @@ from typing import Literal
 from sqlalchemy import and_, delete, exists, or_, select
 from sqlalchemy.orm import Session
 
+from xuyen import audit
 from xuyen.clock import utcnow
 from xuyen.commerce.channels import SalesChannel
 from xuyen.commerce.stock import levels
 from xuyen.commerce.stock.models import ChannelLocation, Location, LocationKind, StockLevel
-from xuyen.errors import Conflict, NotFound, ValidationFailed
+from xuyen.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from xuyen.stores import service as stores
 
 EARTH_RADIUS_KM = 6371.0
@@ -59,13 +60,10 @@ def add(session: Session, *, code: str, name: str, kind: LocationKind, store_id:
         priority: int = 100, ships: bool = True, pickup: bool = False) -> Location:
     """Add a location to the session's transaction (helper: no commit)."""
     code = code.strip().upper()
-    if not code or len(code) > 32 or not name.strip() or len(name) > 200:
-        raise ValidationFailed("A location needs a code (up to 32 characters) and a name (up to 200).",
-                               code="invalid_location")
-    if (latitude is None) != (longitude is None) or (latitude is not None and longitude is not None and not (
-            -90 <= latitude <= 90 and -180 <= longitude <= 180)):
-        raise ValidationFailed("Give both latitude (−90…90) and longitude (−180…180), or neither.",
-                               code="invalid_location")
+    if not code or len(code) > 32:
+        raise ValidationFailed("A location needs a code (up to 32 characters).", code="invalid_location")
+    _check_name(name)
+    _check_coordinates(latitude, longitude)
     if session.scalar(select(Location.id).where(Location.code == code)) is not None:
         raise Conflict(f"A stock location with code {code} already exists.", code="location_exists")
     if store_id is not None:
@@ -92,6 +90,60 @@ def create(session: Session, *, code: str, name: str, kind: LocationKind, store_
                    latitude=latitude, longitude=longitude, priority=priority, ships=ships, pickup=pickup)
     session.commit()
     return location
+
+
+def change(session: Session, *, location_id: int, actor: str, name: str | None = None,
+           province: str | None = None, address: str | None = None,
+           coordinates: tuple[float, float] | Literal["keep"] | None = "keep", priority: int | None = None,
+           ships: bool | None = None, pickup: bool | None = None, is_active: bool | None = None,
+           scope_store_id: int | None = None) -> Location:
+    """Change a location's details, its place in allocation, or whether it is open (None / "keep": unchanged),
+    and write who did it to the audit log. A manager bound to a store (``scope_store_id``) may change only that
+    store's location.
+
+    Closing a location keeps its stock and its reservations but stops allocating from it; the channels it served
+    are told their availability changed, as they are when it starts or stops shipping."""
+    location = get(session, location_id=location_id)
+    if scope_store_id is not None and location.store_id != scope_store_id:
+        raise PermissionDenied(f"You work in another store; you cannot change {location.name}.",
+                               code="location_out_of_scope")
+    if priority is not None and not 0 <= priority <= 10_000:
+        raise ValidationFailed("A location's priority is 0 to 10,000 (lower is tried first).",
+                               code="invalid_location")
+    given = {"name": None if name is None else _check_name(name),
+             "province": None if province is None else province.strip()[:100],
+             "address": None if address is None else address.strip()[:500],
+             "priority": priority, "ships": ships, "pickup": pickup, "is_active": is_active}
+    wanted: dict[str, object] = {key: value for key, value in given.items() if value is not None}
+    if coordinates != "keep":
+        latitude, longitude = coordinates if coordinates is not None else (None, None)
+        _check_coordinates(latitude, longitude)
+        wanted |= {"latitude": latitude, "longitude": longitude}
+    changed = {key: value for key, value in wanted.items() if getattr(location, key) != value}
+    serving_before = (location.is_active, location.ships)
+    for key, value in changed.items():
+        setattr(location, key, value)
+    if (location.is_active, location.ships) != serving_before:
+        levels.note_available_changed(session, session.scalars(
+            select(StockLevel.variant_id).where(StockLevel.location_id == location.id)))
+    if changed:
+        audit.record(session, actor=actor, action="stock_location.changed", subject_type="stock_location",
+                     subject_id=location.id, detail=changed)
+    session.commit()
+    return location
+
+
+def _check_name(name: str) -> str:
+    if not name.strip() or len(name) > 200:
+        raise ValidationFailed("A location needs a name (up to 200 characters).", code="invalid_location")
+    return name.strip()
+
+
+def _check_coordinates(latitude: float | None, longitude: float | None) -> None:
+    if (latitude is None) != (longitude is None) or (latitude is not None and longitude is not None and not (
+            -90 <= latitude <= 90 and -180 <= longitude <= 180)):
+        raise ValidationFailed("Give both latitude (−90…90) and longitude (−180…180), or neither.",
+                               code="invalid_location")
 
 
 # Which locations serve a channel ----------------------------------------------------------------------

@@ -103,6 +103,37 @@ class LocationIn(BaseModel):
     pickup: bool = False
 
 
+class LocationChange(BaseModel):
+    """What to change of a stock location: only the fields given. Coordinates come as a pair; both null clears
+    them. ``is_active: false`` closes it (its stock stays, nothing more is allocated from it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    province: str | None = Field(default=None, max_length=100)
+    address: str | None = Field(default=None, max_length=500)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    priority: int | None = Field(default=None, ge=0, le=10_000)
+    ships: bool | None = None
+    pickup: bool | None = None
+    is_active: bool | None = None
+
+    @model_validator(mode="after")
+    def _coordinates_come_as_a_pair(self) -> LocationChange:
+        if self.coordinates() != "keep" and (self.latitude is None) != (self.longitude is None):
+            raise ValueError("give both latitude and longitude, or both as null to clear them")
+        return self
+
+    def coordinates(self) -> tuple[float, float] | Literal["keep"] | None:
+        """The new coordinates, None to clear them, or "keep" when neither was given."""
+        if not {"latitude", "longitude"} & self.model_fields_set:
+            return "keep"
+        if self.latitude is None or self.longitude is None:
+            return None
+        return self.latitude, self.longitude
+
+
 class LocationOut(BaseModel):
     """A stock location."""
 
