@@ -11,6 +11,10 @@ stock. An adapter turns one platform's open API into these plain values and back
 
 Adapters hold no state beyond their configuration, tokens and an HTTP client, never touch the database and import
 only the frame. Packages register under the ``xuyen.marketplaces`` entry point group.
+
+What the platforms do alike is here as well, for the packages to use: ``call_with_refresh``, ``keep_tokens`` and
+``request_json`` on the adapter, and ``refusal``, ``token_refusal``, ``authorization_matches``,
+``read_push_json``, ``push_digest`` and ``buyer_contact``. Each package keeps its own signing and payload rules.
 """
 
 from __future__ import annotations
