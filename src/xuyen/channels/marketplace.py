@@ -11,17 +11,24 @@ stock. An adapter turns one platform's open API into these plain values and back
 
 Adapters hold no state beyond their configuration, tokens and an HTTP client, never touch the database and import
 only the frame. Packages register under the ``xuyen.marketplaces`` entry point group.
+
+What the platforms do alike is here as well, for the packages to use: ``call_with_refresh``, ``keep_tokens`` and
+``request_json`` on the adapter, and ``refusal``, ``token_refusal``, ``authorization_matches``,
+``read_push_json``, ``push_digest`` and ``buyer_contact``. Each package keeps its own signing and payload rules.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from importlib.metadata import entry_points
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 import httpx
 
@@ -43,14 +50,25 @@ __all__ = [
     "TokenPair",
     "WebhookAnswer",
     "WebhookRequest",
+    "authorization_matches",
+    "buyer_contact",
     "marketplace_adapter_class",
     "marketplace_adapters",
+    "push_digest",
+    "read_push_json",
+    "refusal",
+    "token_refusal",
 ]
 
 GROUP = "xuyen.marketplaces"
 
 #: The order states every platform's own states are mapped onto (the sync's ``ExternalStatus`` values).
 ORDER_STATES = frozenset({"unpaid", "to_ship", "shipped", "delivered", "cancelled", "returned"})
+
+#: How a refused call is handled: tried again after a pause, after a token refresh, later, or not at all.
+RefusalKind = Literal["rate_limited", "auth_expired", "provider_error", "refused"]
+
+_T = TypeVar("_T")
 
 
 class MarketplaceError(ChannelError):
@@ -189,6 +207,8 @@ class MarketplaceAdapter(ABC):
         self.http = http or httpx.Client(timeout=httpx.Timeout(15.0, connect=5.0))
         #: When the access token ends, if known: calls refresh it a minute before rather than fail once.
         self.expires_at: datetime | None = None
+        #: The token pair a refresh brought, until the caller has stored it.
+        self.rotated: TokenPair | None = None
 
     @classmethod
     def optional_fields(cls) -> frozenset[str]:
@@ -248,6 +268,98 @@ class MarketplaceAdapter(ABC):
     def close(self) -> None:
         """Release the HTTP client."""
         self.http.close()
+
+    # Helpers for the platform packages ------------------------------------------------------------------
+
+    def call_with_refresh(self, attempt: Callable[[], _T]) -> _T:
+        """Make a call, refreshing the tokens first when due, and once more after an expired-token refusal."""
+        self.refresh_if_due()
+        try:
+            return attempt()
+        except MarketplaceError as exc:
+            if not exc.auth_expired:
+                raise
+        self.refresh_tokens()
+        return attempt()
+
+    def keep_tokens(self, answer: Mapping[str, Any], *, expires_key: str) -> TokenPair:
+        """Use the token pair of a refresh answer from now on, and leave it in ``rotated`` for the caller."""
+        try:
+            pair = TokenPair(access_token=str(answer["access_token"]), refresh_token=str(answer["refresh_token"]),
+                             expires_at=datetime.now(UTC) + timedelta(seconds=int(answer[expires_key])))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise MarketplaceError(f"{self.label}'s token answer lacks a token.", code="bad_answer",
+                                   retryable=True) from exc
+        self.secrets["access_token"], self.secrets["refresh_token"] = pair.access_token, pair.refresh_token
+        self.rotated, self.expires_at = pair, pair.expires_at
+        return pair
+
+    def request_json(self, method: str, url: str, **options: Any) -> tuple[httpx.Response, dict[str, Any]]:
+        """Send one request and read its JSON object; a retryable ``MarketplaceError`` when that fails."""
+        try:
+            reply = self.http.request(method, url, **options)
+        except httpx.HTTPError as exc:
+            raise MarketplaceError(f"{self.label} could not be reached ({exc.__class__.__name__}); it is tried "
+                                   "again later.", code="unreachable", retryable=True) from exc
+        try:
+            answer = reply.json()
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict):
+            raise MarketplaceError(f"{self.label} answered HTTP {reply.status_code} without JSON; it is tried "
+                                   "again later.", code="bad_answer", retryable=reply.status_code >= 500)
+        return reply, answer
+
+
+def refusal(label: str, *, code: str, message: str, kind: RefusalKind) -> MarketplaceError:
+    """The error for a call the platform refused with ``code``; ``kind`` says how it is handled."""
+    said = f"{label} refused the call ({code}: {message})"
+    if kind == "rate_limited":
+        return MarketplaceError(f"{said}; it is tried again after a pause.", code="rate_limited", rate_limited=True,
+                                provider_code=code)
+    if kind == "auth_expired":
+        return MarketplaceError(f"{said}; the token is refreshed.", code="auth_expired", auth_expired=True,
+                                provider_code=code)
+    if kind == "provider_error":
+        return MarketplaceError(f"{said}; it is tried again later.", code="provider_error", retryable=True,
+                                provider_code=code)
+    return MarketplaceError(f"{said}.", code="refused", provider_code=code)
+
+
+def token_refusal(failure: MarketplaceError, *, label: str, owner: str, code: str,
+                  message: object) -> MarketplaceError:
+    """The error for a refused token refresh: ``failure`` when it is retried, else the shop must be authorised
+    again."""
+    if failure.retryable:
+        return failure
+    return MarketplaceError(f"{label} refused to refresh the {owner}'s token ({code}: {message}); authorise the "
+                            "shop again.", code="credentials_revoked", credentials_revoked=True, provider_code=code)
+
+
+def authorization_matches(request: WebhookRequest, expected: str) -> bool:
+    """Whether a push's ``Authorization`` header is the ``expected`` hex signature (in either letter case)."""
+    given = request.headers.get("authorization", "").strip()
+    return bool(given) and hmac.compare_digest(given.lower(), expected)
+
+
+def read_push_json(body: bytes) -> Any:
+    """A push body's JSON value; ``PayloadInvalid`` when it is not JSON."""
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise PayloadInvalid("The push body is not JSON.") from exc
+
+
+def push_digest(body: bytes) -> str:
+    """A short digest of a push body, to dedupe redeliveries of pushes that carry no id."""
+    return hashlib.sha256(body).hexdigest()[:32]
+
+
+def buyer_contact(address: Mapping[str, Any]) -> tuple[str, dict[str, str]]:
+    """The buyer's phone (empty when the platform masked it) and the other non-empty address fields."""
+    phone = str(address.get("phone") or "")
+    rest = {key: str(value) for key, value in address.items() if key != "phone" and value}
+    return ("" if "*" in phone else phone), rest
 
 
 @cache

@@ -52,6 +52,17 @@ UNDELIVERABLE_CODES = frozenset({131026})
 
 _VERSION = re.compile(r"^v?(\d+\.\d+)$")
 
+#: The settings every Meta channel has beside its own id (both optional: see ``MetaAdapter.optional_fields``).
+GRAPH_API_SETTINGS: Mapping[str, str] = {
+    "graph_api_base": "The Graph API's address; leave empty for https://graph.facebook.com.",
+    "graph_api_version": "The Graph API version to call, such as v21.0; leave empty for v21.0.",
+}
+#: The secrets every Meta channel has beside its access token: the app's secret and the webhook's verify token.
+META_SECRET_FIELDS: Mapping[str, str] = {
+    "app_secret": "The Meta app's secret (App settings > Basic > App secret).",
+    "verify_token": "Any phrase you choose; type the same one as the webhook's verify token in the Meta app.",
+}
+
 
 # Webhooks -----------------------------------------------------------------------------------------------
 

@@ -9,12 +9,9 @@ refreshed once with the refresh token (which rotates) and the call made again; t
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 from xml.sax.saxutils import escape
@@ -31,11 +28,18 @@ from xuyen.channels.marketplace import (
     OrderRef,
     PayloadInvalid,
     PushNotice,
+    RefusalKind,
     SignatureInvalid,
     StockLevel,
     StockResult,
     TokenPair,
     WebhookRequest,
+    authorization_matches,
+    buyer_contact,
+    push_digest,
+    read_push_json,
+    refusal,
+    token_refusal,
 )
 
 DEFAULT_API_BASE = "https://api.lazada.vn/rest"
@@ -100,7 +104,6 @@ class LazadaAdapter(MarketplaceAdapter):
         super().__init__(settings=settings, secrets=secrets, http=http)
         self.base = (self.settings.get("api_base") or DEFAULT_API_BASE).rstrip("/")
         self.auth_base = (self.settings.get("auth_base") or DEFAULT_AUTH_BASE).rstrip("/")
-        self.rotated: TokenPair | None = None
 
     @property
     def account(self) -> str:
@@ -116,24 +119,19 @@ class LazadaAdapter(MarketplaceAdapter):
 
     def verify_push(self, request: WebhookRequest, *, callback_url: str) -> None:
         """Compare the ``Authorization`` header with the signature of the app key and raw body."""
-        given = request.headers.get("authorization", "").strip()
         expected = push_sign(app_key=self.settings["app_key"], body=request.body,
                              app_secret=self.secrets["app_secret"])
-        if not given or not hmac.compare_digest(given.lower(), expected):
+        if not authorization_matches(request, expected):
             raise SignatureInvalid("The push's Authorization header does not match this app's key and secret.")
 
     def parse_push(self, request: WebhookRequest) -> PushNotice:
         """A trade order push (message type 0) names the order; other pushes are kept as ``other``."""
-        try:
-            body = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise PayloadInvalid("The push body is not JSON.") from exc
+        body = read_push_json(request.body)
         if not isinstance(body, dict) or not isinstance(body.get("message_type"), int):
             raise PayloadInvalid("A Lazada push is a JSON object with a numeric message_type.")
         account, kind, data = str(body.get("seller_id") or ""), body["message_type"], body.get("data")
         if kind != TRADE_ORDER_PUSH:
-            digest = hashlib.sha256(request.body).hexdigest()[:32]
-            return PushNotice(kind="other", account=account, dedupe_key=f"{kind}:{digest}")
+            return PushNotice(kind="other", account=account, dedupe_key=f"{kind}:{push_digest(request.body)}")
         if not account or not isinstance(data, dict) or not data.get("trade_order_id") \
                 or not isinstance(data.get("order_status"), str):
             raise PayloadInvalid("A Lazada trade order push names seller_id, data.trade_order_id and "
@@ -153,21 +151,9 @@ class LazadaAdapter(MarketplaceAdapter):
                             {"refresh_token": self.secrets["refresh_token"]}, token=False, method="POST")
         code = str(answer.get("code", "0"))
         if code != "0":
-            failure = _failure(answer)
-            if failure.retryable:
-                raise failure
-            raise MarketplaceError(f"Lazada refused to refresh the seller's token ({code}: {answer.get('message')}); "
-                                   "authorise the shop again.", code="credentials_revoked", credentials_revoked=True,
-                                   provider_code=code)
-        try:
-            pair = TokenPair(access_token=str(answer["access_token"]), refresh_token=str(answer["refresh_token"]),
-                             expires_at=datetime.now(UTC) + timedelta(seconds=int(answer["expires_in"])))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise MarketplaceError("Lazada's token answer lacks a token.", code="bad_answer",
-                                   retryable=True) from exc
-        self.secrets["access_token"], self.secrets["refresh_token"] = pair.access_token, pair.refresh_token
-        self.rotated, self.expires_at = pair, pair.expires_at
-        return pair
+            raise token_refusal(_failure(answer), label=self.label, owner="seller", code=code,
+                                message=answer.get("message"))
+        return self.keep_tokens(answer, expires_key="expires_in")
 
     # Orders ---------------------------------------------------------------------------------------------
 
@@ -217,8 +203,7 @@ class LazadaAdapter(MarketplaceAdapter):
                                quantity=line["quantity"], unit_price=_dong(line["item"].get("item_price")),
                                discount=line["voucher"])
                      for line in grouped.values()]
-            address = head.get("address_shipping") or {}
-            phone = str(address.get("phone") or "")
+            phone, address = buyer_contact(head.get("address_shipping") or {})
             buyer = str(head.get("buyer_id") or next((str(i["buyer_id"]) for i in items if i.get("buyer_id")), ""))
             statuses = [str(status) for status in head.get("statuses") or []]
             return MarketplaceOrder(
@@ -230,9 +215,7 @@ class LazadaAdapter(MarketplaceAdapter):
                 buyer_id=buyer,
                 buyer_name=" ".join(filter(None, (str(head.get("customer_first_name") or ""),
                                                   str(head.get("customer_last_name") or "")))),
-                phone="" if "*" in phone else phone,
-                address={key: str(value) for key, value in address.items() if key != "phone" and value},
-                raw={"order": head, "items": items})
+                phone=phone, address=address, raw={"order": head, "items": items})
         except (KeyError, TypeError, ValueError) as exc:
             raise MarketplaceError(f"Lazada's order {head.get('order_id')!r} lacks {exc}.", code="bad_answer") from exc
 
@@ -280,14 +263,7 @@ class LazadaAdapter(MarketplaceAdapter):
     # Calls ----------------------------------------------------------------------------------------------
 
     def _call(self, method: str, path: str, params: Mapping[str, str]) -> Any:
-        self.refresh_if_due()
-        try:
-            return self._call_once(method, path, params)
-        except MarketplaceError as exc:
-            if not exc.auth_expired:
-                raise
-        self.refresh_tokens()
-        return self._call_once(method, path, params)
+        return self.call_with_refresh(lambda: self._call_once(method, path, params))
 
     def _call_once(self, method: str, path: str, params: Mapping[str, str]) -> Any:
         answer = self._send(self.base, path, params, token=True, method=method)
@@ -301,41 +277,30 @@ class LazadaAdapter(MarketplaceAdapter):
         if token:
             signed["access_token"] = self.secrets["access_token"]
         signed["sign"] = api_sign(api_path=path, params=signed, app_secret=self.secrets["app_secret"])
-        try:
-            if method == "GET":
-                reply = self.http.get(base + path, params=signed)
-            else:
-                reply = self.http.post(base + path, data=signed)
-        except httpx.HTTPError as exc:
-            raise MarketplaceError(f"Lazada could not be reached ({exc.__class__.__name__}); it is tried again "
-                                   "later.", code="unreachable", retryable=True) from exc
-        try:
-            answer = reply.json()
-        except ValueError:
-            answer = None
-        if not isinstance(answer, dict):
-            raise MarketplaceError(f"Lazada answered HTTP {reply.status_code} without JSON; it is tried again "
-                                   "later.", code="bad_answer", retryable=reply.status_code >= 500)
+        if method == "GET":
+            _, answer = self.request_json("GET", base + path, params=signed)
+        else:
+            _, answer = self.request_json("POST", base + path, data=signed)
         return answer
 
 
 def _failure(answer: Mapping[str, Any]) -> MarketplaceError:
-    code, message = str(answer.get("code")), str(answer.get("message") or "")
-    said = f"Lazada refused the call ({code}: {message})"
-    if code in _RATE_ERRORS:
-        failure = MarketplaceError(f"{said}; it is tried again after a pause.", code="rate_limited",
-                                   rate_limited=True, provider_code=code)
-    elif code in _AUTH_ERRORS:
-        failure = MarketplaceError(f"{said}; the token is refreshed.", code="auth_expired", auth_expired=True,
-                                   provider_code=code)
-    elif answer.get("type") == "SYSTEM" or code in ("ServiceTimeout", "InternalError", "ServiceUnavailable"):
-        failure = MarketplaceError(f"{said}; it is tried again later.", code="provider_error", retryable=True,
-                                   provider_code=code)
-    else:
-        failure = MarketplaceError(f"{said}.", code="refused", provider_code=code)
+    code = str(answer.get("code"))
+    failure = refusal("Lazada", code=code, message=str(answer.get("message") or ""),
+                      kind=_refusal_kind(code, answer))
     details = answer.get("detail")
     failure.details = [row for row in details if isinstance(row, dict)] if isinstance(details, list) else []
     return failure
+
+
+def _refusal_kind(code: str, answer: Mapping[str, Any]) -> RefusalKind:
+    if code in _RATE_ERRORS:
+        return "rate_limited"
+    if code in _AUTH_ERRORS:
+        return "auth_expired"
+    if answer.get("type") == "SYSTEM" or code in ("ServiceTimeout", "InternalError", "ServiceUnavailable"):
+        return "provider_error"
+    return "refused"
 
 
 def _iso(moment: datetime) -> str:

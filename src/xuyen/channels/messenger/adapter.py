@@ -23,7 +23,13 @@ from xuyen.channels.base import (
     WebhookRequest,
 )
 from xuyen.channels.messenger.inbound import PSID, parse_entries
-from xuyen.channels.meta import REPLY_WINDOW, MetaAdapter, split_text
+from xuyen.channels.meta import (
+    GRAPH_API_SETTINGS,
+    META_SECRET_FIELDS,
+    REPLY_WINDOW,
+    MetaAdapter,
+    split_text,
+)
 
 MAX_TEXT = 2000
 HUMAN_AGENT = "HUMAN_AGENT"
@@ -46,13 +52,12 @@ class MessengerAdapter(MetaAdapter):
         text=True, attachments=True, templates=False, max_text_length=MAX_TEXT, reply_window=REPLY_WINDOW)
     settings_fields: ClassVar[dict[str, str]] = {
         "page_id": "The Facebook Page's id (Meta app > Messenger > Messenger API Settings, next to the Page's name).",
-        "graph_api_base": "The Graph API's address; leave empty for https://graph.facebook.com.",
-        "graph_api_version": "The Graph API version to call, such as v21.0; leave empty for v21.0.",
+        **GRAPH_API_SETTINGS,
     }
     secret_fields: ClassVar[dict[str, str]] = {
-        "app_secret": "The Meta app's secret (App settings > Basic > App secret).",
+        "app_secret": META_SECRET_FIELDS["app_secret"],
         "page_access_token": "The Page access token generated for this Page in Messenger API Settings.",
-        "verify_token": "Any phrase you choose; type the same one as the webhook's verify token in the Meta app.",
+        "verify_token": META_SECRET_FIELDS["verify_token"],
     }
     webhook_object: ClassVar[str] = "page"
     credential_field: ClassVar[str] = "page_access_token"

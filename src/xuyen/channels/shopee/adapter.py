@@ -8,12 +8,9 @@ made again; the new pair is left in ``rotated`` for the caller to keep.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import httpx
@@ -27,11 +24,18 @@ from xuyen.channels.marketplace import (
     OrderRef,
     PayloadInvalid,
     PushNotice,
+    RefusalKind,
     SignatureInvalid,
     StockLevel,
     StockResult,
     TokenPair,
     WebhookRequest,
+    authorization_matches,
+    buyer_contact,
+    push_digest,
+    read_push_json,
+    refusal,
+    token_refusal,
 )
 from xuyen.channels.shopee.signing import api_sign, push_sign
 
@@ -85,7 +89,6 @@ class ShopeeAdapter(MarketplaceAdapter):
             raise MarketplaceError("Shopee partner and shop ids are numbers; copy them from the Open Platform "
                                    "console.", code="settings_invalid")
         self.base = (self.settings.get("api_base") or DEFAULT_API_BASE).rstrip("/")
-        self.rotated: TokenPair | None = None
 
     @property
     def account(self) -> str:
@@ -101,9 +104,8 @@ class ShopeeAdapter(MarketplaceAdapter):
 
     def verify_push(self, request: WebhookRequest, *, callback_url: str) -> None:
         """Compare the ``Authorization`` header with the signature of the callback URL and raw body."""
-        given = request.headers.get("authorization", "").strip()
         expected = push_sign(callback_url=callback_url, body=request.body, partner_key=self.secrets["partner_key"])
-        if not given or not hmac.compare_digest(given.lower(), expected):
+        if not authorization_matches(request, expected):
             raise SignatureInvalid("The push's Authorization header does not match this app's partner key and "
                                    "callback URL.")
 
@@ -115,7 +117,7 @@ class ShopeeAdapter(MarketplaceAdapter):
             raise PayloadInvalid("A Shopee push has a numeric code and a data object.")
         account = str(shop_id) if isinstance(shop_id, int) else ""
         if code != ORDER_STATUS_PUSH:
-            return PushNotice(kind="other", account=account, dedupe_key=f"{code}:{_digest(request.body)}")
+            return PushNotice(kind="other", account=account, dedupe_key=f"{code}:{push_digest(request.body)}")
         assert isinstance(data, dict)
         ordersn, status, updated = data.get("ordersn"), data.get("status"), data.get("update_time")
         if not account or not isinstance(ordersn, str) or not ordersn or not isinstance(status, str):
@@ -140,21 +142,9 @@ class ShopeeAdapter(MarketplaceAdapter):
         answer = self._send("POST", path, params=params, body=body)
         error = str(answer.get("error") or "")
         if error:
-            failure = _failure(answer)
-            if failure.retryable:
-                raise failure
-            raise MarketplaceError(f"Shopee refused to refresh the shop's token ({error}: {answer.get('message')}); "
-                                   "authorise the shop again.", code="credentials_revoked", credentials_revoked=True,
-                                   provider_code=error)
-        try:
-            pair = TokenPair(access_token=str(answer["access_token"]), refresh_token=str(answer["refresh_token"]),
-                             expires_at=datetime.now(UTC) + timedelta(seconds=int(answer["expire_in"])))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise MarketplaceError("Shopee's token answer lacks a token.", code="bad_answer",
-                                   retryable=True) from exc
-        self.secrets["access_token"], self.secrets["refresh_token"] = pair.access_token, pair.refresh_token
-        self.rotated, self.expires_at = pair, pair.expires_at
-        return pair
+            raise token_refusal(_failure(answer), label=self.label, owner="shop", code=error,
+                                message=answer.get("message"))
+        return self.keep_tokens(answer, expires_key="expire_in")
 
     # Orders ---------------------------------------------------------------------------------------------
 
@@ -192,8 +182,7 @@ class ShopeeAdapter(MarketplaceAdapter):
                                unit_price=_dong(item.get("model_discounted_price", item.get("model_original_price"))),
                                discount=0)
                      for item in row.get("item_list") or []]
-            address = row.get("recipient_address") or {}
-            phone = str(address.get("phone") or "")
+            phone, address = buyer_contact(row.get("recipient_address") or {})
             raw_status = str(row["order_status"])
             return MarketplaceOrder(
                 account=self.account, order_id=str(row["order_sn"]), status=map_status(raw_status),
@@ -203,9 +192,7 @@ class ShopeeAdapter(MarketplaceAdapter):
                 payment_method="cod" if row.get("cod") or "cash" in str(row.get("payment_method", "")).lower()
                 else "marketplace",
                 buyer_id=str(row.get("buyer_user_id") or ""), buyer_name=str(row.get("buyer_username") or ""),
-                phone="" if "*" in phone else phone,
-                address={key: str(value) for key, value in address.items() if key != "phone" and value},
-                raw=dict(row))
+                phone=phone, address=address, raw=dict(row))
         except (KeyError, TypeError, ValueError) as exc:
             raise MarketplaceError(f"Shopee's detail of order {row.get('order_sn')!r} lacks {exc}.",
                                    code="bad_answer") from exc
@@ -253,14 +240,7 @@ class ShopeeAdapter(MarketplaceAdapter):
 
     def _call(self, method: str, path: str, *, params: Mapping[str, str] | None = None,
               body: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        self.refresh_if_due()
-        try:
-            return self._call_once(method, path, params=params, body=body)
-        except MarketplaceError as exc:
-            if not exc.auth_expired:
-                raise
-        self.refresh_tokens()
-        return self._call_once(method, path, params=params, body=body)
+        return self.call_with_refresh(lambda: self._call_once(method, path, params=params, body=body))
 
     def _call_once(self, method: str, path: str, *, params: Mapping[str, str] | None,
                    body: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -279,19 +259,8 @@ class ShopeeAdapter(MarketplaceAdapter):
 
     def _send(self, method: str, path: str, *, params: Mapping[str, str],
               body: Mapping[str, Any] | None) -> dict[str, Any]:
-        try:
-            reply = self.http.request(method, self.base + path, params=dict(params),
-                                      json=dict(body) if body is not None else None)
-        except httpx.HTTPError as exc:
-            raise MarketplaceError(f"Shopee could not be reached ({exc.__class__.__name__}); it is tried again "
-                                   "later.", code="unreachable", retryable=True) from exc
-        try:
-            answer = reply.json()
-        except ValueError:
-            answer = None
-        if not isinstance(answer, dict):
-            raise MarketplaceError(f"Shopee answered HTTP {reply.status_code} without JSON; it is tried again "
-                                   "later.", code="bad_answer", retryable=reply.status_code >= 500)
+        reply, answer = self.request_json(method, self.base + path, params=dict(params),
+                                          json=dict(body) if body is not None else None)
         if reply.status_code == 429 and not answer.get("error"):
             answer["error"] = "error_too_many_request"
         if reply.status_code >= 500 and not answer.get("error"):
@@ -301,31 +270,24 @@ class ShopeeAdapter(MarketplaceAdapter):
 
 def _failure(answer: Mapping[str, Any]) -> MarketplaceError:
     error, message = str(answer.get("error")), str(answer.get("message") or "")
-    said = f"Shopee refused the call ({error}: {message})"
+    return refusal("Shopee", code=error, message=message, kind=_refusal_kind(error, message))
+
+
+def _refusal_kind(error: str, message: str) -> RefusalKind:
     if error in _RATE_ERRORS:
-        return MarketplaceError(f"{said}; it is tried again after a pause.", code="rate_limited", rate_limited=True,
-                                provider_code=error)
+        return "rate_limited"
     if error in _AUTH_ERRORS and "token" in message.lower():
-        return MarketplaceError(f"{said}; the token is refreshed.", code="auth_expired", auth_expired=True,
-                                provider_code=error)
+        return "auth_expired"
     if error == "error_server" or error.startswith("error_inner") or error == "error_system_busy":
-        return MarketplaceError(f"{said}; it is tried again later.", code="provider_error", retryable=True,
-                                provider_code=error)
-    return MarketplaceError(f"{said}.", code="refused", provider_code=error)
+        return "provider_error"
+    return "refused"
 
 
 def _json_object(body: bytes) -> dict[str, Any]:
-    try:
-        value = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise PayloadInvalid("The push body is not JSON.") from exc
+    value = read_push_json(body)
     if not isinstance(value, dict):
         raise PayloadInvalid("The push body is not a JSON object.")
     return value
-
-
-def _digest(body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest()[:32]
 
 
 def _from_epoch(seconds: int) -> datetime:

@@ -21,7 +21,16 @@ from xuyen.channels.base import (
     Template,
     WebhookRequest,
 )
-from xuyen.channels.meta import REPLY_WINDOW, MetaAdapter, dicts, number, split_text, text_of
+from xuyen.channels.meta import (
+    GRAPH_API_SETTINGS,
+    META_SECRET_FIELDS,
+    REPLY_WINDOW,
+    MetaAdapter,
+    dicts,
+    number,
+    split_text,
+    text_of,
+)
 from xuyen.channels.whatsapp.inbound import BSUID, PHONE, WHATSAPP_ID, parse_entries
 
 MAX_TEXT = 4096
@@ -45,14 +54,13 @@ class WhatsAppAdapter(MetaAdapter):
     settings_fields: ClassVar[dict[str, str]] = {
         "phone_number_id": "The business number's Phone number ID (Meta app > WhatsApp > API Setup), not the "
                            "phone number itself.",
-        "graph_api_base": "The Graph API's address; leave empty for https://graph.facebook.com.",
-        "graph_api_version": "The Graph API version to call, such as v21.0; leave empty for v21.0.",
+        **GRAPH_API_SETTINGS,
     }
     secret_fields: ClassVar[dict[str, str]] = {
-        "app_secret": "The Meta app's secret (App settings > Basic > App secret).",
+        "app_secret": META_SECRET_FIELDS["app_secret"],
         "access_token": "A system user's permanent access token with whatsapp_business_messaging "
                         "(Business settings > Users > System users > Generate new token).",
-        "verify_token": "Any phrase you choose; type the same one as the webhook's verify token in the Meta app.",
+        "verify_token": META_SECRET_FIELDS["verify_token"],
     }
     webhook_object: ClassVar[str] = "whatsapp_business_account"
     credential_field: ClassVar[str] = "access_token"

@@ -14,7 +14,6 @@ from xuyen import audit
 from xuyen.channels.marketplace import (
     ChannelError,
     MarketplaceAdapter,
-    TokenPair,
     marketplace_adapter_class,
     marketplace_adapters,
 )
@@ -151,13 +150,13 @@ def build_adapter(connection: MarketplaceConnection, *, http: httpx.Client | Non
 
 def keep_rotated(session: Session, connection: MarketplaceConnection, adapter: MarketplaceAdapter) -> None:
     """Store the tokens the adapter was given by a refresh during its calls (helper: no commit)."""
-    rotated: TokenPair | None = getattr(adapter, "rotated", None)
+    rotated = adapter.rotated
     if rotated is None:
         return
     connection.sealed_secrets = seal(unseal(connection.sealed_secrets) | {
         "access_token": rotated.access_token, "refresh_token": rotated.refresh_token})
     connection.token_expires_at = rotated.expires_at
-    adapter.rotated = None  # type: ignore[attr-defined]
+    adapter.rotated = None
     activity.log(session, connection_id=connection.id, kind=ActivityKind.tokens_refreshed,
                  message="The platform's access token expired; a new one was obtained with the refresh token.")
 
