@@ -4,8 +4,8 @@ A transaction that queues a job or emits a domain event calls ``note_work_queued
 in the same process are woken at once (a ``threading.Event``); on PostgreSQL the transaction also sends a
 ``NOTIFY`` that a listening thread in every worker process turns into the same wake-up, so workers on other
 processes and hosts start within milliseconds. For domain events the ``outbox_events`` table's trigger sends it
-(migration 0019), so emitting an event costs no statement of its own; jobs send it here. A lost notification costs nothing but latency: workers still
-poll every ``XUYEN_WORKER_POLL_SECONDS``.
+(migration 0019), so emitting an event costs no statement of its own; jobs send it here. A lost notification
+costs nothing but latency: workers still poll every ``XUYEN_WORKER_POLL_SECONDS``.
 """
 
 from __future__ import annotations
