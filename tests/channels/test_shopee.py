@@ -128,7 +128,8 @@ def test_a_push_not_signed_exactly_is_refused(fake: FakeShopee, adapter: ShopeeA
         adapter.verify_push(_push(fake, body, headers), callback_url=url)
 
 
-@pytest.mark.parametrize("body", [b"not json", b"[1,2]", b'{"code":"3"}', b'{"code":3,"shop_id":1,"data":{}}'])
+@pytest.mark.parametrize("body", [b"not json", b"[1,2]", b'{"code":"3"}', b'{"code":3,"shop_id":1,"data":{}}',
+                                  b'{"code":3,"shop_id":1}', b'{"code":3,"shop_id":1,"data":null}'])
 def test_a_malformed_push_is_refused(fake: FakeShopee, adapter: ShopeeAdapter, body: bytes) -> None:
     with pytest.raises(PayloadInvalid):
         adapter.parse_push(_push(fake, body, {}))

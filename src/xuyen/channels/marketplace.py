@@ -26,6 +26,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cache
 from importlib.metadata import entry_points
 from typing import Any, ClassVar, Literal, TypeVar
@@ -360,6 +361,16 @@ def buyer_contact(address: Mapping[str, Any]) -> tuple[str, dict[str, str]]:
     phone = str(address.get("phone") or "")
     rest = {key: str(value) for key, value in address.items() if key != "phone" and value}
     return ("" if "*" in phone else phone), rest
+
+
+def whole_dong(value: object, *, label: str) -> int:
+    """An amount as the platform writes it (a number, or text such as "199000.00" or "1,250,000") in whole
+    đồng; PayloadInvalid for anything else, so that no order is ever booked at a price it did not have."""
+    text = str(0 if value is None or value == "" else value).replace(",", "").strip()
+    try:
+        return int(Decimal(text).to_integral_value(rounding=ROUND_HALF_UP))
+    except InvalidOperation:
+        raise PayloadInvalid(f"{label} sent an amount that is not a number: {str(value)[:40]!r}.") from None
 
 
 @cache

@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 from xml.sax.saxutils import escape
 
@@ -40,6 +39,7 @@ from xuyen.channels.marketplace import (
     read_push_json,
     refusal,
     token_refusal,
+    whole_dong,
 )
 
 DEFAULT_API_BASE = "https://api.lazada.vn/rest"
@@ -196,11 +196,11 @@ class LazadaAdapter(MarketplaceAdapter):
                 key = str(item.get("sku_id") or item.get("shop_sku") or item["sku"])
                 line = grouped.setdefault(key, {"item": item, "quantity": 0, "voucher": 0})
                 line["quantity"] += 1
-                line["voucher"] += _dong(item.get("voucher_seller"))
+                line["voucher"] += _amount(item.get("voucher_seller"))
             # a Lazada listing is its item and seller SKU (Lazada's own SKU id is not needed to find it)
             lines = [OrderLine(item_id=str(line["item"].get("product_id") or ""),
                                sku=str(line["item"].get("sku") or ""), name=str(line["item"].get("name") or ""),
-                               quantity=line["quantity"], unit_price=_dong(line["item"].get("item_price")),
+                               quantity=line["quantity"], unit_price=_amount(line["item"].get("item_price")),
                                discount=line["voucher"])
                      for line in grouped.values()]
             phone, address = buyer_contact(head.get("address_shipping") or {})
@@ -209,8 +209,8 @@ class LazadaAdapter(MarketplaceAdapter):
             return MarketplaceOrder(
                 account=self.account, order_id=str(head["order_id"]), status=order_status(statuses),
                 raw_status=",".join(statuses), placed_at=_parse_time(str(head["created_at"])),
-                updated_at=_parse_time(str(head["updated_at"])), lines=lines, total=_dong(head.get("price")),
-                shipping_fee=_dong(head.get("shipping_fee")),
+                updated_at=_parse_time(str(head["updated_at"])), lines=lines, total=_amount(head.get("price")),
+                shipping_fee=_amount(head.get("shipping_fee")),
                 payment_method="cod" if "cod" in str(head.get("payment_method", "")).lower() else "marketplace",
                 buyer_id=buyer,
                 buyer_name=" ".join(filter(None, (str(head.get("customer_first_name") or ""),
@@ -314,8 +314,5 @@ def _parse_time(text: str) -> datetime:
         return datetime.fromisoformat(text).astimezone(UTC)
 
 
-def _dong(value: object) -> int:
-    try:
-        return int(Decimal(str(value or "0").replace(",", "")).to_integral_value())
-    except InvalidOperation:
-        return 0
+def _amount(value: object) -> int:
+    return whole_dong(value, label="Lazada")

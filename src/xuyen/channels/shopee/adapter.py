@@ -36,6 +36,7 @@ from xuyen.channels.marketplace import (
     read_push_json,
     refusal,
     token_refusal,
+    whole_dong,
 )
 from xuyen.channels.shopee.signing import api_sign, push_sign
 
@@ -118,7 +119,8 @@ class ShopeeAdapter(MarketplaceAdapter):
         account = str(shop_id) if isinstance(shop_id, int) else ""
         if code != ORDER_STATUS_PUSH:
             return PushNotice(kind="other", account=account, dedupe_key=f"{code}:{push_digest(request.body)}")
-        assert isinstance(data, dict)
+        if data is None:
+            raise PayloadInvalid("A Shopee order push carries its order in data.")
         ordersn, status, updated = data.get("ordersn"), data.get("status"), data.get("update_time")
         if not account or not isinstance(ordersn, str) or not ordersn or not isinstance(status, str):
             raise PayloadInvalid("A Shopee order push names shop_id, data.ordersn and data.status.")
@@ -179,7 +181,7 @@ class ShopeeAdapter(MarketplaceAdapter):
                                name=" ".join(filter(None, (str(item.get("item_name") or ""),
                                                            str(item.get("model_name") or "")))),
                                quantity=int(item["model_quantity_purchased"]),
-                               unit_price=_dong(item.get("model_discounted_price", item.get("model_original_price"))),
+                               unit_price=_amount(item.get("model_discounted_price", item.get("model_original_price"))),
                                discount=0)
                      for item in row.get("item_list") or []]
             phone, address = buyer_contact(row.get("recipient_address") or {})
@@ -187,8 +189,8 @@ class ShopeeAdapter(MarketplaceAdapter):
             return MarketplaceOrder(
                 account=self.account, order_id=str(row["order_sn"]), status=map_status(raw_status),
                 raw_status=raw_status, placed_at=_from_epoch(int(row["create_time"])),
-                updated_at=_from_epoch(int(row["update_time"])), lines=lines, total=_dong(row.get("total_amount")),
-                shipping_fee=_dong(row.get("actual_shipping_fee") or row.get("estimated_shipping_fee")),
+                updated_at=_from_epoch(int(row["update_time"])), lines=lines, total=_amount(row.get("total_amount")),
+                shipping_fee=_amount(row.get("actual_shipping_fee") or row.get("estimated_shipping_fee")),
                 payment_method="cod" if row.get("cod") or "cash" in str(row.get("payment_method", "")).lower()
                 else "marketplace",
                 buyer_id=str(row.get("buyer_user_id") or ""), buyer_name=str(row.get("buyer_username") or ""),
@@ -299,13 +301,10 @@ def _model(value: object) -> str:
     return "" if text in ("", "0") else text
 
 
-def _dong(value: object) -> int:
-    try:
-        return round(float(str(value or 0)))
-    except ValueError:
-        return 0
-
-
 def _seller_stock(row: Mapping[str, Any]) -> int:
     info = row.get("stock_info_v2") or {}
     return sum(int(entry.get("stock", 0)) for entry in info.get("seller_stock") or [])
+
+
+def _amount(value: object) -> int:
+    return whole_dong(value, label="Shopee")
