@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 
 from xuyen.clock import to_local, utcnow
 from xuyen.commerce.channels import SalesChannel
-from xuyen.commerce.pricing import prices, variants
+from xuyen.commerce.pricing import cache, prices
+from xuyen.commerce.pricing.cache import CachedVariant, PricingData
 from xuyen.commerce.pricing.engine import CartContext, CartLine, PricedCart, apply_promotions, is_eligible
 from xuyen.commerce.pricing.models import Coupon, CouponRedemption, Promotion
-from xuyen.commerce.pricing.rules import Snapshot, snapshot
 from xuyen.commerce.pricing.schemas import (
     MAX_COUPONS,
     MAX_QUANTITY,
@@ -71,33 +71,37 @@ def quote(session: Session, *, channel: SalesChannel, lines: Sequence[QuoteReque
     if store_id is not None:
         stores.get(session, store_id=store_id)
     tier = tier if tier is not None else _tier_of(session, profile_id)
-    current = snapshot(session, now=moment)
-    infos, gift_infos = _variants_of(session, lines, gift_skus={rule.gift_sku for rule in current.rules
-                                                                if rule.gift_sku})
-    base = prices.load_base(session, variant_ids=[info.variant_id for info in (*infos, *gift_infos.values())])
-    _check_priced(infos, base.amounts)
-    overrides = prices.load_overrides(session, price_list_id=base.price_list_id, variant_ids=list(base.amounts))
+    current = cache.current(session)
+    found, gifts_found = _variants_of(session, current, lines)
+    if current.base_list is None:
+        raise prices.no_base_list()
+    quoted = {entry.info.variant_id: entry for entry in (*found, *gifts_found.values())}
+    base = {variant_id: entry.price for variant_id, entry in quoted.items() if entry.price is not None}
+    _check_priced(found, base)
+    overrides = [*current.overrides, *(row for entry in quoted.values() for row in entry.overrides)]
     context = prices.PriceContext(channel=channel.value, at=moment, store_id=store_id, tier=tier)
-    resolved = prices.resolve(base.amounts, overrides, context=context)
-    cart = [CartLine(variant_id=info.variant_id, sku=info.sku, product_id=info.product_id,
-                     category_id=info.category_id, quantity=line.quantity,
-                     unit_price=resolved[info.variant_id].unit_price) for info, line in zip(infos, lines, strict=True)]
+    resolved = prices.resolve(base, overrides, context=context)
+    cart = [CartLine(variant_id=entry.info.variant_id, sku=entry.info.sku, product_id=entry.info.product_id,
+                     category_id=entry.info.category_id, quantity=line.quantity,
+                     unit_price=resolved[entry.info.variant_id].unit_price)
+            for entry, line in zip(found, lines, strict=True)]
     cart_context = CartContext(channel=channel.value, at=moment, tier=tier)
     coupons = _check_coupons(session, codes=coupon_codes, profile_id=profile_id, context=cart_context,
                              current=current)
     unlocked = frozenset(result.promotion_id for result in coupons if result.accepted and result.promotion_id)
     cart_context = CartContext(channel=channel.value, at=moment, tier=tier, unlocked=unlocked)
-    gifts = {sku: CartLine(variant_id=info.variant_id, sku=sku, product_id=info.product_id,
-                           category_id=info.category_id, quantity=1, unit_price=resolved[info.variant_id].unit_price)
-             for sku, info in gift_infos.items() if info.variant_id in resolved}
+    gifts = {sku: CartLine(variant_id=entry.info.variant_id, sku=sku, product_id=entry.info.product_id,
+                           category_id=entry.info.category_id, quantity=1,
+                           unit_price=resolved[entry.info.variant_id].unit_price)
+             for sku, entry in gifts_found.items() if entry.info.variant_id in resolved}
     priced = apply_promotions(cart, current.rules, cart_context, gifts)
     applied_ids = {item.rule_id for item in priced.applied}
     coupons = [result.model_copy(update={"applied": result.promotion_id in applied_ids}) if result.accepted
                else result for result in coupons]
-    infos_by_id = {info.variant_id: info for info in (*infos, *gift_infos.values())}
+    infos_by_id = {variant_id: entry.info for variant_id, entry in quoted.items()}
     return _quote_of(priced, infos_by_id=infos_by_id, resolved=resolved, coupons=coupons, current=current,
-                     currency=base.currency, channel=channel, store_id=store_id, profile_id=profile_id,
-                     tier=tier, at=moment)
+                     currency=current.base_list.currency, channel=channel, store_id=store_id,
+                     profile_id=profile_id, tier=tier, at=moment)
 
 
 def quote_request(session: Session, *, request: QuoteIn) -> Quote:
@@ -135,33 +139,33 @@ def _check_lines(lines: Sequence[QuoteRequestLine]) -> None:
                                    details={"line": number})
 
 
-def _variants_of(session: Session, lines: Sequence[QuoteRequestLine],
-                 gift_skus: set[str]) -> tuple[list[VariantInfo], dict[str, VariantInfo]]:
-    """The cart's variants in line order, and the sellable gift variants promotions may add (one query each)."""
-    by_sku = variants.by_skus(session, skus=[*(line.sku.strip() for line in lines if line.sku is not None),
-                                             *gift_skus])
-    by_id = variants.by_ids(session, variant_ids=[line.variant_id for line in lines if line.variant_id is not None])
-    found: list[VariantInfo] = []
+def _variants_of(session: Session, current: PricingData,
+                 lines: Sequence[QuoteRequestLine]) -> tuple[list[CachedVariant], dict[str, CachedVariant]]:
+    """The cart's variants in line order, and the sellable gift variants promotions may add."""
+    by_sku = current.by_skus(session, skus=[*(line.sku.strip() for line in lines if line.sku is not None),
+                                            *current.gift_skus])
+    by_id = current.by_ids(session, variant_ids=[line.variant_id for line in lines if line.variant_id is not None])
+    found: list[CachedVariant] = []
     unknown: list[str] = []
     for line in lines:
-        info = by_sku.get(line.sku.strip()) if line.sku is not None else by_id.get(line.variant_id or 0)
-        if info is None:
+        entry = by_sku.get(line.sku.strip()) if line.sku is not None else by_id.get(line.variant_id or 0)
+        if entry is None:
             unknown.append(line.sku if line.sku is not None else f"variant {line.variant_id}")
         else:
-            found.append(info)
+            found.append(entry)
     if unknown:
         raise ValidationFailed(f"Unknown SKU or variant: {', '.join(unknown)}. Check the codes against the "
                                "catalogue.", code="unknown_sku", details={"unknown": unknown})
-    gifts = {sku: by_sku[sku] for sku in gift_skus if sku in by_sku and by_sku[sku].is_sellable}
-    unsellable = [info.sku for info in found if not info.is_sellable]
+    gifts = {sku: by_sku[sku] for sku in current.gift_skus if sku in by_sku and by_sku[sku].info.is_sellable}
+    unsellable = [entry.info.sku for entry in found if not entry.info.is_sellable]
     if unsellable:
         raise ValidationFailed(f"Not for sale (inactive or not an active product): {', '.join(unsellable)}.",
                                code="variant_not_sellable", details={"skus": unsellable})
     return found, gifts
 
 
-def _check_priced(infos: Sequence[VariantInfo], base: dict[int, int]) -> None:
-    missing = sorted({info.sku for info in infos if info.variant_id not in base})
+def _check_priced(found: Sequence[CachedVariant], base: dict[int, int]) -> None:
+    missing = sorted({entry.info.sku for entry in found if entry.info.variant_id not in base})
     if missing:
         raise ValidationFailed(f"No price on the base price list for: {', '.join(missing)}. Give them a price "
                                "first.", code="price_missing", details={"skus": missing})
@@ -173,7 +177,7 @@ def _tier_of(session: Session, profile_id: int | None) -> str | None:
 
 
 def _quote_of(priced: PricedCart, *, infos_by_id: dict[int, VariantInfo], resolved: dict[int, prices.ResolvedPrice],
-              coupons: list[CouponResult], current: Snapshot, currency: str, channel: SalesChannel,
+              coupons: list[CouponResult], current: PricingData, currency: str, channel: SalesChannel,
               store_id: int | None, profile_id: int | None, tier: str | None, at: datetime) -> Quote:
     day = to_local(at, VAT_TIMEZONE).date()
     quote_lines = []
@@ -216,7 +220,7 @@ def _quote_of(priced: PricedCart, *, infos_by_id: dict[int, VariantInfo], resolv
 
 
 def _check_coupons(session: Session, *, codes: Sequence[str], profile_id: int | None, context: CartContext,
-                   current: Snapshot) -> list[CouponResult]:
+                   current: PricingData) -> list[CouponResult]:
     wanted = list(dict.fromkeys(normalise_code(code) for code in codes if code.strip()))
     if not wanted:
         return []
