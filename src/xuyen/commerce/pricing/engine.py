@@ -144,23 +144,26 @@ def apply_promotions(lines: Sequence[CartLine], rules: Sequence[Rule], context: 
     of each gift SKU a threshold rule may add (a gift not in it is not given)."""
     gifts = gifts or {}
     eligible = [rule for rule in rules if is_eligible(rule, context)]
-    stackable = _one_per_group([rule for rule in eligible if not rule.exclusive], lines, gifts)
-    best = _run(sorted(stackable, key=lambda rule: rule.order_key), lines, gifts)
+    # Which lines each rule may touch depends on the rule and the line only: worked out once, not on every run.
+    scopes = {id(rule): tuple(index for index, line in enumerate(lines) if _in_scope(rule, line)) for rule in eligible}
+    stackable = _one_per_group([rule for rule in eligible if not rule.exclusive], lines, gifts, scopes)
+    best = _run(sorted(stackable, key=lambda rule: rule.order_key), lines, gifts, scopes)
     for rule in sorted((rule for rule in eligible if rule.exclusive), key=lambda rule: rule.order_key):
-        alone = _run([rule], lines, gifts)
+        alone = _run([rule], lines, gifts, scopes)
         if alone.discount_total > best.discount_total:
             best = alone
     return best
 
 
-def _one_per_group(rules: list[Rule], lines: Sequence[CartLine], gifts: Mapping[str, CartLine]) -> list[Rule]:
+def _one_per_group(rules: list[Rule], lines: Sequence[CartLine], gifts: Mapping[str, CartLine],
+                   scopes: Mapping[int, tuple[int, ...]]) -> list[Rule]:
     kept: list[Rule] = [rule for rule in rules if rule.group is None]
     groups: dict[str, list[Rule]] = {}
     for rule in rules:
         if rule.group is not None:
             groups.setdefault(rule.group, []).append(rule)
     for members in groups.values():
-        worth = {rule.id: _run([rule], lines, gifts).discount_total for rule in members}
+        worth = {rule.id: _run([rule], lines, gifts, scopes).discount_total for rule in members}
         kept.append(min(members, key=lambda rule: (-worth[rule.id], rule.order_key)))
     return kept
 
@@ -170,10 +173,12 @@ class _Working:
     lines: list[CartLine]
     remaining: list[int]
     gift_rules: dict[int, int]
+    scopes: Mapping[int, tuple[int, ...]]  # id(rule) → the indexes of the cart's lines in its scope
 
 
-def _run(rules: Sequence[Rule], lines: Sequence[CartLine], gifts: Mapping[str, CartLine]) -> PricedCart:
-    work = _Working(lines=list(lines), remaining=[line.amount for line in lines], gift_rules={})
+def _run(rules: Sequence[Rule], lines: Sequence[CartLine], gifts: Mapping[str, CartLine],
+         scopes: Mapping[int, tuple[int, ...]]) -> PricedCart:
+    work = _Working(lines=list(lines), remaining=[line.amount for line in lines], gift_rules={}, scopes=scopes)
     found: list[tuple[Rule, dict[int, int]]] = []
     for rule in rules:
         parts = _discounts(rule, work, gifts)
@@ -204,7 +209,8 @@ def _in_scope(rule: Rule, line: CartLine) -> bool:
 
 
 def _discounts(rule: Rule, work: _Working, gifts: Mapping[str, CartLine]) -> dict[int, int]:
-    scope = [index for index, line in enumerate(work.lines) if _in_scope(rule, line) and work.remaining[index] > 0]
+    # Gift lines a rule added are never in scope, so the cart's own lines are all there is to look at.
+    scope = [index for index in work.scopes[id(rule)] if work.remaining[index] > 0]
     if rule.kind is PromotionKind.percent:
         return _percent_off(rule, work, scope, rule.percent_bp)
     if rule.kind is PromotionKind.fixed:
