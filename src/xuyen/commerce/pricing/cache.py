@@ -149,3 +149,9 @@ def current(session: Session) -> PricingData:
         with _lock:
             _current[key] = fresh
     return fresh
+
+
+def clear() -> None:
+    """Forget every cached version in this process (the next quote loads afresh); for measuring a cold cache."""
+    with _lock:
+        _current.clear()

@@ -1,5 +1,5 @@
 """Promotion definitions as the engine's rules: checking a promotion's parameters (every problem named), turning
-rows into rules, and the per-process cache of the active rules and VAT rates, invalidated by a version counter."""
+rows into rules, and the pricing version token that keys each process's cache (see ``cache``)."""
 
 from __future__ import annotations
 
