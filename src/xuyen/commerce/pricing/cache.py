@@ -3,7 +3,7 @@ rates, the base price list with its overrides for every variant, and the variant
 prices and their own overrides.
 
 It is exact. Everything cached belongs to one pricing version token, which moves in the same transaction as any
-change of those rows, whoever makes it: the database's triggers move it (migration 0019) on price lists, prices,
+change of those rows, whoever makes it: the database's triggers move it (migration 0020) on price lists, prices,
 overrides, promotions, VAT rates, and the catalogue's variants and products (the columns pricing reads), and the
 pricing services move it too. Each quote reads the token (one query) and uses the cache only when it is the one
 the cache was loaded for; otherwise it loads a new one. Tokens are random, so a token whose transaction was rolled

@@ -183,7 +183,7 @@ class VatRate(Base):
 class PricingVersion(Base):
     """One row whose ``token`` changes (a new random value) with every change of what quotes cache: price lists,
     prices, overrides, promotions, VAT rates, and the catalogue's variants and products (database triggers move it,
-    see migration 0019). Each process compares it with the token of its cache before a quote, and reloads when
+    see migration 0020). Each process compares it with the token of its cache before a quote, and reloads when
     they differ."""
 
     __tablename__ = "pricing_version"

@@ -4,8 +4,8 @@ Every insert, delete and relevant update of price lists, prices, overrides, prom
 catalogue's variants and products (the columns pricing reads), sets ``pricing_version.token`` to a new random
 value in the same transaction, whoever writes. Each process compares the token with its cache's before a quote.
 
-Revision ID: 0019
-Revises: 0016
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-06 13:30:00
 """
 
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0019'
-down_revision: str | None = '0016'
+revision: str = '0020'
+down_revision: str | None = '0019'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
