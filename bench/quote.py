@@ -247,7 +247,7 @@ def main() -> None:
         rate, timings = in_process(url, skus, options.seconds)
         print(_line("20 promotions, in-process", rate, timings, base_rate))
         cold_rate, cold_timings = in_process(url, skus, options.seconds, cold=True)
-        print(_line("20 promotions, in-process, cold cache", cold_rate, cold_timings, base_rate))
+        print(_line("20 promotions, cold cache", cold_rate, cold_timings, base_rate))
         with served(url) as base:
             http_rate, http_timings = over_http(base, key, skus, options.seconds, options.clients)
         print(_line(f"20 promotions, HTTP ({options.clients} clients)", http_rate, http_timings, base_rate))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -171,19 +171,26 @@ def _tier_of(session: Session, profile_id: int | None) -> str | None:
     return None if profile_id is None else loyalty.tier_of(session, profile_id=profile_id)
 
 
+def _rate_of(current: PricingData, *, tax_class: str, day: date) -> int | None:
+    try:
+        return rate_on(current.rates, tax_class=tax_class, day=day)
+    except RateUnknown as exc:
+        raise ValidationFailed(f"No VAT rate is set for tax class {tax_class} on {day.isoformat()}; an owner must "
+                               "add one.", code="vat_rate_missing") from exc
+
+
 def _quote_of(priced: PricedCart, *, infos_by_id: dict[int, VariantInfo], resolved: dict[int, prices.ResolvedPrice],
               coupons: list[CouponResult], current: PricingData, currency: str, channel: SalesChannel,
               store_id: int | None, profile_id: int | None, tier: str | None, at: datetime) -> Quote:
     day = to_local(at, VAT_TIMEZONE).date()
     quote_lines = []
     vat_lines: list[tuple[int | None, int, int]] = []
+    rates: dict[str, int | None] = {}
     for index, line in enumerate(priced.lines):
         info = infos_by_id[line.variant_id]
-        try:
-            rate_bp = rate_on(current.rates, tax_class=info.tax_class, day=day)
-        except RateUnknown as exc:
-            raise ValidationFailed(f"No VAT rate is set for tax class {info.tax_class} on {day.isoformat()}; an "
-                                   "owner must add one.", code="vat_rate_missing") from exc
+        if info.tax_class not in rates:
+            rates[info.tax_class] = _rate_of(current, tax_class=info.tax_class, day=day)
+        rate_bp = rates[info.tax_class]
         total = priced.line_total(index)
         net, vat = split(total, rate_bp)
         vat_lines.append((rate_bp, net, vat))
