@@ -16,7 +16,7 @@ from xuyen.commerce.catalogue import service as catalogue
 from xuyen.commerce.catalogue.models import ProductStatus, TaxClass
 from xuyen.commerce.catalogue.schemas import ProductUpdate, VariantUpdate
 from xuyen.commerce.channels import SalesChannel
-from xuyen.commerce.pricing import admin, prices, promotions
+from xuyen.commerce.pricing import admin, cache, prices, promotions
 from xuyen.commerce.pricing.schemas import Quote
 from xuyen.commerce.pricing.service import QuoteRequestLine, quote, redeem_coupons
 from xuyen.db import make_engine, session_factory
@@ -123,3 +123,13 @@ def test_coupon_uses_are_read_by_every_quote(session: Session, shop: Shop, other
     other.commit()
     refused = fresh_quote(session, coupon_codes=["ONCE"]).coupons[0]
     assert (refused.accepted, refused.reason) == (False, "coupon_used_up")
+
+
+def test_a_process_cache_that_overflows_starts_again_and_quotes_the_same(
+        session: Session, shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = [QuoteRequestLine(sku, 1) for sku in ("AO-1", "AO-2", "MU-1", "SACH-1")]
+    expected = fresh_quote(session, lines).model_dump()
+    monkeypatch.setattr(cache, "MAX_VARIANTS", 1)
+    cache.clear()  # every quote from here loads its variants into a cache that empties on the way
+    assert fresh_quote(session, lines).model_dump() == expected
+    assert fresh_quote(session, lines).model_dump() == expected

@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -27,6 +28,9 @@ from xuyen.commerce.pricing.prices import OverrideRow
 from xuyen.commerce.pricing.rules import rule_of
 from xuyen.commerce.pricing.variants import VariantInfo, sku_key
 from xuyen.commerce.pricing.vat import RatePeriod
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 # Past this many variants a process's cache starts again empty, so memory stays bounded on a large catalogue.
 MAX_VARIANTS = 50_000
@@ -74,22 +78,24 @@ class PricingData:
     def by_skus(self, session: Session, *, skus: Collection[str]) -> dict[str, CachedVariant]:
         """The variants with these SKUs (those that exist), by SKU as given."""
         keys = {sku: sku_key(sku) for sku in skus}
-        missing = sorted({key for key in keys.values() if key not in self._id_of_key})
+        ids, missing = _split_known(self._id_of_key, set(keys.values()))
         if missing:
             found = variants.ids_of_skus(session, keys=missing)
-            self._remember(ids_of_keys={key: found.get(key) for key in missing})
-        ids = {sku: self._id_of_key.get(key) for sku, key in keys.items()}
+            loaded = {key: found.get(key) for key in missing}
+            self._remember(ids_of_keys=loaded)
+            ids.update(loaded)
         by_id = self.by_ids(session, variant_ids=[variant_id for variant_id in ids.values() if variant_id is not None])
-        return {sku: by_id[variant_id] for sku, variant_id in ids.items()
-                if variant_id is not None and variant_id in by_id}
+        return {sku: by_id[variant_id] for sku, key in keys.items()
+                if (variant_id := ids[key]) is not None and variant_id in by_id}
 
     def by_ids(self, session: Session, *, variant_ids: Collection[int]) -> dict[int, CachedVariant]:
         """The variants with these ids (those that exist)."""
-        missing = sorted({variant_id for variant_id in variant_ids if variant_id not in self._by_id})
+        entries, missing = _split_known(self._by_id, set(variant_ids))
         if missing:
-            self._remember(variants=self._load_variants(session, missing))
-        found = {variant_id: self._by_id.get(variant_id) for variant_id in variant_ids}
-        return {variant_id: entry for variant_id, entry in found.items() if entry is not None}
+            loaded = self._load_variants(session, sorted(missing))
+            self._remember(variants=loaded)
+            entries.update(loaded)
+        return {variant_id: entry for variant_id, entry in entries.items() if entry is not None}
 
     def _load_variants(self, session: Session, variant_ids: list[int]) -> dict[int, CachedVariant | None]:
         infos = variants.by_ids(session, variant_ids=variant_ids)
@@ -112,6 +118,18 @@ class PricingData:
                 self._id_of_key.clear()
             self._id_of_key.update(ids_of_keys or {})
             self._by_id.update(variants or {})
+
+
+def _split_known(cached: dict[K, V], wanted: set[K]) -> tuple[dict[K, V], list[K]]:
+    """What the cache holds of ``wanted``, and what it lacks (read key by key: another thread may empty it)."""
+    known: dict[K, V] = {}
+    missing: list[K] = []
+    for key in wanted:
+        try:
+            known[key] = cached[key]
+        except KeyError:
+            missing.append(key)
+    return known, missing
 
 
 _current: dict[str, PricingData] = {}
