@@ -156,7 +156,8 @@ def current(session: Session) -> PricingData:
     """What quotes read, from this process's cache when the pricing version has not moved since it was loaded.
 
     One query when it has not; a database without a version row is read afresh every time."""
-    session.flush()  # the session's own pending changes move the token (by trigger) before it is read
+    if session.autoflush:  # as an ORM query would: the session's own pending changes move the token first
+        session.flush()
     version = session.connection().execute(_VERSION).scalar()  # the Core path: half the ORM's cost
     key = _database_key(session)
     found = _current.get(key)
