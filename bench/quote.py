@@ -4,6 +4,8 @@ Printed figures, each with p50/p95/p99 latency:
 
 - baseline: the same cart quoted before any promotion exists (prices, overrides and VAT only), in-process;
 - in-process: ``pricing.service.quote`` with a new session per quote, as a request has;
+- in-process, cold: the same with the process's pricing cache emptied before every quote, as the first quote after
+  any change of prices, promotions, VAT rates or variants finds it;
 - HTTP: ``POST /api/v1/quote`` against a uvicorn server in another process (one keep-alive connection per
   client, ``--clients`` clients at once), with an API key.
 
@@ -40,7 +42,7 @@ from xuyen.commerce.catalogue import categories
 from xuyen.commerce.catalogue import service as catalogue
 from xuyen.commerce.catalogue.schemas import CategoryIn, ProductIn, VariantIn
 from xuyen.commerce.channels import SalesChannel
-from xuyen.commerce.pricing import admin, prices, promotions
+from xuyen.commerce.pricing import admin, cache, prices, promotions
 from xuyen.commerce.pricing.service import QuoteRequestLine, quote
 from xuyen.db import make_engine, normalise_url, session_factory
 from xuyen.migrate import upgrade
@@ -150,13 +152,15 @@ def _measure(call: Callable[[], None], seconds: float) -> tuple[float, list[floa
     return len(timings) / (time.perf_counter() - started), timings
 
 
-def in_process(url: str, skus: list[str], seconds: float) -> tuple[float, list[float]]:
-    """Quotes per second calling the service, a new session per quote."""
+def in_process(url: str, skus: list[str], seconds: float, *, cold: bool = False) -> tuple[float, list[float]]:
+    """Quotes per second calling the service, a new session per quote (``cold``: the pricing cache emptied first)."""
     engine = make_engine(url)
     sessions = session_factory(engine.execution_options(sqlite_begin="DEFERRED"))
     lines = _cart(skus)
 
     def one() -> None:
+        if cold:
+            cache.clear()
         with sessions() as session:
             quote(session, channel=SalesChannel.web, lines=lines, at=AT, coupon_codes=())
 
@@ -242,6 +246,8 @@ def main() -> None:
             make_promotions(session, skus)
         rate, timings = in_process(url, skus, options.seconds)
         print(_line("20 promotions, in-process", rate, timings, base_rate))
+        cold_rate, cold_timings = in_process(url, skus, options.seconds, cold=True)
+        print(_line("20 promotions, cold cache", cold_rate, cold_timings, base_rate))
         with served(url) as base:
             http_rate, http_timings = over_http(base, key, skus, options.seconds, options.clients)
         print(_line(f"20 promotions, HTTP ({options.clients} clients)", http_rate, http_timings, base_rate))

@@ -56,6 +56,7 @@ def allocate(amount: int, weights: Sequence[Fraction | int]) -> list[int]:
         remainders.append(remainder)
     left = amount - sum(parts)
     if left:
-        for index in sorted(range(len(whole)), key=lambda index: (-remainders[index], index))[:left]:
+        # Largest remainder first; the sort is stable (also reversed), so on a tie the earlier line comes first.
+        for index in sorted(range(len(whole)), key=remainders.__getitem__, reverse=True)[:left]:
             parts[index] += 1
     return parts

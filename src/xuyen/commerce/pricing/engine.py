@@ -144,23 +144,25 @@ def apply_promotions(lines: Sequence[CartLine], rules: Sequence[Rule], context: 
     of each gift SKU a threshold rule may add (a gift not in it is not given)."""
     gifts = gifts or {}
     eligible = [rule for rule in rules if is_eligible(rule, context)]
-    stackable = _one_per_group([rule for rule in eligible if not rule.exclusive], lines, gifts)
-    best = _run(sorted(stackable, key=lambda rule: rule.order_key), lines, gifts)
+    scopes = _scopes(eligible, lines)
+    stackable = _one_per_group([rule for rule in eligible if not rule.exclusive], lines, gifts, scopes)
+    best = _run(sorted(stackable, key=lambda rule: rule.order_key), lines, gifts, scopes)
     for rule in sorted((rule for rule in eligible if rule.exclusive), key=lambda rule: rule.order_key):
-        alone = _run([rule], lines, gifts)
+        alone = _run([rule], lines, gifts, scopes)
         if alone.discount_total > best.discount_total:
             best = alone
-    return best
+    return best.priced()
 
 
-def _one_per_group(rules: list[Rule], lines: Sequence[CartLine], gifts: Mapping[str, CartLine]) -> list[Rule]:
+def _one_per_group(rules: list[Rule], lines: Sequence[CartLine], gifts: Mapping[str, CartLine],
+                   scopes: Mapping[int, tuple[int, ...]]) -> list[Rule]:
     kept: list[Rule] = [rule for rule in rules if rule.group is None]
     groups: dict[str, list[Rule]] = {}
     for rule in rules:
         if rule.group is not None:
             groups.setdefault(rule.group, []).append(rule)
     for members in groups.values():
-        worth = {rule.id: _run([rule], lines, gifts).discount_total for rule in members}
+        worth = {rule.id: _run([rule], lines, gifts, scopes).discount_total for rule in members}
         kept.append(min(members, key=lambda rule: (-worth[rule.id], rule.order_key)))
     return kept
 
@@ -170,10 +172,35 @@ class _Working:
     lines: list[CartLine]
     remaining: list[int]
     gift_rules: dict[int, int]
+    scopes: Mapping[int, tuple[int, ...]]  # id(rule) → the indexes of the cart's lines in its scope
 
 
-def _run(rules: Sequence[Rule], lines: Sequence[CartLine], gifts: Mapping[str, CartLine]) -> PricedCart:
-    work = _Working(lines=list(lines), remaining=[line.amount for line in lines], gift_rules={})
+@dataclass
+class _Outcome:
+    """What a run of rules did to the cart: the worked cart and each rule's discount per line."""
+
+    work: _Working
+    found: list[tuple[Rule, dict[int, int]]]
+
+    @property
+    def discount_total(self) -> int:
+        return sum(line.amount for line in self.work.lines) - sum(self.work.remaining)
+
+    def priced(self) -> PricedCart:
+        """The outcome as the priced cart (built only for the run that wins)."""
+        work = self.work
+        count = len(work.lines)
+        applied = tuple(Applied(rule_id=rule.id, name=rule.name, amount=sum(parts.values()),
+                                per_line=tuple([parts.get(index, 0) for index in range(count)]))
+                        for rule, parts in self.found)
+        discounts = tuple([line.amount - left for line, left in zip(work.lines, work.remaining, strict=True)])
+        return PricedCart(lines=tuple(work.lines), applied=applied, line_discounts=discounts,
+                          gift_rules=dict(work.gift_rules))
+
+
+def _run(rules: Sequence[Rule], lines: Sequence[CartLine], gifts: Mapping[str, CartLine],
+         scopes: Mapping[int, tuple[int, ...]]) -> _Outcome:
+    work = _Working(lines=list(lines), remaining=[line.amount for line in lines], gift_rules={}, scopes=scopes)
     found: list[tuple[Rule, dict[int, int]]] = []
     for rule in rules:
         parts = _discounts(rule, work, gifts)
@@ -182,29 +209,30 @@ def _run(rules: Sequence[Rule], lines: Sequence[CartLine], gifts: Mapping[str, C
             for index, amount in parts.items():
                 work.remaining[index] -= amount
             found.append((rule, parts))
-    count = len(work.lines)
-    applied = tuple(Applied(rule_id=rule.id, name=rule.name, amount=sum(parts.values()),
-                            per_line=tuple(parts.get(index, 0) for index in range(count)))
-                    for rule, parts in found)
-    discounts = tuple(line.amount - left for line, left in zip(work.lines, work.remaining, strict=True))
-    return PricedCart(lines=tuple(work.lines), applied=applied, line_discounts=discounts,
-                      gift_rules=dict(work.gift_rules))
+    return _Outcome(work=work, found=found)
 
 
-def _in_scope(rule: Rule, line: CartLine) -> bool:
-    if line.is_gift:
-        return False
-    if rule.scope is PromotionScope.order:
-        return True
-    if rule.scope is PromotionScope.products:
-        return str(line.product_id) in rule.targets
-    if rule.scope is PromotionScope.categories:
-        return line.category_id is not None and str(line.category_id) in rule.targets
-    return line.sku in rule.targets
+def _scopes(rules: Sequence[Rule], lines: Sequence[CartLine]) -> dict[int, tuple[int, ...]]:
+    """The indexes of the lines each rule may touch, by ``id(rule)``: it depends on the rule and the line only, so
+    it is worked out once per quote, not on every run. Gift lines are never in scope."""
+    keys: dict[PromotionScope, list[str | None]] = {
+        PromotionScope.products: [str(line.product_id) for line in lines],
+        PromotionScope.categories: [None if line.category_id is None else str(line.category_id) for line in lines],
+        PromotionScope.skus: [line.sku for line in lines]}
+    sellable = [index for index, line in enumerate(lines) if not line.is_gift]
+    found = {}
+    for rule in rules:
+        if rule.scope is PromotionScope.order:
+            found[id(rule)] = tuple(sellable)
+        else:
+            key = keys[rule.scope]
+            found[id(rule)] = tuple([index for index in sellable if key[index] in rule.targets])
+    return found
 
 
 def _discounts(rule: Rule, work: _Working, gifts: Mapping[str, CartLine]) -> dict[int, int]:
-    scope = [index for index, line in enumerate(work.lines) if _in_scope(rule, line) and work.remaining[index] > 0]
+    # Gift lines a rule added are never in scope, so the cart's own lines are all there is to look at.
+    scope = [index for index in work.scopes[id(rule)] if work.remaining[index] > 0]
     if rule.kind is PromotionKind.percent:
         return _percent_off(rule, work, scope, rule.percent_bp)
     if rule.kind is PromotionKind.fixed:

@@ -1,5 +1,5 @@
 """Pricing tables: price lists and prices, price overrides, promotions, coupons and their redemptions, VAT rates,
-and the version counter that tells every process when its cached promotions are stale.
+and the version token that tells every process when what it caches for quotes is stale.
 
 Money is an integer count of the currency's minor unit (whole đồng for VND). Percentages are integer basis points
 (hundredths of a percent: 1000 = 10 %), so no value ever goes through a float.
@@ -181,8 +181,10 @@ class VatRate(Base):
 
 
 class PricingVersion(Base):
-    """One row whose ``token`` changes (a new random value) with every change to promotions or VAT rates; each
-    process compares it with the token of its cache before a quote, and reloads when they differ."""
+    """One row whose ``token`` changes (a new random value) with every change of what quotes cache: price lists,
+    prices, overrides, promotions, VAT rates, and the catalogue's variants and products (database triggers move it,
+    see migration 0020). Each process compares it with the token of its cache before a quote, and reloads when
+    they differ."""
 
     __tablename__ = "pricing_version"
 

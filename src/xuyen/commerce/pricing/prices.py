@@ -14,8 +14,9 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
+from typing import Protocol
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from xuyen.commerce.pricing.allocation import round_half_up
@@ -33,6 +34,56 @@ class PriceContext:
     at: datetime
     store_id: int | None = None
     tier: str | None = None
+
+
+class OverrideLike(Protocol):
+    """What choosing and applying an override reads: a ``PriceOverride`` row, or its cached copy."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def variant_id(self) -> int | None: ...
+    @property
+    def channel(self) -> str | None: ...
+    @property
+    def store_id(self) -> int | None: ...
+    @property
+    def tier(self) -> str | None: ...
+    @property
+    def kind(self) -> OverrideKind: ...
+    @property
+    def amount(self) -> int | None: ...
+    @property
+    def percent_bp(self) -> int | None: ...
+    @property
+    def round_to(self) -> int: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def is_active(self) -> bool: ...
+    @property
+    def starts_at(self) -> datetime | None: ...
+    @property
+    def ends_at(self) -> datetime | None: ...
+
+
+@dataclass(frozen=True)
+class OverrideRow:
+    """An override as a quote reads it, detached from any session (so a process may keep it between quotes)."""
+
+    id: int
+    variant_id: int | None
+    channel: str | None
+    store_id: int | None
+    tier: str | None
+    kind: OverrideKind
+    amount: int | None
+    percent_bp: int | None
+    round_to: int
+    reason: str
+    is_active: bool
+    starts_at: datetime | None
+    ends_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -61,12 +112,17 @@ def base_price_list(session: Session, *, currency: str = BASE_CURRENCY) -> Price
     """The base price list of ``currency``; NotFound when there is none yet."""
     found = session.scalar(select(PriceList).where(PriceList.base_currency == currency))
     if found is None:
-        raise NotFound(f"There is no base price list in {currency} yet; create one and give the variants prices.",
-                       code="price_list_not_found")
+        raise no_base_list(currency)
     return found
 
 
-def applies_to(override: PriceOverride) -> str:
+def no_base_list(currency: str = BASE_CURRENCY) -> NotFound:
+    """The error for a currency without a base price list."""
+    return NotFound(f"There is no base price list in {currency} yet; create one and give the variants prices.",
+                    code="price_list_not_found")
+
+
+def applies_to(override: OverrideLike) -> str:
     """Where an override applies, in words ("channel shopee · store 2 · tier gold"), for people reading quotes."""
     parts = []
     if override.channel:
@@ -80,24 +136,24 @@ def applies_to(override: PriceOverride) -> str:
     return " · ".join(parts)
 
 
-def is_live(override: PriceOverride, at: datetime) -> bool:
+def is_live(override: OverrideLike, at: datetime) -> bool:
     """Whether an active override is in its validity window at ``at``."""
     return (override.is_active and (override.starts_at is None or override.starts_at <= at)
             and (override.ends_at is None or at < override.ends_at))
 
 
-def _matches(override: PriceOverride, context: PriceContext) -> bool:
+def _matches(override: OverrideLike, context: PriceContext) -> bool:
     return (is_live(override, context.at)
             and (override.channel is None or override.channel == context.channel)
             and (override.store_id is None or override.store_id == context.store_id))
 
 
-def _specificity(override: PriceOverride) -> tuple[int, int]:
+def _specificity(override: OverrideLike) -> tuple[int, int]:
     level = 4 * (override.store_id is not None) + 2 * (override.channel is not None) + (override.variant_id is not None)
     return (level, override.id)
 
 
-def apply_override(override: PriceOverride, price: int) -> int:
+def apply_override(override: OverrideLike, price: int) -> int:
     """The price after one override (never below zero)."""
     if override.kind is OverrideKind.fixed:
         return max(0, override.amount or 0)
@@ -106,8 +162,8 @@ def apply_override(override: PriceOverride, price: int) -> int:
     return max(0, changed)
 
 
-def pick_overrides(overrides: Sequence[PriceOverride], *, variant_id: int,
-                   context: PriceContext) -> list[PriceOverride]:
+def pick_overrides(overrides: Sequence[OverrideLike], *, variant_id: int,
+                   context: PriceContext) -> list[OverrideLike]:
     """The overrides that set ``variant_id``'s price in ``context``: at most one of the place layer, then at most
     one of the tier layer."""
     mine = [item for item in overrides if (item.variant_id is None or item.variant_id == variant_id)
@@ -123,46 +179,50 @@ def pick_overrides(overrides: Sequence[PriceOverride], *, variant_id: int,
 
 
 # The quote's statements, built once (each quote only binds its values).
-_OVERRIDES = select(PriceOverride).where(
+_OVERRIDE_COLUMNS = (PriceOverride.id, PriceOverride.variant_id, PriceOverride.channel, PriceOverride.store_id,
+                     PriceOverride.tier, PriceOverride.kind, PriceOverride.amount, PriceOverride.percent_bp,
+                     PriceOverride.round_to, PriceOverride.reason, PriceOverride.is_active, PriceOverride.starts_at,
+                     PriceOverride.ends_at)
+_EVERY_VARIANT_OVERRIDES = select(*_OVERRIDE_COLUMNS).where(
     PriceOverride.price_list_id == bindparam("price_list_id"), PriceOverride.is_active.is_(True),
-    or_(PriceOverride.variant_id.is_(None), PriceOverride.variant_id.in_(bindparam("variant_ids", expanding=True))))
-_BASE_PRICES = (select(PriceList.id, PriceList.currency, Price.variant_id, Price.amount)
-                .join(Price, Price.price_list_id == PriceList.id)
-                .where(PriceList.base_currency == bindparam("currency"),
-                       Price.variant_id.in_(bindparam("variant_ids", expanding=True))))
+    PriceOverride.variant_id.is_(None))
+_VARIANT_OVERRIDES = select(*_OVERRIDE_COLUMNS).where(
+    PriceOverride.price_list_id == bindparam("price_list_id"), PriceOverride.is_active.is_(True),
+    PriceOverride.variant_id.in_(bindparam("variant_ids", expanding=True)))
+_BASE_LIST = select(PriceList.id, PriceList.currency).where(PriceList.base_currency == bindparam("currency"))
+_PRICES = select(Price.variant_id, Price.amount).where(Price.price_list_id == bindparam("price_list_id"),
+                                                       Price.variant_id.in_(bindparam("variant_ids", expanding=True)))
 
 
-def load_overrides(session: Session, *, price_list_id: int, variant_ids: Collection[int]) -> list[PriceOverride]:
-    """The active overrides of the list that may touch these variants (their own, and those for every variant)."""
-    return list(session.scalars(_OVERRIDES, {"price_list_id": price_list_id, "variant_ids": list(set(variant_ids))}))
+def every_variant_overrides(session: Session, *, price_list_id: int) -> list[OverrideRow]:
+    """The list's active overrides for every variant."""
+    rows = session.execute(_EVERY_VARIANT_OVERRIDES, {"price_list_id": price_list_id})
+    return [OverrideRow(**row._mapping) for row in rows]
 
 
-@dataclass(frozen=True)
-class BasePrices:
-    """The base list's id and currency, and its price of each variant asked for that has one."""
+def variant_overrides(session: Session, *, price_list_id: int, variant_ids: Collection[int]) -> list[OverrideRow]:
+    """The list's active overrides of these variants (not those for every variant)."""
+    if not variant_ids:
+        return []
+    return [OverrideRow(**row._mapping) for row in session.execute(
+        _VARIANT_OVERRIDES, {"price_list_id": price_list_id, "variant_ids": sorted(set(variant_ids))})]
 
-    price_list_id: int
-    currency: str
-    amounts: dict[int, int]
 
-
-def load_base(session: Session, *, variant_ids: Collection[int], currency: str = BASE_CURRENCY) -> BasePrices:
-    """The base list of ``currency`` with its prices of these variants, in one query."""
-    found = list(session.execute(_BASE_PRICES, {"currency": currency, "variant_ids": list(set(variant_ids))}))
-    if not found:
-        price_list = base_price_list(session, currency=currency)
-        return BasePrices(price_list_id=price_list.id, currency=price_list.currency, amounts={})
-    return BasePrices(price_list_id=found[0][0], currency=found[0][1], amounts={row[2]: row[3] for row in found})
+def find_base_list(session: Session, *, currency: str = BASE_CURRENCY) -> tuple[int, str] | None:
+    """The base list of ``currency`` as its id and currency, if there is one."""
+    found = session.execute(_BASE_LIST, {"currency": currency}).first()
+    return None if found is None else (found[0], found[1])
 
 
 def load_base_prices(session: Session, *, price_list_id: int, variant_ids: Collection[int]) -> dict[int, int]:
     """The list's price of each of these variants that has one."""
-    rows = session.execute(select(Price.variant_id, Price.amount).where(
-        Price.price_list_id == price_list_id, Price.variant_id.in_(list(set(variant_ids)))))
+    if not variant_ids:
+        return {}
+    rows = session.execute(_PRICES, {"price_list_id": price_list_id, "variant_ids": sorted(set(variant_ids))})
     return {variant_id: amount for variant_id, amount in rows}
 
 
-def resolve(base: dict[int, int], overrides: Sequence[PriceOverride], *,
+def resolve(base: dict[int, int], overrides: Sequence[OverrideLike], *,
             context: PriceContext) -> dict[int, ResolvedPrice]:
     """Each priced variant's price in ``context``."""
     result = {}

@@ -1,22 +1,18 @@
 """Promotion definitions as the engine's rules: checking a promotion's parameters (every problem named), turning
-rows into rules, and the per-process cache of the active rules and VAT rates, invalidated by a version counter."""
+rows into rules, and the pricing version token that keys each process's cache (see ``cache``)."""
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from xuyen.commerce.channels import SalesChannel
 from xuyen.commerce.pricing.engine import FULL, Rule
-from xuyen.commerce.pricing.models import PricingVersion, Promotion, PromotionKind, PromotionScope, VatRate
-from xuyen.commerce.pricing.vat import RatePeriod
+from xuyen.commerce.pricing.models import PricingVersion, Promotion, PromotionKind, PromotionScope
 from xuyen.errors import ValidationFailed
 
 MAX_AMOUNT = 10**12
@@ -131,27 +127,7 @@ def rule_of(promotion: Promotion) -> Rule:
         requires_coupon=promotion.requires_coupon, starts_at=promotion.starts_at, ends_at=promotion.ends_at)
 
 
-# The cache -------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """The active rules and the VAT rates as of one version."""
-
-    version: str
-    rules: tuple[Rule, ...]
-    rates: tuple[RatePeriod, ...]
-    loaded_at: datetime
-
-
-_snapshots: dict[str, Snapshot] = {}
-_lock = threading.Lock()
-
-
-def _database_key(session: Session) -> str:
-    bind = session.get_bind()
-    engine = bind if isinstance(bind, Engine) else bind.engine
-    return engine.url.render_as_string(hide_password=True)
+# The version ------------------------------------------------------------------------------------------------
 
 
 _VERSION = select(PricingVersion.token).where(PricingVersion.id == 1)
@@ -169,20 +145,3 @@ def bump_version(session: Session) -> None:
     if changed.rowcount == 0:  # type: ignore[attr-defined]
         session.add(PricingVersion(id=1, token=token))
         session.flush()
-
-
-def snapshot(session: Session, *, now: datetime) -> Snapshot:
-    """The active rules and VAT rates, from this process's cache when the version has not moved."""
-    version = current_version(session)
-    key = _database_key(session)
-    found = _snapshots.get(key)
-    if found is not None and found.version == version:
-        return found
-    rules = tuple(rule_of(promotion) for promotion in session.scalars(
-        select(Promotion).where(Promotion.is_active.is_(True)).order_by(Promotion.id)))
-    rates = tuple(RatePeriod(tax_class=row.tax_class, rate_bp=row.rate_bp, valid_from=row.valid_from,
-                             valid_until=row.valid_until) for row in session.scalars(select(VatRate)))
-    fresh = Snapshot(version=version, rules=rules, rates=rates, loaded_at=now)
-    with _lock:
-        _snapshots[key] = fresh
-    return fresh

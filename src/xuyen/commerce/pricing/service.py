@@ -5,29 +5,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from xuyen.clock import to_local, utcnow
 from xuyen.commerce.channels import SalesChannel
-from xuyen.commerce.pricing import prices, variants
+from xuyen.commerce.pricing import cache, prices
+from xuyen.commerce.pricing.cache import CachedVariant, PricingData
 from xuyen.commerce.pricing.engine import CartContext, CartLine, PricedCart, apply_promotions, is_eligible
 from xuyen.commerce.pricing.models import Coupon, CouponRedemption, Promotion
-from xuyen.commerce.pricing.rules import Snapshot, snapshot
 from xuyen.commerce.pricing.schemas import (
     MAX_COUPONS,
     MAX_QUANTITY,
     MAX_QUOTE_LINES,
     CouponResult,
-    LinePromotion,
-    PriceAdjustment,
     Quote,
-    QuoteDiscount,
     QuoteIn,
-    QuoteLine,
-    VatTotal,
 )
 from xuyen.commerce.pricing.variants import VariantInfo
 from xuyen.commerce.pricing.vat import RateUnknown, percent, rate_on, split, totals_per_rate
@@ -71,33 +66,37 @@ def quote(session: Session, *, channel: SalesChannel, lines: Sequence[QuoteReque
     if store_id is not None:
         stores.get(session, store_id=store_id)
     tier = tier if tier is not None else _tier_of(session, profile_id)
-    current = snapshot(session, now=moment)
-    infos, gift_infos = _variants_of(session, lines, gift_skus={rule.gift_sku for rule in current.rules
-                                                                if rule.gift_sku})
-    base = prices.load_base(session, variant_ids=[info.variant_id for info in (*infos, *gift_infos.values())])
-    _check_priced(infos, base.amounts)
-    overrides = prices.load_overrides(session, price_list_id=base.price_list_id, variant_ids=list(base.amounts))
+    current = cache.current(session)
+    found, gifts_found = _variants_of(session, current, lines)
+    if current.base_list is None:
+        raise prices.no_base_list()
+    quoted = {entry.info.variant_id: entry for entry in (*found, *gifts_found.values())}
+    base = {variant_id: entry.price for variant_id, entry in quoted.items() if entry.price is not None}
+    _check_priced(found, base)
+    overrides = [*current.overrides, *(row for entry in quoted.values() for row in entry.overrides)]
     context = prices.PriceContext(channel=channel.value, at=moment, store_id=store_id, tier=tier)
-    resolved = prices.resolve(base.amounts, overrides, context=context)
-    cart = [CartLine(variant_id=info.variant_id, sku=info.sku, product_id=info.product_id,
-                     category_id=info.category_id, quantity=line.quantity,
-                     unit_price=resolved[info.variant_id].unit_price) for info, line in zip(infos, lines, strict=True)]
+    resolved = prices.resolve(base, overrides, context=context)
+    cart = [CartLine(variant_id=entry.info.variant_id, sku=entry.info.sku, product_id=entry.info.product_id,
+                     category_id=entry.info.category_id, quantity=line.quantity,
+                     unit_price=resolved[entry.info.variant_id].unit_price)
+            for entry, line in zip(found, lines, strict=True)]
     cart_context = CartContext(channel=channel.value, at=moment, tier=tier)
     coupons = _check_coupons(session, codes=coupon_codes, profile_id=profile_id, context=cart_context,
                              current=current)
     unlocked = frozenset(result.promotion_id for result in coupons if result.accepted and result.promotion_id)
     cart_context = CartContext(channel=channel.value, at=moment, tier=tier, unlocked=unlocked)
-    gifts = {sku: CartLine(variant_id=info.variant_id, sku=sku, product_id=info.product_id,
-                           category_id=info.category_id, quantity=1, unit_price=resolved[info.variant_id].unit_price)
-             for sku, info in gift_infos.items() if info.variant_id in resolved}
+    gifts = {sku: CartLine(variant_id=entry.info.variant_id, sku=sku, product_id=entry.info.product_id,
+                           category_id=entry.info.category_id, quantity=1,
+                           unit_price=resolved[entry.info.variant_id].unit_price)
+             for sku, entry in gifts_found.items() if entry.info.variant_id in resolved}
     priced = apply_promotions(cart, current.rules, cart_context, gifts)
     applied_ids = {item.rule_id for item in priced.applied}
     coupons = [result.model_copy(update={"applied": result.promotion_id in applied_ids}) if result.accepted
                else result for result in coupons]
-    infos_by_id = {info.variant_id: info for info in (*infos, *gift_infos.values())}
+    infos_by_id = {variant_id: entry.info for variant_id, entry in quoted.items()}
     return _quote_of(priced, infos_by_id=infos_by_id, resolved=resolved, coupons=coupons, current=current,
-                     currency=base.currency, channel=channel, store_id=store_id, profile_id=profile_id,
-                     tier=tier, at=moment)
+                     currency=current.base_list.currency, channel=channel, store_id=store_id,
+                     profile_id=profile_id, tier=tier, at=moment)
 
 
 def quote_request(session: Session, *, request: QuoteIn) -> Quote:
@@ -135,33 +134,33 @@ def _check_lines(lines: Sequence[QuoteRequestLine]) -> None:
                                    details={"line": number})
 
 
-def _variants_of(session: Session, lines: Sequence[QuoteRequestLine],
-                 gift_skus: set[str]) -> tuple[list[VariantInfo], dict[str, VariantInfo]]:
-    """The cart's variants in line order, and the sellable gift variants promotions may add (one query each)."""
-    by_sku = variants.by_skus(session, skus=[*(line.sku.strip() for line in lines if line.sku is not None),
-                                             *gift_skus])
-    by_id = variants.by_ids(session, variant_ids=[line.variant_id for line in lines if line.variant_id is not None])
-    found: list[VariantInfo] = []
+def _variants_of(session: Session, current: PricingData,
+                 lines: Sequence[QuoteRequestLine]) -> tuple[list[CachedVariant], dict[str, CachedVariant]]:
+    """The cart's variants in line order, and the sellable gift variants promotions may add."""
+    by_sku = current.by_skus(session, skus=[*(line.sku.strip() for line in lines if line.sku is not None),
+                                            *current.gift_skus])
+    by_id = current.by_ids(session, variant_ids=[line.variant_id for line in lines if line.variant_id is not None])
+    found: list[CachedVariant] = []
     unknown: list[str] = []
     for line in lines:
-        info = by_sku.get(line.sku.strip()) if line.sku is not None else by_id.get(line.variant_id or 0)
-        if info is None:
+        entry = by_sku.get(line.sku.strip()) if line.sku is not None else by_id.get(line.variant_id or 0)
+        if entry is None:
             unknown.append(line.sku if line.sku is not None else f"variant {line.variant_id}")
         else:
-            found.append(info)
+            found.append(entry)
     if unknown:
         raise ValidationFailed(f"Unknown SKU or variant: {', '.join(unknown)}. Check the codes against the "
                                "catalogue.", code="unknown_sku", details={"unknown": unknown})
-    gifts = {sku: by_sku[sku] for sku in gift_skus if sku in by_sku and by_sku[sku].is_sellable}
-    unsellable = [info.sku for info in found if not info.is_sellable]
+    gifts = {sku: by_sku[sku] for sku in current.gift_skus if sku in by_sku and by_sku[sku].info.is_sellable}
+    unsellable = [entry.info.sku for entry in found if not entry.info.is_sellable]
     if unsellable:
         raise ValidationFailed(f"Not for sale (inactive or not an active product): {', '.join(unsellable)}.",
                                code="variant_not_sellable", details={"skus": unsellable})
     return found, gifts
 
 
-def _check_priced(infos: Sequence[VariantInfo], base: dict[int, int]) -> None:
-    missing = sorted({info.sku for info in infos if info.variant_id not in base})
+def _check_priced(found: Sequence[CachedVariant], base: dict[int, int]) -> None:
+    missing = sorted({entry.info.sku for entry in found if entry.info.variant_id not in base})
     if missing:
         raise ValidationFailed(f"No price on the base price list for: {', '.join(missing)}. Give them a price "
                                "first.", code="price_missing", details={"skus": missing})
@@ -172,51 +171,58 @@ def _tier_of(session: Session, profile_id: int | None) -> str | None:
     return None if profile_id is None else loyalty.tier_of(session, profile_id=profile_id)
 
 
+def _rate_of(current: PricingData, *, tax_class: str, day: date) -> int | None:
+    try:
+        return rate_on(current.rates, tax_class=tax_class, day=day)
+    except RateUnknown as exc:
+        raise ValidationFailed(f"No VAT rate is set for tax class {tax_class} on {day.isoformat()}; an owner must "
+                               "add one.", code="vat_rate_missing") from exc
+
+
 def _quote_of(priced: PricedCart, *, infos_by_id: dict[int, VariantInfo], resolved: dict[int, prices.ResolvedPrice],
-              coupons: list[CouponResult], current: Snapshot, currency: str, channel: SalesChannel,
+              coupons: list[CouponResult], current: PricingData, currency: str, channel: SalesChannel,
               store_id: int | None, profile_id: int | None, tier: str | None, at: datetime) -> Quote:
     day = to_local(at, VAT_TIMEZONE).date()
     quote_lines = []
     vat_lines: list[tuple[int | None, int, int]] = []
+    rates: dict[str, int | None] = {}
     for index, line in enumerate(priced.lines):
         info = infos_by_id[line.variant_id]
-        try:
-            rate_bp = rate_on(current.rates, tax_class=info.tax_class, day=day)
-        except RateUnknown as exc:
-            raise ValidationFailed(f"No VAT rate is set for tax class {info.tax_class} on {day.isoformat()}; an "
-                                   "owner must add one.", code="vat_rate_missing") from exc
+        if info.tax_class not in rates:
+            rates[info.tax_class] = _rate_of(current, tax_class=info.tax_class, day=day)
+        rate_bp = rates[info.tax_class]
         total = priced.line_total(index)
         net, vat = split(total, rate_bp)
         vat_lines.append((rate_bp, net, vat))
         price = resolved.get(line.variant_id)
-        quote_lines.append(QuoteLine.model_construct(
-            variant_id=line.variant_id, sku=line.sku, name=info.name, product_id=line.product_id,
-            category_id=line.category_id, quantity=line.quantity,
-            list_price=price.list_price if price and not line.is_gift else line.unit_price,
-            unit_price=line.unit_price, discount=priced.line_discounts[index], total=total,
-            vat_rate=percent(rate_bp), vat_amount=vat, net_amount=net, is_gift=line.is_gift,
-            promotions=[LinePromotion.model_construct(promotion_id=item.rule_id, name=item.name,
-                                                      amount=item.per_line[index])
-                        for item in priced.applied if item.per_line[index]],
-            adjustments=[PriceAdjustment.model_construct(**vars(adjustment)) for adjustment in price.adjustments]
-            if price and not line.is_gift else []))
+        listed = price is not None and not line.is_gift
+        quote_lines.append({
+            "variant_id": line.variant_id, "sku": line.sku, "name": info.name, "product_id": line.product_id,
+            "category_id": line.category_id, "quantity": line.quantity,
+            "list_price": price.list_price if price is not None and listed else line.unit_price,
+            "unit_price": line.unit_price, "discount": priced.line_discounts[index], "total": total,
+            "vat_rate": percent(rate_bp), "vat_amount": vat, "net_amount": net, "is_gift": line.is_gift,
+            "promotions": [{"promotion_id": item.rule_id, "name": item.name, "amount": item.per_line[index]}
+                           for item in priced.applied if item.per_line[index]],
+            "adjustments": [vars(adjustment) for adjustment in price.adjustments]
+            if price is not None and listed else []})
     codes = {result.promotion_id: result.code for result in coupons if result.accepted}
-    discounts = [QuoteDiscount.model_construct(promotion_id=item.rule_id, name=item.name, code=codes.get(item.rule_id),
-                               amount=item.amount) for item in priced.applied]
-    per_rate = [VatTotal.model_construct(rate=percent(item.rate_bp), net=item.net, vat=item.vat)
+    discounts = [{"promotion_id": item.rule_id, "name": item.name, "code": codes.get(item.rule_id),
+                  "amount": item.amount} for item in priced.applied]
+    per_rate = [{"rate": percent(item.rate_bp), "net": item.net, "vat": item.vat}
                 for item in totals_per_rate(vat_lines)]
-    # Built without validation: every value comes from the engine and the tables, already checked.
-    return Quote.model_construct(currency=currency, channel=channel, store_id=store_id, profile_id=profile_id,
-                                 tier=tier, at=at, lines=quote_lines, discounts=discounts, coupons=coupons,
-                                 subtotal=priced.subtotal, discount_total=priced.discount_total, total=priced.total,
-                                 vat=per_rate)
+    # One validation of plain values (pydantic-core) costs a tenth of constructing each nested model in Python.
+    return Quote.model_validate({
+        "currency": currency, "channel": channel, "store_id": store_id, "profile_id": profile_id, "tier": tier,
+        "at": at, "lines": quote_lines, "discounts": discounts, "coupons": coupons, "subtotal": priced.subtotal,
+        "discount_total": priced.discount_total, "total": priced.total, "vat": per_rate})
 
 
 # Coupons ---------------------------------------------------------------------------------------------------
 
 
 def _check_coupons(session: Session, *, codes: Sequence[str], profile_id: int | None, context: CartContext,
-                   current: Snapshot) -> list[CouponResult]:
+                   current: PricingData) -> list[CouponResult]:
     wanted = list(dict.fromkeys(normalise_code(code) for code in codes if code.strip()))
     if not wanted:
         return []

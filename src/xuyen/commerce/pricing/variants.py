@@ -49,6 +49,13 @@ def by_ids(session: Session, *, variant_ids: Collection[int]) -> dict[int, Varia
             for variant_id, view in catalogue.variants_by_ids(session, variant_ids=variant_ids).items()}
 
 
+def ids_of_skus(session: Session, *, keys: Collection[str]) -> dict[str, int]:
+    """The ids of the variants with these SKU keys (see ``sku_key``), by key; unknown keys are left out."""
+    if not keys:
+        return {}
+    return {row[0]: row[1] for row in session.execute(_IDS_OF_SKUS, {"skus": sorted(set(keys))})}
+
+
 def by_skus(session: Session, *, skus: Collection[str]) -> dict[str, VariantInfo]:
     """The variants with these SKUs (those that exist), by SKU as given."""
     keys = {sku: sku_key(sku) for sku in skus}

@@ -12,9 +12,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from fractions import Fraction
+from functools import lru_cache
 
-from xuyen.commerce.pricing.allocation import round_half_up
+from xuyen.commerce.pricing.allocation import divide_half_up
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,7 @@ def rate_on(periods: Iterable[RatePeriod], *, tax_class: str, day: date) -> int 
     return max(covering, key=lambda period: period.valid_from).rate_bp
 
 
+@lru_cache(maxsize=1024)  # a handful of rates; Decimals are immutable, so one may be shared
 def percent(basis_points: int | None) -> Decimal | None:
     """Basis points as a percentage without trailing zeros (800 → 8, 1050 → 10.5); None stays None."""
     if basis_points is None:
@@ -55,7 +56,7 @@ def split(total: int, rate_bp: int | None) -> tuple[int, int]:
     """A VAT-inclusive ``total`` as (amount before tax, VAT)."""
     if not rate_bp:
         return total, 0
-    net = round_half_up(Fraction(total * 10_000, 10_000 + rate_bp))
+    net = divide_half_up(total * 10_000, 10_000 + rate_bp)
     return net, total - net
 
 
