@@ -17,12 +17,12 @@ from xuyen.domains import api_modules, load_handlers, page_modules, public_api_m
 from xuyen.errors import XuyenError
 from xuyen.http import (
     BodySizeLimit,
+    RequestContext,
     handle_http_error,
     handle_unexpected_error,
     handle_validation_error,
     handle_xuyen_error,
     problem,
-    request_context,
 )
 from xuyen.logs import configure_logging
 from xuyen.migrate import current_revision, head_revision
@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.sessions = session_factory(engine)
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, overrides=_body_limits(settings))
-    app.middleware("http")(request_context)  # added last, so it wraps everything: every answer has an id
+    app.add_middleware(RequestContext)  # added last, so it wraps everything: every answer has an id
     app.add_exception_handler(XuyenError, handle_xuyen_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_error)

@@ -6,13 +6,14 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -134,26 +135,44 @@ async def handle_unexpected_error(request: Request, exc: Exception) -> Response:
                    "try again, and if it keeps happening give the request id to your administrator.")
 
 
-async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    """Give every request an id (the client's ``X-Request-ID`` if it is safe), log it, echo it back."""
-    incoming = request.headers.get(REQUEST_ID_HEADER, "")
-    request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
-    token = request_id_var.set(request_id)
-    started = time.perf_counter()
-    try:
+class RequestContext:
+    """Give every request an id (the client's ``X-Request-ID`` if it is safe), log it, echo it back; an error
+    that got past the exception handlers still gets an answer with the id.
+
+    A plain ASGI middleware: the request runs in the same task, with no streams in between."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = Headers(scope=scope).get(REQUEST_ID_HEADER, "")
+        request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        answered: list[int] = []
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                answered.append(message["status"])
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+            await send(message)
+
         try:
-            response = await call_next(request)
-        except Exception as exc:  # errors raised past the exception handlers still get an answer
-            response = await handle_unexpected_error(request, exc)
-        response.headers[REQUEST_ID_HEADER] = request_id
-        log.info(
-            "request",
-            extra={"method": request.method, "path": request.url.path, "status": response.status_code,
-                   "duration_ms": round((time.perf_counter() - started) * 1000, 2)},
-        )
-        return response
-    finally:
-        request_id_var.reset(token)
+            try:
+                await self.app(scope, receive, send_with_id)
+            except Exception as exc:
+                if answered:  # the answer has begun: nothing more can be said on this connection
+                    raise
+                response = await handle_unexpected_error(Request(scope), exc)
+                await response(scope, receive, send_with_id)
+            log.info("request", extra={"method": scope["method"], "path": scope["path"],
+                                       "status": answered[0] if answered else 500,
+                                       "duration_ms": round((time.perf_counter() - started) * 1000, 2)})
+        finally:
+            request_id_var.reset(token)
 
 
 def _too_large(limit: int) -> PayloadTooLarge:
