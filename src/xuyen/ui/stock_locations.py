@@ -84,11 +84,7 @@ def _edit_page(request: Request, session: Session, *, location_id: int, error: s
 def location_page(request: Request, session: DbSession, _viewer: ManagerViewer, location_id: RowId,
                   saved: str = "") -> Response:
     """One location's details, to change them or to close or reopen it."""
-    try:
-        return _edit_page(request, session, location_id=location_id, saved=saved == "1")
-    except XuyenError as exc:
-        return render(request, "error.html", {"status": exc.status, "code": exc.code, "request_id": "",
-                                              "detail": exc.message}, status_code=exc.status)
+    return _edit_page(request, session, location_id=location_id, saved=saved == "1")
 
 
 @router.post("/stock/locations/{location_id}")
@@ -109,8 +105,7 @@ def change_location(request: Request, session: DbSession, viewer: ManagerViewer,
     except XuyenError as exc:
         session.rollback()
         if exc.code == "location_not_found":
-            return render(request, "error.html", {"status": exc.status, "code": exc.code, "request_id": "",
-                                                  "detail": exc.message}, status_code=exc.status)
+            raise  # the error page
         return _edit_page(request, session, location_id=location_id, error=exc.message, form=form,
                           status_code=exc.status)
     return RedirectResponse(f"/stock/locations/{location_id}?saved=1", status_code=303)
