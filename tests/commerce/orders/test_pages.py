@@ -76,3 +76,34 @@ def test_the_vat_summary_adds_up_per_rate() -> None:
                                                                               vat_amount=0)]
     assert [(row.rate, row.net, row.vat, row.total) for row in vat_summary(lines)] == [
         ("8", 300, 24, 324), ("10", 50, 5, 55), (None, 70, 0, 70)]
+
+
+def test_an_exchange_in_the_hanoi_store_from_the_page(agent: Browser, session: Session) -> None:
+    shop = make_shop(session)
+    order_id = _order(session)
+    for status in (OrderStatus.shipped, OrderStatus.completed):
+        service.move_order(session, order_id=order_id, status=status, actor="kho")
+    shirt, _book = lines_of(session, order_id)
+    assert "/exchanges" in agent.client.get(f"/orders/{order_id}").text
+    form = {"csrf_token": agent.csrf, f"qty_{shirt.id}": "1", "location_id": str(shop.hanoi), "reason": "đổi cỡ"}
+    for refused, code in (({}, 422), ({"new_sku_1": "KHONG-CO"}, 404),
+                          ({"new_sku_1": "SOMI-M", "difference_by": "cod"}, 422),
+                          ({"new_sku_1": "SOMI-M", "location_id": ""}, 422)):
+        answer = agent.client.post(f"/orders/{order_id}/exchanges", data={**form, **refused})
+        assert answer.status_code == code, (refused, answer.status_code)
+    session.rollback()
+    assert level(session, variant_id=shop.variants["AO-DEN-M"], location_id=shop.hanoi) == (3, 0)  # nothing done
+
+    swapped = agent.client.post(f"/orders/{order_id}/exchanges", data={
+        **form, "new_sku_1": "SOMI-M", "new_qty_1": "1", "difference_by": "cash"}, follow_redirects=False)
+    assert swapped.status_code == 303, swapped.text
+    new_order_id = int(swapped.headers["location"].split("/orders/")[1].split("?")[0])
+    assert new_order_id != order_id
+    session.rollback()
+    new_order = service.get_order(session, order_id=new_order_id)
+    assert (new_order.channel.value, new_order.total) == ("pos", 349_000)
+    assert level(session, variant_id=shop.variants["AO-DEN-M"], location_id=shop.hanoi) == (4, 0)  # came back
+    assert level(session, variant_id=shop.variants["SOMI-M"], location_id=shop.hanoi) == (2, 0)  # went out
+    detail = service.order_detail(session, order_id=new_order_id)
+    assert sorted((payment.method.value, payment.amount) for payment in detail.payments) == [
+        ("cash", 349_000 - 199_000), ("exchange", 199_000)]

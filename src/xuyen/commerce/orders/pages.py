@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from xuyen.auth.models import Role
 from xuyen.commerce.channels import SalesChannel
@@ -57,6 +58,10 @@ METHOD_LABELS = {
     "vnpay": "VNPay", "zalopay": "ZaloPay", "card": i18n.N_("Card"), "cash": i18n.N_("Cash"),
     "stored_value": i18n.N_("Stored value"), "points": i18n.N_("Points"), "exchange": i18n.N_("Exchange credit"),
 }
+# An exchange on the order page: how many new items it may name, and how the customer may pay the difference.
+EXCHANGE_ROWS = 3
+DIFFERENCE_METHODS = (PaymentMethod.cash, PaymentMethod.card, PaymentMethod.bank_transfer, PaymentMethod.momo,
+                      PaymentMethod.zalopay, PaymentMethod.stored_value)
 PAYMENT_STATUS_LABELS = {
     "pending": i18n.N_("Pending"), "authorised": i18n.N_("Authorised"), "paid": i18n.N_("Paid"),
     "refunded": i18n.N_("Refunded"), "failed": i18n.N_("Failed"),
@@ -152,6 +157,7 @@ def _order_page(request: Request, session: Session, *, order_id: int, error: str
         "line_names": {line.id: f"{line.sku} · {line.name}" for line in detail.lines},
         "locations": locations, "location_names": {loc.id: loc.name for loc in locations},
         "store_name": stores.get(session, store_id=order.store_id).name if order.store_id else "",
+        "difference_methods": DIFFERENCE_METHODS, "exchange_rows": EXCHANGE_ROWS,
         "error": error, "notice": notice}, status_code=status_code)
 
 
@@ -204,6 +210,20 @@ def _quantity(text: str) -> int:
     return int(text) if text.isdigit() and len(text) <= 3 else 0
 
 
+def _return_lines(form: FormData) -> list[ReturnLineIn]:
+    """The lines coming back: a quantity per order line (``qty_<line id>``), damaged when ticked."""
+    return [ReturnLineIn(order_line_id=int(key[4:]), quantity=_quantity(str(value)),
+                         condition=ReturnCondition.damaged if form.get(f"damaged_{key[4:]}")
+                         else ReturnCondition.restock)
+            for key, value in form.multi_items() if key.startswith("qty_") and key[4:].isdigit()
+            and len(key) < 16 and _quantity(str(value)) > 0]
+
+
+def _form_location(form: FormData) -> int | None:
+    location = str(form.get("location_id", ""))
+    return int(location) if location.isdigit() and len(location) < 11 else None
+
+
 @router.post("/orders/{order_id:int}/returns")
 async def create_return(request: Request, session: DbSession, viewer: AgentViewer, order_id: OrderId) -> Response:
     """Take a return in a store: the quantities per line (``qty_<line id>``), their condition, where they came
@@ -211,20 +231,42 @@ async def create_return(request: Request, session: DbSession, viewer: AgentViewe
     form = await request.form()
     check_csrf(viewer.auth_session, str(form.get("csrf_token", "")))
     try:
-        lines = [ReturnLineIn(order_line_id=int(key[4:]), quantity=_quantity(str(value)),
-                              condition=ReturnCondition.damaged if form.get(f"damaged_{key[4:]}")
-                              else ReturnCondition.restock)
-                 for key, value in form.multi_items() if key.startswith("qty_") and key[4:].isdigit()
-                 and len(key) < 16 and _quantity(str(value)) > 0]
-        location = str(form.get("location_id", ""))
         refund_to = RefundTo.stored_value if form.get("refund_to") == "stored_value" else RefundTo.original
-        service.create_return(session, order_id=order_id, lines=lines,
-                              location_id=int(location) if location.isdigit() and len(location) < 11 else None,
+        service.create_return(session, order_id=order_id, lines=_return_lines(form), location_id=_form_location(form),
                               actor=actor_name(viewer.principal), reason=str(form.get("reason", ""))[:500],
                               refund_to=refund_to, scope_store_id=viewer.principal.store_id)
     except XuyenError as exc:
         return _refused(request, session, order_id, exc)
     return _back(order_id, "returned")
+
+
+@router.post("/orders/{order_id:int}/exchanges")
+async def create_exchange(request: Request, session: DbSession, viewer: AgentViewer, order_id: OrderId) -> Response:
+    """Swap goods in a store: the lines coming back as for a return, the new goods (``new_sku_<n>`` and
+    ``new_qty_<n>``), how the customer pays any difference; then the new sale is shown."""
+    form = await request.form()
+    check_csrf(viewer.auth_session, str(form.get("csrf_token", "")))
+    try:
+        new_lines = [LineIn(code=str(form.get(f"new_sku_{row}", "")).strip()[:64],
+                            quantity=_quantity(str(form.get(f"new_qty_{row}", "1"))))
+                     for row in range(1, EXCHANGE_ROWS + 1) if str(form.get(f"new_sku_{row}", "")).strip()]
+        if not new_lines:
+            raise ValidationFailed("Give the SKU of at least one new item to exchange for.", code="invalid_lines")
+        method = str(form.get("difference_by", PaymentMethod.cash.value))
+        if method not in {item.value for item in DIFFERENCE_METHODS}:
+            raise ValidationFailed("Choose how the customer pays the difference.", code="invalid_payment")
+        refund_to = RefundTo.stored_value if form.get("refund_to") == "stored_value" else RefundTo.original
+        location_id = _form_location(form)
+        if location_id is None:
+            raise ValidationFailed("Choose the store where the exchange happens.", code="store_required")
+        _, new_order = service.create_exchange(
+            session, order_id=order_id, lines=_return_lines(form), location_id=location_id,
+            new_lines=new_lines, payments=[PaymentIn(method=PaymentMethod(method))],
+            actor=actor_name(viewer.principal), reason=str(form.get("reason", ""))[:500], refund_to=refund_to,
+            scope_store_id=viewer.principal.store_id)
+    except XuyenError as exc:
+        return _refused(request, session, order_id, exc)
+    return _back(new_order.id, "exchanged")
 
 
 def parse_cart(text: str) -> list[LineIn]:
