@@ -164,7 +164,7 @@ def test_zalopay_checks_our_mac_and_settings(session: Session,
                                  config=zalopay.ZalopayConfig(**{**config.__dict__, "key2": ""}))
     assert fake.created == {}
     assert online.zalopay_order_url(session, order_id=order_id, config=config).startswith(fake.base_url)
-    assert list(fake.created)[0].endswith(".2")
+    assert next(iter(fake.created)).endswith(".2")
 
 
 def test_the_order_mac_follows_zalopays_field_order() -> None:
