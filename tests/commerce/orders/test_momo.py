@@ -98,6 +98,9 @@ def test_the_same_pay_url_until_an_attempt_fails(session: Session,
     first = online.momo_payment_url(session, order_id=order_id, config=config)
     assert online.momo_payment_url(session, order_id=order_id, config=config) == first
     [first_id] = fake.created
+    assert _pay(fake.base_url, first_id, result_code=7000) == 204
+    assert "last_failure" not in _payment(session, order_id).details
+    assert online.momo_payment_url(session, order_id=order_id, config=config) == first
     assert _pay(fake.base_url, first_id, result_code=1006) == 204
     payment = _payment(session, order_id)
     assert payment.status is PaymentStatus.pending

@@ -249,13 +249,16 @@ def momo_payment_url(session: Session, *, order_id: int, config: momo.MomoConfig
 
 
 def momo_ipn(session: Session, *, body: Mapping[str, Any], config: momo.MomoConfig) -> Outcome:
-    """MoMo's IPN: checked for shape (ValidationFailed) and signature (BadRequest), then applied once."""
+    """MoMo's IPN: checked for shape (ValidationFailed) and signature (BadRequest), then applied once; a result
+    that is not final yet (the customer still confirming, MoMo still processing) changes nothing."""
     fields = momo.read_ipn(body)
     if fields is None:
         raise ValidationFailed("This is not a MoMo IPN: a field is missing or has the wrong type.",
                                code="malformed_ipn")
     if not momo.verify_ipn(fields, config):
         raise BadRequest("The IPN's signature is not MoMo's.", code="invalid_signature")
+    if fields["resultCode"] in momo.IN_PROGRESS:
+        return Outcome.ALREADY
     transaction = str(fields["transId"])
     report = Report(reference=_base_reference(fields["orderId"]), amount=fields["amount"],
                     succeeded=fields["resultCode"] == momo.SUCCESS, transaction=transaction,

@@ -26,6 +26,7 @@ IPN_FIELDS = ("accessKey", "amount", "extraData", "message", "orderId", "orderIn
               "payType", "requestId", "responseTime", "resultCode", "transId")
 IPN_NUMBERS = ("amount", "resultCode", "transId", "responseTime")
 SUCCESS = 0
+IN_PROGRESS = frozenset({1000, 7000, 7002, 8000, 9000})  # waiting for the customer or being processed: not final
 ORDER_ID = re.compile(r"^[0-9a-zA-Z]([-_.]*[0-9a-zA-Z]+)*$")
 MAX_TEXT = 500
 
