@@ -97,6 +97,22 @@ class Settings(BaseSettings):
     vnpay_hash_secret: SecretStr = SecretStr("")
     vnpay_payment_url: str = "https://sandbox.vnpayment.vn/paymentv2/vpcpay.html"
     vnpay_return_url: str = ""
+    # MoMo (the partner code, access key and secret key from MoMo; the create endpoint, the sandbox's by default;
+    # our IPN address, https://<host>/payments/momo/ipn; where MoMo sends the customer back after paying)
+    momo_partner_code: str = ""
+    momo_access_key: str = ""
+    momo_secret_key: SecretStr = SecretStr("")
+    momo_endpoint: str = "https://test-payment.momo.vn/v2/gateway/api/create"
+    momo_ipn_url: str = ""
+    momo_redirect_url: str = ""
+    # ZaloPay (the app id, key1 and key2 from ZaloPay; the create endpoint, the sandbox's by default; our callback
+    # address, https://<host>/payments/zalopay/callback; where ZaloPay sends the customer back after paying)
+    zalopay_app_id: str = ""
+    zalopay_key1: SecretStr = SecretStr("")
+    zalopay_key2: SecretStr = SecretStr("")
+    zalopay_endpoint: str = "https://sb-openapi.zalopay.vn/v2/create"
+    zalopay_callback_url: str = ""
+    zalopay_redirect_url: str = ""
 
     # Demo
     demo_seed: int = 2026

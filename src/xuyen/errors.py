@@ -61,3 +61,7 @@ class RateLimited(XuyenError):
 
 class ServiceUnavailable(XuyenError):
     status, default_code, title = 503, "unavailable", "Service unavailable"
+
+
+class BadGateway(XuyenError):
+    status, default_code, title = 502, "bad_gateway", "Bad gateway"

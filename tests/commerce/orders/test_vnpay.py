@@ -108,3 +108,20 @@ def test_the_amount_is_scaled_only_at_the_gateway() -> None:
     assert vnpay.signing_text(params) == "vnp_Amount=100&vnp_TxnRef=A+B%26C"
     signed = {**params, "vnp_SecureHash": vnpay.sign(params, "s")}
     assert vnpay.verify(signed, "s") and not vnpay.verify(signed, "other") and not vnpay.verify(params, "s")
+
+
+def test_a_vnpay_payment_for_an_order_cancelled_meanwhile_is_recorded_for_a_refund(
+        session: Session, gateway: tuple[FakeVnpay, str, str]) -> None:
+    _fake, _app_url, vnpay_url = gateway
+    order_id = _pending_order(session)
+    config = vnpay.VnpayConfig(tmn_code=TMN, hash_secret=SECRET, payment_url=f"{vnpay_url}/paymentv2/vpcpay.html",
+                               return_url="https://shop.example.vn/kq")
+    url = online.vnpay_payment_url(session, order_id=order_id, ip="1.2.3.4", config=config)
+    assert httpx.get(url).headers.get("X-Fake-Error") is None
+    txn_ref = dict(parse_qsl(urlsplit(url).query))["vnp_TxnRef"]
+    service.cancel_order(session, order_id=order_id, actor="staff", reason="khách đổi ý")
+    assert httpx.post(f"{vnpay_url}/_fake/pay", data={"txn_ref": txn_ref}).json()["RspCode"] == "00"
+    session.rollback()
+    order = service.get_order(session, order_id=order_id)
+    assert order.status is OrderStatus.cancelled and order.needs_attention and "refund" in order.attention_reason
+    assert httpx.post(f"{vnpay_url}/_fake/pay", data={"txn_ref": txn_ref}).json()["RspCode"] == "02"

@@ -151,6 +151,23 @@ def vnpay_payment(order_id: OrderId, request: Request, session: Db, _caller: Age
     return {"url": url}
 
 
+@router.post("/orders/{order_id}/payments/momo", summary="Pay a waiting order with MoMo", responses={
+    **_ERRORS, 502: {"description": "MoMo refused the payment"}, 503: {"description": "MoMo is not set up"}})
+def momo_payment(order_id: OrderId, request: Request, session: Db, _caller: Agent) -> dict[str, str]:
+    """MoMo's ``payUrl`` to send the customer to (the same one again until a payment attempt fails)."""
+    url = online.momo_payment_url(session, order_id=order_id, config=online.momo_config(request.app.state.settings))
+    return {"url": url}
+
+
+@router.post("/orders/{order_id}/payments/zalopay", summary="Pay a waiting order with ZaloPay", responses={
+    **_ERRORS, 502: {"description": "ZaloPay refused the order"}, 503: {"description": "ZaloPay is not set up"}})
+def zalopay_payment(order_id: OrderId, request: Request, session: Db, _caller: Agent) -> dict[str, str]:
+    """ZaloPay's ``order_url`` to send the customer to (the same one again while it stands)."""
+    url = online.zalopay_order_url(session, order_id=order_id,
+                                   config=online.zalopay_config(request.app.state.settings))
+    return {"url": url}
+
+
 @router.post("/orders/{order_id}/status", summary="Move an order along", responses=_ERRORS)
 def move_order(order_id: OrderId, body: MoveIn, session: Db, caller: Agent) -> OrderOut:
     """fulfilling, ready_for_pickup, shipped or completed, as the state machine allows."""
