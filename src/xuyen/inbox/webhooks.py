@@ -33,9 +33,15 @@ async def _webhook_request(request: Request) -> WebhookRequest:
                           query=dict(request.query_params), body=await request.body(), received_at=utcnow())
 
 
-@router.api_route("/{channel_id}", methods=["GET", "POST"], summary="A channel provider's webhook",
-                  include_in_schema=True)
 def webhook(channel_id: ChannelId, incoming: Annotated[WebhookRequest, Depends(_webhook_request)],
             session: Annotated[Session, Depends(get_session)]) -> Response:
+    """What a channel provider sends: its verification challenge (GET) or its events (POST)."""
     answer = intake.receive_webhook(session, channel_id=channel_id, request=incoming)
     return Response(content=answer.body, status_code=answer.status, media_type=answer.content_type)
+
+
+# One handler, two operations in the API description (one operation id each).
+router.add_api_route("/{channel_id}", webhook, methods=["GET"], summary="A channel provider's verification challenge",
+                     operation_id="channel_webhook_challenge")
+router.add_api_route("/{channel_id}", webhook, methods=["POST"], summary="A channel provider's webhook",
+                     operation_id="channel_webhook")
