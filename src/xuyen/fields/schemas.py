@@ -12,7 +12,7 @@ from xuyen.fields.service import MAX_FIELDS_PER_ENTITY, MAX_LABEL, MAX_OPTIONS, 
 from xuyen.fields.values import MAX_CHOICES, MAX_TEXT
 
 Key = Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$", examples=["hang_thanh_vien"])
-Label = Field(max_length=MAX_LABEL)
+Label = Field(default="", max_length=MAX_LABEL)
 
 # What an entity's input schema declares to take custom field values (see docs/custom-fields.md):
 #     custom_fields: CustomFieldsIn = None

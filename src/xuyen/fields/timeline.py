@@ -25,9 +25,13 @@ def field_items(session: Session, profile_ids: Sequence[int], before: tuple[date
                                 and_(CustomFieldChange.at == at, CustomFieldChange.id < change_id)))
     changes = list(session.scalars(query))
     keys = sorted({key for change in changes for key in change.changes})
-    labels = dict(session.execute(select(CustomField.key, CustomField.label_vi).where(
-        CustomField.entity == "customer", CustomField.key.in_(keys))).tuples().all()) if keys else {}
+    fields = session.scalars(select(CustomField).where(CustomField.entity == "customer",
+                                                       CustomField.key.in_(keys))).all() if keys else []
+    labels = {field.key: field.label_vi for field in fields}
+    order = {field.key: field.position for field in fields}
     return [TimelineItem(at=change.at, kind="field", seq=change.id, channel=None,
-                         title=", ".join(labels.get(key, key) for key in change.changes), source=change.actor,
+                         title=", ".join(labels.get(key, key) for key in sorted(
+                             change.changes, key=lambda key: (order.get(key, len(order)), key))),
+                         source=change.actor,
                          data={"changes": change.changes, "actor": change.actor})
             for change in changes]
