@@ -128,9 +128,9 @@ def get_field(session: Session, *, field_id: int) -> CustomField:
     return field
 
 
-def define_field(session: Session, *, entity: str, label_vi: str, kind: str, actor: str, key: str = "",
-                 label_en: str = "", options: Sequence[OptionSpec] = (), required: bool = False) -> CustomField:
-    """Add a field to an entity (its key, from the label when not given, can never change)."""
+def add_field(session: Session, *, entity: str, label_vi: str, kind: str, actor: str, key: str = "",
+              label_en: str = "", options: Sequence[OptionSpec] = (), required: bool = False) -> CustomField:
+    """Add a field to an entity (helper: no commit; see ``define_field``)."""
     check_entity(entity)
     if kind not in KINDS:
         raise ValidationFailed(f"A field's kind is one of {', '.join(KINDS)}, not {kind[:32]!r}.",
@@ -155,6 +155,14 @@ def define_field(session: Session, *, entity: str, label_vi: str, kind: str, act
     session.flush()
     audit.record(session, actor=actor, action="field.defined", subject_type="custom_field", subject_id=field.id,
                  detail={"entity": entity, "key": key, "kind": kind})
+    return field
+
+
+def define_field(session: Session, *, entity: str, label_vi: str, kind: str, actor: str, key: str = "",
+                 label_en: str = "", options: Sequence[OptionSpec] = (), required: bool = False) -> CustomField:
+    """Add a field to an entity (its key, from the label when not given, can never change)."""
+    field = add_field(session, entity=entity, label_vi=label_vi, kind=kind, actor=actor, key=key,
+                      label_en=label_en, options=options, required=required)
     session.commit()
     return field
 
