@@ -32,9 +32,13 @@ def test_what_is_not_a_number_is_refused(raw: object) -> None:
         read_number(raw, form=True)
 
 
-def test_numbers_too_large_are_refused() -> None:
+def test_numbers_too_large_or_too_precise_are_refused() -> None:
     with pytest.raises(BadValue, match="too large"):
         read_number(10**15, form=False)
+    with pytest.raises(BadValue, match="too many digits"):
+        read_number("99999999999999.9999", form=False)
+    assert read_number("50000000000000", form=False) == Decimal("50000000000000")
+    assert read_number("12345678901.2345", form=False) == Decimal("12345678901.2345")
 
 
 def test_dates_are_dd_mm_yyyy_in_forms_and_iso_in_the_api() -> None:

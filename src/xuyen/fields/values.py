@@ -18,6 +18,8 @@ from xuyen.fields.models import NUMBER_PRECISION, NUMBER_SCALE
 MAX_TEXT = 1000
 MAX_CHOICES = 20
 MAX_NUMBER = Decimal(10) ** (NUMBER_PRECISION - NUMBER_SCALE)
+# Every stored number is exact in a double (SQLite's REAL, a JSON number): 15 significant digits at most.
+MAX_DIGITS = 15
 _DOTTED_THOUSANDS = re.compile(r"^-?\d{1,3}(\.\d{3})+(,\d+)?$")
 _COMMA_DECIMAL = re.compile(r"^-?\d+(,\d+)?$")
 _PLAIN_DECIMAL = re.compile(r"^-?\d+(\.\d+)?$")
@@ -66,6 +68,8 @@ def _checked_number(number: Decimal) -> Decimal:
         raise BadValue(f"is too large (at most {MAX_NUMBER - 1:,} either way)")
     if number != number.quantize(Decimal(1).scaleb(-NUMBER_SCALE)):
         raise BadValue(f"has too many decimals (at most {NUMBER_SCALE})")
+    if len(number.normalize().as_tuple().digits) > MAX_DIGITS:
+        raise BadValue(f"has too many digits (at most {MAX_DIGITS} in all)")
     return number
 
 
