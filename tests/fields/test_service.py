@@ -79,6 +79,10 @@ def test_too_long_and_too_many_are_refused(session: Session) -> None:
     assert "too long" in _problems(refused)["note"]
     assert "too many" in _problems(refused)["likes"]
     session.rollback()
+    with pytest.raises(ValidationFailed, match="At most 100"):
+        service.set_values(session, entity="customer", entity_id=customer, form=False, actor=ACTOR,
+                           values={f"k{i}": "x" for i in range(101)})
+    session.rollback()
     assert session.scalar(select(func.count()).select_from(CustomFieldValue)) == 0
 
 

@@ -304,6 +304,9 @@ def check_values(session: Session, *, entity: str, entity_id: int | None, values
     """Read every value of ``values`` (by field key) for its field, or raise one ValidationFailed naming every
     field that does not fit (``details['fields']``: key → message). ``complete``: also require every required
     field that is not set yet (for a new record). Reads only."""
+    if len(values) > MAX_FIELDS_PER_ENTITY:
+        raise ValidationFailed(f"At most {MAX_FIELDS_PER_ENTITY} custom field values at once.",
+                               code="too_many_values")
     fields = {field.key: field for field in list_fields(session, entity=entity, include_archived=True)}
     current = values_of(session, entity=entity, entity_id=entity_id) if entity_id is not None else {}
     problems: dict[str, str] = {}
