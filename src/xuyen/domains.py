@@ -18,6 +18,7 @@ DOMAINS: tuple[str, ...] = (
     "xuyen.customers",
     "xuyen.customers.importing",
     "xuyen.customers.duplicates",
+    "xuyen.fields",
     "xuyen.inbox.routing",  # before the inbox: its /conversations/search must win over /conversations/{id}
     "xuyen.inbox",
     "xuyen.inbox.sla",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from xuyen import audit
@@ -19,6 +20,7 @@ from xuyen.customers import privacy, service
 from xuyen.customers.schemas import (
     ConsentIn,
     ConsentOut,
+    CustomerChange,
     CustomerOut,
     CustomerSummaryOut,
     ErasureIn,
@@ -27,6 +29,7 @@ from xuyen.customers.schemas import (
     consents_out,
 )
 from xuyen.errors import ValidationFailed
+from xuyen.fields import customers as custom_fields
 from xuyen.http import get_session
 from xuyen.identity.schemas import MAX_ID
 from xuyen.identity.service import actor_name
@@ -34,6 +37,7 @@ from xuyen.identity.service import actor_name
 router = APIRouter(tags=["customers"])
 
 MAX_LIMIT = 200
+MAX_EXPORT = 10_000
 
 Db = Annotated[Session, Depends(get_session)]
 Agent = Annotated[Principal, Depends(require_role(Role.agent))]
@@ -41,26 +45,75 @@ Manager = Annotated[Principal, Depends(require_role(Role.manager))]
 Owner = Annotated[Principal, Depends(require_role(Role.owner))]
 CustomerId = Annotated[int, Path(ge=1, le=MAX_ID, description="The customer's profile id (an absorbed id works too).")]
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such customer, or erased"}}
+_BAD_FILTER: dict[int | str, dict[str, Any]] = {422: {
+    "description": "A custom-field condition that does not fit its field (invalid_condition, unknown_field)"}}
+Search = Annotated[str, Query(max_length=200, description="A name (with or without diacritics), a phone in any "
+                                                          "format, an e-mail or any identifier. Empty: the most "
+                                                          "recently seen customers.")]
+FieldConditions = Annotated[list[str], Query(
+    alias="field", description="Custom-field conditions, all of which must hold, written key:operator:value with "
+                               "operators equals, contains, between (low..high, either may be left out), any_of "
+                               "(comma-separated), is_set (yes/no); numbers and dates as in the API (1500000.5, "
+                               "2026-12-25). E.g. `tier:any_of:vang,bac`, `spend:between:1000000..`.")]
 
 
-@router.get("/customers", summary="Search customers")
+@router.get("/customers", summary="Search customers", responses=_BAD_FILTER)
 def search_customers(
     session: Db,
     _caller: Agent,
-    q: Annotated[str, Query(max_length=200, description="A name (with or without diacritics), a phone in any "
-                                                        "format, an e-mail or any identifier. Empty: the most "
-                                                        "recently seen customers.")] = "",
+    q: Search = "",
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
+    conditions: FieldConditions = [],  # noqa: B006 (FastAPI copies the default)
+    with_fields: Annotated[bool, Query(alias="custom_fields", description="Add each customer's custom field "
+                                                                          "values.")] = False,
 ) -> list[CustomerSummaryOut]:
-    """Customers matching ``q``: identifier matches first, then names containing every word."""
-    return [CustomerSummaryOut.of(row) for row in service.search_customers(session, query=q, limit=limit)]
+    """Customers matching ``q`` and the custom-field conditions: identifier matches first, then names containing
+    every word."""
+    where = custom_fields.condition_clauses(session, conditions=conditions)
+    rows = service.search_customers(session, query=q, limit=limit, where=where)
+    values = custom_fields.customers_values(session, profile_ids=[row.profile_id for row in rows]) \
+        if with_fields else {}
+    return [CustomerSummaryOut.of(row, values.get(row.profile_id)) for row in rows]
+
+
+@router.get("/customers/export.csv", summary="Export customers as CSV", response_class=Response,
+            responses={**_BAD_FILTER, 200: {"content": {"text/csv": {}}}})
+def export_customers_csv(
+    session: Db,
+    caller: Manager,
+    q: Search = "",
+    conditions: FieldConditions = [],  # noqa: B006 (FastAPI copies the default)
+    limit: Annotated[int, Query(ge=1, le=MAX_EXPORT)] = MAX_EXPORT,
+) -> Response:
+    """The customers matching ``q`` and the conditions (as the search), with a column per custom field."""
+    where = custom_fields.condition_clauses(session, conditions=conditions)
+    rows = service.search_customers(session, query=q, limit=limit, where=where)
+    audit.record(session, actor=actor_name(caller), action="customers.exported", subject_type="profile",
+                 subject_id="*", detail={"rows": len(rows), "q": q, "conditions": conditions})
+    session.commit()
+    return Response(custom_fields.customers_csv(session, rows=rows, locale=caller.locale),
+                    media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="customers.csv"'})
 
 
 @router.get("/customers/{customer_id:int}", summary="The customer 360", responses=_NOT_FOUND)
 def read_customer(customer_id: CustomerId, session: Db, caller: Agent) -> CustomerOut:
     """The customer with identifiers, merges, traits (with source and time), computed traits and consents.
     Every read is written to the audit log."""
-    return CustomerOut.of(service.get_customer(session, profile_id=customer_id, actor=actor_name(caller)))
+    answer = CustomerOut.of(service.get_customer(session, profile_id=customer_id, actor=actor_name(caller)))
+    answer.custom_fields = custom_fields.customer_values(session, profile_id=answer.id)
+    return answer
+
+
+@router.patch("/customers/{customer_id:int}", summary="Change a customer's custom fields", responses={
+    **_NOT_FOUND, 422: {"description": "A value that does not fit its field: nothing is saved "
+                                       "(invalid_custom_fields; details.fields names each field)"}})
+def change_customer(customer_id: CustomerId, body: CustomerChange, session: Db, caller: Agent) -> dict[str, Any]:
+    """Set some of the customer's custom field values (by key), all or nothing; answers with every value."""
+    return {"id": service.require_customer(session, profile_id=customer_id),
+            "custom_fields": custom_fields.set_customer_values(session, profile_id=customer_id,
+                                                               values=body.custom_fields, form=False,
+                                                               actor=actor_name(caller))}
 
 
 @router.get("/customers/{customer_id:int}/timeline", summary="The customer's timeline", responses={

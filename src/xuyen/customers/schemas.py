@@ -28,6 +28,14 @@ class ConsentIn(_In):
     proof: str = Field(min_length=1, max_length=1000, examples=["Signed paper form at store HN01"])
 
 
+class CustomerChange(_In):
+    """What to change of a customer through the API (more will come; traits arrive through the event log)."""
+
+    custom_fields: dict[str, Any] = Field(description="Custom field values by key; null or [] clears one. All or "
+                                                      "nothing (code invalid_custom_fields).",
+                                          examples=[{"hang": "vang", "chi_tieu": 1500000, "ngay_cuoi": "2026-12-25"}])
+
+
 class ErasureIn(_In):
     """Why the person is erased (their request, with its date and channel)."""
 
@@ -84,6 +92,8 @@ class CustomerOut(BaseModel):
     address: dict[str, Any] = Field(description="The address trait read into today's province and ward: status "
                                                 "(exact, ambiguous, province_only, unrecognised), current and old "
                                                 "codes, candidates when ambiguous, and the mapping's version.")
+    custom_fields: dict[str, Any] = Field(default_factory=dict, description="The business's own fields by key "
+                                          "(see /api/v1/fields): null, or [] for a multi-choice, when unset.")
 
     @classmethod
     def of(cls, customer: Customer360) -> CustomerOut:
@@ -123,11 +133,15 @@ class CustomerSummaryOut(BaseModel):
     birth_date: date | None
     address: str
     last_seen_at: datetime | None
+    custom_fields: dict[str, Any] | None = Field(default=None, description="The custom field values by key, "
+                                                 "when asked for with `custom_fields=true`.")
 
     @classmethod
-    def of(cls, row: CustomerProfile) -> CustomerSummaryOut:
-        """The answer for a stored customer row."""
-        return cls.model_validate(row)
+    def of(cls, row: CustomerProfile, custom_fields: dict[str, Any] | None = None) -> CustomerSummaryOut:
+        """The answer for a stored customer row (with its custom field values, when given)."""
+        answer = cls.model_validate(row)
+        answer.custom_fields = custom_fields
+        return answer
 
 
 class TimelineItemOut(BaseModel):

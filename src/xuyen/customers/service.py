@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, exists, func, or_, select
+from sqlalchemy import ColumnElement, delete, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from xuyen import audit
@@ -267,18 +267,24 @@ def _identifier_matches(session: Session, query: str) -> list[int]:
     return found or _roots_holding(session, kind=None, value=query.strip())
 
 
-def search_customers(session: Session, *, query: str, limit: int = 20) -> list[CustomerProfile]:
+def search_customers(session: Session, *, query: str, limit: int = 20,
+                     where: Sequence[ColumnElement[bool]] = ()) -> list[CustomerProfile]:
     """Customers whose name (with or without diacritics) contains every word of ``query``, or who hold it as a
-    phone (any format), e-mail or other identifier; best matches first."""
+    phone (any format), e-mail or other identifier; best matches first. ``where``: more conditions on
+    ``CustomerProfile`` every customer found meets (custom-field filters, say)."""
     query = " ".join(query.split())[:200]
     if not query:
-        return list_customers(session, limit=limit)
+        return list_customers(session, limit=limit, where=where)
     ids = _identifier_matches(session, query)
     found = [row for row in (session.get(CustomerProfile, profile_id) for profile_id in ids) if row is not None]
+    if where and found:
+        kept = set(session.scalars(select(CustomerProfile.profile_id).where(
+            CustomerProfile.profile_id.in_([row.profile_id for row in found]), *where)))
+        found = [row for row in found if row.profile_id in kept]
     words = trait_rules.folded(query).split()
     if words and len(found) < limit:
-        name_query = select(CustomerProfile).order_by(CustomerProfile.last_seen_at.desc().nulls_last(),
-                                                      CustomerProfile.profile_id.desc()).limit(limit)
+        name_query = select(CustomerProfile).where(*where).order_by(
+            CustomerProfile.last_seen_at.desc().nulls_last(), CustomerProfile.profile_id.desc()).limit(limit)
         for word in words:
             name_query = name_query.where(or_(CustomerProfile.name_folded.like(f"{word} %"),
                                               CustomerProfile.name_folded.like(f"% {word} %"),
@@ -289,10 +295,12 @@ def search_customers(session: Session, *, query: str, limit: int = 20) -> list[C
     return found[:limit]
 
 
-def list_customers(session: Session, *, limit: int = 20, offset: int = 0) -> list[CustomerProfile]:
-    """The customers seen most recently."""
-    return list(session.scalars(select(CustomerProfile).order_by(CustomerProfile.last_seen_at.desc().nulls_last(),
-                                                                 CustomerProfile.profile_id.desc())
+def list_customers(session: Session, *, limit: int = 20, offset: int = 0,
+                   where: Sequence[ColumnElement[bool]] = ()) -> list[CustomerProfile]:
+    """The customers seen most recently (meeting the conditions ``where``, when given)."""
+    return list(session.scalars(select(CustomerProfile).where(*where)
+                                .order_by(CustomerProfile.last_seen_at.desc().nulls_last(),
+                                          CustomerProfile.profile_id.desc())
                                 .limit(limit).offset(offset)))
 
 

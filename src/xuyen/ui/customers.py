@@ -17,22 +17,29 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from xuyen import audit
 from xuyen.auth.models import Role
 from xuyen.customers import privacy, service
 from xuyen.customers.consents import ANY_CHANNEL, CHANNELS, MAX_PROOF_TEXT, PURPOSES, InvalidConsent, granted_of
+from xuyen.customers.models import CustomerProfile
 from xuyen.customers.service import Customer360
 from xuyen.customers.timeline import TimelineItem
 from xuyen.customers.traits import Observation, address_text
 from xuyen.errors import NotFound, ValidationFailed
 from xuyen.events.profiles import CONSENT_EVENT
+from xuyen.fields import customers as customer_fields
+from xuyen.fields import filters as field_filters
+from xuyen.fields import service as field_service
 from xuyen.http import get_session
 from xuyen.identity.schemas import MAX_ID, MAX_REASON
 from xuyen.identity.service import actor_name
+from xuyen.ui import custom_fields as custom_field_pages
 from xuyen.ui.deps import Viewer, check_csrf, page_role
 from xuyen.ui.panels import panels_for
-from xuyen.ui.rendering import render
+from xuyen.ui.rendering import render, request_locale
 
 SEARCH_RESULTS = 50
+MAX_EXPORT = 10_000
 TIMELINE_PAGE = 30
 MAX_SHOWN_VALUE = 300
 FIRST_TRAITS = ("name", "phone", "email", "birthday", "gender", "address")
@@ -219,14 +226,49 @@ def _see_other(target: str) -> RedirectResponse:
     return RedirectResponse(target, status_code=303)
 
 
+def _custom_filters(request: Request, session: Session, viewer: Viewer) -> tuple[list[Any], list[dict[str, Any]], str]:
+    """The custom-field conditions of the list's filter form as clauses, the form's inputs, and why the
+    conditions were refused (then no clause applies)."""
+    fields = field_service.list_fields(session, entity=customer_fields.ENTITY)
+    inputs = custom_field_pages.filter_inputs(fields, request.query_params, locale=request_locale(request, viewer))
+    try:
+        clauses = field_filters.conditions_clauses(
+            session, entity=customer_fields.ENTITY, id_column=CustomerProfile.profile_id, form=True,
+            conditions=custom_field_pages.filter_conditions(fields, request.query_params))
+    except ValidationFailed as exc:
+        return [], inputs, exc.message
+    return clauses, inputs, ""
+
+
 @router.get("/customers")
 def customers_page(request: Request, session: DbSession, viewer: AgentViewer,
                    q: Annotated[str, Query(max_length=200)] = "") -> Response:
-    """Search customers by name, phone, e-mail or identifier; the most recently seen when there is no query."""
+    """Search customers by name, phone, e-mail or identifier, and by custom fields; the most recently seen when
+    there is no query."""
     query = " ".join(q.split())
-    rows = service.search_customers(session, query=query, limit=SEARCH_RESULTS)
+    where, filters, filter_error = _custom_filters(request, session, viewer)
+    rows = service.search_customers(session, query=query, limit=SEARCH_RESULTS, where=where)
     return render(request, "customers/list.html", {"query": query, "rows": rows,
-                                                   "total": service.count_customers(session)})
+                                                   "total": service.count_customers(session),
+                                                   "filters": filters, "filtered": bool(where),
+                                                   "filter_error": filter_error,
+                                                   "export_query": str(request.query_params)})
+
+
+@router.get("/customers/export.csv")
+def export_customers(request: Request, session: DbSession, viewer: ManagerViewer,
+                     q: Annotated[str, Query(max_length=200)] = "") -> Response:
+    """The customers the list's search and filters find, as CSV with a column per custom field."""
+    where, _filters, filter_error = _custom_filters(request, session, viewer)
+    if filter_error:
+        raise ValidationFailed(filter_error, code="invalid_condition")
+    rows = service.search_customers(session, query=" ".join(q.split()), limit=MAX_EXPORT, where=where)
+    audit.record(session, actor=actor_name(viewer.principal), action="customers.exported", subject_type="profile",
+                 subject_id="*", detail={"rows": len(rows), "q": q})
+    session.commit()
+    return Response(customer_fields.customers_csv(session, rows=rows, locale=viewer.principal.locale),
+                    media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="customers.csv"'})
 
 
 def _customer_page(request: Request, session: Session, viewer: Viewer, *, customer_id: int,

@@ -20,6 +20,7 @@ from xuyen.errors import PermissionDenied, RateLimited, Unauthorized, Validation
 from xuyen.http import get_session
 from xuyen.ui import catalogue as catalogue_pages
 from xuyen.ui import csat as csat_pages
+from xuyen.ui import custom_fields as custom_field_pages
 from xuyen.ui import customer_imports as customer_import_pages
 from xuyen.ui import customers as customer_pages
 from xuyen.ui import duplicates as duplicate_pages
@@ -195,6 +196,7 @@ def jobs_page(request: Request, session: DbSession,
 
 # The customers' pages live in modules of their own; they join this router.
 router.include_router(customer_pages.router)
+router.include_router(custom_field_pages.router)
 router.include_router(customer_import_pages.router)
 router.include_router(duplicate_pages.router)
 router.include_router(catalogue_pages.router)
