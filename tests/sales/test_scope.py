@@ -30,9 +30,10 @@ class _Record(_Base):
 
 
 @pytest.fixture
-def records(engine: Engine) -> Iterator[None]:
+def records(engine: Engine, session: Session) -> Iterator[None]:
     _Base.metadata.create_all(engine)
     yield
+    session.rollback()  # the test's reads keep the table in use until their transaction ends
     _Base.metadata.drop_all(engine)
 
 
