@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from tests.api_client import agent, manager, owner  # noqa: F401  (role browsers for every test here)
 from xuyen.auth.models import User
 from xuyen.auth.service import Principal, principal_for_user
 from xuyen.events.models import ChannelType

@@ -216,8 +216,8 @@ def create(session: Session, *, principal: Principal, profile_id: int, title: st
 
 
 def update(session: Session, *, principal: Principal, task_id: int, changes: dict[str, Any]) -> Task:
-    """Change an open task's fields named in ``changes`` and commit. A new due time moves a default reminder with
-    it; a new reminder or due time may remind and announce overdue again."""
+    """Change an open task's fields named in ``changes`` and commit. A new due time moves the reminder with it; a
+    new reminder or due time may remind and announce overdue again; a new owner takes the task to their branch."""
     unknown = set(changes) - EDITABLE
     if unknown:
         raise ValidationFailed(f"These fields cannot be changed: {', '.join(sorted(unknown))}.", code="invalid_field")
@@ -232,7 +232,10 @@ def update(session: Session, *, principal: Principal, task_id: int, changes: dic
     if "kind" in changes:
         task.kind = TaskKind(changes["kind"])
     if "owner_id" in changes:
-        task.owner_id = _active_user(session, changes["owner_id"]).id if changes["owner_id"] is not None else None
+        owner = _active_user(session, changes["owner_id"]) if changes["owner_id"] is not None else None
+        task.owner_id = owner.id if owner else None
+        if owner is not None and owner.store_id is not None and "store_id" not in changes:
+            task.store_id = owner.store_id  # the task follows its new owner to their branch
     for field in ("store_id", "team_id", "deal_id"):
         if field in changes:
             setattr(task, field, changes[field])
