@@ -29,6 +29,7 @@ DOMAINS: tuple[str, ...] = (
     "xuyen.loyalty",
     "xuyen.commerce.orders",
     "xuyen.commerce.marketplaces",
+    "xuyen.sales.tasks",
     "xuyen.ui",
     "xuyen.demo",
 )

@@ -34,6 +34,7 @@ from xuyen.ui import pricing as pricing_pages
 from xuyen.ui import sla as sla_pages
 from xuyen.ui import stock as stock_pages
 from xuyen.ui import stock_locations as stock_location_pages
+from xuyen.ui import tasks as task_pages
 from xuyen.ui.deps import LoginRequired, Viewer, check_csrf, page_role, page_user
 from xuyen.ui.rendering import error_page, render
 from xuyen.ui.security import (
@@ -210,3 +211,4 @@ router.include_router(stock_location_pages.router)
 router.include_router(stock_pages.router)
 router.include_router(loyalty_pages.router)
 router.include_router(marketplace_pages.router)
+router.include_router(task_pages.router)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -47,6 +47,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/inbox", i18n.N_("Inbox"), Role.agent),
     NavItem("/customers", i18n.N_("Customers"), Role.agent),
     NavItem("/orders", i18n.N_("Orders"), Role.agent),
+    NavItem("/tasks", i18n.N_("Tasks"), Role.agent),
     NavItem("/catalogue", i18n.N_("Products"), Role.agent),
     NavItem("/stock", i18n.N_("Stock"), Role.agent),
     NavItem("/pricing", i18n.N_("Prices"), Role.manager),
@@ -61,6 +62,42 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/staff", i18n.N_("Staff"), Role.manager),
     NavItem("/jobs", i18n.N_("Jobs"), Role.owner),
 )
+
+
+HeaderCount = Callable[[Request, Viewer], int]
+
+
+@dataclass(frozen=True)
+class HeaderLink:
+    """A link in the page header with a count beside it (unread reminders, …), registered by a domain's UI."""
+
+    href: str
+    label: str
+    count: HeaderCount
+
+
+_header_links: dict[str, HeaderLink] = {}
+
+
+def header_link(href: str, *, label: str) -> Callable[[HeaderCount], HeaderCount]:
+    """Register ``count(request, viewer)`` as the count of a header link to ``href`` (``label`` marked with
+    ``N_``); the link shows on every signed-in page."""
+    def register(count: HeaderCount) -> HeaderCount:
+        _header_links[href] = HeaderLink(href=href, label=label, count=count)
+        return count
+    return register
+
+
+def _header_links_for(request: Request, viewer: Viewer) -> list[dict[str, Any]]:
+    shown = []
+    for link in _header_links.values():
+        try:
+            count = link.count(request, viewer)
+        except Exception:  # a broken counter must not break every page
+            log.exception("the header count of %s could not be read", link.href)
+            continue
+        shown.append({"href": link.href, "label": link.label, "count": count})
+    return shown
 
 
 @cache
@@ -117,6 +154,7 @@ def _context(request: Request, viewer: Viewer | None, locale: str) -> dict[str, 
         "user": viewer.principal if viewer else None,
         "csrf_token": viewer.csrf_token if viewer else "",
         "nav": nav_for(viewer, request.url.path) if viewer else [],
+        "header_links": _header_links_for(request, viewer) if viewer else [],
         # a signed-in browser on a page that did not look up its user (a 404) has no token for the switch
         "language_switch": viewer is not None or settings_of(request).session_cookie_name not in request.cookies,
     }
