@@ -28,6 +28,7 @@ DOMAINS: tuple[str, ...] = (
     "xuyen.loyalty",
     "xuyen.commerce.orders",
     "xuyen.commerce.marketplaces",
+    "xuyen.sales.leads",
     "xuyen.ui",
     "xuyen.demo",
 )
