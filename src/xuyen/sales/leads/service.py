@@ -16,6 +16,7 @@ from xuyen.clock import utcnow
 from xuyen.config import get_settings
 from xuyen.errors import NotFound, ValidationFailed
 from xuyen.identity.graph import resolve_profile_id
+from xuyen.inbox import service as inbox_service
 from xuyen.outbox import emit
 from xuyen.sales.leads import assignment
 from xuyen.sales.leads.capturing import Captured, Identifier, record_capture
@@ -46,6 +47,15 @@ def capture(session: Session, *, source: SourceKind | str, phone: str = "", emai
     return done
 
 
+def mark_conversation(session: Session, *, principal: Principal, conversation_id: int) -> Captured:
+    """Make the customer of an inbox conversation a lead from the "chat" source, owned by the agent who marks it
+    (marking the same conversation again changes nothing), and commit."""
+    conversation = inbox_service.get_conversation(session, conversation_id=conversation_id)
+    return capture(session, source=SourceKind.chat, profile_id=conversation.profile_id,
+                   source_detail=f"conversation {conversation_id}", owner_id=principal.user_id,
+                   store_id=principal.store_id, dedupe_key=f"chat:{conversation_id}")
+
+
 def list_leads(session: Session, *, principal: Principal, status: LeadStatus | None = None,
                source: SourceKind | None = None, owner_id: int | None = None, q: str = "",
                limit: int = 50, offset: int = 0) -> list[Lead]:
@@ -72,6 +82,11 @@ def get_lead(session: Session, *, principal: Principal, lead_id: int) -> Lead:
                                 store_id=lead.store_id, team_id=lead.team_id):
         raise NotFound(f"No lead {lead_id}.", code="lead_not_found")
     return lead
+
+
+def lead_of_id(session: Session, *, lead_id: int) -> Lead | None:
+    """A lead by id, whoever may see it (for checks after a change)."""
+    return session.get(Lead, lead_id)
 
 
 def lead_of_profile(session: Session, *, profile_id: int) -> Lead | None:
