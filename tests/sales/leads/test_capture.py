@@ -6,21 +6,23 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from tests.factories import make_store, make_user
 from xuyen.auth.models import Role
 from xuyen.auth.service import principal_for_user
 from xuyen.clock import utcnow
+from xuyen.config import get_settings
 from xuyen.errors import NotFound
 from xuyen.events.models import Event
-from xuyen.identity.graph import find_profile
+from xuyen.identity.graph import find_profile, merge
 from xuyen.inbox.routing.models import Team, TeamMember
 from xuyen.jobs import Job
 from xuyen.outbox import OutboxEvent
 from xuyen.sales.leads import service
 from xuyen.sales.leads.models import AssignmentRule, Lead, LeadCapture, LeadStatus, SourceKind
+from xuyen.worker import Worker
 
 
 def _topics(session: Session, topic: str) -> list[dict[str, object]]:
@@ -105,7 +107,6 @@ def _team(session: Session, name: str, *members: int) -> Team:
 
 
 def test_rules_in_order_round_robin_and_capacity(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
-    from xuyen.config import get_settings
     monkeypatch.setenv("XUYEN_LEADS_CAPACITY_PER_USER", "2")
     get_settings.cache_clear()
     hanoi_rep = make_user(session, name="Hà")
@@ -157,3 +158,17 @@ def test_scope_rule_on_lists_and_pages(session: Session) -> None:
     owner = principal_for_user(make_user(session, role=Role.owner))
     assert len(service.list_leads(session, principal=owner)) == 3
     assert [lead.id for lead in service.list_leads(session, principal=owner, owner_id=other.id)] == [theirs.id]
+
+
+def test_a_merge_of_two_profiles_joins_their_leads(engine: Engine, session: Session) -> None:
+    first = service.capture(session, source="form", phone="0904000001", name="Lan").lead
+    second = service.capture(session, source="zalo_form", email="lan@shop.vn").lead
+    assert first.profile_id != second.profile_id
+    merge(session, survivor_id=first.profile_id, absorbed_id=second.profile_id, actor="user:1", reason="same")
+    session.commit()
+    Worker(engine=engine).run_until_idle()
+    session.rollback()
+    session.expire_all()
+    [lead] = session.scalars(select(Lead))
+    assert lead.id == first.id and lead.labels == ["Website", "Zalo"] and lead.captures == 2
+    assert session.scalar(select(func.count()).select_from(LeadCapture).where(LeadCapture.lead_id == lead.id)) == 2

@@ -153,13 +153,14 @@ def record_capture(session: Session, *, source: SourceKind | str, phone: str = "
                    fields: Mapping[str, Any] | None = None, province: str = "", product_interest: str = "",
                    labels: Sequence[str] = (), form: LeadForm | None = None, owner_id: int | None = None,
                    team_id: int | None = None, store_id: int | None = None, dedupe_key: str | None = None,
-                   captured_at: datetime | None = None) -> Captured:
-    """Capture one lead (helper: flushes, the caller commits); see ``service.capture``."""
+                   captured_at: datetime | None = None, check_mx: bool = True) -> Captured:
+    """Capture one lead (helper: flushes, the caller commits); see ``service.capture``. ``check_mx=False`` leaves
+    the e-mail domain unchecked (demo data, bulk loads that must not wait on DNS)."""
     kind = SourceKind(source)
     if (done := _existing(session, dedupe_key)) is not None:
         return done
     at = captured_at or utcnow()
-    quality = check_contact(phone=phone, email=email)
+    quality = check_contact(phone=phone, email=email, check_mx=check_mx)
     tags = {key: _clip((utm or {}).get(key)) for key in UTM_KEYS}
     campaign = _clip(campaign) or (form.campaign if form is not None else "") or tags["utm_campaign"]
     properties = {"source": kind.value, "source_detail": _clip(source_detail), "campaign": campaign,

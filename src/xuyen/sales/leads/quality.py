@@ -118,13 +118,13 @@ def forget_mx_answers() -> None:
         _cache.clear()
 
 
-def check_contact(*, phone: str = "", email: str = "", region: str = "VN") -> ContactQuality:
-    """Normalise and check a lead's phone and e-mail, flagging what is wrong."""
+def check_contact(*, phone: str = "", email: str = "", region: str = "VN", check_mx: bool = True) -> ContactQuality:
+    """Normalise and check a lead's phone and e-mail, flagging what is wrong (``check_mx=False``: no DNS)."""
     quality = ContactQuality(phone_raw=phone.strip(), email_raw=email.strip())
     quality.phone, phone_flags = check_phone(phone, region=region)
     quality.email, email_flags = check_email(email)
     quality.flags.extend(phone_flags + email_flags)
-    if quality.email is not None:
+    if quality.email is not None and check_mx:
         quality.email_mx = mx_status(quality.email.rpartition("@")[2])
         if quality.email_mx == MX_NONE:
             quality.flags.append("email_no_mail_server")
