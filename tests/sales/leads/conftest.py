@@ -8,6 +8,7 @@ import pytest
 
 from tests.sales.leads.fake_dns import FakeDns
 from xuyen.config import get_settings
+from xuyen.sales.leads.capturing import forget_duplicate_checks
 from xuyen.sales.leads.quality import forget_mx_answers
 
 
@@ -24,6 +25,7 @@ def local_dns(fake_dns: FakeDns, monkeypatch: pytest.MonkeyPatch) -> Iterator[No
     monkeypatch.setenv("XUYEN_LEADS_MX_TIMEOUT_SECONDS", "1")
     get_settings.cache_clear()
     forget_mx_answers()
+    forget_duplicate_checks()  # each test's database starts empty
     yield
     forget_mx_answers()
     get_settings.cache_clear()

@@ -147,6 +147,27 @@ def _assign(session: Session, lead: Lead, *, owner_id: int | None, team_id: int 
         lead.assigned_at = utcnow()
 
 
+_asked_for: set[tuple[str, str]] = set()  # (database, ten-minute window) this process asked a re-check for
+
+
+def _ask_for_duplicate_check(session: Session) -> None:
+    """Queue the re-check of changed profiles for near duplicates, once per ten minutes (the hourly re-check
+    catches a window whose transaction was rolled back)."""
+    now = utcnow()
+    window = f"leads-recheck:{now:%Y%m%d%H}{now.minute // 10}"
+    asked = (str(session.get_bind().engine.url), window)
+    if asked not in _asked_for:
+        add_job_once(session, name=RECHECK_DUPLICATES_JOB, dedupe_key=window)
+        if len(_asked_for) > 1000:
+            _asked_for.clear()
+        _asked_for.add(asked)
+
+
+def forget_duplicate_checks() -> None:
+    """Forget which windows this process asked a duplicate re-check for (a database emptied meanwhile)."""
+    _asked_for.clear()
+
+
 def record_capture(session: Session, *, source: SourceKind | str, phone: str = "", email: str = "", name: str = "",
                    identifiers: Sequence[Identifier] = (), profile_id: int | None = None,
                    source_detail: str = "", campaign: str = "", utm: Mapping[str, str] | None = None,
@@ -192,5 +213,5 @@ def record_capture(session: Session, *, source: SourceKind | str, phone: str = "
     if new_lead and lead.owner_id is not None:
         emit(session, topic="lead.assigned", aggregate_type="lead", aggregate_id=lead.id,
              payload={"lead_id": lead.id, "owner_id": lead.owner_id, "team_id": lead.team_id, "reason": "rules"})
-    add_job_once(session, name=RECHECK_DUPLICATES_JOB, dedupe_key=f"leads-recheck:{at:%Y%m%d%H}{at.minute // 10}")
+    _ask_for_duplicate_check(session)
     return Captured(lead=lead, capture=capture, new_lead=new_lead, quality=quality.as_json())
