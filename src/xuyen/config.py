@@ -114,6 +114,22 @@ class Settings(BaseSettings):
     zalopay_callback_url: str = ""
     zalopay_redirect_url: str = ""
 
+    # Leads
+    # Check each new lead's e-mail domain for mail exchangers (MX records); off: every domain is "unknown".
+    leads_check_mx: bool = True
+    leads_mx_timeout_seconds: float = Field(default=1.5, gt=0, le=30)
+    # A nameserver to ask instead of the system's (host or host:port), e.g. a local resolver.
+    leads_mx_nameserver: str = ""
+    # A lead still "new" with no activity for this many hours is given to someone else (0: never).
+    leads_reassign_after_hours: float = Field(default=24.0, ge=0)
+    # How many open leads (new, contacted, qualified) a salesperson is given at most by assignment.
+    leads_capacity_per_user: int = Field(default=50, ge=1, le=100_000)
+    # Website lead forms: the fastest a person fills a form, how long a form token lasts, submissions per minute
+    # from one address.
+    leads_form_min_seconds: float = Field(default=2.0, ge=0)
+    leads_form_token_max_age_seconds: int = Field(default=86_400, gt=0)
+    leads_form_rate_per_minute: int = Field(default=20, ge=1)
+
     # Demo
     demo_seed: int = 2026
 

@@ -29,6 +29,7 @@ DOMAINS: tuple[str, ...] = (
     "xuyen.loyalty",
     "xuyen.commerce.orders",
     "xuyen.commerce.marketplaces",
+    "xuyen.sales.leads",
     "xuyen.sales.tasks",
     "xuyen.ui",
     "xuyen.demo",
@@ -70,9 +71,11 @@ def api_modules() -> list[ModuleType]:
 
 
 def public_api_modules() -> list[ModuleType]:
-    """Every domain's ``tracking``, ``webhooks`` and ``webchat`` modules: public APIs with fixed paths of their own
-    (Segment's ``/v1``, the channels' ``/webhooks``, the web chat widget's ``/chat``)."""
-    return [*_optional_modules("tracking"), *_optional_modules("webhooks"), *_optional_modules("webchat")]
+    """Every domain's ``tracking``, ``webhooks``, ``webchat`` and ``webforms`` modules: public APIs with fixed paths
+    of their own (Segment's ``/v1``, the channels' ``/webhooks``, the web chat widget's ``/chat``, the website lead
+    forms' ``/forms``)."""
+    return [*_optional_modules("tracking"), *_optional_modules("webhooks"), *_optional_modules("webchat"),
+            *_optional_modules("webforms")]
 
 
 def page_modules() -> list[ModuleType]:

@@ -47,6 +47,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/inbox", i18n.N_("Inbox"), Role.agent),
     NavItem("/customers", i18n.N_("Customers"), Role.agent),
     NavItem("/orders", i18n.N_("Orders"), Role.agent),
+    NavItem("/leads", i18n.N_("Leads"), Role.agent),
     NavItem("/tasks", i18n.N_("Tasks"), Role.agent),
     NavItem("/catalogue", i18n.N_("Products"), Role.agent),
     NavItem("/stock", i18n.N_("Stock"), Role.agent),

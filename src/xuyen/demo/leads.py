@@ -1,0 +1,110 @@
+"""The demo shop's leads: a website form, assignment rules, and leads from every source in every stage, some of
+them customers already (a store visit of a known phone lands on the customer's profile)."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from xuyen.clock import utcnow
+from xuyen.demo.names import person_name
+from xuyen.demo.registry import DemoContext, demo_step
+from xuyen.demo.routing import HANOI, ONLINE_CARE
+from xuyen.demo.shop import DEMO_EMAIL_DOMAIN
+from xuyen.identity.models import Profile, ProfileIdentifier
+from xuyen.inbox.routing.models import Team
+from xuyen.sales.leads.capturing import record_capture
+from xuyen.sales.leads.models import AssignmentRule, LeadForm, LeadStatus, SourceKind
+
+STEP = "khách hàng tiềm năng"
+NEW_LEADS = 36
+KNOWN_VISITS = 6
+PRODUCTS = ("Áo dài lụa", "Váy lụa công sở", "Khăn lụa tơ tằm", "May đo áo dài cưới", "Pyjama lụa")
+PROVINCES = ("Hà Nội", "Hà Nội", "TP. Hồ Chí Minh", "TP. Hồ Chí Minh", "Đà Nẵng", "Hải Phòng", "Cần Thơ")
+CAMPAIGNS = {SourceKind.facebook_lead_ads: "Ads Tết 2027 – áo dài", SourceKind.zalo_form: "Zalo OA – may đo",
+             SourceKind.form: "Website – tư vấn", SourceKind.import_: "Hội chợ lụa Vạn Phúc",
+             SourceKind.api: "Landing page cưới", SourceKind.chat: "", SourceKind.store_visit: ""}
+UTM = {SourceKind.facebook_lead_ads: {"utm_source": "facebook", "utm_medium": "paid_social"},
+       SourceKind.form: {"utm_source": "google", "utm_medium": "cpc", "utm_campaign": "ao-dai-lua"}}
+STAGES = ((LeadStatus.new, 14), (LeadStatus.contacted, 9), (LeadStatus.qualified, 6), (LeadStatus.unqualified, 4),
+          (LeadStatus.converted, 3))
+
+
+def _teams(session: Session) -> dict[str, int]:
+    return {team.name: team.id for team in session.scalars(select(Team))}
+
+
+def _rules(session: Session, context: DemoContext) -> None:
+    """Facebook and Zalo leads to the online care team (they take turns), Hà Nội and Sài Gòn leads to the
+    branches' salespeople, made-to-measure interest to the Hà Nội team."""
+    teams = _teams(session)
+    hanoi_rep = context.users.get(f"banhang.hn01@{DEMO_EMAIL_DOMAIN}")
+    saigon_rep = context.users.get(f"banhang.hcm01@{DEMO_EMAIL_DOMAIN}")
+    specs: list[tuple[str, SourceKind | None, str, str, int | None, int | None]] = [
+        ("Facebook Ads → CSKH trực tuyến", SourceKind.facebook_lead_ads, "", "", None, teams.get(ONLINE_CARE)),
+        ("Zalo → CSKH trực tuyến", SourceKind.zalo_form, "", "", None, teams.get(ONLINE_CARE)),
+        ("Hà Nội → Hàng Gai", None, "Hà Nội", "", hanoi_rep.id if hanoi_rep else None, None),
+        ("TP. Hồ Chí Minh → Đồng Khởi", None, "TP. Hồ Chí Minh", "", saigon_rep.id if saigon_rep else None, None),
+        ("May đo → cửa hàng Hà Nội", None, "", "May đo", None, teams.get(HANOI)),
+        ("Còn lại → CSKH trực tuyến", None, "", "", None, teams.get(ONLINE_CARE)),
+    ]
+    for position, (name, source, province, interest, user_id, team_id) in enumerate(specs, start=1):
+        if user_id is not None or team_id is not None:
+            session.add(AssignmentRule(position=position * 10, name=name, source=source, province=province,
+                                       product_interest=interest, assign_user_id=user_id, assign_team_id=team_id,
+                                       active=True))
+    session.flush()
+
+
+def _phone(rng: random.Random) -> str:
+    return rng.choice(("090", "091", "093", "096", "097", "098", "086", "038")) + f"{rng.randrange(10**7):07d}"
+
+
+def _known_phones(session: Session, rng: random.Random) -> list[str]:
+    phones = list(session.scalars(
+        select(ProfileIdentifier.value).join(Profile, Profile.id == ProfileIdentifier.profile_id)
+        .where(ProfileIdentifier.type == "phone", Profile.merged_into_id.is_(None)).order_by(ProfileIdentifier.id)))
+    return rng.sample(phones, min(KNOWN_VISITS, len(phones)))
+
+
+@demo_step(STEP, order=90)
+def add_leads(session: Session, rng: random.Random, context: DemoContext) -> None:
+    """A website form, assignment rules, leads from every source in every stage, and store visits of customers."""
+    form = LeadForm(name="Đăng ký tư vấn áo dài", key="demo-tu-van-ao-dai", allowed_origins=["https://luamay.vn"],
+                    campaign=CAMPAIGNS[SourceKind.form], labels=["Tư vấn"], active=True)
+    session.add(form)
+    session.flush()
+    _rules(session, context)
+    sources = [SourceKind.facebook_lead_ads] * 12 + [SourceKind.form] * 9 + [SourceKind.zalo_form] * 7 + \
+        [SourceKind.import_] * 5 + [SourceKind.api] * 3
+    stages = [status for status, count in STAGES for _ in range(count)]
+    rng.shuffle(stages)
+    now = utcnow()
+    leads = []
+    for number in range(NEW_LEADS):
+        source, name = sources[number % len(sources)], person_name(rng)
+        bad_phone = number % 11 == 5  # a few typed wrongly: kept and flagged
+        email = f"{name.given.lower()}.{number}@gmail.com" if rng.random() < 0.4 else ""
+        done = record_capture(
+            session, source=source, name=name.full, phone="09123" if bad_phone else _phone(rng),
+            email=email if not bad_phone else "khong-co-email", province=rng.choice(PROVINCES),
+            product_interest=rng.choice(PRODUCTS), campaign=CAMPAIGNS[source], utm=UTM.get(source),
+            form=form if source is SourceKind.form else None,
+            source_detail="https://luamay.vn/ao-dai" if source is SourceKind.form else "",
+            fields={"message": "Tư vấn giúp em mẫu mới"} if source is SourceKind.form else {},
+            captured_at=now - timedelta(hours=rng.randrange(1, 24 * 20)), check_mx=False,
+            dedupe_key=f"demo:lead:{number}")
+        leads.append(done.lead)
+    for lead, status in zip(leads, stages, strict=False):
+        lead.status = status
+        if status is not LeadStatus.new:
+            lead.last_activity_at = lead.created_at + timedelta(hours=2)
+    for number, phone in enumerate(_known_phones(session, rng)):
+        record_capture(session, source=SourceKind.store_visit, phone=phone, source_detail="Cửa hàng Hàng Gai",
+                       product_interest=rng.choice(PRODUCTS), check_mx=False, dedupe_key=f"demo:visit:{number}",
+                       captured_at=now - timedelta(days=rng.randrange(1, 10)))
+    session.flush()
+    context.extra[STEP] = {"leads": len(leads), "store_visits": KNOWN_VISITS, "form": form.key}

@@ -1,0 +1,32 @@
+"""Leads on the customer timeline: every capture of the customer's lead, with its source and campaign."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from xuyen.customers.timeline import TimelineItem, timeline_provider
+from xuyen.sales.leads.models import Lead, LeadCapture
+
+
+@timeline_provider("lead")
+def lead_items(session: Session, profile_ids: Sequence[int], before: tuple[datetime, int] | None,
+               limit: int) -> list[TimelineItem]:
+    """The customer's lead captures as timeline items, newest first."""
+    query = (select(LeadCapture, Lead.status).join(Lead, Lead.id == LeadCapture.lead_id)
+             .where(Lead.profile_id.in_(profile_ids))
+             .order_by(LeadCapture.captured_at.desc(), LeadCapture.id.desc()).limit(limit))
+    if before is not None:
+        at, capture_id = before
+        query = query.where(or_(LeadCapture.captured_at < at,
+                                and_(LeadCapture.captured_at == at, LeadCapture.id < capture_id)))
+    return [TimelineItem(at=capture.captured_at, kind="lead", seq=capture.id, channel=capture.source.value,
+                         title=" · ".join(part for part in ("Lead captured", capture.source.value, capture.campaign)
+                                          if part),
+                         data={"lead_id": capture.lead_id, "source": capture.source.value,
+                               "source_detail": capture.source_detail, "campaign": capture.campaign,
+                               "utm_source": capture.utm_source, "lead_status": status.value})
+            for capture, status in session.execute(query)]
