@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xuyen.clock import utcnow
+from xuyen.customers.service import refresh_customers
 from xuyen.demo.names import person_name
 from xuyen.demo.registry import DemoContext, demo_step
 from xuyen.demo.routing import HANOI, ONLINE_CARE
@@ -107,4 +108,5 @@ def add_leads(session: Session, rng: random.Random, context: DemoContext) -> Non
                        product_interest=rng.choice(PRODUCTS), check_mx=False, dedupe_key=f"demo:visit:{number}",
                        captured_at=now - timedelta(days=rng.randrange(1, 10)))
     session.flush()
+    refresh_customers(session, profile_ids=[lead.profile_id for lead in leads])  # the shop opens with them built
     context.extra[STEP] = {"leads": len(leads), "store_visits": KNOWN_VISITS, "form": form.key}
