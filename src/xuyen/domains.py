@@ -28,6 +28,7 @@ DOMAINS: tuple[str, ...] = (
     "xuyen.loyalty",
     "xuyen.commerce.orders",
     "xuyen.commerce.marketplaces",
+    "xuyen.sales.deals",
     "xuyen.ui",
     "xuyen.demo",
 )
