@@ -24,6 +24,7 @@ PRICING_CHANNEL = SalesChannel.chat  # the channel a won deal's order is taken o
 MAX_VALUE = 100_000_000_000  # whole đồng
 MAX_LINES = 50
 MAX_PAGE = 200
+UNSET: object = object()  # an argument not given (None clears the field)
 
 
 @dataclass(frozen=True)
@@ -88,11 +89,12 @@ def list_deals(session: Session, *, scope: SalesScope, pipeline_id: int | None =
 
 def create_deal(session: Session, *, actor: Actor, scope: SalesScope, title: str, profile_id: int,
                 pipeline_id: int | None = None, stage_id: int | None = None, value: int | None = None,
-                expected_close: date | None = None, owner_id: int | None = None, store_id: int | None = None,
-                team_id: int | None = None, lead_id: int | None = None, lines: Sequence[LineWanted] = (),
-                note: str = "") -> Deal:
+                expected_close: date | None = None, owner_id: int | object | None = UNSET,
+                store_id: int | object | None = UNSET, team_id: int | None = None, lead_id: int | None = None,
+                lines: Sequence[LineWanted] = (), note: str = "") -> Deal:
     """A new deal for a customer, in the given (or default) pipeline's first stage unless a stage is given; with
-    lines its value is what the lines cost as an order would be quoted, else the value given."""
+    lines its value is what the lines cost as an order would be quoted, else the value given. The owner is the
+    acting user and the branch the scope's unless given."""
     pipeline = (pipelines.get_pipeline(session, pipeline_id=pipeline_id) if pipeline_id is not None
                 else pipelines.ensure_defaults(session))
     stage = _starting_stage(session, pipeline.id, stage_id)
@@ -100,8 +102,9 @@ def create_deal(session: Session, *, actor: Actor, scope: SalesScope, title: str
     now = utcnow()
     deal = Deal(title=_checked_title(title), profile_id=profile, pipeline_id=pipeline.id, stage_id=stage.id,
                 status=stage.kind, value=_checked_value(value or 0), expected_close=expected_close,
-                owner_id=owner_id, store_id=store_id, team_id=team_id, lead_id=lead_id, note=note.strip(),
-                created_by=actor.name, created_at=now, updated_at=now)
+                owner_id=actor.user_id if owner_id is UNSET else owner_id,
+                store_id=scope.store_id if store_id is UNSET else store_id, team_id=team_id, lead_id=lead_id,
+                note=note.strip(), created_by=actor.name, created_at=now, updated_at=now)
     _check_in_scope(scope, deal)
     _stamp_closing(deal, stage, now)
     session.add(deal)
@@ -114,8 +117,6 @@ def create_deal(session: Session, *, actor: Actor, scope: SalesScope, title: str
     session.commit()
     return deal
 
-
-UNSET: object = object()
 
 
 def update_deal(session: Session, *, deal_id: int, actor: Actor, scope: SalesScope, title: str | None = None,
