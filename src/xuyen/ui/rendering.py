@@ -47,6 +47,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/inbox", i18n.N_("Inbox"), Role.agent),
     NavItem("/customers", i18n.N_("Customers"), Role.agent),
     NavItem("/orders", i18n.N_("Orders"), Role.agent),
+    NavItem("/deals", i18n.N_("Deals"), Role.agent),
     NavItem("/catalogue", i18n.N_("Products"), Role.agent),
     NavItem("/stock", i18n.N_("Stock"), Role.agent),
     NavItem("/pricing", i18n.N_("Prices"), Role.manager),
