@@ -96,11 +96,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id', name=op.f('pk_sales_deals')),
         sa.UniqueConstraint('order_id', name=op.f('uq_sales_deals_order_id')),
     )
-    for name, columns in (('ix_sales_deals_board', ['stage_id', 'status', 'updated_at']),
-                          ('ix_sales_deals_stage_owner', ['stage_id', 'owner_id']),
-                          ('ix_sales_deals_stage_store', ['stage_id', 'store_id']),
-                          ('ix_sales_deals_stage_team', ['stage_id', 'team_id']),
-                          ('ix_sales_deals_pipeline_status', ['pipeline_id', 'status', 'stage_id', 'value']),
+    for name, columns in (('ix_sales_deals_board', ['stage_id', 'status', 'updated_at', 'value', 'owner_id',
+                                                    'store_id', 'team_id']),
                           ('ix_sales_deals_profile_id', ['profile_id']),
                           ('ix_sales_deals_owner_id', ['owner_id']),
                           ('ix_sales_deals_store_id', ['store_id']),

@@ -69,12 +69,11 @@ class Deal(Base):
     """
 
     __tablename__ = "sales_deals"
+    # The board: a column's deals, latest changed first, and its count and value read from the index alone
+    # (the scope's owner, branch and team columns are in it too).
     __table_args__ = (
-        Index("ix_sales_deals_board", "stage_id", "status", "updated_at"),
-        Index("ix_sales_deals_stage_owner", "stage_id", "owner_id"),
-        Index("ix_sales_deals_stage_store", "stage_id", "store_id"),
-        Index("ix_sales_deals_stage_team", "stage_id", "team_id"),
-        Index("ix_sales_deals_pipeline_status", "pipeline_id", "status", "stage_id", "value"),
+        Index("ix_sales_deals_board", "stage_id", "status", "updated_at", "value", "owner_id", "store_id",
+              "team_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
