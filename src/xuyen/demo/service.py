@@ -22,7 +22,8 @@ from xuyen.stores.models import Store
 # Modules whose ``@demo_step`` functions make up the demo; a domain adding demo data appends its module.
 STEP_MODULES: tuple[str, ...] = ("xuyen.demo.steps", "xuyen.demo.customers", "xuyen.demo.inbox",
                                  "xuyen.demo.catalogue", "xuyen.demo.stock", "xuyen.demo.loyalty",
-                                 "xuyen.demo.pricing", "xuyen.demo.orders", "xuyen.demo.marketplaces")
+                                 "xuyen.demo.pricing", "xuyen.demo.orders", "xuyen.demo.marketplaces",
+                                 "xuyen.demo.deals")
 
 # Tables that count as "the database has data"; the demo is only loaded when all are empty.
 COUNTED_TABLES: dict[str, type[Base]] = {"stores": Store, "sources": Source, "users": User, "events": Event,

@@ -28,6 +28,20 @@ def convert_to_order(session: Session, *, deal_id: int, actor: Actor, scope: Sal
                      shipping_address: dict[str, object] | None = None, note: str = "") -> Order:
     """Turn a won deal into an order (stock held, priced as the deal's lines were); the same order when the deal
     was converted before."""
+    try:
+        order = add_order_for(session, deal_id=deal_id, actor=actor, scope=scope, payment_method=payment_method,
+                              shipping_address=shipping_address, note=note)
+    except Conflict:
+        session.rollback()
+        raise
+    session.commit()
+    return order
+
+
+def add_order_for(session: Session, *, deal_id: int, actor: Actor, scope: SalesScope,
+                  payment_method: PaymentMethod = PaymentMethod.cod,
+                  shipping_address: dict[str, object] | None = None, note: str = "") -> Order:
+    """``convert_to_order`` without the commit (helper: flushes; short stock raises a Conflict)."""
     deal = _locked(session, deal_id, scope)
     if deal.order_id is not None:
         order = session.get(Order, deal.order_id)
@@ -48,11 +62,10 @@ def convert_to_order(session: Session, *, deal_id: int, actor: Actor, scope: Sal
         order = checkout(session, draft, lines=[LineIn(code=line.sku, quantity=line.quantity) for line in lines],
                          payments=[PaymentIn(method=payment_method)], coupon_codes=(), near=None, hold=ORDER_HOLD)
     except OutOfStock as exc:
-        session.rollback()
         raise Conflict(f"Not enough stock to make the order: {exc.message}", code="out_of_stock",
                        details=exc.details) from None
     deal.order_id, deal.updated_at = order.id, utcnow()
-    session.commit()
+    session.flush()
     return order
 
 

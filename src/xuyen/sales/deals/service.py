@@ -87,14 +87,14 @@ def list_deals(session: Session, *, scope: SalesScope, pipeline_id: int | None =
     return list(rows), int(total)
 
 
-def create_deal(session: Session, *, actor: Actor, scope: SalesScope, title: str, profile_id: int,
+def add_deal(session: Session, *, actor: Actor, scope: SalesScope, title: str, profile_id: int,
                 pipeline_id: int | None = None, stage_id: int | None = None, value: int | None = None,
                 expected_close: date | None = None, owner_id: int | object | None = UNSET,
                 store_id: int | object | None = UNSET, team_id: int | None = None, lead_id: int | None = None,
                 lines: Sequence[LineWanted] = (), note: str = "") -> Deal:
     """A new deal for a customer, in the given (or default) pipeline's first stage unless a stage is given; with
     lines its value is what the lines cost as an order would be quoted, else the value given. The owner is the
-    acting user and the branch the scope's unless given."""
+    acting user and the branch the scope's unless given (helper: flushes, no commit)."""
     pipeline = (pipelines.get_pipeline(session, pipeline_id=pipeline_id) if pipeline_id is not None
                 else pipelines.ensure_defaults(session))
     stage = _starting_stage(session, pipeline.id, stage_id)
@@ -114,6 +114,20 @@ def create_deal(session: Session, *, actor: Actor, scope: SalesScope, title: str
     session.add(StageChange(deal_id=deal.id, from_stage_id=None, to_stage_id=stage.id, actor=actor.name,
                             user_id=actor.user_id, at=now))
     announce(session, topic="deal.created", deal=deal, payload=deal_payload(deal, stage), at=now)
+    return deal
+
+
+def create_deal(session: Session, *, actor: Actor, scope: SalesScope, title: str, profile_id: int,
+                pipeline_id: int | None = None, stage_id: int | None = None, value: int | None = None,
+                expected_close: date | None = None, owner_id: int | object | None = UNSET,
+                store_id: int | object | None = UNSET, team_id: int | None = None, lead_id: int | None = None,
+                lines: Sequence[LineWanted] = (), note: str = "") -> Deal:
+    """A new deal for a customer, in the given (or default) pipeline's first stage unless a stage is given; with
+    lines its value is what the lines cost as an order would be quoted, else the value given. The owner is the
+    acting user and the branch the scope's unless given."""
+    deal = add_deal(session, actor=actor, scope=scope, title=title, profile_id=profile_id, pipeline_id=pipeline_id,
+                    stage_id=stage_id, value=value, expected_close=expected_close, owner_id=owner_id,
+                    store_id=store_id, team_id=team_id, lead_id=lead_id, lines=lines, note=note)
     session.commit()
     return deal
 
@@ -154,6 +168,15 @@ def move_deal(session: Session, *, deal_id: int, stage_id: int, actor: Actor, sc
               lost_reason_id: int | None = None, lost_note: str = "") -> Deal:
     """Move a deal to another stage of its pipeline: won needs nothing more, lost needs a reason from the list;
     leaving won or lost reopens it. Moving to the stage it is in changes nothing."""
+    deal = apply_move(session, deal_id=deal_id, stage_id=stage_id, actor=actor, scope=scope,
+                      lost_reason_id=lost_reason_id, lost_note=lost_note)
+    session.commit()
+    return deal
+
+
+def apply_move(session: Session, *, deal_id: int, stage_id: int, actor: Actor, scope: SalesScope,
+               lost_reason_id: int | None = None, lost_note: str = "") -> Deal:
+    """``move_deal`` without the commit (helper: flushes)."""
     deal = get_deal(session, deal_id=deal_id, scope=scope)
     target = pipelines.get_stage(session, stage_id=stage_id)
     if target.pipeline_id != deal.pipeline_id:
@@ -178,7 +201,7 @@ def move_deal(session: Session, *, deal_id: int, stage_id: int, actor: Actor, sc
         announce(session, topic="deal.won", deal=deal, payload=payload, at=now)
     elif target.kind is StageKind.lost:
         announce(session, topic="deal.lost", deal=deal, payload=payload, at=now)
-    session.commit()
+    session.flush()
     return deal
 
 
