@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from xuyen.auth import service as auth
 from xuyen.auth.models import Role
 from xuyen.customers.service import display_names
-from xuyen.errors import NotFound, XuyenError
+from xuyen.errors import NotFound, ValidationFailed, XuyenError
 from xuyen.http import get_session
 from xuyen.identity.service import actor_name, merged_profile_ids
 from xuyen.sales.deals import board as boards
@@ -142,9 +142,7 @@ def move(request: Request, session: DbSession, viewer: AgentViewer, deal_id: Ite
     check_csrf(viewer.auth_session, csrf_token)
     scope = _scope(session, viewer)
     deal = service.get_deal(session, deal_id=deal_id, scope=scope)
-    target = pipelines.get_stage(session, stage_id=_id(stage_id) or 0) if _id(stage_id) else None
-    if target is None:
-        raise NotFound("There is no such stage.", code="stage_not_found")
+    target = pipelines.get_stage(session, stage_id=_id(stage_id) or 0)
     if target.kind is StageKind.lost and not _id(lost_reason_id):
         return _lost_form(request, session, deal, target.id, back, status_code=200 if not lost_reason_id else 422)
     try:
@@ -229,7 +227,7 @@ def create(request: Request, session: DbSession, viewer: AgentViewer, csrf_token
         if customer is None:
             raise NotFound("There is no such customer.", code="customer_not_found")
         if amount is None:
-            raise XuyenError("bad value", code="invalid_value")
+            raise ValidationFailed("The value is a whole number of đồng.", code="invalid_value")
         owner: dict[str, Any] = {"owner_id": _id(owner_id)} if owner_id else {}
         branch: dict[str, Any] = {"store_id": _id(store_id)} if store_id else {}
         deal = service.create_deal(session, actor=_actor(viewer), scope=_scope(session, viewer), title=title,
@@ -238,7 +236,7 @@ def create(request: Request, session: DbSession, viewer: AgentViewer, csrf_token
     except XuyenError as exc:
         session.rollback()
         return _new_form(request, session, viewer, profile_id=customer, values=values, error=exc.code,
-                         status_code=exc.status if exc.status != 400 else 422)
+                         status_code=exc.status)
     return RedirectResponse(f"/deals/{deal.id}", status_code=303)
 
 

@@ -106,5 +106,18 @@ def test_pipelines_are_edited_by_managers(session: Session, agent: Browser, mana
           for s in stages[1:])]})
     assert [s["name"] for s in edited.json()["stages"]] == ["Mới", "Báo giá", "Chốt", "Mất"]
     assert_problem(manager.request("PATCH", "/pipelines/9999", json={"name": "X"}), 404, "pipeline_not_found")
+    deal = manager.request("POST", "/deals", json={"title": "Sỉ", "profile_id": customer(session),
+                                                   "pipeline_id": created.json()["id"]}).json()
+    assert deal["stage_id"] == stages[0]["id"]
+    without_first = [{"id": s["id"], "name": s["name"], "probability": s["probability"], "kind": s["kind"]}
+                     for s in edited.json()["stages"][1:]] + [{"name": "Mới 2", "probability": 1}]
+    assert_problem(manager.request("PATCH", f"/pipelines/{created.json()['id']}", json={"stages": without_first}),
+                   409, "stage_has_deals")
+    default_stage = stage(session, "Mới").id
+    assert_problem(manager.request("POST", f"/deals/{deal['id']}/move", json={"stage_id": default_stage}), 422,
+                   "stage_of_other_pipeline")
     assert manager.request("POST", "/deals/lost-reasons", json={"name": "Giao hàng chậm"}).status_code == 201
+    session.rollback()
     assert "Giao hàng chậm" in [r.name for r in pipelines.lost_reasons(session)]
+    assert_problem(manager.request("POST", "/deals/lost-reasons", json={"name": "Giao hàng chậm"}), 409,
+                   "reason_exists")

@@ -67,6 +67,8 @@ def test_moving_with_the_form_and_the_lost_reason(session: Session, agent: Brows
     assert done.status_code == 303 and done.headers["location"] == f"/deals/{deal.id}"
     session.rollback()
     assert service.get_deal(session, deal_id=deal.id, scope=ALL).status is StageKind.lost
+    unknown = agent.client.post(f"/deals/{deal.id}/move", data={"csrf_token": agent.csrf, "stage_id": "abc"})
+    assert unknown.status_code == 404
     forged = agent.client.post(f"/deals/{deal.id}/move", data={"csrf_token": "sai", "stage_id": quoted.id})
     assert forged.status_code == 403
 
