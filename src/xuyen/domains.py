@@ -30,6 +30,7 @@ DOMAINS: tuple[str, ...] = (
     "xuyen.commerce.orders",
     "xuyen.commerce.marketplaces",
     "xuyen.sales.leads",
+    "xuyen.sales.deals",
     "xuyen.sales.tasks",
     "xuyen.ui",
     "xuyen.demo",

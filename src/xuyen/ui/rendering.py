@@ -48,6 +48,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/customers", i18n.N_("Customers"), Role.agent),
     NavItem("/orders", i18n.N_("Orders"), Role.agent),
     NavItem("/leads", i18n.N_("Leads"), Role.agent),
+    NavItem("/deals", i18n.N_("Deals"), Role.agent),
     NavItem("/tasks", i18n.N_("Tasks"), Role.agent),
     NavItem("/catalogue", i18n.N_("Products"), Role.agent),
     NavItem("/stock", i18n.N_("Stock"), Role.agent),
