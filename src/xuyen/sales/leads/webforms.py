@@ -146,10 +146,14 @@ def _back_to(data: dict[str, Any], origin_allowed: Callable[[str], bool]) -> str
     return None
 
 
+# The body is read before the endpoint runs (an async dependency), and the endpoint is a plain function run in the
+# thread pool: no database work waits on the network, and none blocks the event loop.
+FormFields = Annotated[dict[str, Any], Depends(_data)]
+
+
 @router.post("/leads/{form_key}", status_code=201, summary="Send a lead form (form-encoded or JSON)")
-async def submit_form(form_key: FormKey, request: Request, session: Db) -> Response:
+def submit_form(form_key: FormKey, request: Request, session: Db, data: FormFields) -> Response:
     _guard(request, session, form_key, kind="submit")
-    data = await _data(request)
     forms.submit(session, form_key=form_key, data=data)
     form = forms.active_form(session, form_key=form_key)
     back = _back_to(data, lambda origin: origin in (form.allowed_origins or []))
