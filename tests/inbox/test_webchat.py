@@ -34,8 +34,10 @@ from xuyen.events.models import ChannelType, Event
 from xuyen.events.service import create_source
 from xuyen.identity.graph import resolve_profile_id
 from xuyen.identity.models import ProfileIdentifier
-from xuyen.inbox import visitors, webchat
+from xuyen.inbox import webchat
 from xuyen.inbox.models import Message, WebhookReceipt
+from xuyen.inbox.webchat import CHAT_LIMITED
+from xuyen.ratelimit import RateLimiter
 
 
 def only_conversation(agent: Browser) -> dict[str, object]:
@@ -329,7 +331,7 @@ def test_sessions_and_messages_are_rate_limited_with_a_clear_answer(client: Test
 
 def test_the_limit_counts_a_sliding_window_per_key_and_forgets_quiet_keys() -> None:
     now = [1000.0]
-    limiter = visitors.RateLimiter(clock=lambda: now[0])
+    limiter = RateLimiter(code="chat_rate_limited", message=CHAT_LIMITED, clock=lambda: now[0])
     for _ in range(3):
         limiter.check("a", limit=3, window=60)
     with pytest.raises(RateLimited) as refused:

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import threading
-import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Any, Protocol, cast
@@ -23,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from xuyen.channels.base import ChannelError, PayloadInvalid, SignatureInvalid, WebhookAnswer, WebhookRequest
 from xuyen.clock import utcnow
-from xuyen.errors import BadRequest, NotFound, PermissionDenied, RateLimited, Unauthorized, ValidationFailed
+from xuyen.errors import BadRequest, NotFound, PermissionDenied, Unauthorized, ValidationFailed
 from xuyen.identity.graph import resolve_profile_id
 from xuyen.inbox import intake
 from xuyen.inbox.connections import build_adapter
@@ -284,34 +282,3 @@ async def visitor_events(hub: Hub, feed: VisitorFeed, *, until: datetime,
                 yield _event(item)
 
 
-# Limits --------------------------------------------------------------------------------------------------
-
-
-class RateLimiter:
-    """Sliding-window request counts per key, in this process's memory (each server process counts its own)."""
-
-    MAX_KEYS = 50_000
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self.clock = clock
-        self.hits: dict[str, deque[float]] = {}
-        self.lock = threading.Lock()
-
-    def check(self, key: str, *, limit: int, window: float) -> None:
-        """Count one request for ``key``; RateLimited (with the seconds to wait) past ``limit`` per ``window``."""
-        now = self.clock()
-        with self.lock:
-            hits = self.hits.setdefault(key, deque())
-            while hits and hits[0] <= now - window:
-                hits.popleft()
-            if len(hits) >= limit:
-                wait = max(math.ceil(hits[0] + window - now), 1)
-                raise RateLimited(f"Too many chat requests in a short time; wait {wait} seconds and try again.",
-                                  retry_after=wait, code="chat_rate_limited")
-            hits.append(now)
-            if len(self.hits) > self.MAX_KEYS:
-                self._forget(now - window)
-
-    def _forget(self, before: float) -> None:
-        for key in [key for key, hits in self.hits.items() if not hits or hits[-1] <= before]:
-            del self.hits[key]

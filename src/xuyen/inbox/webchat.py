@@ -28,6 +28,7 @@ from xuyen.errors import NotFound, XuyenError
 from xuyen.http import get_session, handle_validation_error, handle_xuyen_error
 from xuyen.inbox import visitors
 from xuyen.inbox.live import hub_for
+from xuyen.ratelimit import app_limiter
 
 MAX_BODY_BYTES = 32 * 1024
 # (requests, seconds) per key: generous per address, since whole offices and mobile carriers share one.
@@ -78,16 +79,13 @@ def _cors(origin: str) -> dict[str, str]:
             "Access-Control-Expose-Headers": "Retry-After, X-Request-ID"}
 
 
-def _limiter(request: Request) -> visitors.RateLimiter:
-    limiter: visitors.RateLimiter | None = getattr(request.app.state, "webchat_limiter", None)
-    if limiter is None:
-        limiter = request.app.state.webchat_limiter = visitors.RateLimiter()
-    return limiter
+CHAT_LIMITED = "Too many chat requests in a short time; wait {wait} seconds and try again."
 
 
 def _limit(request: Request, name: str, key: str) -> None:
     limit, window = LIMITS[name]
-    _limiter(request).check(f"{name}:{key}", limit=limit, window=window)
+    app_limiter(request, "webchat", code="chat_rate_limited", message=CHAT_LIMITED).check(
+        f"{name}:{key}", limit=limit, window=window)
 
 
 def _address(request: Request) -> str:

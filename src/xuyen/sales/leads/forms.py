@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import math
 import secrets
-import threading
 import time
-from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
@@ -24,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from xuyen.config import get_settings
-from xuyen.errors import Conflict, NotFound, RateLimited, ValidationFailed
+from xuyen.errors import Conflict, NotFound, ValidationFailed
 from xuyen.sales.leads import configuration, service
 from xuyen.sales.leads.capturing import UTM_KEYS, Captured
 from xuyen.sales.leads.models import LeadCapture, LeadForm, SourceKind
@@ -119,28 +116,3 @@ def _capture(session: Session, form: LeadForm, values: dict[str, str], extra: di
         dedupe_key=dedupe_key)
 
 
-class RateLimiter:
-    """Sliding-window request counts per key in this process's memory (each server process counts its own)."""
-
-    MAX_KEYS = 50_000
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self.clock = clock
-        self.hits: dict[str, deque[float]] = {}
-        self.lock = threading.Lock()
-
-    def check(self, key: str, *, limit: int, window: float = 60.0) -> None:
-        """Count one request for ``key``; RateLimited (with the seconds to wait) past ``limit`` per ``window``."""
-        now = self.clock()
-        with self.lock:
-            hits = self.hits.setdefault(key, deque())
-            while hits and hits[0] <= now - window:
-                hits.popleft()
-            if len(hits) >= limit:
-                wait = max(math.ceil(hits[0] + window - now), 1)
-                raise RateLimited(f"Too many forms sent from this address; wait {wait} seconds and try again.",
-                                  retry_after=wait, code="form_rate_limited")
-            hits.append(now)
-            if len(self.hits) > self.MAX_KEYS:
-                for stale in [k for k, v in self.hits.items() if not v or v[-1] <= now - window]:
-                    del self.hits[stale]

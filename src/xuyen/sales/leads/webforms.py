@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from xuyen.config import Settings, get_settings
 from xuyen.errors import BadRequest, PermissionDenied, XuyenError
 from xuyen.http import get_session, handle_xuyen_error
+from xuyen.ratelimit import app_limiter
 from xuyen.sales.leads import forms
 
 MAX_BODY_BYTES = 16 * 1024
@@ -77,11 +78,7 @@ def lead_script(if_none_match: Annotated[str | None, Header()] = None) -> Respon
     return Response(body, media_type="text/javascript; charset=utf-8", headers=headers)
 
 
-def _limiter(request: Request) -> forms.RateLimiter:
-    limiter: forms.RateLimiter | None = getattr(request.app.state, "lead_form_limiter", None)
-    if limiter is None:
-        limiter = request.app.state.lead_form_limiter = forms.RateLimiter()
-    return limiter
+FORMS_LIMITED = "Too many forms sent from this address; wait {wait} seconds and try again."
 
 
 def _guard(request: Request, session: Session, form_key: str, *, kind: str) -> None:
@@ -93,7 +90,8 @@ def _guard(request: Request, session: Session, form_key: str, *, kind: str) -> N
                                code="origin_not_allowed")
     request.state.form_origin = origin
     address = request.client.host if request.client else "unknown"
-    _limiter(request).check(f"{kind}:{address}", limit=get_settings().leads_form_rate_per_minute)
+    app_limiter(request, "lead_forms", code="form_rate_limited", message=FORMS_LIMITED).check(
+        f"{kind}:{address}", limit=get_settings().leads_form_rate_per_minute)
 
 
 @router.options("/leads/{form_key}", include_in_schema=False)
