@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 from xuyen.customers.timeline import TimelineItem, timeline_provider
 from xuyen.sales.tasks.models import Task, TaskStatus
 
+MAX_TASK_ID = 2**31 - 1  # task ids are 32-bit; a timeline position may carry any 64-bit number
+
 
 @timeline_provider("task")
 def task_items(session: Session, profile_ids: Sequence[int], before: tuple[datetime, int] | None,
@@ -21,7 +23,7 @@ def task_items(session: Session, profile_ids: Sequence[int], before: tuple[datet
     query = (select(Task, at).where(Task.profile_id.in_(profile_ids)).order_by(at.desc(), Task.id.desc())
              .limit(limit))
     if before is not None:
-        moment, task_id = before
+        moment, task_id = before[0], min(before[1], MAX_TASK_ID)
         query = query.where(or_(at < moment, and_(at == moment, Task.id < task_id)))
     return [TimelineItem(at=task.done_at or task.created_at, kind="task", seq=task.id, channel=None,
                          title=task.title,
