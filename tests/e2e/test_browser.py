@@ -102,7 +102,7 @@ def test_search_a_customer_and_read_their_timeline_across_channels(live_server: 
     page.get_by_label("Địa chỉ email").fill(shop.hanoi_agent.email)
     page.get_by_label("Mật khẩu").fill(PASSWORD)
     page.get_by_role("button", name="Đăng nhập").click()
-    page.get_by_role("navigation", name="Điều hướng chính").get_by_role("link", name="Khách hàng").click()
+    page.get_by_role("navigation", name="Điều hướng chính").get_by_role("link", name="Khách hàng", exact=True).click()
     expect(page).to_have_url(live_server + "/customers")
 
     page.get_by_role("searchbox", name="Tìm khách hàng").fill("do thi thu")
