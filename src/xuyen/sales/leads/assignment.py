@@ -53,9 +53,10 @@ def has_room(session: Session, *, user_id: int) -> bool:
 
 def next_in_team(session: Session, *, team_id: int, excluding: Collection[int] = ()) -> int | None:
     """The team member whose turn it is (longest since their last lead) among those with room; claims the turn."""
-    members = [m for m in session.scalars(select(TeamMember.user_id).where(TeamMember.team_id == team_id))
-               if m not in excluding]
-    members = sorted(_active_users(session, members))
+    members = [member for member in session.scalars(
+        select(User.id).where(User.id.in_(select(TeamMember.user_id).where(TeamMember.team_id == team_id)),
+                              User.is_active.is_(True)).order_by(User.id))
+        if member not in excluding]
     load = open_leads_of(session, user_ids=members)
     capacity = get_settings().leads_capacity_per_user
     with_room = [m for m in members if load.get(m, 0) < capacity]

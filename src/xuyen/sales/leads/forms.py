@@ -16,7 +16,6 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,12 +23,13 @@ from xuyen.config import get_settings
 from xuyen.errors import Conflict, NotFound, ValidationFailed
 from xuyen.sales.leads import configuration, service
 from xuyen.sales.leads.capturing import UTM_KEYS, Captured
-from xuyen.sales.leads.models import LeadCapture, LeadForm, SourceKind
+from xuyen.sales.leads.models import LeadForm, SourceKind
 
 HONEYPOT = "company_website"
 TOKEN_FIELD = "_token"  # noqa: S105 (a field name, not a secret)
 FIELD_NAMES = ("name", "phone", "email", "province", "product_interest", "message", "page", *UTM_KEYS)
 MAX_FIELD = 2000
+ALREADY_SENT = "This form was already sent; reload the page to send it again."
 
 
 def _signature(form_key: str, issued: int, nonce: str) -> str:
@@ -83,15 +83,12 @@ def _text(value: Any) -> str:
     return "" if value is None or isinstance(value, dict | list) else str(value).strip()[:MAX_FIELD]
 
 
-def submit(session: Session, *, form_key: str, data: Mapping[str, Any], now: float | None = None) -> Captured:
-    """Capture a website form's submission after the spam checks, and commit."""
-    form = active_form(session, form_key=form_key)
+def submit(session: Session, *, form: LeadForm, data: Mapping[str, Any], now: float | None = None) -> Captured:
+    """Capture a website form's submission after the spam checks, and commit. A token already used is refused
+    (the capture's own dedupe key finds it; two sent at once, the unique key refuses the second)."""
     if _text(data.get(HONEYPOT)):
         raise ValidationFailed("The submission looks automated and was refused.", code="form_spam")
     nonce = check_token(form_key=form.key, token=_text(data.get(TOKEN_FIELD)), now=now)
-    dedupe_key = f"form:{form.id}:{nonce}"
-    if session.scalar(select(LeadCapture.id).where(LeadCapture.dedupe_key == dedupe_key)) is not None:
-        raise Conflict("This form was already sent; reload the page to send it again.", code="form_token_used")
     values = {name: _text(data.get(name)) for name in FIELD_NAMES}
     values["product_interest"] = values["product_interest"] or _text(data.get("product"))
     if not values["phone"] and not values["email"]:
@@ -99,11 +96,13 @@ def submit(session: Session, *, form_key: str, data: Mapping[str, Any], now: flo
     extra = {key: _text(value) for key, value in data.items()
              if key not in (*FIELD_NAMES, HONEYPOT, TOKEN_FIELD) and _text(value)}
     try:
-        return _capture(session, form, values, extra, dedupe_key)
+        done = _capture(session, form, values, extra, f"form:{form.id}:{nonce}")
     except IntegrityError as exc:  # the same token sent twice at once: the second loses the race
         session.rollback()
-        raise Conflict("This form was already sent; reload the page to send it again.",
-                       code="form_token_used") from exc
+        raise Conflict(ALREADY_SENT, code="form_token_used") from exc
+    if done.repeated:
+        raise Conflict(ALREADY_SENT, code="form_token_used")
+    return done
 
 
 def _capture(session: Session, form: LeadForm, values: dict[str, str], extra: dict[str, str],

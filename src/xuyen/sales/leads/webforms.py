@@ -26,6 +26,7 @@ from xuyen.errors import BadRequest, PermissionDenied, XuyenError
 from xuyen.http import get_session, handle_xuyen_error
 from xuyen.ratelimit import app_limiter
 from xuyen.sales.leads import forms
+from xuyen.sales.leads.models import LeadForm
 
 MAX_BODY_BYTES = 16 * 1024
 SCRIPT_MAX_AGE = 3600
@@ -81,8 +82,8 @@ def lead_script(if_none_match: Annotated[str | None, Header()] = None) -> Respon
 FORMS_LIMITED = "Too many forms sent from this address; wait {wait} seconds and try again."
 
 
-def _guard(request: Request, session: Session, form_key: str, *, kind: str) -> None:
-    """Refuse sites the form does not allow; count the request against the address's limit."""
+def _guard(request: Request, session: Session, form_key: str, *, kind: str) -> LeadForm:
+    """The form, once the site is known to be allowed and the request counted against the address's limit."""
     form = forms.active_form(session, form_key=form_key)
     origin = request.headers.get("origin")
     if not forms.allows_origin(form, origin):
@@ -92,6 +93,7 @@ def _guard(request: Request, session: Session, form_key: str, *, kind: str) -> N
     address = request.client.host if request.client else "unknown"
     app_limiter(request, "lead_forms", code="form_rate_limited", message=FORMS_LIMITED).check(
         f"{kind}:{address}", limit=get_settings().leads_form_rate_per_minute)
+    return form
 
 
 @router.options("/leads/{form_key}", include_in_schema=False)
@@ -151,10 +153,10 @@ FormFields = Annotated[dict[str, Any], Depends(_data)]
 
 @router.post("/leads/{form_key}", status_code=201, summary="Send a lead form (form-encoded or JSON)")
 def submit_form(form_key: FormKey, request: Request, session: Db, data: FormFields) -> Response:
-    _guard(request, session, form_key, kind="submit")
-    forms.submit(session, form_key=form_key, data=data)
-    form = forms.active_form(session, form_key=form_key)
-    back = _back_to(data, lambda origin: origin in (form.allowed_origins or []))
+    form = _guard(request, session, form_key, kind="submit")
+    allowed_origins = list(form.allowed_origins or [])
+    forms.submit(session, form=form, data=data)
+    back = _back_to(data, lambda origin: origin in allowed_origins)
     if back is not None and "application/json" not in request.headers.get("accept", ""):
         return RedirectResponse(back, status_code=303)
     return JSONResponse({"ok": True, "message": "Cảm ơn bạn! Chúng tôi sẽ liên hệ sớm."}, status_code=201)
