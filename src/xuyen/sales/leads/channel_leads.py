@@ -201,18 +201,20 @@ def retrieval_summary(session: Session) -> dict[int, dict[str, Any]]:
 
 
 def capture_notice(session: Session, *, channel: Channel, notice: LeadNotice,
-                   identifiers: Sequence[Identifier] = (), name: str = "") -> Captured:
-    """Capture a lead with its answers, the way its source asks (helper: flushes)."""
+                   identifiers: Sequence[Identifier] = (), name: str = "", check_mx: bool = True) -> Captured:
+    """Capture a lead with its answers, the way its source asks (helper: flushes). ``check_mx=False`` leaves the
+    e-mail domain unchecked (demo data)."""
     if notice.source == SourceKind.facebook_lead_ads:
-        return _capture_facebook(session, channel=channel, notice=notice)
-    return _capture_zalo(session, channel=channel, notice=notice, identifiers=identifiers, name=name)
+        return _capture_facebook(session, channel=channel, notice=notice, check_mx=check_mx)
+    return _capture_zalo(session, channel=channel, notice=notice, identifiers=identifiers, name=name,
+                         check_mx=check_mx)
 
 
 def _first(fields: Mapping[str, Any], names: Sequence[str]) -> str:
     return next((str(fields[key]).strip() for key in names if str(fields.get(key) or "").strip()), "")
 
 
-def _capture_facebook(session: Session, *, channel: Channel, notice: LeadNotice) -> Captured:
+def _capture_facebook(session: Session, *, channel: Channel, notice: LeadNotice, check_mx: bool) -> Captured:
     answers, detail = dict(notice.fields), notice.detail
     name = _first(answers, _FACEBOOK_NAME) or " ".join(
         part for part in (_first(answers, ("last_name",)), _first(answers, ("first_name",))) if part)
@@ -231,11 +233,11 @@ def _capture_facebook(session: Session, *, channel: Channel, notice: LeadNotice)
                           campaign=detail.get("campaign_name", ""),
                           source_detail=f"{channel.name}: " + ", ".join(part for part in where if part),
                           utm=utm, fields=answers, dedupe_key=f"fb:{notice.provider_lead_id}",
-                          captured_at=notice.at)
+                          captured_at=notice.at, check_mx=check_mx)
 
 
 def _capture_zalo(session: Session, *, channel: Channel, notice: LeadNotice, identifiers: Sequence[Identifier],
-                  name: str) -> Captured:
+                  name: str, check_mx: bool) -> Captured:
     answers = dict(notice.fields)
     oa_id = notice.detail.get("oa_id", "")
     return record_capture(session, source=SourceKind.zalo_form, name=_first(answers, ("name",)) or name,
@@ -243,4 +245,4 @@ def _capture_zalo(session: Session, *, channel: Channel, notice: LeadNotice, ide
                           identifiers=[found for found in identifiers if found[0] != "phone"],
                           province=_first(answers, ("city",)), fields=answers,
                           source_detail=f"Zalo OA {channel.name} ({oa_id}): information request",
-                          dedupe_key=f"zalo:{notice.provider_lead_id}", captured_at=notice.at)
+                          dedupe_key=f"zalo:{notice.provider_lead_id}", captured_at=notice.at, check_mx=check_mx)
