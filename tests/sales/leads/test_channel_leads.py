@@ -44,8 +44,8 @@ ANSWERS = {"full_name": "Nguyễn Thị Mai", "phone_number": "0912 345 678", "e
 @pytest.fixture
 def page(owner: Browser, graph: GraphFake, graph_server: tuple[GraphFake, str]) -> int:  # noqa: F811
     """A Facebook Page connected as a Messenger channel, talking to the fake Graph API."""
-    channel = connect(owner, "messenger", "Facebook Thời trang Xuyên", {"page_id": PAGE, "graph_api_base":
-                                                                           graph_server[1]},
+    channel = connect(owner, "messenger", "Facebook Thời trang Xuyên",
+                      {"page_id": PAGE, "graph_api_base": graph_server[1]},
                       {"app_secret": APP_SECRET, "page_access_token": PAGE_TOKEN, "verify_token": VERIFY})
     return int(channel["id"])
 
