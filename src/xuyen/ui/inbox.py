@@ -200,8 +200,8 @@ def channels_page(request: Request, session: DbSession, _viewer: ManagerViewer) 
 @router.post("/channels/{channel_id}/leads/retry")
 def retry_channel_leads(session: DbSession, viewer: ManagerViewer, channel_id: Annotated[int, PathParam(ge=1)],
                         csrf_token: FormText = "") -> Response:
-    """Read again, now, the leads of a channel that could not be read (after its token was fixed)."""
+    """Read now the leads of a channel still waiting or that could not be read (after its token was fixed)."""
     check_csrf(viewer.auth_session, csrf_token)
     connections.get_channel(session, channel_id=channel_id)
-    channel_leads.retry_failed(session, channel_id=channel_id)
+    channel_leads.retry_now(session, channel_id=channel_id)
     return RedirectResponse("/channels", status_code=303)

@@ -8,7 +8,7 @@ API with the Page's token and captures them. A failed read is tried again with a
 then four, sixteen… up to six hours, ``MAX_ATTEMPTS`` times in all, about a day and a half); a refused token or
 a missing ``leads_retrieval`` permission also marks the channel as needing its owner. A retrieval that runs out of
 attempts, or that can never succeed (an unknown lead), stays ``failed`` with its reason on the Channels page until
-it is retried. The provider's lead id is the capture's key, so a webhook delivered twice captures once.
+it is read again from there. The provider's lead id is the capture's key, so a webhook delivered twice captures once.
 """
 
 from __future__ import annotations
@@ -166,16 +166,18 @@ def queue_overdue(session: Session, *, now: datetime | None = None) -> int:
     return len(overdue)
 
 
-def retry_failed(session: Session, *, channel_id: int | None = None) -> int:
-    """Give failed retrievals (of one channel) fresh attempts, now, and commit; how many (after the owner fixed
-    the channel's token or permission)."""
-    query = select(LeadRetrieval).where(LeadRetrieval.status == RetrievalStatus.failed)
+def retry_now(session: Session, *, channel_id: int | None = None) -> int:
+    """Read the waiting and the failed retrievals (of one channel) again now, the failed ones with fresh attempts,
+    and commit; how many (after the owner fixed the channel's token or permission)."""
+    query = select(LeadRetrieval).where(LeadRetrieval.status != RetrievalStatus.captured)
     if channel_id is not None:
         query = query.where(LeadRetrieval.channel_id == channel_id)
     now, retried = utcnow(), list(session.scalars(query))
     for retrieval in retried:
-        retrieval.status, retrieval.next_attempt_at, retrieval.updated_at = RetrievalStatus.pending, now, now
-        _queue_fetch(session, retrieval, suffix=f":retry-{now.timestamp():.0f}")
+        if retrieval.status == RetrievalStatus.failed:
+            retrieval.status, retrieval.attempts = RetrievalStatus.pending, 0
+        retrieval.next_attempt_at, retrieval.updated_at = now, now
+        _queue_fetch(session, retrieval, suffix=f":now-{now.timestamp():.0f}")
     session.commit()
     return len(retried)
 
