@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from tests.fakes.meta import (
     GraphFake,
+    leadgen_webhook,
     messenger_delivery,
     messenger_echo,
     messenger_message,
@@ -33,7 +34,9 @@ from xuyen.channels.base import (
     ChannelError,
     ContactIdentifier,
     DeliveryState,
+    FetchFailed,
     InboundMessage,
+    LeadNotice,
     OutboundMessage,
     PayloadInvalid,
     SendFailed,
@@ -513,3 +516,83 @@ def test_a_graph_api_base_that_is_no_address_is_reported(fake: GraphFake) -> Non
         channel.send(reply("x"))
     channel.close()
     assert wrong.value.code == "misconfigured" and not wrong.value.retryable
+
+
+# Lead Ads ----------------------------------------------------------------------------------------------
+
+
+LEAD = "1053720931245566"
+
+
+def test_a_leadgen_change_names_the_lead_without_its_answers(adapter: MessengerAdapter) -> None:
+    at = datetime(2026, 12, 6, 9, 12, 44, tzinfo=UTC)
+    payload = leadgen_webhook(PAGE, LEAD, form_id="1250743692438731", ad_id="120208876543210",
+                              adgroup_id="120208876543210", created_time=at)
+    [notice] = adapter.parse(webhook(payload, SECRET))
+    assert isinstance(notice, LeadNotice)
+    assert (notice.source, notice.provider_lead_id, notice.complete, notice.at) == (
+        "facebook_lead_ads", LEAD, False, at)
+    assert notice.detail == {"form_id": "1250743692438731", "ad_id": "120208876543210",
+                             "adgroup_id": "120208876543210", "page_id": PAGE}
+    # Messages and leads of one delivery are all read; a lead of another Page is left out.
+    mixed = messenger_webhook(PAGE, messenger_message(PAGE, PSID, "m_1", at, text="Chào shop"))
+    mixed["entry"].append(leadgen_webhook(PAGE, "77", created_time=at)["entry"][0])
+    mixed["entry"].append(leadgen_webhook("999", "78", created_time=at)["entry"][0])
+    kinds = [type(item).__name__ for item in adapter.parse(webhook(mixed, SECRET))]
+    assert kinds == ["InboundMessage", "LeadNotice"]
+
+
+@pytest.mark.parametrize("value", [{}, {"leadgen_id": ""}, {"leadgen_id": "12ab"}, {"leadgen_id": None},
+                                   {"leadgen_id": True}, {"leadgen_id": "1" * 41}])
+def test_a_leadgen_change_without_a_usable_id_is_payload_invalid(adapter: MessengerAdapter,
+                                                                 value: dict[str, object]) -> None:
+    payload = {"object": "page", "entry": [{"id": PAGE, "time": 1, "changes": [{"field": "leadgen", "value": value}]}]}
+    with pytest.raises(PayloadInvalid, match="leadgen_id"):
+        adapter.parse(webhook(payload, SECRET))
+
+
+def test_a_lead_is_read_with_its_answers_ad_and_campaign(adapter: MessengerAdapter, fake: GraphFake) -> None:
+    fake.require_appsecret_proof = True
+    fake.add_lead(PAGE, LEAD, {"full_name": "Nguyễn Thị Mai", "phone_number": "+84912345678",
+                               "size_ban_mac?": ["M", "L"]}, created_time=datetime(2026, 12, 6, 9, 12, 44, tzinfo=UTC))
+    notice = adapter.fetch_lead(LEAD)
+    assert notice.complete and notice.at == datetime(2026, 12, 6, 9, 12, 44, tzinfo=UTC)
+    assert notice.fields == {"full_name": "Nguyễn Thị Mai", "phone_number": "+84912345678", "size_ban_mac?": "M, L"}
+    assert notice.detail["campaign_name"] == "Tết 2027 - Áo dài" and notice.detail["adset_name"] == "Nữ 25-45 TP.HCM"
+    assert notice.detail["is_organic"] == "false" and notice.detail["platform"] == "fb"
+    organic = "1053720931245999"
+    fake.add_lead(PAGE, organic, {"email": "a@shop.vn"}, is_organic=True)
+    assert adapter.fetch_lead(organic).detail == {"form_id": "1250743692438731", "platform": "fb",
+                                                  "is_organic": "true"}
+
+
+@pytest.mark.parametrize(("arrange", "code", "retryable", "revoked"), [
+    ("revoked", "credentials_revoked", False, True),
+    ("no_permission", "permission_missing", False, True),
+    ("unknown", "not_found", False, False),
+    ("outage", "provider_unavailable", True, False),
+])
+def test_a_lead_meta_will_not_give_says_what_to_do(adapter: MessengerAdapter, fake: GraphFake, arrange: str,
+                                                   code: str, retryable: bool, revoked: bool) -> None:
+    fake.add_lead(PAGE, LEAD, {"full_name": "Mai"})
+    if arrange == "revoked":
+        fake.revoke(TOKEN)
+    elif arrange == "no_permission":
+        fake.without_leads_permission.add(PAGE)
+    elif arrange == "outage":
+        fake.lead_outages = 1
+    with pytest.raises(FetchFailed) as failed:
+        adapter.fetch_lead(LEAD if arrange != "unknown" else "1053720931240000")
+    assert (failed.value.code, failed.value.retryable, failed.value.credentials_revoked) == (code, retryable, revoked)
+
+
+def test_a_lead_on_an_unreachable_graph_api_is_retried(fake: GraphFake) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    channel = MessengerAdapter(settings={"page_id": PAGE, "graph_api_base": f"http://127.0.0.1:{port}"},
+                               secrets={"app_secret": SECRET, "page_access_token": TOKEN, "verify_token": VERIFY})
+    with pytest.raises(FetchFailed) as failed:
+        channel.fetch_lead(LEAD)
+    channel.close()
+    assert failed.value.code == "network" and failed.value.retryable

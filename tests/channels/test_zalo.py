@@ -19,6 +19,7 @@ from xuyen.channels.base import (
     ContactIdentifier,
     DeliveryState,
     InboundMessage,
+    LeadNotice,
     PayloadInvalid,
     SignatureInvalid,
     StatusUpdate,
@@ -285,7 +286,7 @@ def test_shared_details_become_traits_and_a_phone(fake: ZaloFake, inbox: Inbox) 
     info = {"name": "Nguyễn Thị Lan", "phone": "84912345678", "user_dob": "30/10/1999",
             "full_address": {"user_city": "Thành phố Hồ Chí Minh", "user_ward": "Phường Tân Thuận",
                              "user_address": "Đường số 13, KCX Tân Thuận Đông"}}
-    item = only(deliver(fake, inbox, fake.submit_info(USER, info, timestamp_ms=T0)))
+    item, lead = deliver(fake, inbox, fake.submit_info(USER, info, timestamp_ms=T0))
     assert isinstance(item, InboundMessage)
     assert item.contact.name == "Nguyễn Thị Lan"
     assert item.contact.identifiers == (
@@ -297,9 +298,17 @@ def test_shared_details_become_traits_and_a_phone(fake: ZaloFake, inbox: Inbox) 
                                    "ward": "Phường Tân Thuận"}
     assert "+84912345678" in item.text
     assert item.provider_message_id == f"user_submit_info:{USER}:{T0}"
+    # The same submission is a lead of the zalo_form source, its answers as given, keyed by user and time.
+    assert isinstance(lead, LeadNotice)
+    assert (lead.source, lead.provider_lead_id, lead.complete, lead.at) == ("zalo_form", f"{USER}:{T0}", True, T0_AT)
+    assert lead.fields == {"name": "Nguyễn Thị Lan", "phone": "84912345678",
+                           "address": "Đường số 13, KCX Tân Thuận Đông", "city": "Thành phố Hồ Chí Minh",
+                           "ward": "Phường Tân Thuận"}
+    assert lead.contact == item.contact
+    assert lead.detail == {"oa_id": fake.oa_id, "event": "user_submit_info"}
     flat = fake.submit_info(USER, {"name": "Anh Minh", "phone": "0987654321", "address": "12 Lý Tự Trọng"},
                             timestamp_ms=T0 + 1)
-    again = only(deliver(fake, inbox, flat))
+    again, _lead = deliver(fake, inbox, flat)
     assert isinstance(again, InboundMessage)
     assert again.contact.traits == {"name": "Anh Minh", "phone": "+84987654321", "address": "12 Lý Tự Trọng"}
 

@@ -1,8 +1,9 @@
 """A local fake of Meta's Graph API for Messenger's Send API and the WhatsApp Cloud API, and builders of the
 webhooks Meta sends, signed the way Meta signs them.
 
-The fake serves ``POST /{version}/{page_id or me}/messages`` (Messenger) and ``POST /{version}/{phone_number_id}/
-messages`` (WhatsApp) over real HTTP. It checks the access token (``Authorization: Bearer`` or the
+The fake serves ``POST /{version}/{page_id or me}/messages`` (Messenger), ``POST /{version}/{phone_number_id}/
+messages`` (WhatsApp) and ``GET /{version}/{leadgen_id}`` (a Lead Ads lead, read with its Page's token; see
+:meth:`GraphFake.add_lead`) over real HTTP. It checks the access token (``Authorization: Bearer`` or the
 ``access_token`` parameter) and ``appsecret_proof`` when given, the request's shape, and the reply windows
 from the inbound messages a test declares with :meth:`GraphFake.customer_wrote`; it answers Meta's success
 bodies and Meta's error bodies (``{"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}}``),
@@ -87,6 +88,22 @@ class Sent:
 
 
 @dataclass
+class Lead:
+    """A lead someone left in a Page's Lead Ads form, as the Graph API keeps it."""
+
+    id: str
+    page_id: str
+    created_time: datetime
+    field_data: list[dict[str, Any]]
+    ad: dict[str, Any]
+
+
+LEAD_NODE_FIELDS = {"id", "created_time", "field_data", "ad_id", "ad_name", "adset_id", "adset_name", "campaign_id",
+                    "campaign_name", "form_id", "platform", "is_organic", "custom_disclaimer_responses", "home_listing",
+                    "partner_name", "post", "retailer_item_id", "vehicle"}
+
+
+@dataclass
 class GraphFake:
     """The fake Graph API's state; ``app`` is its ASGI application."""
 
@@ -106,11 +123,15 @@ class GraphFake:
     requests: list[Received] = field(default_factory=list)
     sent: list[Sent] = field(default_factory=list)
     pending_statuses: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    leads: dict[str, Lead] = field(default_factory=dict)
+    without_leads_permission: set[str] = field(default_factory=set)
+    lead_outages: int = 0
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self.app = Starlette(routes=[
             Route("/{version}/{node}/messages", self._messages, methods=["POST"]),
+            Route("/{version}/{node}", self._node, methods=["GET"]),
             Route("/{path:path}", self._unknown, methods=["GET", "POST", "PUT", "DELETE"]),
         ])
 
@@ -134,6 +155,22 @@ class GraphFake:
     def approve_template(self, name: str, language: str, parameters: int = 0) -> None:
         """A WhatsApp template approved in ``language`` with ``parameters`` body variables."""
         self.templates[(name, language)] = parameters
+
+    def add_lead(self, page_id: str, leadgen_id: str, answers: Mapping[str, str | list[str]], *,
+                 created_time: datetime | None = None, form_id: str = "1250743692438731",
+                 ad_id: str = "120208876543210", ad_name: str = "Quảng cáo áo dài Tết",
+                 adset_id: str = "120208876500001", adset_name: str = "Nữ 25-45 TP.HCM",
+                 campaign_id: str = "120208876400001", campaign_name: str = "Tết 2027 - Áo dài",
+                 platform: str = "fb", is_organic: bool = False) -> Lead:
+        """A lead left in a Page's form: ``answers`` by question name (a list for several values)."""
+        field_data = [{"name": name, "values": value if isinstance(value, list) else [value]}
+                      for name, value in answers.items()]
+        ad: dict[str, Any] = {"form_id": form_id, "platform": platform, "is_organic": is_organic}
+        if not is_organic:
+            ad.update(ad_id=ad_id, ad_name=ad_name, adset_id=adset_id, adset_name=adset_name,
+                      campaign_id=campaign_id, campaign_name=campaign_name)
+        self.leads[leadgen_id] = Lead(leadgen_id, page_id, created_time or self.clock(), field_data, ad)
+        return self.leads[leadgen_id]
 
     def revoke(self, token: str) -> None:
         """The token stops working, as when the user who made it changed their password."""
@@ -160,8 +197,9 @@ class GraphFake:
         """Forget everything declared and received."""
         fresh = GraphFake(version=self.version)
         for name in ("accounts", "revoked", "throttled", "budgets", "blocked", "not_on_whatsapp", "bsuids", "templates",
-                     "last_inbound", "requests", "sent", "pending_statuses"):
+                     "last_inbound", "requests", "sent", "pending_statuses", "leads", "without_leads_permission"):
             setattr(self, name, getattr(fresh, name))
+        self.lead_outages = 0
         self.clock = utcnow
         self.window_errors_in_answer = False
         self.require_appsecret_proof = False
@@ -216,6 +254,56 @@ class GraphFake:
         if account.product == "messenger":
             return self._messenger(account, body)
         return self._whatsapp(account, body)
+
+    async def _node(self, request: Request) -> JSONResponse:
+        """``GET /{version}/{id}``: a Lead Ads lead, read with the access token of the Page it was left on."""
+        query = dict(request.query_params)
+        with self._lock:
+            self.requests.append(Received(request.method, request.url.path, dict(request.headers), query, None))
+        if not _VERSION.match(request.path_params["version"]):
+            return graph_error(2500, f"Unknown path components: /{request.path_params['version']}")
+        token = _token(request.headers.get("authorization", ""), query, None)
+        if not token:
+            return graph_error(104, "An access token is required to request this resource.")
+        if token in self.revoked:
+            return graph_error(190, "Error validating access token: Session has expired on Sunday, 06-Dec-26 "
+                               "09:00:00 PST. The current time is Sunday, 06-Dec-26 10:12:44 PST.", subcode=463)
+        account = next((item for item in self.accounts.values() if hmac.compare_digest(item.token, token)), None)
+        if account is None:
+            return graph_error(190, "Invalid OAuth access token - Cannot parse access token")
+        proof = query.get("appsecret_proof")
+        if proof is not None:
+            expected = hmac.new(account.app_secret.encode(), token.encode(), hashlib.sha256).hexdigest()
+            if not hmac.compare_digest(proof, expected):
+                return graph_error(100, "Invalid appsecret_proof provided in the API argument",
+                                   kind="GraphMethodException")
+        elif self.require_appsecret_proof:
+            return graph_error(100, "API calls from the server require an appsecret_proof argument",
+                               kind="GraphMethodException")
+        if self.lead_outages > 0:
+            self.lead_outages -= 1
+            return graph_error(2, "An unexpected error has occurred. Please retry your request later.",
+                               status=500)
+        node = request.path_params["node"]
+        lead = self.leads.get(node)
+        if lead is None or lead.page_id != account.id:
+            return graph_error(100, f"Unsupported get request. Object with ID '{node}' does not exist, cannot be "
+                               "loaded due to missing permissions, or does not support this operation. Please read "
+                               "the Graph API documentation at https://developers.facebook.com/docs/graph-api",
+                               subcode=33, kind="GraphMethodException")
+        if account.id in self.without_leads_permission:
+            return graph_error(200, "(#200) Requires leads_retrieval permission to manage the object")
+        asked = [name.strip() for name in query.get("fields", "").split(",") if name.strip()]
+        unknown = [name for name in asked if name not in LEAD_NODE_FIELDS]
+        if unknown:
+            return graph_error(100, f"(#100) Tried accessing nonexisting field ({unknown[0]}) on node type "
+                               "(LeadgenLead)")
+        whole: dict[str, Any] = {"id": lead.id, "created_time": lead.created_time.astimezone(UTC).strftime(
+            "%Y-%m-%dT%H:%M:%S+0000"),
+                                 "field_data": lead.field_data, **lead.ad}
+        shown = {name: whole[name] for name in asked or ("created_time", "id", "field_data") if name in whole}
+        shown["id"] = lead.id
+        return JSONResponse(shown)
 
     def _product(self, token: str) -> str:
         return next((item.product for item in self.accounts.values() if item.token == token), "messenger")
@@ -499,6 +587,21 @@ def messenger_postback(page_id: str, psid: str, at: datetime, title: str, payloa
     if mid is not None:
         postback["mid"] = mid
     return {"sender": {"id": psid}, "recipient": {"id": page_id}, "timestamp": millis(at), "postback": postback}
+
+
+def leadgen_webhook(page_id: str, leadgen_id: str, *, form_id: str = "1250743692438731",
+                    ad_id: str | None = "120208876543210", adgroup_id: str | None = "120208876543210",
+                    created_time: datetime | None = None) -> dict[str, Any]:
+    """An ``object=page`` webhook with one ``leadgen`` change: someone left a lead in the Page's form."""
+    at = created_time or utcnow()
+    value: dict[str, Any] = {"created_time": int(at.timestamp()), "page_id": page_id, "form_id": form_id,
+                             "leadgen_id": leadgen_id}
+    if ad_id is not None:
+        value["ad_id"] = ad_id
+    if adgroup_id is not None:
+        value["adgroup_id"] = adgroup_id
+    return {"object": "page", "entry": [{"id": page_id, "time": int(at.timestamp()),
+                                         "changes": [{"field": "leadgen", "value": value}]}]}
 
 
 def whatsapp_webhook(waba_id: str, phone_number_id: str, display_phone: str, *,

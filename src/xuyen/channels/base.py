@@ -63,6 +63,23 @@ class SendFailed(ChannelError):
         self.provider_code = provider_code
 
 
+class FetchFailed(ChannelError):
+    """The provider would not give what was asked of it (a lead's answers).
+
+    ``retryable`` fetches are tried again later (outages, rate limits); ``credentials_revoked`` means the
+    channel's token no longer works or lacks a permission, and the owner must reconnect it (then the fetch is
+    tried again); otherwise the thing asked for cannot be had (``code`` says why).
+    """
+
+    def __init__(self, message: str, *, code: str, retryable: bool = False, credentials_revoked: bool = False,
+                 provider_code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.retryable = retryable
+        self.credentials_revoked = credentials_revoked
+        self.provider_code = provider_code
+
+
 # What comes in ----------------------------------------------------------------------------------------
 
 
@@ -198,7 +215,26 @@ class ContactEvent:
     provider_event_id: str | None = None
 
 
-Inbound = InboundMessage | StatusUpdate | ContactEvent
+@dataclass(frozen=True)
+class LeadNotice:
+    """A person left their details in a provider's own form: a Facebook Lead Ads form, a Zalo OA information request.
+
+    ``source`` is the lead source it counts as (``facebook_lead_ads``, ``zalo_form``); ``provider_lead_id`` the
+    provider's id of the submission (the capture's key). When the webhook carries the answers they are in
+    ``fields`` (``complete``); otherwise (``complete=False``) they are fetched later with
+    ``ChannelAdapter.fetch_lead``. ``detail`` holds the provider's ids of the form, ad, campaign and so on.
+    """
+
+    source: str
+    provider_lead_id: str
+    at: datetime
+    complete: bool
+    contact: Contact | None = None
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    detail: Mapping[str, str] = field(default_factory=dict)
+
+
+Inbound = InboundMessage | StatusUpdate | ContactEvent | LeadNotice
 
 
 # What goes out ----------------------------------------------------------------------------------------
@@ -342,6 +378,11 @@ class ChannelAdapter(ABC):
     @abstractmethod
     def send(self, message: OutboundMessage) -> SendResult:
         """Deliver ``message``; ``SendFailed`` (with ``retryable``/``credentials_revoked``) when refused."""
+
+    def fetch_lead(self, provider_lead_id: str) -> LeadNotice:
+        """The answers of a lead the webhook only named (``LeadNotice.complete`` False); ``FetchFailed`` when
+        the provider will not give them."""
+        raise FetchFailed(f"A {self.label} channel has no leads to fetch.", code="unsupported")
 
     def poll(self, *, cursor: str | None) -> PollResult:
         """Fetch what arrived since ``cursor`` (channels that are polled, such as IMAP mailboxes)."""

@@ -24,6 +24,7 @@ import httpx
 
 from xuyen.channels.base import (
     ChannelAdapter,
+    FetchFailed,
     PayloadInvalid,
     SendFailed,
     SendResult,
@@ -49,6 +50,11 @@ OUTSIDE_WINDOW_CODES = frozenset({10, 131047})
 OUTSIDE_WINDOW_SUBCODES = frozenset({2018278})
 UNAVAILABLE_CODES = frozenset({551})
 UNDELIVERABLE_CODES = frozenset({131026})
+# "Permission denied" codes: 10 and the #200-#299 range (a permission the token was not granted, such as
+# leads_retrieval).
+PERMISSION_CODES = frozenset({10, *range(200, 300)})
+# Code 100 with subcode 33: the object does not exist, or the token may not see it.
+UNKNOWN_OBJECT_SUBCODES = frozenset({33})
 
 _VERSION = re.compile(r"^v?(\d+\.\d+)$")
 
@@ -270,6 +276,58 @@ def send_failed(error: Mapping[str, Any], *, status: int, label: str) -> SendFai
                       "before sending again.", code="rejected", provider_code=provider_code)
 
 
+def get_graph(http: httpx.Client, url: str, params: Mapping[str, str], *, access_token: str, app_secret: str,
+              label: str) -> dict[str, Any]:
+    """GET a Graph API node; its JSON, or ``FetchFailed`` saying whether to try again."""
+    try:
+        response = http.get(url, params={**params, "appsecret_proof": appsecret_proof(access_token, app_secret)},
+                            headers={"Authorization": f"Bearer {access_token}"})
+    except (httpx.UnsupportedProtocol, httpx.InvalidURL):
+        raise FetchFailed(f"The {label} channel's graph_api_base ({url.split('/v')[0]!r}) is not a web address; "
+                          "leave it empty to use https://graph.facebook.com.", code="misconfigured") from None
+    except httpx.HTTPError as exc:
+        raise FetchFailed(f"Could not reach Meta's Graph API ({type(exc).__name__}); it will be asked again later.",
+                          code="network", retryable=True) from None
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    if response.is_success and isinstance(answer, dict) and "error" not in answer:
+        return answer
+    if response.is_success:
+        raise FetchFailed("Meta's Graph API answered with something that is not a JSON object; it will be asked "
+                          "again later.", code="provider_unavailable", retryable=True)
+    error = as_dict(answer.get("error")) if isinstance(answer, dict) else {}
+    raise fetch_failed(error, status=response.status_code, label=label)
+
+
+def fetch_failed(error: Mapping[str, Any], *, status: int, label: str) -> FetchFailed:
+    """A Graph API error object answering a read as a ``FetchFailed``."""
+    code = _int(error.get("code"))
+    subcode = _int(error.get("error_subcode"))
+    said = (text_of(error.get("message")) or f"HTTP {status}")[:300]
+    provider_code = None if code is None else (str(code) if subcode is None else f"{code}/{subcode}")
+    if code in TOKEN_CODES or (error.get("type") == "OAuthException" and subcode in TOKEN_SUBCODES):
+        return FetchFailed(f"Meta no longer accepts this {label} channel's access token ({said}). Create a new "
+                           "token in the Meta app and paste it into the channel's settings.",
+                           code="credentials_revoked", credentials_revoked=True, provider_code=provider_code)
+    if code in PERMISSION_CODES:
+        return FetchFailed(f"The {label} channel's access token lacks a permission Meta asks for ({said}). Give the "
+                           "app the leads_retrieval permission on the Page, make a new Page access token and paste "
+                           "it into the channel's settings.", code="permission_missing", credentials_revoked=True,
+                           provider_code=provider_code)
+    if code in RATE_LIMIT_CODES:
+        return FetchFailed(f"Meta is limiting how often this {label} channel may ask ({said}); it will ask again "
+                           "later.", code="rate_limited", retryable=True, provider_code=provider_code)
+    if code in TEMPORARY_CODES or status >= 500 or (code is None and status in (408, 429)):
+        return FetchFailed(f"Meta could not answer just now ({said}); it will be asked again later.",
+                           code="provider_unavailable", retryable=True, provider_code=provider_code)
+    if code == 100 and subcode in UNKNOWN_OBJECT_SUBCODES:
+        return FetchFailed(f"Meta does not know this object, or the {label} channel's token may not see it "
+                           f"({said}).", code="not_found", provider_code=provider_code)
+    return FetchFailed(f"Meta refused the request: {said}.", code="rejected", provider_code=provider_code)
+
+
 def _int(value: Any) -> int | None:
     found = number(value)
     return int(found) if found is not None and found.is_integer() else None
@@ -314,6 +372,11 @@ class MetaAdapter(ChannelAdapter):
         """POST ``body`` to ``path`` under the versioned Graph API with this channel's token."""
         return post_graph(self.http, f"{self.graph_url}/{path}", body, access_token=self.value(self.credential_field),
                           app_secret=self.value("app_secret"), label=self.label)
+
+    def get(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
+        """GET ``path`` under the versioned Graph API with this channel's token."""
+        return get_graph(self.http, f"{self.graph_url}/{path}", params, access_token=self.value(self.credential_field),
+                         app_secret=self.value("app_secret"), label=self.label)
 
     def send_parts(self, path: str, bodies: list[dict[str, Any]], *, message_id: Callable[[dict[str, Any]], Any],
                    where: str) -> SendResult:

@@ -1,14 +1,19 @@
 """The demo shop's leads: a website form, assignment rules, and leads from every source in every stage, some of
-them customers already (a store visit of a known phone lands on the customer's profile)."""
+them customers already (a store visit of a known phone lands on the customer's profile). Facebook Lead Ads leads
+are read from the Graph API's answer and Zalo information requests from the OA's webhook event, as the Fanpage and
+the OA deliver them, through the same code the channels use."""
 
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from xuyen.channels.base import InboundMessage, LeadNotice
+from xuyen.channels.messenger.leadgen import lead_from_graph
+from xuyen.channels.zalo.webhook import EventReader
 from xuyen.clock import utcnow
 from xuyen.customers.service import refresh_customers
 from xuyen.demo.names import person_name
@@ -16,8 +21,10 @@ from xuyen.demo.registry import DemoContext, demo_step
 from xuyen.demo.routing import HANOI, ONLINE_CARE
 from xuyen.demo.shop import DEMO_EMAIL_DOMAIN
 from xuyen.identity.models import Profile, ProfileIdentifier
+from xuyen.inbox.models import Channel
 from xuyen.inbox.routing.models import Team
-from xuyen.sales.leads.capturing import record_capture
+from xuyen.sales.leads.capturing import Captured, record_capture
+from xuyen.sales.leads.channel_leads import capture_notice
 from xuyen.sales.leads.models import AssignmentRule, LeadForm, LeadStatus, SourceKind
 
 STEP = "khách hàng tiềm năng"
@@ -71,6 +78,46 @@ def _known_phones(session: Session, rng: random.Random) -> list[str]:
     return rng.sample(phones, min(KNOWN_VISITS, len(phones)))
 
 
+FACEBOOK_ADS = (("Ads Tết 2027 – áo dài", "Nữ 25-45 Hà Nội", "Áo dài lụa đỏ – ưu đãi Tết"),
+                ("Ads Tết 2027 – áo dài", "Nữ 25-45 TP.HCM", "Video may đo áo dài"),
+                ("Bộ sưu tập lụa hè", "Dân văn phòng 22-35", "Váy lụa công sở – giảm 15%"))
+DISTRICTS = {"Hà Nội": "Hoàn Kiếm", "TP. Hồ Chí Minh": "Quận 1", "Đà Nẵng": "Hải Châu", "Hải Phòng": "Lê Chân",
+             "Cần Thơ": "Ninh Kiều"}
+
+
+def _facebook_lead(session: Session, page: Channel, rng: random.Random, *, number: int, name: str, phone: str,
+                   email: str, at: datetime) -> Captured:
+    """A lead left in the Fanpage's Lead Ads form, as the Graph API answers ``GET /{leadgen_id}``."""
+    campaign, adset, ad = rng.choice(FACEBOOK_ADS)
+    answers = {"full_name": name, "phone_number": phone, "city": rng.choice(PROVINCES),
+               "san_pham_quan_tam": rng.choice(PRODUCTS),
+               "ban_muon_nhan_tu_van_qua?": rng.choice(("Gọi điện", "Zalo", "Tin nhắn Messenger"))}
+    if email:
+        answers["email"] = email
+    leadgen_id = f"10537209{number:08d}"
+    answer = {"id": leadgen_id, "created_time": at.strftime("%Y-%m-%dT%H:%M:%S+0000"),
+              "field_data": [{"name": key, "values": [value]} for key, value in answers.items()],
+              "ad_id": f"1202088765{number:05d}", "ad_name": ad, "adset_id": "120208876500001", "adset_name": adset,
+              "campaign_id": "120208876400001", "campaign_name": campaign, "form_id": "1250743692438731",
+              "platform": "fb", "is_organic": False}
+    return capture_notice(session, channel=page, notice=lead_from_graph(leadgen_id, answer, at), check_mx=False)
+
+
+def _zalo_lead(session: Session, oa: Channel, rng: random.Random, *, number: int, name: str, phone: str,
+               at: datetime) -> Captured:
+    """A user's answer to the OA's information request, as the OA's ``user_submit_info`` webhook event."""
+    city = rng.choice(PROVINCES)
+    event = {"event_name": "user_submit_info", "app_id": oa.settings.get("app_id", ""),
+             "sender": {"id": f"84120377{number:08d}"}, "recipient": {"id": oa.settings.get("oa_id", "")},
+             "timestamp": str(int(at.timestamp() * 1000)),
+             "info": {"name": name, "phone": phone, "address": f"{rng.randrange(1, 200)} phố Lụa", "city": city,
+                      "district": DISTRICTS.get(city, "")}}
+    message, notice = EventReader(oa_id=oa.settings.get("oa_id", ""), app_id=oa.settings.get("app_id", "")).read(event)
+    assert isinstance(notice, LeadNotice) and isinstance(message, InboundMessage)
+    identifiers = [(found.type, found.value, found.scope) for found in message.contact.identifiers]
+    return capture_notice(session, channel=oa, notice=notice, identifiers=identifiers, check_mx=False)
+
+
 @demo_step(STEP, order=90)
 def add_leads(session: Session, rng: random.Random, context: DemoContext) -> None:
     """A website form, assignment rules, leads from every source in every stage, and store visits of customers."""
@@ -85,19 +132,29 @@ def add_leads(session: Session, rng: random.Random, context: DemoContext) -> Non
     rng.shuffle(stages)
     now = utcnow()
     leads = []
+    channels = {channel.kind: channel for channel in session.scalars(select(Channel))}
     for number in range(NEW_LEADS):
         source, name = sources[number % len(sources)], person_name(rng)
         bad_phone = number % 11 == 5  # a few typed wrongly: kept and flagged
         email = f"{name.given.lower()}.{number}@gmail.com" if rng.random() < 0.4 else ""
+        at = now - timedelta(hours=rng.randrange(1, 24 * 20))
+        phone = "09123" if bad_phone else _phone(rng)
+        if source is SourceKind.facebook_lead_ads and "messenger" in channels:
+            leads.append(_facebook_lead(session, channels["messenger"], rng, number=number, name=name.full,
+                                        phone=phone, email=email, at=at).lead)
+            continue
+        if source is SourceKind.zalo_form and "zalo" in channels:
+            leads.append(_zalo_lead(session, channels["zalo"], rng, number=number, name=name.full, phone=phone,
+                                    at=at).lead)
+            continue
         done = record_capture(
-            session, source=source, name=name.full, phone="09123" if bad_phone else _phone(rng),
+            session, source=source, name=name.full, phone=phone,
             email=email if not bad_phone else "khong-co-email", province=rng.choice(PROVINCES),
             product_interest=rng.choice(PRODUCTS), campaign=CAMPAIGNS[source], utm=UTM.get(source),
             form=form if source is SourceKind.form else None,
             source_detail="https://luamay.vn/ao-dai" if source is SourceKind.form else "",
             fields={"message": "Tư vấn giúp em mẫu mới"} if source is SourceKind.form else {},
-            captured_at=now - timedelta(hours=rng.randrange(1, 24 * 20)), check_mx=False,
-            dedupe_key=f"demo:lead:{number}")
+            captured_at=at, check_mx=False, dedupe_key=f"demo:lead:{number}")
         leads.append(done.lead)
     for lead, status in zip(leads, stages, strict=False):
         lead.status = status

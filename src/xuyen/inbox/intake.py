@@ -25,6 +25,7 @@ from xuyen.channels.base import (
     ContactEvent,
     Inbound,
     InboundMessage,
+    LeadNotice,
     PayloadInvalid,
     PolledItem,
     SendFailed,
@@ -41,10 +42,12 @@ from xuyen.inbox import threads
 from xuyen.inbox.connections import build_adapter, flag_credentials, get_channel, is_sandbox
 from xuyen.inbox.models import Channel, ChannelStatus, Message, MessageState, ReceiptStatus, WebhookReceipt
 from xuyen.jobs import URGENT, add_job, add_jobs
+from xuyen.outbox import emit
 
 log = logging.getLogger("xuyen.inbox")
 
 PROCESS_JOB = "inbox.process_receipt"
+LEAD_RECEIVED = "channel.lead_received"
 # Headers worth keeping with a receipt (what a signature or a redelivery is judged by), never cookies.
 _KEPT_HEADERS = ("content-type", "user-agent", "x-hub-signature-256", "x-zevent-signature", "x-signature",
                  "x-timestamp", "x-request-id")
@@ -233,6 +236,21 @@ def apply_inbound(session: Session, *, channel: Channel, item: Inbound, receipt_
         apply_status(session, channel=channel, update_=item)
     elif isinstance(item, ContactEvent):
         threads.apply_contact_event(session, channel=channel, event=item, profile_id=profile_id)
+    elif isinstance(item, LeadNotice):
+        announce_lead(session, channel=channel, notice=item)
+
+
+def announce_lead(session: Session, *, channel: Channel, notice: LeadNotice) -> None:
+    """Hand a lead a channel received (a Lead Ads form, a Zalo information request) to whoever captures leads,
+    through the outbox event ``channel.lead_received`` (helper: no commit)."""
+    identifiers = [[found.type, found.value, found.scope] for found in notice.contact.identifiers] \
+        if notice.contact is not None else []
+    emit(session, topic=LEAD_RECEIVED, aggregate_type="channel", aggregate_id=channel.id,
+         payload={"channel_id": channel.id, "channel_name": channel.name, "channel_kind": channel.kind,
+                  "source": notice.source, "provider_lead_id": notice.provider_lead_id,
+                  "at": notice.at.isoformat(), "complete": notice.complete, "fields": dict(notice.fields),
+                  "detail": dict(notice.detail), "identifiers": identifiers,
+                  "name": notice.contact.name if notice.contact is not None else None})
 
 
 _ORDER = {MessageState.queued: 0, MessageState.sent: 1, MessageState.delivered: 2, MessageState.read: 3}

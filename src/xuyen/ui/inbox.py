@@ -24,6 +24,7 @@ from xuyen.identity.graph import resolve_profile_id
 from xuyen.identity.service import actor_name
 from xuyen.inbox import connections, service
 from xuyen.inbox.models import Conversation, ConversationStatus, Message
+from xuyen.sales.leads import channel_leads
 from xuyen.ui import inbox_routing as routing_parts
 from xuyen.ui.csat import csat_context
 from xuyen.ui.deps import Viewer, check_csrf, page_role, page_user
@@ -188,6 +189,19 @@ def set_status(session: DbSession, viewer: PageViewer, conversation_id: Conversa
 
 @router.get("/channels")
 def channels_page(request: Request, session: DbSession, _viewer: ManagerViewer) -> Response:
-    """The connected channels, their state and their webhook addresses."""
+    """The connected channels, their state and their webhook addresses, and the leads waiting to be read from
+    their providers."""
     return render(request, "inbox/channels.html", {"channels": connections.list_channels(session),
-                                                   "kinds": connections.installed_kinds(), **_labels()})
+                                                   "kinds": connections.installed_kinds(),
+                                                   "lead_reads": channel_leads.retrieval_summary(session),
+                                                   **_labels()})
+
+
+@router.post("/channels/{channel_id}/leads/retry")
+def retry_channel_leads(session: DbSession, viewer: ManagerViewer, channel_id: Annotated[int, PathParam(ge=1)],
+                        csrf_token: FormText = "") -> Response:
+    """Read now the leads of a channel still waiting or that could not be read (after its token was fixed)."""
+    check_csrf(viewer.auth_session, csrf_token)
+    connections.get_channel(session, channel_id=channel_id)
+    channel_leads.retry_now(session, channel_id=channel_id)
+    return RedirectResponse("/channels", status_code=303)

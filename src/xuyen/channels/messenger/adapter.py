@@ -9,13 +9,15 @@ message, after the text.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from xuyen.channels.base import (
     AttachmentKind,
     Capabilities,
+    FetchFailed,
     Inbound,
+    LeadNotice,
     OutboundMessage,
     ReplyRule,
     SendFailed,
@@ -23,6 +25,7 @@ from xuyen.channels.base import (
     WebhookRequest,
 )
 from xuyen.channels.messenger.inbound import PSID, parse_entries
+from xuyen.channels.messenger.leadgen import LEAD_FIELDS, lead_from_graph, parse_leadgen
 from xuyen.channels.meta import (
     GRAPH_API_SETTINGS,
     META_SECRET_FIELDS,
@@ -68,8 +71,19 @@ class MessengerAdapter(MetaAdapter):
         return self.value("page_id")
 
     def parse(self, request: WebhookRequest) -> list[Inbound]:
-        """The messages, echoes, receipts and postbacks the webhook carries for this Page."""
-        return parse_entries(self.load(request), self.page_id, request.received_at)
+        """The messages, echoes, receipts and postbacks the webhook carries for this Page, and the Lead Ads leads
+        it names (``leadgen`` changes)."""
+        payload = self.load(request)
+        found: list[Inbound] = list(parse_entries(payload, self.page_id, request.received_at))
+        found.extend(parse_leadgen(payload, self.page_id, request.received_at))
+        return found
+
+    def fetch_lead(self, provider_lead_id: str) -> LeadNotice:
+        """A Lead Ads lead's answers, ad, ad set, campaign and form, read with the Page access token."""
+        if not provider_lead_id.isdigit():
+            raise FetchFailed(f"{provider_lead_id[:40]!r} is not a Lead Ads lead id.", code="not_found")
+        answer = self.get(provider_lead_id, {"fields": LEAD_FIELDS})
+        return lead_from_graph(provider_lead_id, answer, datetime.now(UTC))
 
     def send(self, message: OutboundMessage) -> SendResult:
         """Send the text (split past 2,000 characters) then each attachment, as one Send API call each."""

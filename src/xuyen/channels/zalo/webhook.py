@@ -27,6 +27,7 @@ from xuyen.channels.base import (
     DeliveryState,
     Inbound,
     InboundMessage,
+    LeadNotice,
     PayloadInvalid,
     SignatureInvalid,
     StatusUpdate,
@@ -47,6 +48,7 @@ USER_MESSAGE_EVENTS = frozenset({
 FOLLOW_EVENTS = {"follow": ContactEventKind.FOLLOW, "unfollow": ContactEventKind.UNFOLLOW}
 RECEIPT_EVENTS = {"user_seen_message": DeliveryState.READ, "user_received_message": DeliveryState.DELIVERED}
 SUBMIT_INFO_EVENT = "user_submit_info"
+LEAD_SOURCE = "zalo_form"
 
 _KINDS = {
     "image": AttachmentKind.IMAGE, "gif": AttachmentKind.IMAGE, "sticker": AttachmentKind.STICKER,
@@ -216,7 +218,8 @@ class EventReader:
         if name in RECEIPT_EVENTS:
             return self._receipts(data, RECEIPT_EVENTS[name], zns=zns)
         if name == SUBMIT_INFO_EVENT:
-            return [self._submitted_info(data)]
+            message = self._submitted_info(data)
+            return [message, self._lead_of(data, message)]
         return []
 
     # Parts -----------------------------------------------------------------------------------------
@@ -324,6 +327,27 @@ class EventReader:
             provider_message_id=message_id or f"user_submit_info:{user_id}:{timestamp_text(data)}",
             contact=self._contact(user_id, data, extra=extra, name=name, traits=traits),
             sent_at=self._at(data), text=text)
+
+
+    def _lead_of(self, data: Mapping[str, Any], message: InboundMessage) -> LeadNotice:
+        """The details a user shared with the OA's information request, as a lead of the ``zalo_form`` source: the
+        answers as given (the phone as typed), keyed by the user and the event's time."""
+        user_id = message.contact.address.value
+        info = _object(data.get("info"))
+        fields: dict[str, str] = {}
+        for key in ("name", "phone", *_INFO_TRAITS):
+            value = info.get(key)
+            if isinstance(value, int) and not isinstance(value, bool):
+                value = str(value)
+            if _text(value):
+                fields[key] = str(value).strip()[:500]
+        for key, trait in _FULL_ADDRESS_TRAITS.items():
+            value = _text(_object(info.get("full_address")).get(key))
+            if value and trait not in fields:
+                fields[trait] = value.strip()[:500]
+        return LeadNotice(source=LEAD_SOURCE, provider_lead_id=f"{user_id}:{timestamp_text(data)}", complete=True,
+                          at=message.sent_at, contact=message.contact, fields=fields,
+                          detail={"oa_id": self.oa_id, "event": SUBMIT_INFO_EVENT})
 
 
 def attachments(raw: Any) -> tuple[Attachment, ...]:

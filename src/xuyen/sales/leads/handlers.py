@@ -1,4 +1,5 @@
-"""Leads in the background: re-assignment of untouched leads (periodic) and following profile merges."""
+"""Leads in the background: re-assignment of untouched leads (periodic), following profile merges, and the leads
+channels receive (Facebook Lead Ads, Zalo information requests)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from xuyen.inbox.intake import LEAD_RECEIVED
 from xuyen.jobs import job, periodic
 from xuyen.outbox import DomainEvent, on_event
-from xuyen.sales.leads import service
+from xuyen.sales.leads import channel_leads, service
 from xuyen.sales.leads.models import Lead, LeadCapture
 
 REASSIGN_JOB = "leads.reassign_untouched"
@@ -44,3 +46,24 @@ def follow_merge(session: Session, event: DomainEvent) -> None:
         survivor.owner_id = survivor.owner_id if survivor.owner_id is not None else absorbed.owner_id
         session.delete(absorbed)
     session.flush()
+
+
+@on_event(LEAD_RECEIVED, name="sales.leads.channel_lead")
+def channel_lead(session: Session, event: DomainEvent) -> None:
+    """A lead a channel received: captured now when it came with its answers, else kept and its reading queued."""
+    channel_leads.receive(session, payload=event.payload)
+
+
+@job(channel_leads.FETCH_JOB, isolated=True, max_attempts=3)
+def fetch_channel_lead(session: Session, payload: dict[str, Any]) -> None:
+    """Read a Lead Ads lead from the Graph API and capture it (its own retries note the reason and back off)."""
+    channel_leads.fetch(session, retrieval_id=int(payload["retrieval_id"]))
+
+
+@job(channel_leads.SWEEP_JOB, max_attempts=3)
+def retry_channel_leads(session: Session, payload: dict[str, Any]) -> None:
+    """Queue again the lead readings whose job was lost."""
+    channel_leads.queue_overdue(session)
+
+
+periodic(channel_leads.SWEEP_JOB, every=timedelta(minutes=15))

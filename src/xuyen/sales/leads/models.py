@@ -7,7 +7,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from xuyen.clock import utcnow
@@ -140,3 +140,38 @@ class TeamTurn(Base):
     team_id: Mapped[int] = mapped_column(ForeignKey("inbox_teams.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     last_assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RetrievalStatus(enum.StrEnum):
+    """Where the fetching of a lead a channel only named (a Facebook Lead Ads lead) stands."""
+
+    pending = "pending"
+    captured = "captured"
+    failed = "failed"
+
+
+class LeadRetrieval(Base):
+    """A lead a channel's webhook named without its answers, to be read from the provider and captured: kept from
+    its arrival, so a failing provider or a dead token delays the lead but never loses it."""
+
+    __tablename__ = "sales_lead_retrievals"
+    __table_args__ = (
+        UniqueConstraint("channel_id", "provider_lead_id", name="uq_sales_lead_retrievals_channel_lead"),
+        Index("ix_sales_lead_retrievals_status_next", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("inbox_channels.id", ondelete="CASCADE"), index=True)
+    source: Mapped[SourceKind] = mapped_column(SourceColumn)
+    provider_lead_id: Mapped[str] = mapped_column(String(100))
+    status: Mapped[RetrievalStatus] = mapped_column(
+        Enum(RetrievalStatus, native_enum=False, length=16, validate_strings=True), default=RetrievalStatus.pending)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error_code: Mapped[str | None] = mapped_column(String(40))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # What the webhook told: the provider's ids of the form, ad and page, and when the lead was left.
+    notice: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    lead_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("sales_leads.id", ondelete="SET NULL"))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
