@@ -191,3 +191,21 @@ def test_a_merge_scores_the_survivors_lead_with_both_customers_events(session: S
     session.commit()
     run_worker(session, engine)
     assert lead_of(session, lead.id).score == 4
+
+
+def test_a_lead_not_yet_moved_to_the_survivor_is_scored_with_both_customers_events(session: Session,
+                                                                                     engine: Engine) -> None:
+    add_rule(session, kind=RuleKind.behaviour, name="Xem sản phẩm", points=4, event="Product Viewed")
+    lead = capture(session, phone="0912000012")
+    track(session, phone="0912000013", event="Product Viewed", at=utcnow() - timedelta(minutes=5))
+    run_worker(session, engine)
+    survivor = find_profile(session, type="phone", value="0912000013")
+    assert survivor is not None and lead_of(session, lead.id).score == 0
+    merge(session, survivor_id=survivor, absorbed_id=lead.profile_id, reason="test", actor="user:1")
+    session.commit()
+    # Scored before the leads' own handler moves the lead to the survivor: the merged customer's events count.
+    assert [change.score for change in service.score_profiles(session, profile_ids=[survivor], reason="merge")] == [4]
+    session.commit()
+    run_worker(session, engine)
+    moved = lead_of(session, lead.id)
+    assert (moved.profile_id, moved.score) == (survivor, 4)

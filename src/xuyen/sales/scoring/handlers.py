@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from xuyen.jobs import job, periodic
 from xuyen.outbox import DomainEvent, on_event, on_events
 from xuyen.sales.scoring import service
-from xuyen.sales.scoring.rules import RESCORE_ALL_JOB
+from xuyen.sales.scoring.rules import RESCORE_ALL_JOB, list_rules
 
 DECAY_JOB = "sales.scoring.decay"
 DECAY_EVERY = timedelta(hours=6)
@@ -19,7 +19,10 @@ DECAY_EVERY = timedelta(hours=6)
 
 @on_events("events.stored", "events.reassigned", name="sales.scoring.score_after_events")
 def score_after_events(session: Session, events: list[DomainEvent]) -> None:
-    """Score again the leads whose customers got events (those scoring recorded itself are left out)."""
+    """Score again the leads whose customers got events (those scoring recorded itself are left out; with no rule
+    active there is nothing to score)."""
+    if not list_rules(session, active_only=True):
+        return
     own = service.scoring_source_id(session)
     profile_ids = {int(profile_id) for event in events
                    if not (event.topic == "events.stored" and own is not None and event.aggregate_id == str(own))

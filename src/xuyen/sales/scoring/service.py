@@ -137,10 +137,11 @@ def score_leads(session: Session, *, leads: Sequence[Lead], reason: str,
     rules = list_rules(session, active_only=True)
     half_life = half_life_days(session)
     zone = ZoneInfo(get_settings().default_timezone)
-    owner = _clusters(session, {lead.profile_id for lead in leads})
+    root_of = resolve_profile_ids(session, profile_ids={lead.profile_id for lead in leads})
+    owner = _clusters(session, set(root_of.values()))
     events = _events_by_root(session, owner=owner, rules=rules, now=now,
                              since=now - timedelta(days=min(half_life * LOOKBACK_HALF_LIVES, 3650)))
-    roots = sorted({lead.profile_id for lead in leads})
+    roots = sorted(set(root_of.values()))
     traits: dict[int, dict[str, Any]] = dict(session.execute(select(CustomerProfile.profile_id, CustomerProfile.traits)
                                   .where(CustomerProfile.profile_id.in_(roots))).all())
     fit_rules = [rule for rule in rules if rule.kind is RuleKind.fit]
@@ -148,12 +149,11 @@ def score_leads(session: Session, *, leads: Sequence[Lead], reason: str,
                                     leads=leads)
     changes = []
     for lead in leads:
-        hits = engine.behaviour_hits(rules, events.get(lead.profile_id, []), now=now, half_life_days=half_life,
-                                     zone=zone)
+        root = root_of[lead.profile_id]
+        hits = engine.behaviour_hits(rules, events.get(root, []), now=now, half_life_days=half_life, zone=zone)
         matched = [rule for rule in fit_rules
                    if (lead.id in by_field.get(rule.id, set()) if custom_field_of(rule.attribute)
-                       else engine.fit_matches(rule, lead=_lead_values(lead), traits=traits.get(lead.profile_id)
-                                               or {}))]
+                       else engine.fit_matches(rule, lead=_lead_values(lead), traits=traits.get(root) or {}))]
         scored = engine.score(hits=hits, fit_rules=matched, half_life_days=half_life)
         previous = lead.score or 0
         kept = (lead.score_parts or {}).get("announced")
@@ -169,10 +169,12 @@ def score_leads(session: Session, *, leads: Sequence[Lead], reason: str,
 
 def score_profiles(session: Session, *, profile_ids: Collection[int], reason: str,
                    now: datetime | None = None) -> list[ScoreChange]:
-    """Score again the leads of these profiles (or of the profiles they were merged into) (helper: no commit)."""
+    """Score again the leads of these customers: of the profiles, the profiles they were merged into, and those
+    merged into them (a lead not yet moved to the survivor of a merge) (helper: no commit)."""
     existing = set(session.scalars(select(Profile.id).where(Profile.id.in_(sorted(set(profile_ids))))))
     roots = set(resolve_profile_ids(session, profile_ids=existing).values()) if existing else set()
-    leads = list(session.scalars(select(Lead).where(Lead.profile_id.in_(sorted(roots))).order_by(Lead.id)))
+    cluster = sorted(_clusters(session, roots)) if roots else []
+    leads = list(session.scalars(select(Lead).where(Lead.profile_id.in_(cluster)).order_by(Lead.id)))
     return score_leads(session, leads=leads, reason=reason, now=now) if leads else []
 
 
@@ -186,3 +188,5 @@ def score_all(session: Session, *, reason: str, now: datetime | None = None) -> 
             return moved
         moved += len(score_leads(session, leads=batch, reason=reason, now=now))
         after = batch[-1].id
+        for lead in batch:  # flushed: keep the session small however many leads there are
+            session.expunge(lead)
