@@ -179,8 +179,12 @@ def score_profiles(session: Session, *, profile_ids: Collection[int], reason: st
 
 
 def score_all(session: Session, *, reason: str, now: datetime | None = None) -> int:
-    """Score every lead again, in batches; how many scores moved (helper: no commit)."""
+    """Score every lead again, in batches; how many scores moved (helper: no commit). Without an active rule and
+    with every score at 0 there is nothing to do."""
     now = now or utcnow()
+    if not list_rules(session, active_only=True) and session.scalar(
+            select(Lead.id).where(Lead.score != 0).limit(1)) is None:
+        return 0
     moved, after = 0, 0
     while True:
         batch = list(session.scalars(select(Lead).where(Lead.id > after).order_by(Lead.id).limit(BATCH)))
