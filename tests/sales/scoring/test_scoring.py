@@ -165,6 +165,8 @@ def test_a_rule_change_scores_every_lead_again(session: Session, engine: Engine)
      "property_key_missing"),
     ({"kind": RuleKind.fit, "name": "x", "points": 5, "attribute": "shoe_size", "op": "equals", "value": "40"},
      "unknown_attribute"),
+    ({"kind": RuleKind.fit, "name": "x", "points": 5, "attribute": "trait.a:b", "op": "equals", "value": "1"},
+     "unknown_attribute"),
     ({"kind": RuleKind.fit, "name": "x", "points": 5, "attribute": "province", "op": "near", "value": "a"},
      "invalid_condition"),
     ({"kind": RuleKind.fit, "name": "x", "points": 5, "attribute": "field.lead.nothing", "op": "equals",

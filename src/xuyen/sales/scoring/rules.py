@@ -14,6 +14,7 @@ Operators: ``equals``, ``contains``, ``any_of`` (comma-separated), ``between`` (
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,7 @@ PAGE_VIEWED = "Page Viewed"
 KNOWN_EVENTS = ("Lead Captured", PAGE_VIEWED, "Product Viewed", "Product Added", "Checkout Started",
                 "Order Completed", "Message Received", "Call Logged", "Task Completed", "Deal Created", "Deal Won",
                 "Coupon Applied", "Product Added to Wishlist")
+ATTRIBUTE_TEXT = re.compile(r"[A-Za-z0-9_.\-]{1,120}")
 LEAD_ATTRIBUTES = ("province", "product_interest", "campaign", "source", "label", "phone", "email")
 MAX_POINTS = 1000
 MAX_RULES = 200
@@ -106,7 +108,8 @@ def _check_behaviour(spec: RuleSpec) -> RuleSpec:
 def _check_fit(session: Session, spec: RuleSpec) -> RuleSpec:
     attribute = spec.attribute.strip()
     field = custom_field_of(attribute)
-    if not (attribute in LEAD_ATTRIBUTES or field or (attribute.startswith("trait.") and len(attribute) > 6)):
+    known = attribute in LEAD_ATTRIBUTES or field is not None or (attribute.startswith("trait.") and len(attribute) > 6)
+    if not (known and ATTRIBUTE_TEXT.fullmatch(attribute)):
         raise _bad(f"A fit rule tests one of {', '.join(LEAD_ATTRIBUTES)}, trait.<name>, field.lead.<key> or "
                    f"field.customer.<key>; got {attribute[:120]!r}.", "unknown_attribute")
     if spec.op not in OPERATORS:
