@@ -116,16 +116,21 @@ def _record_change(session: Session, *, lead: Lead, previous: int, reason: str, 
     return True
 
 
+def _worth_logging(*, score: int, logged: int, reason: str) -> bool:
+    """Whether a change goes to the event log: always, but for decay alone only once it moved the score
+    DECAY_ANNOUNCE_STEP points from the last one logged, or brought it to 0."""
+    return reason != "decay" or abs(score - logged) >= DECAY_ANNOUNCE_STEP or (score == 0) != (logged == 0)
+
+
 def _announce(session: Session, *, lead: Lead, previous: int, reason: str, now: datetime) -> None:
+    """``lead.score_changed`` in the outbox, and ``Lead Score Changed`` in the event log when worth it."""
     emit(session, topic="lead.score_changed", aggregate_type="lead", aggregate_id=lead.id,
          payload={"lead_id": lead.id, "profile_id": lead.profile_id, "score": lead.score,
                   "previous_score": previous, "reason": reason})
-    announced = int(lead.score_parts.get("announced", previous)) if lead.score_parts else previous
-    if reason == "decay" and abs(lead.score - announced) < DECAY_ANNOUNCE_STEP and (lead.score == 0) == (announced
-                                                                                                       == 0):
-        lead.score_parts = {**lead.score_parts, "announced": announced}
-        return
-    if _record_change(session, lead=lead, previous=previous, reason=reason, now=now):
+    logged = int(lead.score_parts.get("announced", previous))
+    if not _worth_logging(score=lead.score, logged=logged, reason=reason):
+        lead.score_parts = {**lead.score_parts, "announced": logged}
+    elif _record_change(session, lead=lead, previous=previous, reason=reason, now=now):
         lead.score_parts = {**lead.score_parts, "announced": lead.score}
 
 
