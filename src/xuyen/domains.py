@@ -29,6 +29,7 @@ DOMAINS: tuple[str, ...] = (
     "xuyen.loyalty",
     "xuyen.commerce.orders",
     "xuyen.commerce.marketplaces",
+    "xuyen.sales.scoring",  # before the leads: its /leads/scoring must win over /leads/{lead_id}
     "xuyen.sales.leads",
     "xuyen.sales.deals",
     "xuyen.sales.tasks",

@@ -3,7 +3,7 @@ list, and the managers' lead forms and assignment rules."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Header, Path, Query, UploadFile
 from sqlalchemy.orm import Session
@@ -57,11 +57,14 @@ def capture_lead(body: LeadIn, session: Db, caller: Agent,
 def list_leads(session: Db, caller: Agent, status: LeadStatus | None = None, source: SourceKind | None = None,
                owner_id: Annotated[int | None, Query(ge=1)] = None,
                q: Annotated[str, Query(max_length=100)] = "",
+               min_score: Annotated[int | None, Query(ge=0, le=1_000_000)] = None,
+               sort: Annotated[Literal["newest", "score"], Query()] = "newest",
                limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 50,
                offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> list[LeadOut]:
-    """Filter by status, source, owner or a piece of name/phone/e-mail."""
+    """Filter by status, source, owner, a piece of name/phone/e-mail or a lowest score; newest or best first."""
     return [LeadOut.of(lead) for lead in service.list_leads(session, principal=caller, status=status, source=source,
-                                                            owner_id=owner_id, q=q, limit=limit, offset=offset)]
+                                                            owner_id=owner_id, q=q, min_score=min_score, sort=sort,
+                                                            limit=limit, offset=offset)]
 
 
 @router.get("/leads/{lead_id}", summary="A lead with its captures")

@@ -48,7 +48,8 @@ class Lead(Base):
     """A customer profile in an early stage (one row per profile)."""
 
     __tablename__ = "sales_leads"
-    __table_args__ = (Index("ix_sales_leads_status_created", "status", "created_at"),)
+    __table_args__ = (Index("ix_sales_leads_status_created", "status", "created_at"),
+                      Index("ix_sales_leads_score", "score", "id"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     profile_id: Mapped[int] = mapped_column(BigId, ForeignKey("profiles.id", ondelete="CASCADE"), unique=True)
@@ -63,6 +64,10 @@ class Lead(Base):
     labels: Mapped[list[str]] = mapped_column(JSONType, default=list)
     quality: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     score: Mapped[int] = mapped_column(Integer, default=0)
+    # Why the score is what it is (see xuyen.sales.scoring.engine): the points of each rule and the latest events
+    # that gave some; written with the score.
+    score_parts: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    scored_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id", ondelete="SET NULL"), index=True)
     team_id: Mapped[int | None] = mapped_column(ForeignKey("inbox_teams.id", ondelete="SET NULL"), index=True)

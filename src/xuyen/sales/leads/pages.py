@@ -4,6 +4,7 @@ lead" action of a conversation, and the leads panel of the customer 360 page."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -18,7 +19,7 @@ from xuyen.errors import ValidationFailed, XuyenError
 from xuyen.http import get_session
 from xuyen.inbox.routing import service as routing
 from xuyen.sales.leads import configuration, service
-from xuyen.sales.leads.models import LeadStatus, SourceKind
+from xuyen.sales.leads.models import Lead, LeadStatus, SourceKind
 from xuyen.sales.scope import scope_of, sees
 from xuyen.ui import i18n
 from xuyen.ui.deps import Viewer, check_csrf, page_role
@@ -62,14 +63,18 @@ def _users(session: Session) -> dict[int, str]:
 def leads_page(request: Request, session: DbSession, viewer: AgentViewer,
                status: Annotated[str, Query(max_length=20)] = "", source: Annotated[str, Query(max_length=30)] = "",
                owner: Annotated[str, Query(max_length=10)] = "", q: Annotated[str, Query(max_length=100)] = "",
+               min_score: Annotated[str, Query(max_length=10)] = "", sort: Annotated[str, Query(max_length=10)] = "",
                page: Annotated[int, Query(ge=1, le=10_000)] = 1) -> Response:
     """The leads the viewer may see, newest first."""
     filters = {"status": status if status in STATUS_LABELS else "", "source": source if source in SOURCE_LABELS
-               else "", "owner": owner if _int(owner) else "", "q": q.strip()}
+               else "", "owner": owner if _int(owner) else "", "q": q.strip(),
+               "min_score": min_score.strip() if _int(min_score) is not None else "",
+               "sort": "score" if sort == "score" else ""}
     leads = service.list_leads(session, principal=viewer.principal,
                                status=LeadStatus(filters["status"]) if filters["status"] else None,
                                source=SourceKind(filters["source"]) if filters["source"] else None,
-                               owner_id=_int(owner), q=filters["q"], limit=PAGE_SIZE + 1,
+                               owner_id=_int(owner), q=filters["q"], min_score=_int(min_score),
+                               sort=filters["sort"] or "newest", limit=PAGE_SIZE + 1,
                                offset=(page - 1) * PAGE_SIZE)
     query = {key: value for key, value in filters.items() if value}
     return render(request, "leads/list.html", {
@@ -185,11 +190,19 @@ def mark_as_lead(session: DbSession, viewer: AgentViewer, csrf_token: FormText =
 # One lead --------------------------------------------------------------------------------------------------
 
 
+def _score_recent(lead: Lead) -> list[dict[str, Any]]:
+    """The latest events that gave the lead points, their times read back."""
+    return [{**item, "at": datetime.fromisoformat(item["at"])} for item in (lead.score_parts or {}).get("recent", [])
+            if isinstance(item, dict) and isinstance(item.get("at"), str)]
+
+
 def _lead_page(request: Request, session: Session, viewer: Viewer, lead_id: int, *, error: str = "",
                status_code: int = 200) -> Response:
     lead = service.get_lead(session, principal=viewer.principal, lead_id=lead_id)
     return render(request, "leads/detail.html", {
-        **LABELS, "lead": lead, "captures": service.captures_of(session, lead_id=lead.id), "users": _users(session),
+        **LABELS, "lead": lead, "score_recent": _score_recent(lead),
+        "can_manage": viewer.principal.can(Role.manager), "captures": service.captures_of(session, lead_id=lead.id),
+        "users": _users(session),
         "teams": {view.team.id: view.team.name for view in routing.list_teams(session)}, "error": error},
         status_code=status_code)
 

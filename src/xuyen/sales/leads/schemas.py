@@ -89,6 +89,8 @@ class LeadOut(BaseModel):
     labels: list[str]
     quality: dict[str, Any]
     score: int
+    score_parts: dict[str, Any]
+    scored_at: datetime | None
     owner_id: int | None
     store_id: int | None
     team_id: int | None
@@ -103,7 +105,9 @@ class LeadOut(BaseModel):
         return cls(id=lead.id, profile_id=lead.profile_id, status=lead.status.value, source=lead.source.value,
                    name=lead.name, phone=lead.phone, email=lead.email, province=lead.province,
                    product_interest=lead.product_interest, campaign=lead.campaign, labels=lead.labels or [],
-                   quality=lead.quality or {}, score=lead.score, owner_id=lead.owner_id, store_id=lead.store_id,
+                   quality=lead.quality or {}, score=lead.score,
+                   score_parts={k: v for k, v in (lead.score_parts or {}).items() if k != "announced"},
+                   scored_at=lead.scored_at, owner_id=lead.owner_id, store_id=lead.store_id,
                    team_id=lead.team_id, captures=lead.captures, created_at=lead.created_at,
                    assigned_at=lead.assigned_at,
                    capture_list=None if captures is None else [CaptureOut.of(row) for row in captures])

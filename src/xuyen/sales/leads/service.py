@@ -58,8 +58,8 @@ def mark_conversation(session: Session, *, principal: Principal, conversation_id
 
 def list_leads(session: Session, *, principal: Principal, status: LeadStatus | None = None,
                source: SourceKind | None = None, owner_id: int | None = None, q: str = "",
-               limit: int = 50, offset: int = 0) -> list[Lead]:
-    """The leads ``principal`` may see, newest first, filtered."""
+               min_score: int | None = None, sort: str = "newest", limit: int = 50, offset: int = 0) -> list[Lead]:
+    """The leads ``principal`` may see, filtered, newest first (``sort="score"``: highest score first)."""
     scope = scope_of(session, principal=principal)
     query = select(Lead).where(visible(scope, owner=Lead.owner_id, store=Lead.store_id, team=Lead.team_id))
     if status is not None:
@@ -71,7 +71,10 @@ def list_leads(session: Session, *, principal: Principal, status: LeadStatus | N
     if q.strip():
         needle = f"%{q.strip().lower()}%"
         query = query.where(Lead.name.ilike(needle) | Lead.phone.ilike(needle) | Lead.email.ilike(needle))
-    query = query.order_by(Lead.created_at.desc(), Lead.id.desc()).limit(min(max(limit, 1), MAX_PAGE))
+    if min_score is not None:
+        query = query.where(Lead.score >= min_score)
+    order = (Lead.score.desc(), Lead.id.desc()) if sort == "score" else (Lead.created_at.desc(), Lead.id.desc())
+    query = query.order_by(*order).limit(min(max(limit, 1), MAX_PAGE))
     return list(session.scalars(query.offset(max(offset, 0))))
 
 
