@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from xuyen import audit
@@ -371,3 +371,23 @@ def forget_values(session: Session, *, entity: str, entity_ids: Sequence[int]) -
     session.execute(delete(CustomFieldChange).where(CustomFieldChange.entity == entity,
                                                     CustomFieldChange.entity_id.in_(entity_ids)))
     return int(gone.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def hand_over_values(session: Session, *, entity: str, survivor_id: int, absorbed_id: int) -> int:
+    """Give the survivor of a merge the absorbed record's values for the fields it has no value for (the
+    survivor's own values win) and the absorbed record's change history; values left behind are deleted.
+    Returns how many value rows moved (helper: no commit)."""
+    held = set(session.scalars(select(CustomFieldValue.field_id).where(
+        CustomFieldValue.entity == entity, CustomFieldValue.entity_id == survivor_id)))
+    query = update(CustomFieldValue).where(CustomFieldValue.entity == entity,
+                                           CustomFieldValue.entity_id == absorbed_id)
+    if held:
+        query = query.where(CustomFieldValue.field_id.not_in(sorted(held)))
+    moved = session.execute(query.values(entity_id=survivor_id).execution_options(synchronize_session=False))
+    session.execute(update(CustomFieldChange).where(CustomFieldChange.entity == entity,
+                                                    CustomFieldChange.entity_id == absorbed_id)
+                    .values(entity_id=survivor_id).execution_options(synchronize_session=False))
+    session.execute(delete(CustomFieldValue).where(CustomFieldValue.entity == entity,
+                                                   CustomFieldValue.entity_id == absorbed_id)
+                    .execution_options(synchronize_session=False))
+    return int(moved.rowcount or 0)  # type: ignore[attr-defined]
