@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from xuyen.auth.models import User
@@ -15,6 +15,10 @@ from xuyen.sales.leads.exporting import csv_response
 
 __all__ = ["HEADER", "csv_response", "deals_csv"]
 
+def _names(session: Session, query: Select[int, str]) -> dict[int, str]:
+    return {row_id: name for row_id, name in session.execute(query)}
+
+
 HEADER = ("deal_id", "title", "profile_id", "stage", "status", "value_vnd", "expected_close", "owner", "store_id",
           "lead_id", "created_at", "updated_at")
 
@@ -22,9 +26,9 @@ HEADER = ("deal_id", "title", "profile_id", "stage", "status", "value_vnd", "exp
 def deals_csv(session: Session, *, deals: Sequence[Deal], locale: str = "vi") -> bytes:
     """The deals as CSV for Excel (UTF-8 with BOM), with a column per custom field of deals."""
     owner_ids = sorted({deal.owner_id for deal in deals if deal.owner_id is not None})
-    owners = dict(session.execute(select(User.id, User.name).where(User.id.in_(owner_ids)))) if owner_ids else {}
+    owners = _names(session, select(User.id, User.name).where(User.id.in_(owner_ids))) if owner_ids else {}
     stage_ids = sorted({deal.stage_id for deal in deals})
-    stages = dict(session.execute(select(Stage.id, Stage.name).where(Stage.id.in_(stage_ids)))) if stage_ids else {}
+    stages = _names(session, select(Stage.id, Stage.name).where(Stage.id.in_(stage_ids))) if stage_ids else {}
     rows = [(deal.id, [deal.id, deal.title, deal.profile_id, stages.get(deal.stage_id, ""), deal.status.value,
                        deal.value, deal.expected_close.isoformat() if deal.expected_close else "",
                        owners.get(deal.owner_id, "") if deal.owner_id else "", deal.store_id, deal.lead_id,

@@ -42,8 +42,9 @@ def deal_field_items(session: Session, profile_ids: Sequence[int], before: tuple
     """The custom field changes of the customer's deals as timeline items, newest first."""
     deals = select(Deal.id).where(Deal.profile_id.in_(list(profile_ids)))
     items = change_items(session, entity=DEAL, entity_ids=deals, before=before, limit=limit, kind="deal_field")
-    titles = dict(session.execute(select(Deal.id, Deal.title).where(
-        Deal.id.in_(sorted({int(item.data["entity_id"]) for item in items}))))) if items else {}
+    wanted = sorted({int(item.data["entity_id"]) for item in items})
+    titles = {deal_id: title for deal_id, title in session.execute(select(Deal.id, Deal.title)
+                                                                   .where(Deal.id.in_(wanted)))}
     return [TimelineItem(at=item.at, kind=item.kind, seq=item.seq, channel=None,
                          title=f"{titles.get(item.data['entity_id'], '')} · {item.title}", source=item.source,
                          data={**item.data, "deal_id": item.data["entity_id"]})
