@@ -12,13 +12,14 @@ import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from xuyen.errors import ValidationFailed
 from xuyen.fields import filters, service
 from xuyen.fields.customers import MAX_CONDITION_TEXT, export_cell
 from xuyen.fields.values import BadValue
+from xuyen.sales.leads.models import Lead
 
 LEAD = "lead"
 DEAL = "deal"
@@ -36,6 +37,16 @@ def condition_clauses(session: Session, *, entity: str, conditions: Sequence[str
                                code="invalid_condition")
     return filters.conditions_clauses(session, entity=entity, id_column=id_column,
                                       conditions=[filters.parse_condition(text) for text in conditions])
+
+
+def customers_by_lead(session: Session, *, condition: filters.Condition, profile_column: Any,
+                      form: bool = False) -> ColumnElement[bool]:
+    """A WHERE clause on a customer query (``profile_column``: the customer's surviving profile id) keeping the
+    customers whose lead meets a condition on a lead custom field, for segments and lists over customers. Leads
+    follow profile merges, so a lead's profile is always the survivor."""
+    leads = select(Lead.profile_id).where(filters.condition_clause(session, entity=LEAD, condition=condition,
+                                                                   id_column=Lead.id, form=form))
+    return profile_column.in_(leads)
 
 
 def records_csv(session: Session, *, entity: str, header: Sequence[str], rows: Sequence[tuple[int, Sequence[Any]]],
