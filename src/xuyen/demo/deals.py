@@ -14,6 +14,7 @@ from xuyen.auth.models import Role
 from xuyen.clock import utcnow
 from xuyen.demo.registry import DemoContext, demo_step
 from xuyen.errors import Conflict
+from xuyen.fields import service as field_service
 from xuyen.identity.models import Profile, ProfileIdentifier
 from xuyen.sales.deals import pipelines, service
 from xuyen.sales.deals.converting import add_order_for
@@ -51,6 +52,7 @@ def add_deals(session: Session, rng: random.Random, context: DemoContext) -> Non
     if not customers or not staff or not skus:
         return
     made, converted = 0, 0
+    defined = {custom.key for custom in field_service.list_fields(session, entity="deal")}  # the fields step's
     for stage_name, count in PER_STAGE.items():
         for _ in range(count):
             owner = rng.choice(staff)
@@ -60,7 +62,8 @@ def add_deals(session: Session, rng: random.Random, context: DemoContext) -> Non
                 profile_id=rng.choice(customers), owner_id=owner.id, store_id=owner.store_id,
                 expected_close=(utcnow() + timedelta(days=rng.randint(-10, 45))).date(),
                 lines=[LineWanted(sku=sku, quantity=rng.randint(1, 3)) for sku in rng.sample(skus, rng.randint(1, 3))],
-                custom_values=_custom_values(random.Random(f"demo-deal-fields-{made}")))
+                custom_values={key: value for key, value in _custom_values(random.Random(f"demo-deal-fields-{made}"))
+                               .items() if key in defined})
             target = stages[stage_name]
             for name in order[1:order.index(stage_name) + 1]:
                 if stages[name].kind is StageKind.open or name == stage_name:

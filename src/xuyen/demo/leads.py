@@ -16,6 +16,7 @@ from xuyen.demo.names import person_name
 from xuyen.demo.registry import DemoContext, demo_step
 from xuyen.demo.routing import HANOI, ONLINE_CARE
 from xuyen.demo.shop import DEMO_EMAIL_DOMAIN
+from xuyen.fields import service as field_service
 from xuyen.identity.models import Profile, ProfileIdentifier
 from xuyen.inbox.routing.models import Team
 from xuyen.sales.leads.capturing import record_capture
@@ -108,6 +109,7 @@ def add_leads(session: Session, rng: random.Random, context: DemoContext) -> Non
     rng.shuffle(stages)
     now = utcnow()
     leads = []
+    defined = {custom.key for custom in field_service.list_fields(session, entity="lead")}  # the fields step's
     for number in range(NEW_LEADS):
         source, name = sources[number % len(sources)], person_name(rng)
         bad_phone = number % 11 == 5  # a few typed wrongly: kept and flagged
@@ -121,7 +123,8 @@ def add_leads(session: Session, rng: random.Random, context: DemoContext) -> Non
             source_detail="https://luamay.vn/ao-dai" if source is SourceKind.form else "",
             fields=_form_fields(own) if source is SourceKind.form else {},
             captured_at=now - timedelta(hours=rng.randrange(1, 24 * 20)), check_mx=False,
-            dedupe_key=f"demo:lead:{number}", custom_values=_custom_values(own, source), actor="demo")
+            dedupe_key=f"demo:lead:{number}", actor="demo",
+            custom_values={key: value for key, value in _custom_values(own, source).items() if key in defined})
         leads.append(done.lead)
     for lead, status in zip(leads, stages, strict=False):
         lead.status = status

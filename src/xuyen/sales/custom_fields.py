@@ -70,6 +70,8 @@ def records_csv(session: Session, *, entity: str, header: Sequence[str], rows: S
 def fitting_values(session: Session, *, entity: str, entity_id: int, raw: Mapping[str, Any]) -> dict[str, Any]:
     """The entries of a capture's raw ``fields`` that name an active field of ``entity`` and fit it, as the
     form sent them (others are left to the raw fields only); reads only."""
+    if not raw:
+        return {}
     wanted = {field.key: field for field in service.list_fields(session, entity=entity)}
     fitting: dict[str, Any] = {}
     for key, value in raw.items():

@@ -63,6 +63,7 @@ ERRORS: dict[str, str] = {
     "duplicate_option": N_("Two options have the same key."),
     "too_many_options": N_("A field takes at most 100 options."),
     "too_many_fields": N_("This record type has as many custom fields as it can take (100)."),
+    "field_not_archived": N_("Archive the field before deleting it."),
 }
 
 
@@ -383,3 +384,17 @@ def archive_field(session: DbSession, viewer: ManagerViewer, field_id: FieldId, 
     custom = service.archive_field(session, field_id=field_id, actor=actor_name(viewer.principal),
                                    archived=archived != "no")
     return _back(custom.entity)
+
+
+@router.post(SETTINGS_PATH + "/{field_id}/delete")
+def delete_field(request: Request, session: DbSession, viewer: ManagerViewer, field_id: FieldId,
+                 csrf_token: FormText = "") -> Response:
+    """Delete an archived field for good, with every value it holds."""
+    check_csrf(viewer.auth_session, csrf_token)
+    custom = service.get_field(session, field_id=field_id)
+    entity = custom.entity
+    try:
+        service.delete_field(session, field_id=field_id, actor=actor_name(viewer.principal))
+    except Conflict as exc:
+        return _refused(request, session, exc, entity=entity)
+    return _back(entity)

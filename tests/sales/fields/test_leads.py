@@ -197,3 +197,22 @@ def test_an_imported_list_fills_lead_fields_from_columns_named_like_them(session
     assert values[by_phone["+84919000002"]]["spend"] is None and values[by_phone["+84919000002"]]["tier"] is None
     # "Ghi chú" is the import's own note column, kept in the raw fields as "note": the lead field of that key
     assert values[by_phone["+84919000001"]]["note"] == "Gọi buổi sáng"
+
+
+def test_deleting_an_archived_field_removes_its_values(session: Session, manager: Browser, agent: Browser) -> None:
+    fields = shop_fields(session, entity="lead")
+    lead = service.capture(session, source=SourceKind.api, phone="0919100001", custom_values={
+        "tier": "vang", "likes": ["ao", "tui"], "spend": 3}, actor=ACTOR).lead
+    tier, likes = fields["tier"].id, fields["likes"].id
+    assert_problem(manager.request("DELETE", f"/fields/{likes}"), 409, "field_not_archived")
+    assert manager.request("POST", f"/fields/{likes}/archive").status_code == 200
+    assert_problem(agent.request("DELETE", f"/fields/{likes}"), 403, "role_required")
+    assert manager.request("DELETE", f"/fields/{likes}").status_code == 204
+    assert_problem(manager.request("DELETE", f"/fields/{likes}"), 404, "field_not_found")
+    session.rollback()
+    remaining = session.scalars(select(CustomFieldValue.field_id).where(CustomFieldValue.entity_id == lead.id,
+                                                                        CustomFieldValue.entity == "lead")).all()
+    assert likes not in remaining and tier in remaining
+    assert "likes" not in service.lead_values(session, lead_ids=[lead.id])[lead.id]
+    assert session.scalar(select(audit.AuditEntry.detail).where(audit.AuditEntry.action == "field.deleted")) == {
+        "entity": "lead", "key": "likes", "values": 2}

@@ -60,6 +60,8 @@ def test_a_leads_fields_are_shown_and_edited_on_its_page(session: Session, agent
     assert values["spend"] == 1500000.5 and values["joined"] == "2026-01-05" and values["likes"] == ["ao", "giay"]
     forged = _post(agent, f"/leads/{lead.id}/custom-fields", [("cf.spend", "1")], csrf="sai")
     assert forged.status_code == 403
+    timeline = html.unescape(_get(agent, f"/customers/{lead.profile_id}").text)
+    assert "Đổi trường của khách hàng tiềm năng: Chi tiêu dự kiến, Ngày tham gia, Sở thích" in timeline
 
 
 def test_a_lead_outside_the_scope_has_no_form(session: Session, browser_for: Callable[[User], Browser]) -> None:
@@ -119,3 +121,23 @@ def test_a_deals_fields_on_its_page_the_new_deal_form_and_the_board(session: Ses
     rows = list(csv.reader(io.StringIO(_get(manager, "/deals/export.csv", params=[("cf.spend.to", "100")])
                                        .content.decode("utf-8-sig"))))
     assert [row[1] for row in rows[1:]] == ["Tủ lạnh"]
+
+
+def test_a_manager_deletes_an_archived_deal_field_on_the_settings_page(session: Session, manager: Browser,
+                                                                     agent: Browser) -> None:
+    fields = shop_fields(session, entity="deal")
+    deal = deals.create_deal(session, actor=DEAL_ACTOR, scope=ALL, title="Rèm cửa", profile_id=customer(session),
+                             custom_values={"note": "Giao chiều"})
+    note = fields["note"].id
+    page = _get(manager, "/settings/fields", params={"entity": "deal"})
+    assert page.status_code == 200 and f"/settings/fields/{note}/delete" not in page.text
+    refused = _post(manager, f"/settings/fields/{note}/delete", [])
+    assert refused.status_code == 409 and "Hãy lưu trữ trường trước khi xóa." in html.unescape(refused.text)
+    assert _post(manager, f"/settings/fields/{note}/archive", []).status_code == 303
+    assert f"/settings/fields/{note}/delete" in _get(manager, "/settings/fields", params={"entity": "deal"}).text
+    assert _post(agent, f"/settings/fields/{note}/delete", []).status_code == 403
+    assert _post(manager, f"/settings/fields/{note}/delete", []).status_code == 303
+    session.rollback()
+    assert "note" not in deals.deal_values(session, deal_ids=[deal.id])[deal.id]
+    assert [field.key for field in field_service.list_fields(session, entity="deal", include_archived=True)] == [
+        "spend", "joined", "tier", "likes"]

@@ -47,5 +47,6 @@ def deal_field_items(session: Session, profile_ids: Sequence[int], before: tuple
                                                                    .where(Deal.id.in_(wanted)))}
     return [TimelineItem(at=item.at, kind=item.kind, seq=item.seq, channel=None,
                          title=f"{titles.get(item.data['entity_id'], '')} · {item.title}", source=item.source,
-                         data={**item.data, "deal_id": item.data["entity_id"]})
+                         data={**item.data, "deal_id": item.data["entity_id"], "fields_title": item.title,
+                               "deal_title": titles.get(item.data["entity_id"], "")})
             for item in items]

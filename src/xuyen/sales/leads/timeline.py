@@ -42,5 +42,6 @@ def lead_field_items(session: Session, profile_ids: Sequence[int], before: tuple
     leads = select(Lead.id).where(Lead.profile_id.in_(list(profile_ids)))
     items = change_items(session, entity=LEAD, entity_ids=leads, before=before, limit=limit, kind="lead_field")
     return [TimelineItem(at=item.at, kind=item.kind, seq=item.seq, channel=None, title=f"Lead · {item.title}",
-                         source=item.source, data={**item.data, "lead_id": item.data["entity_id"]})
+                         source=item.source,
+                         data={**item.data, "lead_id": item.data["entity_id"], "fields_title": item.title})
             for item in items]
