@@ -115,6 +115,9 @@ def test_the_leads_list_filters_on_custom_fields(session: Session, manager: Brow
     assert_problem(manager.request("GET", "/leads?field=spend:contains:9"), 422, "invalid_condition")
     assert_problem(manager.request("GET", "/leads?field=colour:equals:do"), 422, "unknown_field")
     assert_problem(manager.request("GET", "/leads?field=spend"), 422, "invalid_condition")
+    assert manager.request("GET", "/leads", params=[("field", "spend:equals:1")] * 11).status_code == 422
+    assert_problem(manager.request("GET", "/leads", params={"field": "note:contains:" + "a" * 600}), 422,
+                   "invalid_condition")
     customer_field = manager.request("GET", "/customers?field=spend:equals:9")  # customers have no such field
     assert_problem(customer_field, 422, "unknown_field")
 
