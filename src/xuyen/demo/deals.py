@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,6 +14,7 @@ from xuyen.auth.models import Role
 from xuyen.clock import utcnow
 from xuyen.demo.registry import DemoContext, demo_step
 from xuyen.errors import Conflict
+from xuyen.fields import service as field_service
 from xuyen.identity.models import Profile, ProfileIdentifier
 from xuyen.sales.deals import pipelines, service
 from xuyen.sales.deals.converting import add_order_for
@@ -28,6 +30,9 @@ CONVERTED = 2
 TITLES = ("Đồng phục nhân viên", "Quà Tết cho đối tác", "Áo dài lễ tân", "Trang phục sự kiện", "Đặt may áo nhóm",
           "Quà tặng khách hàng thân thiết", "Bộ sưu tập mùa cưới", "Đơn sỉ cho đại lý", "Áo thun in logo",
           "Trang phục hội nghị")
+
+
+DELIVERY_NOTES = ("Giao giờ hành chính", "Gọi trước 30 phút", "Giao tại cửa hàng Hàng Gai", "Gói quà giúp khách")
 
 
 @demo_step(STEP, order=92)
@@ -47,6 +52,7 @@ def add_deals(session: Session, rng: random.Random, context: DemoContext) -> Non
     if not customers or not staff or not skus:
         return
     made, converted = 0, 0
+    defined = {custom.key for custom in field_service.list_fields(session, entity="deal")}  # the fields step's
     for stage_name, count in PER_STAGE.items():
         for _ in range(count):
             owner = rng.choice(staff)
@@ -55,7 +61,9 @@ def add_deals(session: Session, rng: random.Random, context: DemoContext) -> Non
                 session, actor=actor, scope=EVERYTHING, title=f"{rng.choice(TITLES)} · {made + 1:02d}",
                 profile_id=rng.choice(customers), owner_id=owner.id, store_id=owner.store_id,
                 expected_close=(utcnow() + timedelta(days=rng.randint(-10, 45))).date(),
-                lines=[LineWanted(sku=sku, quantity=rng.randint(1, 3)) for sku in rng.sample(skus, rng.randint(1, 3))])
+                lines=[LineWanted(sku=sku, quantity=rng.randint(1, 3)) for sku in rng.sample(skus, rng.randint(1, 3))],
+                custom_values={key: value for key, value in _custom_values(random.Random(f"demo-deal-fields-{made}"))
+                               .items() if key in defined})
             target = stages[stage_name]
             for name in order[1:order.index(stage_name) + 1]:
                 if stages[name].kind is StageKind.open or name == stage_name:
@@ -67,6 +75,15 @@ def add_deals(session: Session, rng: random.Random, context: DemoContext) -> Non
                 converted += _convert(session, deal.id, actor)
             made += 1
     context.extra[STEP] = {"deals": made, "orders": converted}
+
+
+def _custom_values(own: random.Random) -> dict[str, Any]:
+    """What was agreed with the customer: how they pay, when they want the goods, and sometimes a delivery note."""
+    values: dict[str, Any] = {"thanh_toan": own.choice(("tien_mat", "chuyen_khoan", "chuyen_khoan", "tra_gop")),
+                              "ngay_giao": (utcnow() + timedelta(days=own.randint(3, 40))).date().isoformat()}
+    if own.random() < 0.3:
+        values["ghi_chu_giao"] = own.choice(DELIVERY_NOTES)
+    return values
 
 
 def _convert(session: Session, deal_id: int, actor: Actor) -> int:

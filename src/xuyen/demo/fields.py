@@ -1,6 +1,7 @@
 """The demo shop's custom fields: what a fashion shop records about its customers beyond the usual (size,
-interests, a wedding anniversary, a monthly budget, a note), and a field each for leads and deals, with values
-for a part of the customers."""
+interests, a wedding anniversary, a monthly budget, a note), what the sales staff ask a lead (how they heard of
+the shop, their budget, the products they look at) and agree on a deal (payment, delivery date, a delivery note),
+with values for a part of the customers. The leads and deals steps fill in the lead and deal fields."""
 
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ SIZES = (("s", "S"), ("m", "M"), ("l", "L"), ("xl", "XL"))
 INTERESTS = (("ao_dai", "Áo dài", "Áo dài"), ("tui_xach", "Túi xách", "Handbags"), ("giay", "Giày", "Shoes"),
              ("phu_kien", "Phụ kiện", "Accessories"), ("do_cong_so", "Đồ công sở", "Office wear"))
 BUDGETS = (500_000, 1_000_000, 1_500_000, 2_000_000, 3_500_000, 5_000_000)
+LEAD_PRODUCTS = (("ao_dai", "Áo dài", "Áo dài"), ("vay_cuoi", "Váy cưới", "Wedding dresses"),
+                 ("do_cong_so", "Đồ công sở", "Office wear"), ("dong_phuc", "Đồng phục", "Uniforms"),
+                 ("phu_kien", "Phụ kiện", "Accessories"))
 NOTES = ("Thích được tư vấn qua Zalo", "Hay mua quà tặng vợ", "Chỉ mua khi có khuyến mãi",
          "Khách quen chi nhánh Hà Nội", "Cần gọi trước khi giao hàng")
 
@@ -43,11 +47,20 @@ def _fields(session: Session) -> None:
                       label_en="Heard of us via", kind="choice", actor=ACTOR,
                       options=[OptionSpec("ban_be", "Bạn bè", "Friends"), OptionSpec("facebook", "Facebook"),
                                OptionSpec("tiktok", "TikTok"), OptionSpec("di_ngang", "Đi ngang qua", "Walked past")])
+    service.add_field(session, entity="lead", key="ngan_sach", label_vi="Ngân sách (đ)", label_en="Budget (VND)",
+                      kind="number", actor=ACTOR)
+    service.add_field(session, entity="lead", key="san_pham_quan_tam", label_vi="Sản phẩm quan tâm",
+                      label_en="Products of interest", kind="multi_choice", actor=ACTOR,
+                      options=[OptionSpec(key, vi, en) for key, vi, en in LEAD_PRODUCTS])
     service.add_field(session, entity="deal", key="thanh_toan", label_vi="Hình thức thanh toán",
                       label_en="Payment method", kind="choice", actor=ACTOR,
                       options=[OptionSpec("tien_mat", "Tiền mặt", "Cash"), OptionSpec("chuyen_khoan", "Chuyển khoản",
                                                                                       "Bank transfer"),
                                OptionSpec("tra_gop", "Trả góp", "Instalments")])
+    service.add_field(session, entity="deal", key="ngay_giao", label_vi="Ngày giao mong muốn",
+                      label_en="Wanted delivery date", kind="date", actor=ACTOR)
+    service.add_field(session, entity="deal", key="ghi_chu_giao", label_vi="Ghi chú giao hàng",
+                      label_en="Delivery note", kind="text", actor=ACTOR)
 
 
 def _values(rng: random.Random) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,6 +21,7 @@ from xuyen.demo.names import person_name
 from xuyen.demo.registry import DemoContext, demo_step
 from xuyen.demo.routing import HANOI, ONLINE_CARE
 from xuyen.demo.shop import DEMO_EMAIL_DOMAIN
+from xuyen.fields import service as field_service
 from xuyen.identity.models import Profile, ProfileIdentifier
 from xuyen.inbox.models import Channel
 from xuyen.inbox.routing.models import Team
@@ -37,6 +39,12 @@ CAMPAIGNS = {SourceKind.facebook_lead_ads: "Ads Tết 2027 – áo dài", Source
              SourceKind.api: "Landing page cưới", SourceKind.chat: "", SourceKind.store_visit: ""}
 UTM = {SourceKind.facebook_lead_ads: {"utm_source": "facebook", "utm_medium": "paid_social"},
        SourceKind.form: {"utm_source": "google", "utm_medium": "cpc", "utm_campaign": "ao-dai-lua"}}
+HEARD_VIA = {SourceKind.facebook_lead_ads: ("facebook",), SourceKind.zalo_form: ("ban_be", "facebook"),
+             SourceKind.form: ("facebook", "tiktok", "ban_be"), SourceKind.import_: ("di_ngang", "ban_be"),
+             SourceKind.api: ("tiktok", "ban_be")}
+INTERESTED_IN = ("ao_dai", "vay_cuoi", "do_cong_so", "dong_phuc", "phu_kien")
+BUDGETS = (2_000_000, 5_000_000, 10_000_000, 25_000_000)
+BUDGETS_TYPED = ("3.000.000", "5.000.000", "15.000.000", "khoảng 5 triệu")  # the last one stays raw only
 STAGES = ((LeadStatus.new, 14), (LeadStatus.contacted, 9), (LeadStatus.qualified, 6), (LeadStatus.unqualified, 4),
           (LeadStatus.converted, 3))
 
@@ -118,6 +126,22 @@ def _zalo_lead(session: Session, oa: Channel, rng: random.Random, *, number: int
     return capture_notice(session, channel=oa, notice=notice, identifiers=identifiers, check_mx=False)
 
 
+def _form_fields(rng: random.Random) -> dict[str, Any]:
+    """What the website form sends: a message, and a budget as people type it (the lead field "ngan_sach" takes
+    it)."""
+    return {"message": "Tư vấn giúp em mẫu mới", "ngan_sach": rng.choice(BUDGETS_TYPED)}
+
+
+def _custom_values(rng: random.Random, source: SourceKind) -> dict[str, Any]:
+    """The lead fields a sales person fills in on the first call (the form's own budget is left as sent)."""
+    values: dict[str, Any] = {"biet_qua": rng.choice(HEARD_VIA[source])}
+    if rng.random() < 0.6:
+        values["san_pham_quan_tam"] = rng.sample(INTERESTED_IN, rng.randint(1, 2))
+    if source is not SourceKind.form and rng.random() < 0.5:
+        values["ngan_sach"] = rng.choice(BUDGETS)
+    return values
+
+
 @demo_step(STEP, order=90)
 def add_leads(session: Session, rng: random.Random, context: DemoContext) -> None:
     """A website form, assignment rules, leads from every source in every stage, and store visits of customers."""
@@ -133,9 +157,11 @@ def add_leads(session: Session, rng: random.Random, context: DemoContext) -> Non
     now = utcnow()
     leads = []
     channels = {channel.kind: channel for channel in session.scalars(select(Channel))}
+    defined = {custom.key for custom in field_service.list_fields(session, entity="lead")}  # the fields step's
     for number in range(NEW_LEADS):
         source, name = sources[number % len(sources)], person_name(rng)
         bad_phone = number % 11 == 5  # a few typed wrongly: kept and flagged
+        own = random.Random(f"demo-lead-fields-{number}")  # the lead's fields, leaving the shared draws as they were
         email = f"{name.given.lower()}.{number}@gmail.com" if rng.random() < 0.4 else ""
         at = now - timedelta(hours=rng.randrange(1, 24 * 20))
         phone = "09123" if bad_phone else _phone(rng)
@@ -153,8 +179,10 @@ def add_leads(session: Session, rng: random.Random, context: DemoContext) -> Non
             product_interest=rng.choice(PRODUCTS), campaign=CAMPAIGNS[source], utm=UTM.get(source),
             form=form if source is SourceKind.form else None,
             source_detail="https://luamay.vn/ao-dai" if source is SourceKind.form else "",
-            fields={"message": "Tư vấn giúp em mẫu mới"} if source is SourceKind.form else {},
-            captured_at=at, check_mx=False, dedupe_key=f"demo:lead:{number}")
+            fields=_form_fields(own) if source is SourceKind.form else {},
+            captured_at=at, check_mx=False,
+            dedupe_key=f"demo:lead:{number}", actor="demo",
+            custom_values={key: value for key, value in _custom_values(own, source).items() if key in defined})
         leads.append(done.lead)
     for lead, status in zip(leads, stages, strict=False):
         lead.status = status

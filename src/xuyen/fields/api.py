@@ -70,3 +70,10 @@ def reorder_fields(body: ReorderIn, session: Db, caller: Manager) -> list[FieldO
     """Put the entity's fields in the given order of keys."""
     return [FieldOut.of(f) for f in service.reorder_fields(session, entity=body.entity, keys=body.keys,
                                                            actor=actor_name(caller))]
+
+
+@router.delete("/{field_id}", status_code=204, summary="Delete an archived custom field", responses={
+    **_NOT_FOUND, 409: {"description": "The field is not archived (field_not_archived)"}})
+def delete_field(field_id: FieldId, session: Db, caller: Manager) -> None:
+    """Delete the field for good with every value it holds; only an archived field can be deleted."""
+    service.delete_field(session, field_id=field_id, actor=actor_name(caller))

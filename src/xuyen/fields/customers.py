@@ -72,7 +72,8 @@ def condition_clauses(session: Session, *, conditions: Sequence[str], form: bool
                                       id_column=CustomerProfile.profile_id, form=form)
 
 
-def _cell(field: CustomField, value: Any) -> str:
+def export_cell(field: CustomField, value: Any) -> str:
+    """A value as a CSV cell: numbers and dates as Vietnamese write them, a multi-choice's keys joined by '; '."""
     if value is None or value == []:
         return ""
     if field.kind == "multi_choice":
@@ -101,5 +102,5 @@ def customers_csv(session: Session, *, rows: Sequence[CustomerProfile], locale: 
             writer.writerow([row.profile_id, row.display_name, " ".join(row.phones), " ".join(row.emails),
                              row.birth_date.isoformat() if row.birth_date else "", row.address,
                              row.last_seen_at.isoformat() if row.last_seen_at else "",
-                             *(_cell(field, found.get(field.key)) for field in fields)])
+                             *(export_cell(field, found.get(field.key)) for field in fields)])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from xuyen import audit
@@ -226,6 +226,23 @@ def archive_field(session: Session, *, field_id: int, actor: str, archived: bool
     return field
 
 
+def delete_field(session: Session, *, field_id: int, actor: str) -> int:
+    """Delete an archived field for good with its options and every value it held (change records keep their
+    before/after text); Conflict when the field is not archived first. Returns how many value rows went."""
+    field = get_field(session, field_id=field_id)
+    if not field.archived:
+        raise Conflict("Archive the field before deleting it: deleting removes every value it holds.",
+                       code="field_not_archived")
+    gone = session.execute(delete(CustomFieldValue).where(CustomFieldValue.field_id == field.id)
+                           .execution_options(synchronize_session=False))
+    removed = int(gone.rowcount or 0)  # type: ignore[attr-defined]
+    audit.record(session, actor=actor, action="field.deleted", subject_type="custom_field", subject_id=field.id,
+                 detail={"entity": field.entity, "key": field.key, "values": removed})
+    session.delete(field)
+    session.commit()
+    return removed
+
+
 # Values ------------------------------------------------------------------------------------------------
 
 
@@ -371,3 +388,23 @@ def forget_values(session: Session, *, entity: str, entity_ids: Sequence[int]) -
     session.execute(delete(CustomFieldChange).where(CustomFieldChange.entity == entity,
                                                     CustomFieldChange.entity_id.in_(entity_ids)))
     return int(gone.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def hand_over_values(session: Session, *, entity: str, survivor_id: int, absorbed_id: int) -> int:
+    """Give the survivor of a merge the absorbed record's values for the fields it has no value for (the
+    survivor's own values win) and the absorbed record's change history; values left behind are deleted.
+    Returns how many value rows moved (helper: no commit)."""
+    held = set(session.scalars(select(CustomFieldValue.field_id).where(
+        CustomFieldValue.entity == entity, CustomFieldValue.entity_id == survivor_id)))
+    query = update(CustomFieldValue).where(CustomFieldValue.entity == entity,
+                                           CustomFieldValue.entity_id == absorbed_id)
+    if held:
+        query = query.where(CustomFieldValue.field_id.not_in(sorted(held)))
+    moved = session.execute(query.values(entity_id=survivor_id).execution_options(synchronize_session=False))
+    session.execute(update(CustomFieldChange).where(CustomFieldChange.entity == entity,
+                                                    CustomFieldChange.entity_id == absorbed_id)
+                    .values(entity_id=survivor_id).execution_options(synchronize_session=False))
+    session.execute(delete(CustomFieldValue).where(CustomFieldValue.entity == entity,
+                                                   CustomFieldValue.entity_id == absorbed_id)
+                    .execution_options(synchronize_session=False))
+    return int(moved.rowcount or 0)  # type: ignore[attr-defined]

@@ -24,7 +24,7 @@ from starlette.datastructures import FormData, QueryParams
 from xuyen.auth.models import Role
 from xuyen.errors import Conflict, ValidationFailed
 from xuyen.fields import customers as customer_fields
-from xuyen.fields import service
+from xuyen.fields import filters, service
 from xuyen.fields.filters import Condition
 from xuyen.fields.models import ENTITIES, KINDS, CustomField
 from xuyen.fields.service import OptionSpec
@@ -63,6 +63,7 @@ ERRORS: dict[str, str] = {
     "duplicate_option": N_("Two options have the same key."),
     "too_many_options": N_("A field takes at most 100 options."),
     "too_many_fields": N_("This record type has as many custom fields as it can take (100)."),
+    "field_not_archived": N_("Archive the field before deleting it."),
 }
 
 
@@ -159,6 +160,59 @@ def filter_inputs(fields: Sequence[CustomField], params: QueryParams, *, locale:
              "chosen": params.getlist(PREFIX + custom.key),
              "options": [(option.key, option.label(locale)) for option in custom.options if not option.retired]}
             for custom in fields]
+
+
+def record_values(session: Session, *, entity: str, entity_id: int) -> list[tuple[CustomField, Any]]:
+    """A record's active fields with their values, in form order, for its page."""
+    values = service.values_of(session, entity=entity, entity_id=entity_id)
+    return [(custom, values.get(custom.key)) for custom in service.list_fields(session, entity=entity)]
+
+
+@dataclass(frozen=True)
+class ListFilters:
+    """A list page's custom-field filters: the WHERE clauses, the form's inputs, and why the conditions were
+    refused (then no clause applies)."""
+
+    clauses: list[Any]
+    inputs: list[dict[str, Any]]
+    error: str = ""
+
+
+def list_filters(session: Session, *, entity: str, params: QueryParams, locale: str, id_column: Any) -> ListFilters:
+    """The custom-field filters a list page's GET form sent, as clauses on ``id_column``."""
+    fields = service.list_fields(session, entity=entity)
+    inputs = filter_inputs(fields, params, locale=locale)
+    try:
+        clauses = filters.conditions_clauses(session, entity=entity, id_column=id_column, form=True,
+                                             conditions=filter_conditions(fields, params))
+    except ValidationFailed as exc:
+        return ListFilters(clauses=[], inputs=inputs, error=exc.message)
+    return ListFilters(clauses=clauses, inputs=inputs)
+
+
+def record_form(request: Request, session: Session, *, entity: str, entity_id: int, viewer: Viewer, title: str,
+                back: str, errors: Mapping[str, str] | None = None, typed: Mapping[str, Any] | None = None,
+                status_code: int = 200) -> Response:
+    """The custom fields form of a lead or a deal (posting to the page's own address)."""
+    fields = service.list_fields(session, entity=entity)
+    values = service.values_of(session, entity=entity, entity_id=entity_id)
+    return render(request, "fields/record_edit.html", {
+        "title": title, "back": back, "action": str(request.url.path), "entity": entity,
+        "inputs": field_inputs(fields, values, locale=viewer.principal.locale, errors=errors, typed=typed),
+        "has_errors": bool(errors)}, status_code=status_code)
+
+
+async def submitted_values(request: Request, viewer: Viewer, *, entity: str, session: Session) -> dict[str, Any]:
+    """The custom field values a posted form holds (after its CSRF token is checked)."""
+    form = await request.form()
+    check_csrf(viewer.auth_session, str(form.get("csrf_token", "")))
+    return form_values(service.list_fields(session, entity=entity), form)
+
+
+def refused_problems(exc: ValidationFailed) -> dict[str, str]:
+    """Each field's problem in a refused save (or the whole message under ``""``)."""
+    problems = dict((exc.details or {}).get("fields", {}))
+    return problems or {"": exc.message}
 
 
 # The customer 360 panel and its edit form -------------------------------------------------------------
@@ -330,3 +384,17 @@ def archive_field(session: DbSession, viewer: ManagerViewer, field_id: FieldId, 
     custom = service.archive_field(session, field_id=field_id, actor=actor_name(viewer.principal),
                                    archived=archived != "no")
     return _back(custom.entity)
+
+
+@router.post(SETTINGS_PATH + "/{field_id}/delete")
+def delete_field(request: Request, session: DbSession, viewer: ManagerViewer, field_id: FieldId,
+                 csrf_token: FormText = "") -> Response:
+    """Delete an archived field for good, with every value it holds."""
+    check_csrf(viewer.auth_session, csrf_token)
+    custom = service.get_field(session, field_id=field_id)
+    entity = custom.entity
+    try:
+        service.delete_field(session, field_id=field_id, actor=actor_name(viewer.principal))
+    except Conflict as exc:
+        return _refused(request, session, exc, entity=entity)
+    return _back(entity)

@@ -13,19 +13,23 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from xuyen import audit
 from xuyen.auth import service as auth
 from xuyen.auth.models import Role
 from xuyen.customers.service import display_names
 from xuyen.errors import NotFound, ValidationFailed, XuyenError
+from xuyen.fields import service as field_service
 from xuyen.http import get_session
 from xuyen.identity.service import actor_name, merged_profile_ids
+from xuyen.sales.custom_fields import DEAL, MAX_EXPORT
 from xuyen.sales.deals import board as boards
-from xuyen.sales.deals import pipelines, service
+from xuyen.sales.deals import exporting, pipelines, service
 from xuyen.sales.deals.converting import convert_to_order
 from xuyen.sales.deals.models import Deal, StageKind
 from xuyen.sales.deals.service import Actor, LineWanted
 from xuyen.sales.scope import SalesScope, scope_of
 from xuyen.stores import service as stores
+from xuyen.ui import custom_fields as custom_field_pages
 from xuyen.ui.deps import Viewer, check_csrf, page_role
 from xuyen.ui.i18n import N_
 from xuyen.ui.panels import customer_panel
@@ -35,6 +39,7 @@ router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
 DbSession = Annotated[Session, Depends(get_session)]
 AgentViewer = Annotated[Viewer, Depends(page_role(Role.agent))]
+ManagerViewer = Annotated[Viewer, Depends(page_role(Role.manager))]
 FormText = Annotated[str, Form(max_length=2000)]
 MAX_ID = 2**31 - 1
 ItemId = Annotated[int, PathParam(ge=1, le=MAX_ID)]
@@ -58,6 +63,7 @@ ERRORS: dict[str, str] = {
     "out_of_stock": N_("Not enough stock to make the order: lower the quantities or receive stock first."),
     "unknown_sku": N_("No product has that SKU."),
     "invalid_quantity": N_("The quantity is a whole number from 1 to 999."),
+    "invalid_custom_fields": N_("Nothing was saved: correct the fields marked below."),
     "outside_scope": N_("You would no longer see this deal: keep yourself, your branch or your team on it."),
 }
 
@@ -89,28 +95,65 @@ def _names(session: Session, deals: list[Deal]) -> dict[str, dict[int, str]]:
 # The board ---------------------------------------------------------------------------------------------
 
 
+def _custom_filters(request: Request, session: Session, viewer: Viewer) -> custom_field_pages.ListFilters:
+    return custom_field_pages.list_filters(session, entity=DEAL, params=request.query_params,
+                                           locale=viewer.principal.locale, id_column=Deal.id)
+
+
+def _custom_query(request: Request) -> list[tuple[str, str]]:
+    """The custom-field filters of the address, to carry to the column pages and the export."""
+    return [(key, value) for key, value in request.query_params.multi_items()
+            if key.startswith(custom_field_pages.PREFIX) and value]
+
+
 @router.get("/deals")
 def board_page(request: Request, session: DbSession, viewer: AgentViewer, pipeline: IdText = "",
                owner: IdText = "", store: IdText = "", error: Annotated[str, Query(max_length=40)] = "") -> Response:
-    """The board of the chosen pipeline: a column per stage with its count, value and first deals."""
+    """The board of the chosen pipeline: a column per stage with its count, value and first deals, filtered by
+    owner, branch and custom fields."""
     scope = _scope(session, viewer)
     all_pipelines = pipelines.list_pipelines(session)
     chosen = _id(pipeline)
+    custom = _custom_filters(request, session, viewer)
     try:
         loaded = boards.load_board(session, scope=scope, pipeline_id=chosen, owner_id=_id(owner),
-                                   store_id=_id(store))
+                                   store_id=_id(store), where=custom.clauses)
     except NotFound:
-        loaded = boards.load_board(session, scope=scope, owner_id=_id(owner), store_id=_id(store))
+        loaded = boards.load_board(session, scope=scope, owner_id=_id(owner), store_id=_id(store),
+                                   where=custom.clauses)
     shown = [deal for column in loaded.columns for deal in column.deals]
     filters = {"pipeline": pipeline if chosen else "", "owner": owner if _id(owner) else "",
                "store": store if _id(store) else ""}
-    query = urlencode({k: v for k, v in filters.items() if v})
+    own = [(k, v) for k, v in filters.items() if v]
+    query = urlencode([*own, *_custom_query(request)])
+    export = urlencode([*(("pipeline_id" if k == "pipeline" else f"{k}_id", v) for k, v in own),
+                        *_custom_query(request)])
     return render(request, "deals/board.html", {
         "board": loaded, "pipelines": all_pipelines, "filters": filters, "query": query,
         "names": _names(session, shown), "users": auth.list_users(session), "stores": stores.list_all(session),
         "stages": [column.stage for column in loaded.columns], "kind_labels": KIND_LABELS,
         "back": "/deals" + (f"?{query}" if query else ""), "error": _error(error) if error else "",
+        "custom_filters": custom.inputs, "filter_error": custom.error, "export_query": export,
+        "can_export": viewer.principal.can(Role.manager), "custom_filtered": bool(_custom_query(request)),
     })
+
+
+@router.get("/deals/export.csv")
+def export_deals(request: Request, session: DbSession, viewer: ManagerViewer, pipeline_id: IdText = "",
+                 owner_id: IdText = "", store_id: IdText = "") -> Response:
+    """The deals the board's filters find (every stage, within the viewer's scope), as CSV with a column per
+    custom field."""
+    custom = _custom_filters(request, session, viewer)
+    if custom.error:
+        raise ValidationFailed(custom.error, code="invalid_condition")
+    deals, _total = service.list_deals(session, scope=_scope(session, viewer), pipeline_id=_id(pipeline_id),
+                                       owner_id=_id(owner_id), store_id=_id(store_id), limit=MAX_EXPORT,
+                                       max_page=MAX_EXPORT, where=custom.clauses)
+    audit.record(session, actor=actor_name(viewer.principal), action="deals.exported", subject_type="deal",
+                 subject_id="*", detail={"rows": len(deals)})
+    session.commit()
+    return exporting.csv_response(exporting.deals_csv(session, deals=deals, locale=viewer.principal.locale),
+                                  "deals.csv")
 
 
 @router.get("/deals/stages/{stage_id}")
@@ -119,8 +162,10 @@ def column_page(request: Request, session: DbSession, viewer: AgentViewer, stage
     """All the deals of one column of the board, page by page."""
     stage = pipelines.get_stage(session, stage_id=stage_id)
     deals = boards.column_deals(session, stage=stage, scope=_scope(session, viewer), owner_id=_id(owner),
-                                store_id=_id(store), limit=COLUMN_PAGE + 1, offset=(page - 1) * COLUMN_PAGE)
-    query = urlencode({k: v for k, v in {"owner": owner, "store": store}.items() if _id(v)})
+                                store_id=_id(store), limit=COLUMN_PAGE + 1, offset=(page - 1) * COLUMN_PAGE,
+                                where=_custom_filters(request, session, viewer).clauses)
+    query = urlencode([*((k, v) for k, v in {"owner": owner, "store": store}.items() if _id(v)),
+                       *_custom_query(request)])
     return render(request, "deals/column.html", {
         "stage": stage, "deals": deals[:COLUMN_PAGE], "has_next": len(deals) > COLUMN_PAGE, "page": page,
         "query": query, "names": _names(session, deals), "pipeline": pipelines.get_pipeline(
@@ -180,7 +225,9 @@ def _deal_page(request: Request, session: Session, viewer: Viewer, deal_id: int,
         "deal": deal, "lines": service.lines_of(session, deal_id=deal.id), "history": history, "stages": stages,
         "stage_names": {stage.id: stage.name for stage in stages}, "names": _names(session, [deal]),
         "pipeline": pipelines.get_pipeline(session, pipeline_id=deal.pipeline_id), "lost_reasons": reasons,
-        "kind_labels": KIND_LABELS, "error": _error(error) if error else ""}, status_code=status_code)
+        "kind_labels": KIND_LABELS, "error": _error(error) if error else "",
+        "custom_rows": custom_field_pages.record_values(session, entity=DEAL, entity_id=deal.id),
+        "custom_edit_url": f"/deals/{deal.id}/custom-fields"}, status_code=status_code)
 
 
 @router.get("/deals/new")
@@ -191,12 +238,16 @@ def new_deal_page(request: Request, session: DbSession, viewer: AgentViewer,
 
 
 def _new_form(request: Request, session: Session, viewer: Viewer, *, profile_id: int | None,
-              values: dict[str, str] | None = None, error: str = "", status_code: int = 200) -> Response:
+              values: dict[str, str] | None = None, error: str = "", status_code: int = 200,
+              typed: dict[str, Any] | None = None, problems: dict[str, str] | None = None) -> Response:
     names = display_names(session, profile_ids=[profile_id]) if profile_id else {}
+    fields = field_service.list_fields(session, entity=DEAL)
     return render(request, "deals/new.html", {
         "profile_id": profile_id, "customer_name": names.get(profile_id or 0, ""), "values": values or {},
         "pipelines": pipelines.list_pipelines(session), "users": auth.list_users(session),
-        "stores": stores.list_all(session), "error": _error(error) if error else ""}, status_code=status_code)
+        "stores": stores.list_all(session), "error": _error(error) if error else "",
+        "custom_inputs": custom_field_pages.field_inputs(fields, {}, locale=viewer.principal.locale,
+                                                         errors=problems, typed=typed)}, status_code=status_code)
 
 
 def _whole(text: str) -> int | None:
@@ -212,12 +263,13 @@ def _day(text: str) -> date | None:
 
 
 @router.post("/deals/new")
-def create(request: Request, session: DbSession, viewer: AgentViewer, csrf_token: FormText = "",
+async def create(request: Request, session: DbSession, viewer: AgentViewer, csrf_token: FormText = "",
            profile_id: FormText = "", title: FormText = "", value: FormText = "", expected_close: FormText = "",
            pipeline_id: FormText = "", owner_id: FormText = "", store_id: FormText = "", sku: FormText = "",
            quantity: FormText = "") -> Response:
-    """Open the deal, with a first product when one is given."""
+    """Open the deal, with a first product and its custom fields when given (required ones must be)."""
     check_csrf(viewer.auth_session, csrf_token)
+    typed = custom_field_pages.form_values(field_service.list_fields(session, entity=DEAL), await request.form())
     values = {"title": title, "value": value, "expected_close": expected_close, "sku": sku, "quantity": quantity,
               "owner_id": owner_id, "store_id": store_id, "pipeline_id": pipeline_id}
     customer = _id(profile_id)
@@ -232,11 +284,13 @@ def create(request: Request, session: DbSession, viewer: AgentViewer, csrf_token
         branch: dict[str, Any] = {"store_id": _id(store_id)} if store_id else {}
         deal = service.create_deal(session, actor=_actor(viewer), scope=_scope(session, viewer), title=title,
                                    profile_id=customer, pipeline_id=_id(pipeline_id), value=amount,
-                                   expected_close=_day(expected_close), lines=lines, **owner, **branch)
+                                   expected_close=_day(expected_close), lines=lines, custom_values=typed,
+                                   form=True, **owner, **branch)
     except XuyenError as exc:
         session.rollback()
+        problems = dict((exc.details or {}).get("fields", {})) if exc.code == "invalid_custom_fields" else None
         return _new_form(request, session, viewer, profile_id=customer, values=values, error=exc.code,
-                         status_code=exc.status)
+                         status_code=exc.status, typed=typed, problems=problems)
     return RedirectResponse(f"/deals/{deal.id}", status_code=303)
 
 
@@ -271,6 +325,32 @@ def add_line(request: Request, session: DbSession, viewer: AgentViewer, deal_id:
         session.rollback()
         return _deal_page(request, session, viewer, deal_id, error=exc.code, status_code=exc.status)
     return RedirectResponse(f"/deals/{deal_id}", status_code=303)
+
+
+@router.get("/deals/{deal_id}/custom-fields")
+def edit_deal_fields(request: Request, session: DbSession, viewer: AgentViewer, deal_id: ItemId) -> Response:
+    """The form for the deal's custom fields."""
+    deal = service.get_deal(session, deal_id=deal_id, scope=_scope(session, viewer))
+    return custom_field_pages.record_form(request, session, entity=DEAL, entity_id=deal.id, viewer=viewer,
+                                          title=deal.title, back=f"/deals/{deal.id}")
+
+
+@router.post("/deals/{deal_id}/custom-fields")
+async def save_deal_fields(request: Request, session: DbSession, viewer: AgentViewer, deal_id: ItemId) -> Response:
+    """Save the deal's custom fields, all or nothing; a refused save shows each field's problem."""
+    scope = _scope(session, viewer)
+    deal = service.get_deal(session, deal_id=deal_id, scope=scope)
+    typed = await custom_field_pages.submitted_values(request, viewer, entity=DEAL, session=session)
+    try:
+        service.update_deal(session, deal_id=deal.id, actor=_actor(viewer), scope=scope, custom_values=typed,
+                            form=True)
+    except ValidationFailed as exc:
+        session.rollback()
+        deal = service.get_deal(session, deal_id=deal_id, scope=scope)
+        return custom_field_pages.record_form(request, session, entity=DEAL, entity_id=deal.id, viewer=viewer,
+                                              title=deal.title, back=f"/deals/{deal.id}", typed=typed,
+                                              errors=custom_field_pages.refused_problems(exc), status_code=422)
+    return RedirectResponse(f"/deals/{deal_id}#custom-fields", status_code=303)
 
 
 @router.post("/deals/{deal_id}/convert")

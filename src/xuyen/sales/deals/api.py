@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Response
 from sqlalchemy.orm import Session
 
+from xuyen import audit
 from xuyen.auth.deps import require_role
 from xuyen.auth.models import Role
 from xuyen.auth.service import Principal
@@ -18,9 +19,10 @@ from xuyen.commerce.orders.schemas import OrderOut
 from xuyen.commerce.orders.service import order_detail
 from xuyen.http import get_session
 from xuyen.identity.service import actor_name
-from xuyen.sales.deals import pipelines, service
+from xuyen.sales import custom_fields
+from xuyen.sales.deals import exporting, pipelines, service
 from xuyen.sales.deals.converting import convert_to_order
-from xuyen.sales.deals.models import StageKind
+from xuyen.sales.deals.models import Deal, StageKind
 from xuyen.sales.deals.schemas import (
     ConvertIn,
     DealIn,
@@ -47,8 +49,13 @@ OptionalId = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
 _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such deal (or not one the caller may see), pipeline, stage, customer or lost reason"},
     409: {"description": "Converting a deal that is not won, short stock, a pipeline name taken"},
-    422: {"description": "Bad title, value, lines, stage or a lost stage without a reason"},
+    422: {"description": "Bad title, value, lines, stage, a lost stage without a reason, a custom field value that "
+                         "does not fit (invalid_custom_fields) or a custom-field condition that does not fit its "
+                         "field (invalid_condition, unknown_field)"},
 }
+FieldConditions = Annotated[list[str], Query(
+    alias="field", max_length=10, description="Custom-field conditions written key:operator:value, as on "
+                                              "/customers: e.g. `thanh_toan:any_of:chuyen_khoan`.")]
 
 
 def _actor(caller: Principal) -> Actor:
@@ -62,7 +69,13 @@ def _scope(session: Session, caller: Principal) -> SalesScope:
 def _full(session: Session, deal_id: int, scope: SalesScope) -> DealOut:
     deal = service.get_deal(session, deal_id=deal_id, scope=scope)
     return DealOut.of(deal, lines=service.lines_of(session, deal_id=deal.id),
-                      history=service.history_of(session, deal_id=deal.id))
+                      history=service.history_of(session, deal_id=deal.id),
+                      custom_fields=service.deal_values(session, deal_ids=[deal.id])[deal.id])
+
+
+def _conditions(session: Session, conditions: list[str]) -> list[Any]:
+    return custom_fields.condition_clauses(session, entity=custom_fields.DEAL, conditions=conditions,
+                                           id_column=Deal.id)
 
 
 # Before /deals/{deal_id}, which would take the path otherwise.
@@ -82,14 +95,34 @@ def add_lost_reason(body: LostReasonIn, session: Db, _caller: Manager) -> LostRe
 @router.get("/deals", summary="Deals the caller may see", responses=_ERRORS)
 def list_deals(session: Db, caller: Agent, pipeline_id: OptionalId = None, stage_id: OptionalId = None,
                status: StageKind | None = None, owner_id: OptionalId = None, store_id: OptionalId = None,
-               profile_id: OptionalId = None, limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 50,
+               profile_id: OptionalId = None, conditions: FieldConditions = [],  # noqa: B006
+               limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 50,
                offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> DealPageOut:
-    """Newest change first, filtered by pipeline, stage, status, owner, branch or customer."""
+    """Newest change first, filtered by pipeline, stage, status, owner, branch, customer or custom fields; each
+    deal carries its custom field values."""
     rows, total = service.list_deals(session, scope=_scope(session, caller), pipeline_id=pipeline_id,
                                      stage_id=stage_id, status=status, owner_id=owner_id, store_id=store_id,
                                      profile_ids=[profile_id] if profile_id is not None else None, limit=limit,
-                                     offset=offset)
-    return DealPageOut(items=[DealOut.of(deal) for deal in rows], total=total)
+                                     offset=offset, where=_conditions(session, conditions))
+    values = service.deal_values(session, deal_ids=[deal.id for deal in rows])
+    return DealPageOut(items=[DealOut.of(deal, custom_fields=values[deal.id]) for deal in rows], total=total)
+
+
+@router.get("/deals/export.csv", summary="Export deals as CSV", response_class=Response,
+            responses={**_ERRORS, 200: {"content": {"text/csv": {}}}})
+def export_deals(session: Db, caller: Manager, pipeline_id: OptionalId = None, stage_id: OptionalId = None,
+                 status: StageKind | None = None, owner_id: OptionalId = None, store_id: OptionalId = None,
+                 conditions: FieldConditions = []) -> Response:  # noqa: B006
+    """The deals the caller may see matching the filters (at most 10,000, newest change first), with a column per
+    custom field."""
+    rows, _total = service.list_deals(session, scope=_scope(session, caller), pipeline_id=pipeline_id,
+                                      stage_id=stage_id, status=status, owner_id=owner_id, store_id=store_id,
+                                      limit=custom_fields.MAX_EXPORT, max_page=custom_fields.MAX_EXPORT,
+                                      where=_conditions(session, conditions))
+    audit.record(session, actor=actor_name(caller), action="deals.exported", subject_type="deal", subject_id="*",
+                 detail={"rows": len(rows), "conditions": conditions})
+    session.commit()
+    return exporting.csv_response(exporting.deals_csv(session, deals=rows, locale=caller.locale), "deals.csv")
 
 
 @router.post("/deals", status_code=201, summary="Open a deal for a customer", responses=_ERRORS)
@@ -100,6 +133,7 @@ def create_deal(body: DealIn, session: Db, caller: Agent) -> DealOut:
         session, actor=_actor(caller), scope=scope, title=body.title, profile_id=body.profile_id,
         pipeline_id=body.pipeline_id, stage_id=body.stage_id, value=body.value, expected_close=body.expected_close,
         team_id=body.team_id, lead_id=body.lead_id, lines=[line.to_line() for line in body.lines], note=body.note,
+        custom_values=body.custom_fields or {},
         **{name: getattr(body, name) for name in ("owner_id", "store_id") if name in body.model_fields_set})
     return _full(session, deal.id, scope)
 
@@ -120,7 +154,7 @@ def update_deal(deal_id: RowId, body: DealPatch, session: Db, caller: Agent) -> 
     service.update_deal(session, deal_id=deal_id, actor=_actor(caller), scope=scope, title=body.title,
                         value=body.value, note=body.note,
                         lines=[line.to_line() for line in body.lines] if body.lines is not None else None,
-                        **optional)
+                        custom_values=body.custom_fields, **optional)
     return _full(session, deal_id, scope)
 
 

@@ -4,6 +4,7 @@ show the deals closed lately. Made for 100,000 deals: one grouped count and one 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -52,9 +53,9 @@ class Board:
 
 
 def _column_conditions(stage: Stage, *, scope: SalesScope, owner_id: int | None, store_id: int | None,
-                       closed_since: datetime) -> list[ColumnElement[bool]]:
+                       closed_since: datetime, where: Sequence[ColumnElement[bool]] = ()) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [Deal.stage_id == stage.id, Deal.status == stage.kind,
-                                             deal_scope_clause(scope)]
+                                             deal_scope_clause(scope), *where]
     if stage.kind is not StageKind.open:
         conditions.append(Deal.updated_at >= closed_since)
     if owner_id is not None:
@@ -66,13 +67,14 @@ def _column_conditions(stage: Stage, *, scope: SalesScope, owner_id: int | None,
 
 def column_deals(session: Session, *, stage: Stage, scope: SalesScope, owner_id: int | None = None,
                  store_id: int | None = None, limit: int = PER_COLUMN, offset: int = 0,
-                 closed_since: datetime | None = None) -> list[Deal]:
-    """A page of one column's deals, the latest changed first."""
+                 closed_since: datetime | None = None, where: Sequence[ColumnElement[bool]] = ()) -> list[Deal]:
+    """A page of one column's deals, the latest changed first (``where``: more clauses, e.g. custom fields)."""
     if not 1 <= limit <= MAX_PER_COLUMN or offset < 0:
         raise ValidationFailed(f"Ask for 1 to {MAX_PER_COLUMN} deals from an offset of 0 or more.",
                                code="invalid_page")
     since = closed_since or utcnow() - timedelta(days=CLOSED_DAYS)
-    conditions = _column_conditions(stage, scope=scope, owner_id=owner_id, store_id=store_id, closed_since=since)
+    conditions = _column_conditions(stage, scope=scope, owner_id=owner_id, store_id=store_id, closed_since=since,
+                                    where=where)
     return list(session.scalars(select(Deal).where(*conditions).order_by(Deal.updated_at.desc(), Deal.id.desc())
                                 .limit(limit).offset(offset)))
 
@@ -84,17 +86,19 @@ def _totals(session: Session, stage: Stage, conditions: list[ColumnElement[bool]
 
 
 def load_board(session: Session, *, scope: SalesScope, pipeline_id: int | None = None, owner_id: int | None = None,
-               store_id: int | None = None, per_column: int = PER_COLUMN) -> Board:
-    """The board of a pipeline (the default one unless given) filtered by owner and branch."""
+               store_id: int | None = None, per_column: int = PER_COLUMN,
+               where: Sequence[ColumnElement[bool]] = ()) -> Board:
+    """The board of a pipeline (the default one unless given) filtered by owner, branch and ``where`` (more
+    clauses on ``Deal``, e.g. custom field conditions)."""
     pipeline = (pipelines.get_pipeline(session, pipeline_id=pipeline_id) if pipeline_id is not None
                 else pipelines.ensure_defaults(session))
     since = utcnow() - timedelta(days=CLOSED_DAYS)
     columns = []
     for stage in pipelines.stages_of(session, pipeline_id=pipeline.id):
         conditions = _column_conditions(stage, scope=scope, owner_id=owner_id, store_id=store_id,
-                                        closed_since=since)
+                                        closed_since=since, where=where)
         count, value = _totals(session, stage, conditions)
         deals = column_deals(session, stage=stage, scope=scope, owner_id=owner_id, store_id=store_id,
-                             limit=per_column, closed_since=since) if count else []
+                             limit=per_column, closed_since=since, where=where) if count else []
         columns.append(BoardColumn(stage=stage, deals=deals, count=count, value=value))
     return Board(pipeline=pipeline, columns=columns, closed_since=since)

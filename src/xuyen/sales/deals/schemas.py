@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from xuyen.commerce.orders.models import PaymentMethod
+from xuyen.fields.schemas import custom_fields_field
 from xuyen.sales.deals.models import Deal, DealLine, LostReason, Pipeline, Stage, StageChange, StageKind
 from xuyen.sales.deals.pipelines import MAX_STAGES, StageIn
 from xuyen.sales.deals.service import MAX_LINES, MAX_VALUE, LineWanted
@@ -53,6 +55,7 @@ class DealIn(BaseModel):
     lead_id: int | None = OptionalId
     lines: list[DealLineIn] = Field(default_factory=list, max_length=MAX_LINES)
     note: str = Field(default="", max_length=2000)
+    custom_fields: dict[str, Any] | None = custom_fields_field()
 
 
 class DealPatch(BaseModel):
@@ -68,6 +71,7 @@ class DealPatch(BaseModel):
     team_id: int | None = OptionalId
     note: str | None = Field(default=None, max_length=2000)
     lines: list[DealLineIn] | None = Field(default=None, max_length=MAX_LINES)
+    custom_fields: dict[str, Any] | None = custom_fields_field()
 
 
 class MoveIn(BaseModel):
@@ -149,10 +153,11 @@ class DealOut(BaseModel):
     updated_at: datetime
     lines: list[DealLineOut] | None = None
     history: list[StageChangeOut] | None = None
+    custom_fields: dict[str, Any] | None = custom_fields_field()
 
     @classmethod
-    def of(cls, deal: Deal, *, lines: list[DealLine] | None = None,
-           history: list[StageChange] | None = None) -> DealOut:
+    def of(cls, deal: Deal, *, lines: list[DealLine] | None = None, history: list[StageChange] | None = None,
+           custom_fields: dict[str, Any] | None = None) -> DealOut:
         """The answer for one deal."""
         return cls(id=deal.id, title=deal.title, profile_id=deal.profile_id, pipeline_id=deal.pipeline_id,
                    stage_id=deal.stage_id, status=deal.status, value=deal.value, expected_close=deal.expected_close,
@@ -161,7 +166,8 @@ class DealOut(BaseModel):
                    lost_at=deal.lost_at, order_id=deal.order_id, note=deal.note, created_at=deal.created_at,
                    updated_at=deal.updated_at,
                    lines=[DealLineOut.of(line) for line in lines] if lines is not None else None,
-                   history=[StageChangeOut.of(change) for change in history] if history is not None else None)
+                   history=[StageChangeOut.of(change) for change in history] if history is not None else None,
+                   custom_fields=custom_fields)
 
 
 class DealPageOut(BaseModel):

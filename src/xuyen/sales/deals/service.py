@@ -3,9 +3,10 @@ with a reason, reopened), and read them within the viewer's sales scope."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session
@@ -15,6 +16,8 @@ from xuyen.commerce.channels import SalesChannel
 from xuyen.commerce.pricing.service import QuoteRequestLine, quote
 from xuyen.customers.service import require_customer
 from xuyen.errors import NotFound, ValidationFailed
+from xuyen.fields import service as custom_fields
+from xuyen.sales.custom_fields import DEAL
 from xuyen.sales.deals import pipelines
 from xuyen.sales.deals.announce import announce, deal_payload
 from xuyen.sales.deals.models import Deal, DealLine, LostReason, Stage, StageChange, StageKind
@@ -57,6 +60,11 @@ def get_deal(session: Session, *, deal_id: int, scope: SalesScope) -> Deal:
     return deal
 
 
+def deal_values(session: Session, *, deal_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The custom field values of many deals at once, by deal id then field key."""
+    return custom_fields.values_for(session, entity=DEAL, entity_ids=deal_ids)
+
+
 def lines_of(session: Session, *, deal_id: int) -> list[DealLine]:
     """The deal's lines in order."""
     return list(session.scalars(select(DealLine).where(DealLine.deal_id == deal_id).order_by(DealLine.position)))
@@ -70,11 +78,13 @@ def history_of(session: Session, *, deal_id: int) -> list[StageChange]:
 
 def list_deals(session: Session, *, scope: SalesScope, pipeline_id: int | None = None, stage_id: int | None = None,
                status: StageKind | None = None, owner_id: int | None = None, store_id: int | None = None,
-               profile_ids: Sequence[int] | None = None, limit: int = 50, offset: int = 0) -> tuple[list[Deal], int]:
-    """The deals the scope sees, filtered, newest change first, with how many there are in all."""
-    if not 1 <= limit <= MAX_PAGE or offset < 0:
-        raise ValidationFailed(f"Ask for 1 to {MAX_PAGE} deals from an offset of 0 or more.", code="invalid_page")
-    conditions: list[ColumnElement[bool]] = [deal_scope_clause(scope)]
+               profile_ids: Sequence[int] | None = None, limit: int = 50, offset: int = 0,
+               where: Sequence[ColumnElement[bool]] = (), max_page: int = MAX_PAGE) -> tuple[list[Deal], int]:
+    """The deals the scope sees, filtered (``where``: more clauses on ``Deal``, e.g. custom field conditions),
+    newest change first, with how many there are in all."""
+    if not 1 <= limit <= max_page or offset < 0:
+        raise ValidationFailed(f"Ask for 1 to {max_page} deals from an offset of 0 or more.", code="invalid_page")
+    conditions: list[ColumnElement[bool]] = [deal_scope_clause(scope), *where]
     for column, wanted in ((Deal.pipeline_id, pipeline_id), (Deal.stage_id, stage_id), (Deal.status, status),
                            (Deal.owner_id, owner_id), (Deal.store_id, store_id)):
         if wanted is not None:
@@ -91,10 +101,15 @@ def add_deal(session: Session, *, actor: Actor, scope: SalesScope, title: str, p
                 pipeline_id: int | None = None, stage_id: int | None = None, value: int | None = None,
                 expected_close: date | None = None, owner_id: int | object | None = UNSET,
                 store_id: int | object | None = UNSET, team_id: int | None = None, lead_id: int | None = None,
-                lines: Sequence[LineWanted] = (), note: str = "") -> Deal:
+                lines: Sequence[LineWanted] = (), note: str = "", custom_values: Mapping[str, Any] | None = None,
+                form: bool = False) -> Deal:
     """A new deal for a customer, in the given (or default) pipeline's first stage unless a stage is given; with
     lines its value is what the lines cost as an order would be quoted, else the value given. The owner is the
-    acting user and the branch the scope's unless given (helper: flushes, no commit)."""
+    acting user and the branch the scope's unless given. When ``custom_values`` is given, required custom fields
+    must be among them (helper: flushes, no commit)."""
+    if custom_values is not None:
+        custom_fields.check_values(session, entity=DEAL, entity_id=None, values=custom_values, form=form,
+                                   complete=True)
     pipeline = (pipelines.get_pipeline(session, pipeline_id=pipeline_id) if pipeline_id is not None
                 else pipelines.ensure_defaults(session))
     stage = _starting_stage(session, pipeline.id, stage_id)
@@ -113,6 +128,9 @@ def add_deal(session: Session, *, actor: Actor, scope: SalesScope, title: str, p
         _price_lines(session, deal, lines)
     session.add(StageChange(deal_id=deal.id, from_stage_id=None, to_stage_id=stage.id, actor=actor.name,
                             user_id=actor.user_id, at=now))
+    if custom_values:
+        custom_fields.apply_values(session, entity=DEAL, entity_id=deal.id, values=custom_values, form=form,
+                                   actor=actor.name, complete=True)
     announce(session, topic="deal.created", deal=deal, payload=deal_payload(deal, stage), at=now)
     return deal
 
@@ -121,13 +139,16 @@ def create_deal(session: Session, *, actor: Actor, scope: SalesScope, title: str
                 pipeline_id: int | None = None, stage_id: int | None = None, value: int | None = None,
                 expected_close: date | None = None, owner_id: int | object | None = UNSET,
                 store_id: int | object | None = UNSET, team_id: int | None = None, lead_id: int | None = None,
-                lines: Sequence[LineWanted] = (), note: str = "") -> Deal:
+                lines: Sequence[LineWanted] = (), note: str = "", custom_values: Mapping[str, Any] | None = None,
+                form: bool = False) -> Deal:
     """A new deal for a customer, in the given (or default) pipeline's first stage unless a stage is given; with
     lines its value is what the lines cost as an order would be quoted, else the value given. The owner is the
-    acting user and the branch the scope's unless given."""
+    acting user and the branch the scope's unless given; ``custom_values`` sets its custom fields (required ones
+    must be among them)."""
     deal = add_deal(session, actor=actor, scope=scope, title=title, profile_id=profile_id, pipeline_id=pipeline_id,
                     stage_id=stage_id, value=value, expected_close=expected_close, owner_id=owner_id,
-                    store_id=store_id, team_id=team_id, lead_id=lead_id, lines=lines, note=note)
+                    store_id=store_id, team_id=team_id, lead_id=lead_id, lines=lines, note=note,
+                    custom_values=custom_values, form=form)
     session.commit()
     return deal
 
@@ -137,9 +158,14 @@ def update_deal(session: Session, *, deal_id: int, actor: Actor, scope: SalesSco
                 value: int | None = None, expected_close: date | object | None = UNSET,
                 owner_id: int | object | None = UNSET, store_id: int | object | None = UNSET,
                 team_id: int | object | None = UNSET, note: str | None = None,
-                lines: Sequence[LineWanted] | None = None) -> Deal:
-    """Edit a deal's details or replace its lines (then its value is the lines' quote again)."""
+                lines: Sequence[LineWanted] | None = None, custom_values: Mapping[str, Any] | None = None,
+                form: bool = False) -> Deal:
+    """Edit a deal's details, custom field values (all or nothing) or replace its lines (then its value is the
+    lines' quote again)."""
     deal = get_deal(session, deal_id=deal_id, scope=scope)
+    if custom_values is not None:
+        custom_fields.apply_values(session, entity=DEAL, entity_id=deal.id, values=custom_values, form=form,
+                                   actor=actor.name)
     if title is not None:
         deal.title = _checked_title(title)
     if note is not None:

@@ -1,4 +1,5 @@
-"""The customer's deals on their timeline: one item per stage change (opened, moved, won, lost)."""
+"""The customer's deals on their timeline: one item per stage change (opened, moved, won, lost), and one per change
+of a deal's custom fields."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from xuyen.customers.timeline import TimelineItem, timeline_provider
+from xuyen.fields.timeline import change_items
+from xuyen.sales.custom_fields import DEAL
 from xuyen.sales.deals.models import Deal, Stage, StageChange
 
 MAX_CHANGE_ID = 2**31 - 1
@@ -31,3 +34,19 @@ def deal_items(session: Session, profile_ids: Sequence[int], before: tuple[datet
                          data={"deal_id": deal.id, "stage": stage.name, "status": stage.kind.value,
                                "value": deal.value, "currency": "VND", "opened": change.from_stage_id is None})
             for change, deal, stage in session.execute(query)]
+
+
+@timeline_provider("deal_field")
+def deal_field_items(session: Session, profile_ids: Sequence[int], before: tuple[datetime, int] | None,
+                     limit: int) -> list[TimelineItem]:
+    """The custom field changes of the customer's deals as timeline items, newest first."""
+    deals = select(Deal.id).where(Deal.profile_id.in_(list(profile_ids)))
+    items = change_items(session, entity=DEAL, entity_ids=deals, before=before, limit=limit, kind="deal_field")
+    wanted = sorted({int(item.data["entity_id"]) for item in items})
+    titles = {deal_id: title for deal_id, title in session.execute(select(Deal.id, Deal.title)
+                                                                   .where(Deal.id.in_(wanted)))}
+    return [TimelineItem(at=item.at, kind=item.kind, seq=item.seq, channel=None,
+                         title=f"{titles.get(item.data['entity_id'], '')} · {item.title}", source=item.source,
+                         data={**item.data, "deal_id": item.data["entity_id"], "fields_title": item.title,
+                               "deal_title": titles.get(item.data["entity_id"], "")})
+            for item in items]

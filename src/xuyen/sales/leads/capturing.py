@@ -21,9 +21,11 @@ from sqlalchemy.orm import Session
 from xuyen.clock import utcnow
 from xuyen.events.models import ChannelType
 from xuyen.events.service import channel_call, internal_source_id, record_channel_calls
+from xuyen.fields import service as custom_fields
 from xuyen.identity.graph import list_identifiers
 from xuyen.jobs import add_job_once
 from xuyen.outbox import emit
+from xuyen.sales.custom_fields import LEAD, fitting_values
 from xuyen.sales.leads import assignment
 from xuyen.sales.leads.models import Lead, LeadCapture, LeadForm, LeadStatus, SourceKind
 from xuyen.sales.leads.quality import ContactQuality, check_contact
@@ -168,18 +170,33 @@ def forget_duplicate_checks() -> None:
     _asked_for.clear()
 
 
+def _set_custom_values(session: Session, lead: Lead, *, raw: Mapping[str, Any], given: Mapping[str, Any],
+                       actor: str) -> None:
+    """Set the lead's custom fields: the raw form fields named like a lead field that fit it (as a form writes
+    them; the rest stay in the capture's raw fields only), then the values given through the API."""
+    mapped = fitting_values(session, entity=LEAD, entity_id=lead.id, raw=raw)
+    if mapped:
+        custom_fields.apply_values(session, entity=LEAD, entity_id=lead.id, values=mapped, form=True, actor=actor)
+    if given:
+        custom_fields.apply_values(session, entity=LEAD, entity_id=lead.id, values=given, form=False, actor=actor)
+
+
 def record_capture(session: Session, *, source: SourceKind | str, phone: str = "", email: str = "", name: str = "",
                    identifiers: Sequence[Identifier] = (), profile_id: int | None = None,
                    source_detail: str = "", campaign: str = "", utm: Mapping[str, str] | None = None,
                    fields: Mapping[str, Any] | None = None, province: str = "", product_interest: str = "",
                    labels: Sequence[str] = (), form: LeadForm | None = None, owner_id: int | None = None,
                    team_id: int | None = None, store_id: int | None = None, dedupe_key: str | None = None,
-                   captured_at: datetime | None = None, check_mx: bool = True) -> Captured:
+                   captured_at: datetime | None = None, check_mx: bool = True,
+                   custom_values: Mapping[str, Any] | None = None, actor: str = "") -> Captured:
     """Capture one lead (helper: flushes, the caller commits); see ``service.capture``. ``check_mx=False`` leaves
-    the e-mail domain unchecked (demo data, bulk loads that must not wait on DNS)."""
+    the e-mail domain unchecked (demo data, bulk loads that must not wait on DNS). ``custom_values`` (as the API
+    writes them) are checked before anything is written: one that does not fit refuses the capture."""
     kind = SourceKind(source)
     if (done := _existing(session, dedupe_key)) is not None:
         return done
+    if custom_values:
+        custom_fields.check_values(session, entity=LEAD, entity_id=None, values=custom_values, form=False)
     at = captured_at or utcnow()
     quality = check_contact(phone=phone, email=email, check_mx=check_mx)
     tags = {key: _clip((utm or {}).get(key)) for key in UTM_KEYS}
@@ -206,6 +223,8 @@ def record_capture(session: Session, *, source: SourceKind | str, phone: str = "
                           **tags)
     session.add(capture)
     session.flush()
+    _set_custom_values(session, lead, raw=fields or {}, given=custom_values or {},
+                       actor=actor or f"capture:{kind.value}")
     emit(session, topic="lead.captured", aggregate_type="lead", aggregate_id=lead.id,
          payload={"lead_id": lead.id, "profile_id": lead.profile_id, "capture_id": capture.id,
                   "source": kind.value, "new_lead": new_lead, "owner_id": lead.owner_id, "team_id": lead.team_id,

@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session
 
 from xuyen.customers.importing.cells import phone_text
 from xuyen.customers.importing.reading import Cell, cell_text, read_table
+from xuyen.fields import service as custom_fields
 from xuyen.identity.names import fold_name
+from xuyen.sales.custom_fields import LEAD
 from xuyen.sales.leads.capturing import UTM_KEYS, record_capture
 
 MAX_ROWS = 20_000
@@ -61,12 +63,24 @@ def _values(columns: dict[int, str], cells: list[Cell]) -> dict[str, str]:
     return values
 
 
+def _custom_headers(session: Session) -> dict[str, str]:
+    """Column headers naming a lead custom field (its key, or its Vietnamese or English label) → the field's key;
+    the row's value is set on the lead when it fits the field (see ``capturing``)."""
+    headers: dict[str, str] = {}
+    for custom in custom_fields.list_fields(session, entity=LEAD):
+        for header in (custom.key, custom.label_vi, custom.label_en):
+            if header.strip():
+                headers.setdefault(fold_name(header), custom.key)
+    return headers
+
+
 def import_leads(session: Session, *, data: bytes, file_name: str, sheet: str | None = None,
                  campaign: str = "") -> ImportReport:
     """Capture every row of a list as a lead, committing as it goes; the report of what each row gave."""
     table = read_table(data, file_name=file_name, sheet=sheet, header_score=_score)
-    columns = {index: _BY_HEADER[fold_name(header)] for index, header in enumerate(table.headers)
-               if fold_name(header) in _BY_HEADER}
+    by_header = {**_custom_headers(session), **_BY_HEADER}  # the usual columns win over a field's label
+    columns = {index: by_header[fold_name(header)] for index, header in enumerate(table.headers)
+               if fold_name(header) in by_header}
     report = ImportReport()
     if not {"phone", "email"} & set(columns.values()):
         report.errors.append((table.header_row, "the list needs a phone or an e-mail column"))

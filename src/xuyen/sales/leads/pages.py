@@ -13,14 +13,18 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from xuyen import audit
 from xuyen.auth import service as auth_service
 from xuyen.auth.models import Role
 from xuyen.errors import ValidationFailed, XuyenError
 from xuyen.http import get_session
+from xuyen.identity.service import actor_name
 from xuyen.inbox.routing import service as routing
-from xuyen.sales.leads import configuration, service
+from xuyen.sales.custom_fields import LEAD, MAX_EXPORT
+from xuyen.sales.leads import configuration, exporting, service
 from xuyen.sales.leads.models import Lead, LeadStatus, SourceKind
 from xuyen.sales.scope import scope_of, sees
+from xuyen.ui import custom_fields as custom_field_pages
 from xuyen.ui import i18n
 from xuyen.ui.deps import Viewer, check_csrf, page_role
 from xuyen.ui.panels import customer_panel
@@ -59,29 +63,65 @@ def _users(session: Session) -> dict[int, str]:
     return {user.id: user.name for user in auth_service.list_users(session) if user.is_active}
 
 
+def _list_filters(request: Request, session: Session, viewer: Viewer, *, status: str, source: str, owner: str,
+                  q: str, min_score: str = "", sort: str = "") -> tuple[dict[str, str], custom_field_pages.ListFilters]:
+    """The list's own filters (unknown values dropped) and its custom-field filters."""
+    filters = {"status": status if status in STATUS_LABELS else "", "source": source if source in SOURCE_LABELS
+               else "", "owner": owner if _int(owner) else "", "q": q.strip(),
+               "min_score": min_score.strip() if _int(min_score) is not None else "",
+               "sort": "score" if sort == "score" else ""}
+    custom = custom_field_pages.list_filters(session, entity=LEAD, params=request.query_params,
+                                             locale=viewer.principal.locale, id_column=Lead.id)
+    return filters, custom
+
+
+def _find_leads(session: Session, viewer: Viewer, filters: dict[str, str], custom: custom_field_pages.ListFilters,
+                *, limit: int, offset: int = 0) -> list[Lead]:
+    return service.list_leads(session, principal=viewer.principal,
+                              status=LeadStatus(filters["status"]) if filters["status"] else None,
+                              source=SourceKind(filters["source"]) if filters["source"] else None,
+                              owner_id=_int(filters["owner"]), q=filters["q"], min_score=_int(filters["min_score"]),
+                              sort=filters["sort"] or "newest", limit=limit, offset=offset, where=custom.clauses, max_page=max(limit, service.MAX_PAGE))
+
+
 @router.get("/leads")
 def leads_page(request: Request, session: DbSession, viewer: AgentViewer,
                status: Annotated[str, Query(max_length=20)] = "", source: Annotated[str, Query(max_length=30)] = "",
                owner: Annotated[str, Query(max_length=10)] = "", q: Annotated[str, Query(max_length=100)] = "",
                min_score: Annotated[str, Query(max_length=10)] = "", sort: Annotated[str, Query(max_length=10)] = "",
                page: Annotated[int, Query(ge=1, le=10_000)] = 1) -> Response:
-    """The leads the viewer may see, newest first."""
-    filters = {"status": status if status in STATUS_LABELS else "", "source": source if source in SOURCE_LABELS
-               else "", "owner": owner if _int(owner) else "", "q": q.strip(),
-               "min_score": min_score.strip() if _int(min_score) is not None else "",
-               "sort": "score" if sort == "score" else ""}
-    leads = service.list_leads(session, principal=viewer.principal,
-                               status=LeadStatus(filters["status"]) if filters["status"] else None,
-                               source=SourceKind(filters["source"]) if filters["source"] else None,
-                               owner_id=_int(owner), q=filters["q"], min_score=_int(min_score),
-                               sort=filters["sort"] or "newest", limit=PAGE_SIZE + 1,
-                               offset=(page - 1) * PAGE_SIZE)
-    query = {key: value for key, value in filters.items() if value}
+    """The leads the viewer may see, newest or best first, filtered by status, source, owner, score and custom
+    fields."""
+    filters, custom = _list_filters(request, session, viewer, status=status, source=source, owner=owner, q=q,
+                                    min_score=min_score, sort=sort)
+    leads = _find_leads(session, viewer, filters, custom, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+    query = {key: value for key, value in request.query_params.multi_items() if value and key != "page"}
+    query_list = [(key, value) for key, value in request.query_params.multi_items() if value and key != "page"]
     return render(request, "leads/list.html", {
         **LABELS, "leads": leads[:PAGE_SIZE], "filters": filters, "can_manage": viewer.principal.can(Role.manager),
-        "users": _users(session), "page": page,
-        "next_page": urlencode({**query, "page": page + 1}) if len(leads) > PAGE_SIZE else "",
-        "previous_page": urlencode({**query, "page": page - 1}) if page > 1 else "", "query": query})
+        "users": _users(session), "page": page, "custom_filters": custom.inputs, "filter_error": custom.error,
+        "export_query": urlencode(query_list),
+        "next_page": urlencode([*query_list, ("page", page + 1)]) if len(leads) > PAGE_SIZE else "",
+        "previous_page": urlencode([*query_list, ("page", page - 1)]) if page > 1 else "", "query": query})
+
+
+@router.get("/leads/export.csv")
+def export_leads(request: Request, session: DbSession, viewer: ManagerViewer,
+                 status: Annotated[str, Query(max_length=20)] = "", source: Annotated[str, Query(max_length=30)] = "",
+                 owner: Annotated[str, Query(max_length=10)] = "", q: Annotated[str, Query(max_length=100)] = "",
+                 min_score: Annotated[str, Query(max_length=10)] = "",
+                 sort: Annotated[str, Query(max_length=10)] = "") -> Response:
+    """The leads the list's filters find (within the viewer's scope), as CSV with a column per custom field."""
+    filters, custom = _list_filters(request, session, viewer, status=status, source=source, owner=owner, q=q,
+                                    min_score=min_score, sort=sort)
+    if custom.error:
+        raise ValidationFailed(custom.error, code="invalid_condition")
+    leads = _find_leads(session, viewer, filters, custom, limit=MAX_EXPORT)
+    audit.record(session, actor=actor_name(viewer.principal), action="leads.exported", subject_type="lead",
+                 subject_id="*", detail={"rows": len(leads), **{key: value for key, value in filters.items() if value}})
+    session.commit()
+    return exporting.csv_response(exporting.leads_csv(session, leads=leads, locale=viewer.principal.locale),
+                                  "leads.csv")
 
 
 # Settings: forms and rules (before /leads/{lead_id}) ------------------------------------------------------
@@ -203,6 +243,8 @@ def _lead_page(request: Request, session: Session, viewer: Viewer, lead_id: int,
         **LABELS, "lead": lead, "score_recent": _score_recent(lead),
         "can_manage": viewer.principal.can(Role.manager), "captures": service.captures_of(session, lead_id=lead.id),
         "users": _users(session),
+        "custom_rows": custom_field_pages.record_values(session, entity=LEAD, entity_id=lead.id),
+        "custom_edit_url": f"/leads/{lead.id}/custom-fields",
         "teams": {view.team.id: view.team.name for view in routing.list_teams(session)}, "error": error},
         status_code=status_code)
 
@@ -229,6 +271,35 @@ def change_lead(request: Request, session: DbSession, viewer: AgentViewer, lead_
     still_seen = lead is not None and sees(scope_of(session, principal=viewer.principal), owner_id=lead.owner_id,
                                            store_id=lead.store_id, team_id=lead.team_id)
     return RedirectResponse(f"/leads/{lead_id}" if still_seen else "/leads", status_code=303)
+
+
+def _lead_title(lead: Lead) -> str:
+    return lead.name or lead.phone or lead.email or f"#{lead.id}"
+
+
+@router.get("/leads/{lead_id}/custom-fields")
+def edit_lead_fields(request: Request, session: DbSession, viewer: AgentViewer, lead_id: RowId) -> Response:
+    """The form for the lead's custom fields."""
+    lead = service.get_lead(session, principal=viewer.principal, lead_id=lead_id)
+    return custom_field_pages.record_form(request, session, entity=LEAD, entity_id=lead.id, viewer=viewer,
+                                          title=_lead_title(lead), back=f"/leads/{lead.id}")
+
+
+@router.post("/leads/{lead_id}/custom-fields")
+async def save_lead_fields(request: Request, session: DbSession, viewer: AgentViewer, lead_id: RowId) -> Response:
+    """Save the lead's custom fields, all or nothing; a refused save shows each field's problem."""
+    lead = service.get_lead(session, principal=viewer.principal, lead_id=lead_id)
+    typed = await custom_field_pages.submitted_values(request, viewer, entity=LEAD, session=session)
+    try:
+        service.update_lead(session, principal=viewer.principal, lead_id=lead.id, custom_values=typed, form=True,
+                            actor=actor_name(viewer.principal))
+    except ValidationFailed as exc:
+        session.rollback()
+        lead = service.get_lead(session, principal=viewer.principal, lead_id=lead_id)
+        return custom_field_pages.record_form(request, session, entity=LEAD, entity_id=lead.id, viewer=viewer,
+                                              title=_lead_title(lead), back=f"/leads/{lead.id}", typed=typed,
+                                              errors=custom_field_pages.refused_problems(exc), status_code=422)
+    return RedirectResponse(f"/leads/{lead_id}#custom-fields", status_code=303)
 
 
 # The customer 360 panel ----------------------------------------------------------------------------------

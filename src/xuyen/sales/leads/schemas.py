@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from xuyen.fields.schemas import custom_fields_field
 from xuyen.sales.leads.models import AssignmentRule, Lead, LeadCapture, LeadForm, LeadStatus, SourceKind
 
 Short = Field(default="", max_length=200)
@@ -43,13 +44,15 @@ class LeadIn(_In):
     owner_id: int | None = Field(default=None, ge=1)
     store_id: int | None = Field(default=None, ge=1)
     team_id: int | None = Field(default=None, ge=1)
+    custom_fields: dict[str, Any] | None = custom_fields_field()
 
 
 class LeadPatch(_In):
-    """A status and/or owner to set (``owner_id`` null: nobody)."""
+    """A status, owner (``owner_id`` null: nobody) and/or custom field values to set."""
 
     status: LeadStatus | None = None
     owner_id: int | None = Field(default=None, ge=1)
+    custom_fields: dict[str, Any] | None = custom_fields_field()
 
 
 class CaptureOut(BaseModel):
@@ -98,10 +101,12 @@ class LeadOut(BaseModel):
     created_at: datetime
     assigned_at: datetime | None
     capture_list: list[CaptureOut] | None = None
+    custom_fields: dict[str, Any] | None = custom_fields_field()
 
     @classmethod
-    def of(cls, lead: Lead, captures: list[LeadCapture] | None = None) -> LeadOut:
-        """The API view of a lead (with its captures when given)."""
+    def of(cls, lead: Lead, captures: list[LeadCapture] | None = None,
+           custom_fields: dict[str, Any] | None = None) -> LeadOut:
+        """The API view of a lead (with its captures and custom field values when given)."""
         return cls(id=lead.id, profile_id=lead.profile_id, status=lead.status.value, source=lead.source.value,
                    name=lead.name, phone=lead.phone, email=lead.email, province=lead.province,
                    product_interest=lead.product_interest, campaign=lead.campaign, labels=lead.labels or [],
@@ -110,7 +115,8 @@ class LeadOut(BaseModel):
                    scored_at=lead.scored_at, owner_id=lead.owner_id, store_id=lead.store_id,
                    team_id=lead.team_id, captures=lead.captures, created_at=lead.created_at,
                    assigned_at=lead.assigned_at,
-                   capture_list=None if captures is None else [CaptureOut.of(row) for row in captures])
+                   capture_list=None if captures is None else [CaptureOut.of(row) for row in captures],
+                   custom_fields=custom_fields)
 
 
 class CapturedOut(BaseModel):

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from xuyen.auth.models import User
@@ -15,9 +15,11 @@ from xuyen.auth.service import Principal
 from xuyen.clock import utcnow
 from xuyen.config import get_settings
 from xuyen.errors import NotFound, ValidationFailed
+from xuyen.fields import service as custom_fields
 from xuyen.identity.graph import resolve_profile_id
 from xuyen.inbox import service as inbox_service
 from xuyen.outbox import emit
+from xuyen.sales.custom_fields import LEAD
 from xuyen.sales.leads import assignment
 from xuyen.sales.leads.capturing import Captured, Identifier, record_capture
 from xuyen.sales.leads.models import Lead, LeadCapture, LeadForm, LeadStatus, SourceKind
@@ -32,17 +34,20 @@ def capture(session: Session, *, source: SourceKind | str, phone: str = "", emai
             province: str = "", product_interest: str = "", labels: Sequence[str] = (),
             form: LeadForm | None = None, owner_id: int | None = None, team_id: int | None = None,
             store_id: int | None = None, dedupe_key: str | None = None,
-            captured_at: datetime | None = None) -> Captured:
+            captured_at: datetime | None = None, custom_values: Mapping[str, Any] | None = None,
+            actor: str = "") -> Captured:
     """Capture one lead from any channel and commit.
 
     Name the person by ``phone``/``email`` and any channel ``identifiers`` (type, value, scope), or by a known
     ``profile_id`` (a chat's customer). ``dedupe_key`` (e.g. a provider's lead id) makes the call idempotent.
+    ``custom_values`` sets the lead's custom fields (all or nothing); raw ``fields`` named like a lead field are
+    set too when they fit.
     """
     done = record_capture(session, source=source, phone=phone, email=email, name=name, identifiers=identifiers,
                           profile_id=profile_id, source_detail=source_detail, campaign=campaign, utm=utm,
                           fields=fields, province=province, product_interest=product_interest, labels=labels,
                           form=form, owner_id=owner_id, team_id=team_id, store_id=store_id, dedupe_key=dedupe_key,
-                          captured_at=captured_at)
+                          captured_at=captured_at, custom_values=custom_values, actor=actor)
     session.commit()
     return done
 
@@ -58,10 +63,12 @@ def mark_conversation(session: Session, *, principal: Principal, conversation_id
 
 def list_leads(session: Session, *, principal: Principal, status: LeadStatus | None = None,
                source: SourceKind | None = None, owner_id: int | None = None, q: str = "",
-               min_score: int | None = None, sort: str = "newest", limit: int = 50, offset: int = 0) -> list[Lead]:
-    """The leads ``principal`` may see, filtered, newest first (``sort="score"``: highest score first)."""
+               min_score: int | None = None, sort: str = "newest", limit: int = 50, offset: int = 0,
+               where: Sequence[ColumnElement[bool]] = (), max_page: int = MAX_PAGE) -> list[Lead]:
+    """The leads ``principal`` may see, filtered, newest first (``sort="score"``: highest score first; ``where``:
+    more clauses on ``Lead``, e.g. custom field conditions)."""
     scope = scope_of(session, principal=principal)
-    query = select(Lead).where(visible(scope, owner=Lead.owner_id, store=Lead.store_id, team=Lead.team_id))
+    query = select(Lead).where(visible(scope, owner=Lead.owner_id, store=Lead.store_id, team=Lead.team_id), *where)
     if status is not None:
         query = query.where(Lead.status == status)
     if source is not None:
@@ -74,7 +81,7 @@ def list_leads(session: Session, *, principal: Principal, status: LeadStatus | N
     if min_score is not None:
         query = query.where(Lead.score >= min_score)
     order = (Lead.score.desc(), Lead.id.desc()) if sort == "score" else (Lead.created_at.desc(), Lead.id.desc())
-    query = query.order_by(*order).limit(min(max(limit, 1), MAX_PAGE))
+    query = query.order_by(*order).limit(min(max(limit, 1), max_page))
     return list(session.scalars(query.offset(max(offset, 0))))
 
 
@@ -85,6 +92,11 @@ def get_lead(session: Session, *, principal: Principal, lead_id: int) -> Lead:
                                 store_id=lead.store_id, team_id=lead.team_id):
         raise NotFound(f"No lead {lead_id}.", code="lead_not_found")
     return lead
+
+
+def lead_values(session: Session, *, lead_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The custom field values of many leads at once, by lead id then field key."""
+    return custom_fields.values_for(session, entity=LEAD, entity_ids=lead_ids)
 
 
 def lead_of_id(session: Session, *, lead_id: int) -> Lead | None:
@@ -110,10 +122,15 @@ def _check_owner(session: Session, owner_id: int) -> None:
 
 
 def update_lead(session: Session, *, principal: Principal, lead_id: int, status: LeadStatus | None = None,
-                owner_id: int | None = None, clear_owner: bool = False) -> Lead:
-    """Change a lead's status and/or owner (a staff action: the lead counts as touched) and commit."""
+                owner_id: int | None = None, clear_owner: bool = False,
+                custom_values: Mapping[str, Any] | None = None, form: bool = False, actor: str = "") -> Lead:
+    """Change a lead's status, owner and/or custom field values (a staff action: the lead counts as touched) and
+    commit; a custom field value that does not fit refuses the whole change."""
     lead = get_lead(session, principal=principal, lead_id=lead_id)
     now = utcnow()
+    if custom_values is not None:
+        custom_fields.apply_values(session, entity=LEAD, entity_id=lead.id, values=custom_values, form=form,
+                                   actor=actor or f"{principal.kind}:{principal.id}")
     if status is not None and status != lead.status:
         emit(session, topic="lead.status_changed", aggregate_type="lead", aggregate_id=lead.id,
              payload={"lead_id": lead.id, "profile_id": lead.profile_id, "from": lead.status.value,

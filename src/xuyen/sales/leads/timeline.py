@@ -1,4 +1,5 @@
-"""Leads on the customer timeline: every capture of the customer's lead, with its source and campaign."""
+"""Leads on the customer timeline: every capture of the customer's lead, with its source and campaign, and every
+change of the lead's custom fields."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from xuyen.customers.timeline import TimelineItem, timeline_provider
+from xuyen.fields.timeline import change_items
+from xuyen.sales.custom_fields import LEAD
 from xuyen.sales.leads.models import Lead, LeadCapture
 
 
@@ -30,3 +33,15 @@ def lead_items(session: Session, profile_ids: Sequence[int], before: tuple[datet
                                "source_detail": capture.source_detail, "campaign": capture.campaign,
                                "utm_source": capture.utm_source, "lead_status": status.value})
             for capture, status in session.execute(query)]
+
+
+@timeline_provider("lead_field")
+def lead_field_items(session: Session, profile_ids: Sequence[int], before: tuple[datetime, int] | None,
+                     limit: int) -> list[TimelineItem]:
+    """The custom field changes of the customer's lead as timeline items, newest first."""
+    leads = select(Lead.id).where(Lead.profile_id.in_(list(profile_ids)))
+    items = change_items(session, entity=LEAD, entity_ids=leads, before=before, limit=limit, kind="lead_field")
+    return [TimelineItem(at=item.at, kind=item.kind, seq=item.seq, channel=None, title=f"Lead · {item.title}",
+                         source=item.source,
+                         data={**item.data, "lead_id": item.data["entity_id"], "fields_title": item.title})
+            for item in items]
