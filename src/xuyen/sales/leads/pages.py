@@ -81,7 +81,8 @@ def _find_leads(session: Session, viewer: Viewer, filters: dict[str, str], custo
                               status=LeadStatus(filters["status"]) if filters["status"] else None,
                               source=SourceKind(filters["source"]) if filters["source"] else None,
                               owner_id=_int(filters["owner"]), q=filters["q"], min_score=_int(filters["min_score"]),
-                              sort=filters["sort"] or "newest", limit=limit, offset=offset, where=custom.clauses, max_page=max(limit, service.MAX_PAGE))
+                              sort=filters["sort"] or "newest", limit=limit, offset=offset, where=custom.clauses,
+                              max_page=max(limit, service.MAX_PAGE))
 
 
 @router.get("/leads")
