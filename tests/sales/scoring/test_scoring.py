@@ -4,7 +4,7 @@ and the event log, once."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine
@@ -19,7 +19,7 @@ from tests.sales.scoring.conftest import (
     score_events,
     track,
 )
-from xuyen.clock import utcnow
+from xuyen.clock import to_local, utcnow
 from xuyen.customers.timeline import read_timeline
 from xuyen.errors import ValidationFailed
 from xuyen.fields import service as fields
@@ -30,16 +30,22 @@ from xuyen.sales.scoring.handlers import DECAY_JOB
 from xuyen.sales.scoring.models import CapPeriod, RuleKind
 
 
+def _three_moments_of_this_local_day() -> list[datetime]:
+    """Three moments of the last half hour that fall on the shop's current calendar day (Hà Nội), whatever the time."""
+    now = utcnow()
+    local_midnight = to_local(now, "Asia/Ho_Chi_Minh").replace(hour=0, minute=0, second=0, microsecond=0)
+    start = max(now - timedelta(minutes=30), local_midnight.astimezone(UTC))
+    return [start + (now - start) * share for share in (0.0, 0.3, 0.6)]
+
+
 def test_events_give_points_up_to_the_cap_and_the_change_is_announced(session: Session, engine: Engine) -> None:
     add_rule(session, kind=RuleKind.behaviour, name="Xem sản phẩm", points=3, event="Product Viewed",
              cap_points=6, cap_period=CapPeriod.day)
     lead = capture(session, phone="0912000001", name="Nguyễn Thị Lan")
     run_worker(session, engine)
     assert lead_of(session, lead.id).score == 0
-    now = utcnow()
-    for minutes in (30, 20, 10):
-        track(session, phone="0912000001", event="Product Viewed", at=now - timedelta(minutes=minutes),
-              properties={"product_id": "ao-dai-lua"})
+    for at in _three_moments_of_this_local_day():
+        track(session, phone="0912000001", event="Product Viewed", at=at, properties={"product_id": "ao-dai-lua"})
     run_worker(session, engine)
     scored = lead_of(session, lead.id)
     assert scored.score == 6
