@@ -18,7 +18,6 @@ from xuyen.identity.service import actor_name
 from xuyen.sales.deals import pipelines
 from xuyen.sales.deals.models import Pipeline, StageKind
 from xuyen.sales.deals.pipelines import DEFAULT_STAGES, MAX_STAGES, StageIn
-from xuyen.ui.deals import KIND_LABELS
 from xuyen.ui.deps import Viewer, check_csrf, page_role
 from xuyen.ui.i18n import N_
 from xuyen.ui.rendering import render
@@ -33,6 +32,7 @@ MAX_ID = 2**31 - 1
 ItemId = Annotated[int, PathParam(ge=1, le=MAX_ID)]
 SETTINGS = "/deals/settings"
 
+STAGE_KIND_LABELS = {"open": N_("Open stage"), "won": N_("Won stage"), "lost": N_("Lost stage")}
 ERRORS: dict[str, str] = {
     "invalid_name": N_("Give it a name of at most 120 characters."),
     "pipeline_exists": N_("There is already a pipeline with that name."),
@@ -72,7 +72,7 @@ def _settings_page(request: Request, session: Session, *, problem: dict[str, Any
     return render(request, "deals/settings.html", {
         "pipelines": listed, "stages": {p.id: pipelines.stages_of(session, pipeline_id=p.id) for p in listed},
         "reasons": pipelines.lost_reasons(session, active_only=False), "problem": problem,
-        "kind_labels": KIND_LABELS}, status_code=status_code)
+        "stage_kind_labels": STAGE_KIND_LABELS}, status_code=status_code)
 
 
 @router.get(SETTINGS)
@@ -136,7 +136,7 @@ def _pipeline_page(request: Request, session: Session, pipeline: Pipeline, *,
     return render(request, "deals/pipeline_settings.html", {
         "pipeline": pipeline, "stages": pipelines.stages_of(session, pipeline_id=pipeline.id),
         "counts": pipelines.deal_counts(session, pipeline_id=pipeline.id), "problem": problem,
-        "kind_labels": KIND_LABELS, "kinds": [kind.value for kind in StageKind], "max_stages": MAX_STAGES},
+        "stage_kind_labels": STAGE_KIND_LABELS, "kinds": [kind.value for kind in StageKind], "max_stages": MAX_STAGES},
         status_code=status_code)
 
 
