@@ -3,13 +3,15 @@ the customer's timeline, and the deals on the timeline are only those the viewer
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from tests.api_client import Browser
 from tests.factories import make_store, make_user
-from xuyen.auth.models import Role
+from xuyen.auth.models import Role, User
 from xuyen.auth.service import principal_for_user
 from xuyen.clock import utcnow
 from xuyen.customers import service as customers
@@ -67,7 +69,8 @@ def test_a_leads_status_changes_show_on_the_customers_timeline(session: Session)
     assert shown == [("contacted", "qualified"), ("new", "contacted")]  # newest first
 
 
-def test_the_timeline_shows_only_the_deals_the_viewer_may_see(session: Session) -> None:
+def test_the_timeline_shows_only_the_deals_the_viewer_may_see(session: Session,
+                                                               browser_for: Callable[[User], Browser]) -> None:
     profile = leads.capture(session, source="form", phone="0904000013", name="Minh").lead.profile_id
     hanoi, saigon = make_store(session), make_store(session)
     agent = make_user(session, role=Role.agent, store=hanoi)
@@ -88,3 +91,6 @@ def test_the_timeline_shows_only_the_deals_the_viewer_may_see(session: Session) 
     everything = customers.customer_timeline(session, profile_id=profile, cursor=None, limit=50)
     assert {item.title for item in everything.items if item.kind == "deal"} == {"Hà Nội · Mới", "Sài Gòn · Mới"}
     assert session.scalars(select(Event).where(Event.event == "Deal Created")).all()  # still in the event log
+    answer = browser_for(agent).request("GET", f"/customers/{profile}/timeline", params={"limit": 50})
+    assert answer.status_code == 200, answer.text
+    assert [item["title"] for item in answer.json()["items"] if item["kind"] == "deal"] == ["Hà Nội · Mới"]
