@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 from sqlalchemy import Engine
 
+from tests.e2e.shop_site import ShopSite
 from tests.live_server import LiveServer
 from xuyen.config import Settings
 
@@ -68,3 +69,12 @@ def page(chromium: Browser) -> Iterator[Page]:
     tab = context.new_page()
     yield tab
     context.close()
+
+
+@pytest.fixture
+def shop() -> Iterator[ShopSite]:
+    """A shop's own website on another origin, to embed our scripts in (see ``shop_site``)."""
+    site = ShopSite()
+    site.start()
+    yield site
+    site.stop()

@@ -4,61 +4,17 @@ the visitor fills it in, and the lead lands in Xuyên with the page's UTM tags."
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tests.e2e.shop_site import ShopSite
 from xuyen.config import get_settings
 from xuyen.sales.leads import configuration
 from xuyen.sales.leads.models import Lead, LeadCapture, LeadForm
 
 pytestmark = pytest.mark.browser
-
-
-class ShopSite:
-    """The shop's own site on another local port, serving one page under a strict Content-Security-Policy."""
-
-    def __init__(self) -> None:
-        self.html = b""
-        self.csp = ""
-        site = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Security-Policy", site.csp)
-                self.send_header("Content-Length", str(len(site.html)))
-                self.end_headers()
-                self.wfile.write(site.html)
-
-            def log_message(self, format: str, *args: object) -> None:
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def show(self, live_server: str, body: str) -> None:
-        """Serve a page with ``body``, allowed to load scripts from and connect to ``live_server`` only."""
-        self.csp = (f"default-src 'none'; script-src {live_server}; connect-src {live_server}; style-src "
-                    "'unsafe-inline'; base-uri 'none'; form-action 'none'")
-        self.html = ('<!doctype html><html lang="vi"><head><meta charset="utf-8"><title>Lụa Mây</title></head>'
-                     f'<body><h1>Áo dài lụa tơ tằm</h1>{body}</body></html>').encode()
-
-
-@pytest.fixture
-def shop() -> Iterator[ShopSite]:
-    site = ShopSite()
-    site.thread.start()
-    yield site
-    site.server.shutdown()
-    site.server.server_close()
 
 
 @pytest.fixture(autouse=True)
@@ -75,7 +31,8 @@ def _form(session: Session, shop: ShopSite) -> LeadForm:
 def test_the_script_renders_a_form_that_sends_a_lead(page: Page, live_server: str, shop: ShopSite,
                                                      session: Session) -> None:
     form = _form(session, shop)
-    shop.show(live_server, f'<script src="{live_server}/forms/lead.js" data-form="{form.key}" async></script>')
+    shop.show(live_server, f'<script src="{live_server}/forms/lead.js" data-form="{form.key}" async></script>',
+              inline_styles=True)
     complaints: list[str] = []
     page.on("pageerror", lambda error: complaints.append(str(error)))
     page.goto(f"{shop.url}/ao-dai?utm_source=facebook&utm_campaign=tet")
@@ -104,7 +61,7 @@ def test_the_script_takes_over_the_shops_own_form(page: Page, live_server: str, 
                            '<label>Sản phẩm <input name="product_interest"></label>'
                            '<button type="submit">Đăng ký</button></form>'
                            f'<script src="{live_server}/forms/lead.js" data-form="{form.key}" '
-                           'data-target="#dang-ky" async></script>')
+                           'data-target="#dang-ky" async></script>', inline_styles=True)
     page.goto(shop.url)
     page.get_by_label("Điện thoại").fill("0918222444")
     page.get_by_label("Sản phẩm").fill("Khăn lụa")

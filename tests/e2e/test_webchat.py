@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -16,6 +14,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from tests.e2e.shop_site import ShopSite
 from tests.factories import PASSWORD, make_user
 from xuyen.auth.models import Role
 from xuyen.channels.webchat import identity_hash
@@ -32,49 +31,9 @@ ANONYMOUS_ID = "e2e-7c1d2f4a-anon"
 IDENTITY_SECRET = "identity-secret-for-e2e-0123456789"
 
 
-class ShopSite:
-    """The shop's own site on another local port (another origin than Xuyên's): one page embedding the widget,
-    served under a strict Content-Security-Policy. Both are on the loopback address, as browsers require of a
-    plain-http page calling a local server."""
-
-    def __init__(self) -> None:
-        self.html = b""
-        self.csp = ""
-        site = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Security-Policy", site.csp)
-                self.send_header("Content-Length", str(len(site.html)))
-                self.end_headers()
-                self.wfile.write(site.html)
-
-            def log_message(self, format: str, *args: object) -> None:
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def show(self, live_server: str, channel_id: int, *, lang: str) -> None:
-        """Serve a product page in ``lang`` embedding the widget of ``channel_id`` from ``live_server``."""
-        self.csp = (f"default-src 'none'; script-src {live_server}; connect-src {live_server}; img-src 'none'; "
-                    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
-        self.html = (f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
-                     f'<title>Áo dài lụa – Shop thử</title></head><body><h1>Áo dài lụa tơ tằm</h1><p>950.000 ₫</p>'
-                     f'<script src="{live_server}/chat/widget.js" data-channel="{channel_id}" async></script>'
-                     '</body></html>').encode()
-
-
-@pytest.fixture
-def shop() -> Iterator[ShopSite]:
-    site = ShopSite()
-    site.thread.start()
-    yield site
-    site.server.shutdown()
-    site.server.server_close()
+def widget(live_server: str, channel_id: int) -> str:
+    """The tag that embeds the chat widget of ``channel_id`` from ``live_server``."""
+    return f'<script src="{live_server}/chat/widget.js" data-channel="{channel_id}" async></script>'
 
 
 def complaints_of(page: Page) -> list[str]:
@@ -115,7 +74,7 @@ def test_a_visitor_chats_with_an_agent_through_the_widget(live_server: str, shop
                          headers={"Authorization": "Basic " + base64.b64encode(f"{write_key}:".encode()).decode()})
     assert tracked.status_code == 200
     page.context.add_cookies([{"name": "ajs_anonymous_id", "value": f"%22{ANONYMOUS_ID}%22", "url": shop.url}])
-    shop.show(live_server, chat_id, lang="vi")
+    shop.show(live_server, widget(live_server, chat_id), lang="vi")
     complaints = complaints_of(page)
     page.goto(f"{shop.url}/ao-dai-lua?utm_source=zalo")
 
@@ -169,7 +128,7 @@ def test_a_visitor_chats_with_an_agent_through_the_widget(live_server: str, shop
 def test_on_an_english_page_without_analytics_the_widget_keeps_its_own_id_and_learns_who_signed_in(
         live_server: str, shop: ShopSite, page: Page, chat_id: int, staff: httpx.Client, engine: Engine,
         session: Session) -> None:
-    shop.show(live_server, chat_id, lang="en")
+    shop.show(live_server, widget(live_server, chat_id), lang="en")
     complaints = complaints_of(page)
     page.goto(f"{shop.url}/")
     page.get_by_role("button", name="Open chat").click()

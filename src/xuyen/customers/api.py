@@ -121,12 +121,13 @@ def change_customer(customer_id: CustomerId, body: CustomerChange, session: Db, 
 def read_timeline(
     customer_id: CustomerId,
     session: Db,
-    _caller: Agent,
+    caller: Agent,
     cursor: Annotated[str | None, Query(max_length=500, description="`next_cursor` of the previous page.")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
 ) -> TimelineOut:
     """Everything that happened with the customer on every channel, newest first, a page at a time."""
-    return TimelineOut.of(service.customer_timeline(session, profile_id=customer_id, cursor=cursor, limit=limit))
+    return TimelineOut.of(service.customer_timeline(session, profile_id=customer_id, cursor=cursor, limit=limit,
+                                                      viewer=caller))
 
 
 @router.get("/customers/{customer_id:int}/consents", summary="The customer's consents", responses=_NOT_FOUND)

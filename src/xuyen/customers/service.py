@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, delete, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from xuyen import audit
+from xuyen.auth.service import Principal
 from xuyen.clock import utcnow
 from xuyen.config import get_settings
 from xuyen.customers import computed as computed_traits
@@ -215,11 +216,12 @@ def get_customer(session: Session, *, profile_id: int, actor: str) -> Customer36
     return Customer360(view=view, state=state, source_names=names)
 
 
-def customer_timeline(session: Session, *, profile_id: int, cursor: str | None, limit: int) -> TimelinePage:
-    """A page of the customer's timeline across channels, newest first."""
+def customer_timeline(session: Session, *, profile_id: int, cursor: str | None, limit: int,
+                      viewer: Principal | None = None) -> TimelinePage:
+    """A page of the customer's timeline across channels, newest first, as ``viewer`` may see it."""
     root = resolve_profile_id(session, profile_id=profile_id)
     cluster = [root, *merged_profile_ids(session, profile_id=root)]
-    return read_timeline(session, profile_ids=cluster, cursor=cursor, limit=limit)
+    return read_timeline(session, profile_ids=cluster, cursor=cursor, limit=limit, viewer=viewer)
 
 
 def record_consent(session: Session, *, profile_id: int, channel: str, purpose: str, granted: bool, proof: str,

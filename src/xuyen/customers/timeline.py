@@ -4,7 +4,8 @@ An extension point. Each domain that has something to show registers a provider 
 (``event`` here; later ``message``, ``order``, ``ticket``, ``loyalty``) with ``@timeline_provider(kind)``
 in a ``timeline`` module of its own. A provider returns its items of the given profiles, newest first,
 strictly before a position ``(at, seq)``; this module merges the providers' pages into one, and
-pages through them with an opaque cursor.
+pages through them with an opaque cursor. A provider whose items not every member of the staff may see registers
+with ``@scoped_timeline_provider(kind)`` and is given the viewer too (``None`` when the platform itself reads).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from xuyen.auth.service import Principal
 from xuyen.errors import BadRequest
 
 MAX_SEQ = 2**63 - 1
@@ -41,13 +43,25 @@ class TimelineItem:
 
 
 Provider = Callable[[Session, Sequence[int], "tuple[datetime, int] | None", int], list[TimelineItem]]
+ScopedProvider = Callable[[Session, Sequence[int], "tuple[datetime, int] | None", int, "Principal | None"],
+                          list[TimelineItem]]
 
-_providers: dict[str, Provider] = {}
+_providers: dict[str, ScopedProvider] = {}
 
 
 def timeline_provider(kind: str) -> Callable[[Provider], Provider]:
     """Register the provider of one kind of timeline item (one per kind)."""
     def register(provider: Provider) -> Provider:
+        _providers[kind] = lambda session, profile_ids, before, limit, _viewer: provider(session, profile_ids,
+                                                                                          before, limit)
+        return provider
+    return register
+
+
+def scoped_timeline_provider(kind: str) -> Callable[[ScopedProvider], ScopedProvider]:
+    """Register the provider of one kind of timeline item that is also given the viewer, to show only what they
+    may see (one per kind)."""
+    def register(provider: ScopedProvider) -> ScopedProvider:
         _providers[kind] = provider
         return provider
     return register
@@ -102,12 +116,14 @@ def _order(item: TimelineItem) -> tuple[datetime, str, int]:
     return item.at, item.kind, item.seq
 
 
-def read_timeline(session: Session, *, profile_ids: Sequence[int], cursor: str | None, limit: int) -> TimelinePage:
-    """A page of the profiles' timeline from every provider, newest first (helper: reads only)."""
+def read_timeline(session: Session, *, profile_ids: Sequence[int], cursor: str | None, limit: int,
+                  viewer: Principal | None = None) -> TimelinePage:
+    """A page of the profiles' timeline from every provider, newest first, as ``viewer`` may see it (everything
+    when no viewer is given; helper: reads only)."""
     position = decode_cursor(cursor) if cursor else None
     items: list[TimelineItem] = []
     for kind, provider in sorted(_providers.items()):
-        items.extend(provider(session, profile_ids, _bound_for(kind, position), limit + 1))
+        items.extend(provider(session, profile_ids, _bound_for(kind, position), limit + 1, viewer))
     items.sort(key=lambda item: (item.at, _reverse_kind(item.kind), item.seq), reverse=True)
     page = items[:limit]
     more = len(items) > limit

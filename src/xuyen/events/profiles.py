@@ -158,16 +158,26 @@ def consent_events(session: Session, *, profile_ids: Sequence[int]) -> list[Cons
 # Calls that connected channels record for each message (see ``service.channel_call``): the inbox shows those
 # messages on the timeline itself, with their text, so the event items would only repeat them.
 CHANNEL_MESSAGE_EVENTS = ("Message Received", "Message Sent")
+# Internal sources whose events another timeline provider shows itself, for the viewers allowed to see them (the
+# deals' stage changes, say): their event items would repeat those, unfiltered.
+_SOURCES_SHOWN_ELSEWHERE: set[str] = set()
+
+
+def shown_elsewhere_on_timeline(source_name: str) -> None:
+    """Leave the events of the internal source ``source_name`` out of the timeline's event items."""
+    _SOURCES_SHOWN_ELSEWHERE.add(source_name)
 
 
 def timeline_page(session: Session, *, profile_ids: Sequence[int], before: tuple[datetime, int] | None,
                   limit: int) -> list[TimelineEvent]:
     """The profiles' events newest first, ``limit`` of them, strictly before ``(timestamp, id)`` if given (the
-    channels' message calls left out: the inbox shows the messages)."""
+    channels' message calls left out: the inbox shows the messages; so are the sources shown elsewhere)."""
     query = (select(Event, Source.name).join(Source, Source.id == Event.source_id)
              .where(Event.profile_id.in_(profile_ids),
                     or_(Event.event.is_(None), Event.event.not_in(CHANNEL_MESSAGE_EVENTS)))
              .order_by(Event.timestamp.desc(), Event.id.desc()).limit(limit))
+    if _SOURCES_SHOWN_ELSEWHERE:
+        query = query.where(Source.name.not_in(sorted(_SOURCES_SHOWN_ELSEWHERE)))
     if before is not None:
         at, event_id = before
         query = query.where(or_(Event.timestamp < at, and_(Event.timestamp == at, Event.id < event_id)))

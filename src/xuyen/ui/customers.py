@@ -281,7 +281,7 @@ def _customer_page(request: Request, session: Session, viewer: Viewer, *, custom
             raise
         return render(request, "customers/erased.html", {"customer_id": customer_id}, status_code=410)
     timeline = service.customer_timeline(session, profile_id=customer.state.profile_id, cursor=cursor,
-                                         limit=TIMELINE_PAGE)
+                                         limit=TIMELINE_PAGE, viewer=viewer.principal)
     return render(request, "customers/customer.html", {
         "customer": customer, "state": customer.state, "view": customer.view, "names": customer.source_names,
         "channels": channels_used(customer), "phones": contacts(customer, "phone"),

@@ -24,6 +24,7 @@ from xuyen.ui import custom_fields as custom_field_pages
 from xuyen.ui import customer_imports as customer_import_pages
 from xuyen.ui import customers as customer_pages
 from xuyen.ui import deals as deal_pages
+from xuyen.ui import deals_settings as deal_settings_pages
 from xuyen.ui import duplicates as duplicate_pages
 from xuyen.ui import i18n, views
 from xuyen.ui import inbox as inbox_pages
@@ -213,4 +214,5 @@ router.include_router(stock_pages.router)
 router.include_router(loyalty_pages.router)
 router.include_router(marketplace_pages.router)
 router.include_router(task_pages.router)
+router.include_router(deal_settings_pages.router)  # before /deals/{deal_id}
 router.include_router(deal_pages.router)

@@ -7,14 +7,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from xuyen.events.models import ChannelType
-from xuyen.events.service import channel_call, internal_source_id, record_channel_calls
-from xuyen.identity.graph import list_identifiers
 from xuyen.outbox import emit
 from xuyen.sales.deals.models import Deal, Stage
+from xuyen.sales.eventlog import record_on_customer
 
 SOURCE_NAME = "Bán hàng · Cơ hội"
-PREFERRED_IDENTIFIERS = ("user_id", "loyalty_card", "phone", "email")
 EVENT_NAMES = {
     "deal.created": "Deal Created",
     "deal.stage_changed": "Deal Stage Changed",
@@ -43,22 +40,7 @@ def announce(session: Session, *, topic: str, deal: Deal, payload: dict[str, Any
     event = emit(session, topic=topic, aggregate_type="deal", aggregate_id=deal.id,
                  payload={**payload, "at": at.astimezone(UTC).isoformat()})
     session.flush()
-    identifier = _identifier_of(session, deal.profile_id)
-    if identifier is None:
-        return
     properties = {key: value for key, value in payload.items() if key != "profile_id"}
-    call = channel_call(event=EVENT_NAMES[topic], message_id=f"deal:{deal.id}:{event.id}", identifiers=[identifier],
-                        timestamp=at, properties=properties)
-    record_channel_calls(session, calls=[(internal_source_id(session, name=SOURCE_NAME, channel=ChannelType.api),
-                                          call)])
-
-
-def _identifier_of(session: Session, profile_id: int | None) -> tuple[str, str, str | None] | None:
-    if profile_id is None:
-        return None
-    found = list_identifiers(session, profile_id=profile_id)
-    if not found:
-        return None
-    rank = {kind: index for index, kind in enumerate(PREFERRED_IDENTIFIERS)}
-    best = min(found, key=lambda item: (rank.get(item.type, len(rank)), item.id))
-    return best.type, best.value, best.scope or None
+    record_on_customer(session, source_name=SOURCE_NAME, event=EVENT_NAMES[topic],
+                       message_id=f"deal:{deal.id}:{event.id}", profile_id=deal.profile_id, at=at,
+                       properties=properties)

@@ -31,6 +31,7 @@ from xuyen.sales.deals.schemas import (
     DealPatch,
     LostReasonIn,
     LostReasonOut,
+    LostReasonPatch,
     MoveIn,
     PipelineIn,
     PipelineOut,
@@ -80,16 +81,25 @@ def _conditions(session: Session, conditions: list[str]) -> list[Any]:
 
 # Before /deals/{deal_id}, which would take the path otherwise.
 @router.get("/deals/lost-reasons", summary="The lost reasons to pick from")
-def list_lost_reasons(session: Db, _caller: Agent) -> list[LostReasonOut]:
-    """The managed list, in order."""
+def list_lost_reasons(session: Db, _caller: Agent, include_archived: bool = False) -> list[LostReasonOut]:
+    """The managed list, in order (the archived ones too when asked)."""
     pipelines.list_pipelines(session)
-    return [LostReasonOut.of(reason) for reason in pipelines.lost_reasons(session)]
+    return [LostReasonOut.of(reason) for reason in pipelines.lost_reasons(session, active_only=not include_archived)]
 
 
 @router.post("/deals/lost-reasons", status_code=201, summary="Add a lost reason", responses=_ERRORS)
-def add_lost_reason(body: LostReasonIn, session: Db, _caller: Manager) -> LostReasonOut:
+def add_lost_reason(body: LostReasonIn, session: Db, caller: Manager) -> LostReasonOut:
     """A new reason at the end of the list."""
-    return LostReasonOut.of(pipelines.add_lost_reason(session, name=body.name))
+    return LostReasonOut.of(pipelines.add_lost_reason(session, actor=actor_name(caller), name=body.name))
+
+
+@router.patch("/deals/lost-reasons/{reason_id}", summary="Rename, archive or move a lost reason",
+              responses=_ERRORS)
+def update_lost_reason(reason_id: RowId, body: LostReasonPatch, session: Db, caller: Manager) -> LostReasonOut:
+    """Deals lost for an archived reason keep it; it is no longer offered."""
+    return LostReasonOut.of(pipelines.update_lost_reason(session, reason_id=reason_id, actor=actor_name(caller),
+                                                         name=body.name, is_active=body.is_active,
+                                                         position=body.position))
 
 
 @router.get("/deals", summary="Deals the caller may see", responses=_ERRORS)
@@ -184,17 +194,18 @@ def list_pipelines(session: Db, _caller: Agent) -> list[PipelineOut]:
 
 
 @router.post("/pipelines", status_code=201, summary="Add a pipeline", responses=_ERRORS)
-def create_pipeline(body: PipelineIn, session: Db, _caller: Manager) -> PipelineOut:
+def create_pipeline(body: PipelineIn, session: Db, caller: Manager) -> PipelineOut:
     """A pipeline with its stages in order: open ones, one won and one lost."""
-    pipeline = pipelines.create_pipeline(session, name=body.name, is_default=body.is_default,
+    pipeline = pipelines.create_pipeline(session, actor=actor_name(caller), name=body.name,
+                                         is_default=body.is_default,
                                          stages=[stage.to_stage() for stage in body.stages])
     return PipelineOut.of(pipeline, pipelines.stages_of(session, pipeline_id=pipeline.id))
 
 
 @router.patch("/pipelines/{pipeline_id}", summary="Rename a pipeline or edit its stages", responses=_ERRORS)
-def update_pipeline(pipeline_id: RowId, body: PipelinePatch, session: Db, _caller: Manager) -> PipelineOut:
+def update_pipeline(pipeline_id: RowId, body: PipelinePatch, session: Db, caller: Manager) -> PipelineOut:
     """Stages given with their id are kept (renamed, reordered); a left-out stage must hold no deals."""
     pipeline = pipelines.update_pipeline(
-        session, pipeline_id=pipeline_id, name=body.name, is_default=body.is_default,
+        session, pipeline_id=pipeline_id, actor=actor_name(caller), name=body.name, is_default=body.is_default,
         stages=[stage.to_stage() for stage in body.stages] if body.stages is not None else None)
     return PipelineOut.of(pipeline, pipelines.stages_of(session, pipeline_id=pipeline.id))

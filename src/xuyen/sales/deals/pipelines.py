@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from xuyen import audit
 from xuyen.errors import Conflict, NotFound, ValidationFailed
 from xuyen.sales.deals.models import Deal, LostReason, Pipeline, Stage, StageKind
 
@@ -82,8 +83,9 @@ def get_stage(session: Session, *, stage_id: int) -> Stage:
     return stage
 
 
-def create_pipeline(session: Session, *, name: str, stages: Sequence[StageIn], is_default: bool = False) -> Pipeline:
-    """A new pipeline with its stages (at least one open, one won and one lost)."""
+def create_pipeline(session: Session, *, actor: str, name: str, stages: Sequence[StageIn],
+                    is_default: bool = False) -> Pipeline:
+    """A new pipeline with its stages (at least one open, one won and one lost), audited."""
     ensure_defaults(session)
     name = _checked_name(session, name)
     pipeline = Pipeline(name=name, is_default=False)
@@ -92,14 +94,15 @@ def create_pipeline(session: Session, *, name: str, stages: Sequence[StageIn], i
     _write_stages(session, pipeline, _checked_stages(stages))
     if is_default:
         _make_default(session, pipeline)
+    _audit_pipeline(session, actor=actor, action="sales.pipeline.created", pipeline=pipeline)
     session.commit()
     return pipeline
 
 
-def update_pipeline(session: Session, *, pipeline_id: int, name: str | None = None,
+def update_pipeline(session: Session, *, pipeline_id: int, actor: str, name: str | None = None,
                     stages: Sequence[StageIn] | None = None, is_default: bool | None = None) -> Pipeline:
     """Rename a pipeline, make it the default, or replace its stages (stages named by id are kept, with their deals;
-    a stage left out that still holds deals is refused)."""
+    a stage left out that still holds deals is refused), audited."""
     pipeline = get_pipeline(session, pipeline_id=pipeline_id)
     if name is not None and name.strip() != pipeline.name:
         pipeline.name = _checked_name(session, name)
@@ -107,8 +110,25 @@ def update_pipeline(session: Session, *, pipeline_id: int, name: str | None = No
         _replace_stages(session, pipeline, _checked_stages(stages))
     if is_default:
         _make_default(session, pipeline)
+    _audit_pipeline(session, actor=actor, action="sales.pipeline.updated", pipeline=pipeline)
     session.commit()
     return pipeline
+
+
+def _audit_pipeline(session: Session, *, actor: str, action: str, pipeline: Pipeline) -> None:
+    session.flush()
+    audit.record(session, actor=actor, action=action, subject_type="sales_pipeline", subject_id=pipeline.id,
+                 detail={"name": pipeline.name, "is_default": pipeline.is_default,
+                         "stages": [{"id": stage.id, "name": stage.name, "probability": stage.probability,
+                                     "kind": stage.kind.value}
+                                    for stage in stages_of(session, pipeline_id=pipeline.id)]})
+
+
+def deal_counts(session: Session, *, pipeline_id: int) -> dict[int, int]:
+    """How many deals (open or closed) each stage of the pipeline holds; stages without deals are left out."""
+    rows = session.execute(select(Deal.stage_id, func.count()).where(Deal.pipeline_id == pipeline_id)
+                           .group_by(Deal.stage_id))
+    return {stage_id: count for stage_id, count in rows}
 
 
 def _checked_name(session: Session, name: str) -> str:
@@ -148,10 +168,13 @@ def _replace_stages(session: Session, pipeline: Pipeline, stages: Sequence[Stage
     unknown = kept - set(current)
     if unknown:
         raise NotFound(f"Pipeline {pipeline.id} has no stage {min(unknown)}.", code="stage_not_found")
-    for stage_id in set(current) - kept:
-        if session.scalar(select(Deal.id).where(Deal.stage_id == stage_id).limit(1)) is not None:
-            raise Conflict(f"Stage {current[stage_id].name!r} still holds deals: move them first.",
-                           code="stage_has_deals")
+    holding = deal_counts(session, pipeline_id=pipeline.id)
+    for stage_id in sorted(set(current) - kept):
+        if holding.get(stage_id):
+            raise Conflict(f"Stage {current[stage_id].name!r} still holds {holding[stage_id]} deal(s): move them "
+                           "to another stage first.", code="stage_has_deals",
+                           details={"stage_id": stage_id, "stage": current[stage_id].name,
+                                    "deals": holding[stage_id]})
         current[stage_id].is_active = False
     for position, given in enumerate(stages):
         if given.id is None:
@@ -159,9 +182,9 @@ def _replace_stages(session: Session, pipeline: Pipeline, stages: Sequence[Stage
                               probability=given.probability, kind=given.kind))
             continue
         stage = current[given.id]
-        if stage.kind is not given.kind and session.scalar(
-                select(Deal.id).where(Deal.stage_id == stage.id).limit(1)) is not None:
-            raise Conflict(f"Stage {stage.name!r} holds deals: its kind cannot change.", code="stage_has_deals")
+        if stage.kind is not given.kind and holding.get(stage.id):
+            raise Conflict(f"Stage {stage.name!r} holds deals: its kind cannot change.", code="stage_has_deals",
+                           details={"stage_id": stage.id, "stage": stage.name, "deals": holding[stage.id]})
         stage.name, stage.position, stage.probability, stage.kind = (given.name, position, given.probability,
                                                                      given.kind)
     session.flush()
@@ -180,16 +203,56 @@ def lost_reasons(session: Session, *, active_only: bool = True) -> list[LostReas
     return list(session.scalars(query))
 
 
-def add_lost_reason(session: Session, *, name: str) -> LostReason:
-    """Add a reason to the list of lost reasons."""
+def add_lost_reason(session: Session, *, actor: str, name: str) -> LostReason:
+    """Add a reason at the end of the list of lost reasons, audited."""
     ensure_defaults(session)
+    name = _checked_reason_name(session, name)
+    position = (session.scalar(select(func.max(LostReason.position))) or 0) + 1
+    reason = LostReason(name=name, position=position)
+    session.add(reason)
+    session.flush()
+    _audit_reason(session, actor=actor, action="sales.lost_reason.created", reason=reason)
+    session.commit()
+    return reason
+
+
+def get_lost_reason(session: Session, *, reason_id: int) -> LostReason:
+    """One lost reason, archived or not; NotFound for an unknown id."""
+    reason = session.get(LostReason, reason_id)
+    if reason is None:
+        raise NotFound(f"There is no lost reason {reason_id}.", code="lost_reason_not_found")
+    return reason
+
+
+def update_lost_reason(session: Session, *, reason_id: int, actor: str, name: str | None = None,
+                       is_active: bool | None = None, position: int | None = None) -> LostReason:
+    """Rename a lost reason, archive it (deals that were lost for it keep it) or bring it back, or move it to
+    ``position`` (0 is the top) in the list; audited."""
+    reason = get_lost_reason(session, reason_id=reason_id)
+    if name is not None and name.strip() != reason.name:
+        reason.name = _checked_reason_name(session, name)
+    if is_active is not None:
+        reason.is_active = is_active
+    if position is not None:
+        ordered = [other for other in lost_reasons(session, active_only=False) if other.id != reason.id]
+        ordered.insert(max(0, min(position, len(ordered))), reason)
+        for index, other in enumerate(ordered):
+            other.position = index
+    session.flush()
+    _audit_reason(session, actor=actor, action="sales.lost_reason.updated", reason=reason)
+    session.commit()
+    return reason
+
+
+def _checked_reason_name(session: Session, name: str) -> str:
     name = name.strip()
     if not 1 <= len(name) <= 120:
         raise ValidationFailed("A lost reason needs a name of at most 120 characters.", code="invalid_name")
     if session.scalar(select(LostReason.id).where(LostReason.name == name)) is not None:
         raise Conflict(f"The lost reason {name!r} exists already.", code="reason_exists")
-    position = (session.scalar(select(func.max(LostReason.position))) or 0) + 1
-    reason = LostReason(name=name, position=position)
-    session.add(reason)
-    session.commit()
-    return reason
+    return name
+
+
+def _audit_reason(session: Session, *, actor: str, action: str, reason: LostReason) -> None:
+    audit.record(session, actor=actor, action=action, subject_type="sales_lost_reason", subject_id=reason.id,
+                 detail={"name": reason.name, "position": reason.position, "is_active": reason.is_active})

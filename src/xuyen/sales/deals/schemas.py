@@ -251,13 +251,25 @@ class LostReasonIn(BaseModel):
     name: str = Field(min_length=1, max_length=120)
 
 
+class LostReasonPatch(BaseModel):
+    """A new name, archiving (``is_active`` false) or bringing back, or a new place in the list (0 is the top)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    is_active: bool | None = None
+    position: int | None = Field(default=None, ge=0, le=1000)
+
+
 class LostReasonOut(BaseModel):
-    """A lost reason of the managed list."""
+    """A lost reason of the managed list; an archived one (``is_active`` false) is no longer offered."""
 
     id: int
     name: str
+    position: int
+    is_active: bool
 
     @classmethod
     def of(cls, reason: LostReason) -> LostReasonOut:
         """The answer for one reason."""
-        return cls(id=reason.id, name=reason.name)
+        return cls(id=reason.id, name=reason.name, position=reason.position, is_active=reason.is_active)

@@ -20,12 +20,14 @@ from xuyen.identity.graph import resolve_profile_id
 from xuyen.inbox import service as inbox_service
 from xuyen.outbox import emit
 from xuyen.sales.custom_fields import LEAD
+from xuyen.sales.eventlog import record_on_customer
 from xuyen.sales.leads import assignment
-from xuyen.sales.leads.capturing import Captured, Identifier, record_capture
+from xuyen.sales.leads.capturing import SOURCE_NAME, Captured, Identifier, record_capture
 from xuyen.sales.leads.models import Lead, LeadCapture, LeadForm, LeadStatus, SourceKind
 from xuyen.sales.scope import scope_of, sees, visible
 
 MAX_PAGE = 200
+LEAD_STATUS_CHANGED = "Lead Status Changed"
 
 
 def capture(session: Session, *, source: SourceKind | str, phone: str = "", email: str = "", name: str = "",
@@ -132,9 +134,7 @@ def update_lead(session: Session, *, principal: Principal, lead_id: int, status:
         custom_fields.apply_values(session, entity=LEAD, entity_id=lead.id, values=custom_values, form=form,
                                    actor=actor or f"{principal.kind}:{principal.id}")
     if status is not None and status != lead.status:
-        emit(session, topic="lead.status_changed", aggregate_type="lead", aggregate_id=lead.id,
-             payload={"lead_id": lead.id, "profile_id": lead.profile_id, "from": lead.status.value,
-                      "to": status.value, "by": f"{principal.kind}:{principal.id}"})
+        _record_status_change(session, lead=lead, status=status, by=f"{principal.kind}:{principal.id}", at=now)
         lead.status = status
     if owner_id is not None or clear_owner:
         if owner_id is not None:
@@ -149,6 +149,18 @@ def update_lead(session: Session, *, principal: Principal, lead_id: int, status:
     lead.updated_at = now
     session.commit()
     return lead
+
+
+def _record_status_change(session: Session, *, lead: Lead, status: LeadStatus, by: str, at: datetime) -> None:
+    """The ``lead.status_changed`` outbox event, and its ``Lead Status Changed`` call on the customer's profile in
+    the event log (which the customer's timeline shows)."""
+    change = {"lead_id": lead.id, "from": lead.status.value, "to": status.value}
+    event = emit(session, topic="lead.status_changed", aggregate_type="lead", aggregate_id=lead.id,
+                 payload={**change, "profile_id": lead.profile_id, "by": by})
+    session.flush()
+    record_on_customer(session, source_name=SOURCE_NAME, event=LEAD_STATUS_CHANGED,
+                       message_id=f"lead:{lead.id}:status:{event.id}", profile_id=lead.profile_id, at=at,
+                       properties=change)
 
 
 def reassign_untouched(session: Session, *, now: datetime | None = None) -> int:

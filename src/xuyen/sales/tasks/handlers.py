@@ -1,16 +1,20 @@
 """The tasks' jobs: every minute, reminders due go out and overdue tasks are announced; each reminder's e-mail is a
-job of its own, run alone (it talks to a mail server)."""
+job of its own, run alone (it talks to a mail server). When two profiles are merged, the absorbed profile's tasks
+move to the survivor, as its lead and deals do."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from xuyen.config import get_settings
 from xuyen.jobs import job, periodic
+from xuyen.outbox import DomainEvent, on_event
 from xuyen.sales.tasks import reminders
+from xuyen.sales.tasks.models import Task
 
 
 @job(reminders.REMIND_JOB)
@@ -27,3 +31,11 @@ def reminder_email(session: Session, payload: dict[str, Any]) -> None:
 
 
 periodic(reminders.REMIND_JOB, every=timedelta(minutes=1))
+
+
+@on_event("profile.merged", name="sales.tasks.follow_merge")
+def follow_merge(session: Session, event: DomainEvent) -> None:
+    """The absorbed profile's tasks become the survivor's (safe to run twice: nothing is left to move)."""
+    survivor_id, absorbed_id = int(event.payload["survivor_id"]), int(event.payload["absorbed_id"])
+    session.execute(update(Task).where(Task.profile_id == absorbed_id).values(profile_id=survivor_id))
+    session.flush()

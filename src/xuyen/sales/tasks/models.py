@@ -40,9 +40,10 @@ class CallOutcome(enum.StrEnum):
 class Task(Base):
     """Something a member of staff has to do with a customer by a time: a call, a meeting, a follow-up.
 
-    ``profile_id`` names the identity graph's profile (a merge keeps the task: readers look through the merged
-    profiles); ``deal_id`` is a plain number, the deals part owns that table. ``reminded_at`` and ``overdue_at`` say
-    when the reminder and the overdue announcement went out, so each goes out once per ``remind_at``/``due_at``.
+    ``profile_id`` names the identity graph's profile (a merge moves the task to the surviving profile; readers
+    look through the merged profiles too); ``deal_id`` is a plain number, the deals part owns that table.
+    ``reminded_at`` and ``overdue_at`` say when the reminder and the overdue announcement went out, so each goes out
+    once per ``remind_at``/``due_at``.
     """
 
     __tablename__ = "sales_tasks"
