@@ -20,7 +20,14 @@ from xuyen.db import is_postgres, one_of
 from xuyen.errors import BadRequest, NotFound, PayloadTooLarge, Unauthorized, ValidationFailed
 from xuyen.events.models import ChannelType, Event, EventType, QuarantinedEvent, Source
 from xuyen.events.segment import InvalidItem, ValidEvent, batch_sent_at, parse_item
-from xuyen.identity.graph import CallIdentity, RawIdentifier, resolve_calls, resolve_profile_ids
+from xuyen.identity.graph import (
+    CallIdentity,
+    RawIdentifier,
+    list_identifiers,
+    resolve_calls,
+    resolve_profile_id,
+    resolve_profile_ids,
+)
 from xuyen.outbox import emit
 
 WRITE_KEY_PREFIX = "wk"
@@ -349,3 +356,34 @@ def record_channel_calls(session: Session, *, calls: Sequence[tuple[int, ValidEv
     survivors = resolve_profile_ids(session, profile_ids={p for p in found.values() if p is not None})
     return [None if (profile_id := found.get((source_id, call.message_id))) is None else survivors[profile_id]
             for source_id, call in calls]
+
+
+# The identifiers that name a customer best in the event log, strongest first.
+PREFERRED_IDENTIFIERS = ("user_id", "loyalty_card", "phone", "email")
+
+
+def identifier_of(session: Session, *, profile_id: int | None) -> tuple[str, str, str | None] | None:
+    """One identifier that names the customer (as merged now) in the event log, the strongest first; None when
+    they have none."""
+    if profile_id is None:
+        return None
+    found = list_identifiers(session, profile_id=resolve_profile_id(session, profile_id=profile_id))
+    if not found:
+        return None
+    rank = {kind: index for index, kind in enumerate(PREFERRED_IDENTIFIERS)}
+    best = min(found, key=lambda item: (rank.get(item.type, len(rank)), item.id))
+    return best.type, best.value, best.scope or None
+
+
+def record_on_profile(session: Session, *, source_name: str, event: str, message_id: str, profile_id: int | None,
+                      at: datetime, properties: dict[str, Any]) -> bool:
+    """Record a domain's own track call ``event`` on the customer's profile through its internal source (helper: no
+    commit); whether it was recorded (a customer with no identifier is not)."""
+    identifier = identifier_of(session, profile_id=profile_id)
+    if identifier is None:
+        return False
+    call = channel_call(event=event, message_id=message_id, identifiers=[identifier], timestamp=at,
+                        properties=properties)
+    record_channel_calls(session, calls=[(internal_source_id(session, name=source_name, channel=ChannelType.api),
+                                          call)])
+    return True

@@ -18,9 +18,8 @@ from sqlalchemy.orm import Session
 
 from xuyen.clock import utcnow
 from xuyen.db import is_postgres
-from xuyen.events.models import ChannelType
-from xuyen.events.service import channel_call, internal_source_id, record_channel_calls
-from xuyen.identity.graph import list_identifiers, resolve_profile_id
+from xuyen.events.service import record_on_profile
+from xuyen.identity.graph import resolve_profile_id
 from xuyen.identity.service import merged_profile_ids
 from xuyen.loyalty.models import CustomerTier, SpendRecord, Tier
 from xuyen.loyalty.programme import get_settings, list_tiers, tier_for_spend
@@ -29,7 +28,6 @@ from xuyen.outbox import emit
 TIER_CHANGED_TOPIC = "loyalty.tier_changed"
 TIER_CHANGED_EVENT = "Loyalty Tier Changed"
 SOURCE_NAME = "Khách hàng thân thiết"
-PREFERRED_IDENTIFIERS = ("user_id", "loyalty_card", "phone", "email")
 
 
 def months_before(moment: datetime, months: int) -> datetime:
@@ -117,27 +115,11 @@ def _announce(session: Session, *, profile_id: int, previous: Tier | None, previ
     event = emit(session, topic=TIER_CHANGED_TOPIC, aggregate_type="profile", aggregate_id=profile_id,
                  payload=payload)
     session.flush()
-    identifier = _identifier_of(session, profile_id)
-    if identifier is None:
-        return
-    call = channel_call(event=TIER_CHANGED_EVENT, message_id=f"loyalty-tier:{profile_id}:{event.id}",
-                        identifiers=[identifier], timestamp=at,
-                        properties={key: value for key, value in payload.items() if key not in {"profile_id", "at"}})
-    record_channel_calls(session, calls=[(_source_id(session), call)])
+    record_on_profile(session, source_name=SOURCE_NAME, event=TIER_CHANGED_EVENT,
+                      message_id=f"loyalty-tier:{profile_id}:{event.id}", profile_id=profile_id, at=at,
+                      properties={key: value for key, value in payload.items() if key not in {"profile_id", "at"}})
 
 
-def _identifier_of(session: Session, profile_id: int) -> tuple[str, str, str | None] | None:
-    """One identifier that names the customer in the event log, the strongest first; None when they have none."""
-    found = list_identifiers(session, profile_id=profile_id)
-    if not found:
-        return None
-    rank = {kind: index for index, kind in enumerate(PREFERRED_IDENTIFIERS)}
-    best = min(found, key=lambda item: (rank.get(item.type, len(rank)), item.id))
-    return best.type, best.value, best.scope or None
-
-
-def _source_id(session: Session) -> int:
-    return internal_source_id(session, name=SOURCE_NAME, channel=ChannelType.api)
 
 
 def recompute_all(session: Session, *, at: datetime | None = None, batch: int = 500) -> int:

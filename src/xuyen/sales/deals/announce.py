@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from xuyen.events.service import record_on_profile
 from xuyen.outbox import emit
 from xuyen.sales.deals.models import Deal, Stage
-from xuyen.sales.eventlog import record_on_customer
 
 SOURCE_NAME = "Bán hàng · Cơ hội"
 EVENT_NAMES = {
@@ -41,6 +41,6 @@ def announce(session: Session, *, topic: str, deal: Deal, payload: dict[str, Any
                  payload={**payload, "at": at.astimezone(UTC).isoformat()})
     session.flush()
     properties = {key: value for key, value in payload.items() if key != "profile_id"}
-    record_on_customer(session, source_name=SOURCE_NAME, event=EVENT_NAMES[topic],
+    record_on_profile(session, source_name=SOURCE_NAME, event=EVENT_NAMES[topic],
                        message_id=f"deal:{deal.id}:{event.id}", profile_id=deal.profile_id, at=at,
                        properties=properties)

@@ -15,12 +15,12 @@ from xuyen.auth.service import Principal
 from xuyen.clock import utcnow
 from xuyen.config import get_settings
 from xuyen.errors import NotFound, ValidationFailed
+from xuyen.events.service import record_on_profile
 from xuyen.fields import service as custom_fields
 from xuyen.identity.graph import resolve_profile_id
 from xuyen.inbox import service as inbox_service
 from xuyen.outbox import emit
 from xuyen.sales.custom_fields import LEAD
-from xuyen.sales.eventlog import record_on_customer
 from xuyen.sales.leads import assignment
 from xuyen.sales.leads.capturing import SOURCE_NAME, Captured, Identifier, record_capture
 from xuyen.sales.leads.models import Lead, LeadCapture, LeadForm, LeadStatus, SourceKind
@@ -158,7 +158,7 @@ def _record_status_change(session: Session, *, lead: Lead, status: LeadStatus, b
     event = emit(session, topic="lead.status_changed", aggregate_type="lead", aggregate_id=lead.id,
                  payload={**change, "profile_id": lead.profile_id, "by": by})
     session.flush()
-    record_on_customer(session, source_name=SOURCE_NAME, event=LEAD_STATUS_CHANGED,
+    record_on_profile(session, source_name=SOURCE_NAME, event=LEAD_STATUS_CHANGED,
                        message_id=f"lead:{lead.id}:status:{event.id}", profile_id=lead.profile_id, at=at,
                        properties=change)
 

@@ -17,8 +17,8 @@ from xuyen.clock import utcnow
 from xuyen.config import get_settings
 from xuyen.customers.models import CustomerProfile
 from xuyen.events.models import ChannelType, Event, EventType, Source
-from xuyen.events.service import channel_call, internal_source_id, record_channel_calls
-from xuyen.identity.graph import MAX_MERGE_CHAIN, list_identifiers, resolve_profile_ids
+from xuyen.events.service import record_on_profile
+from xuyen.identity.graph import MAX_MERGE_CHAIN, resolve_profile_ids
 from xuyen.identity.models import Profile
 from xuyen.outbox import emit
 from xuyen.sales.leads.models import Lead
@@ -31,7 +31,6 @@ SOURCE_NAME = "Bán hàng · Chấm điểm"  # the event source scoring records
 BATCH = 200
 LOOKBACK_HALF_LIVES = 10  # events older than this are worth less than a thousandth of their points
 DECAY_ANNOUNCE_STEP = 5  # a change by decay alone reaches the event log when it moved the score this much
-PREFERRED_IDENTIFIERS = ("user_id", "phone", "email")
 
 
 @dataclass(frozen=True)
@@ -93,27 +92,12 @@ def _lead_values(lead: Lead) -> dict[str, object]:
             "email": lead.email or ""}
 
 
-def _identifier_of(session: Session, profile_id: int) -> tuple[str, str, str | None] | None:
-    found = list_identifiers(session, profile_id=profile_id)
-    if not found:
-        return None
-    rank = {kind: index for index, kind in enumerate(PREFERRED_IDENTIFIERS)}
-    best = min(found, key=lambda item: (rank.get(item.type, len(rank)), item.id))
-    return best.type, best.value, best.scope or None
-
-
 def _record_change(session: Session, *, lead: Lead, previous: int, reason: str, now: datetime) -> bool:
     """``Lead Score Changed`` in the event log for the lead's customer; whether it was recorded."""
-    identifier = _identifier_of(session, lead.profile_id)
-    if identifier is None:
-        return False
-    call = channel_call(event=SCORE_CHANGED, message_id=f"lead-score:{lead.id}:{now.isoformat()}"[:200],
-                        identifiers=[identifier], timestamp=now,
-                        properties={"lead_id": lead.id, "score": lead.score, "previous_score": previous,
-                                    "reason": reason})
-    record_channel_calls(session, calls=[(internal_source_id(session, name=SOURCE_NAME, channel=ChannelType.api),
-                                          call)])
-    return True
+    return record_on_profile(session, source_name=SOURCE_NAME, event=SCORE_CHANGED,
+                             message_id=f"lead-score:{lead.id}:{now.isoformat()}"[:200], profile_id=lead.profile_id,
+                             at=now, properties={"lead_id": lead.id, "score": lead.score, "previous_score": previous,
+                                                 "reason": reason})
 
 
 def _worth_logging(*, score: int, logged: int, reason: str) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from xuyen.sales.eventlog import record_on_customer
+from xuyen.events.service import record_on_profile
 from xuyen.sales.tasks.models import Task, TaskKind
 
 SOURCE_NAME = "Bán hàng · Công việc"
@@ -20,7 +20,7 @@ def record_completion(session: Session, *, task: Task) -> bool:
     properties = {"task_id": task.id, "kind": task.kind.value, "title": task.title, "deal_id": task.deal_id,
                   "owner_id": task.owner_id, "outcome": task.outcome.value if task.outcome else None,
                   "note": task.outcome_note}
-    return record_on_customer(session, source_name=SOURCE_NAME,
+    return record_on_profile(session, source_name=SOURCE_NAME,
                               event=CALL_LOGGED if task.kind is TaskKind.call else TASK_COMPLETED,
                               message_id=f"sales-task:{task.id}:done:{task.done_at.isoformat()}",
                               profile_id=task.profile_id, at=task.done_at, properties=properties)
