@@ -7,6 +7,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy.orm import Session
 
 from tests.commerce.orders.support import make_shop
+from tests.e2e.board import drag_card
 from tests.sales.deals.support import ALL, customer
 from tests.ui.helpers import PASSWORD, seed_shop
 from xuyen.sales.deals import service
@@ -32,14 +33,7 @@ def test_drag_a_deal_to_won_and_make_its_order(live_server: str, page: Page, ses
     expect(card).to_contain_text("398.000")
 
     won = page.locator("[data-stage-kind=won]")
-    source = card.locator(".deal-card__value").bounding_box()
-    target = won.locator("h2").bounding_box()
-    assert source and target
-    page.mouse.move(source["x"] + 5, source["y"] + 5)
-    page.mouse.down()
-    page.mouse.move(source["x"] + 30, source["y"] + 30, steps=5)
-    page.mouse.move(target["x"] + target["width"] / 2, target["y"] + target["height"] / 2, steps=10)
-    page.mouse.up()
+    drag_card(page, card, won)
     expect(won.locator("[data-count]")).to_have_text("1 cơ hội")  # the board as the server draws it after the move
     expect(won.locator(f"#deal-{deal.id}")).to_be_visible()
     session.rollback()

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.commerce.orders.support import make_shop
+from tests.e2e.board import drag_card
 from tests.e2e.shop_site import ShopSite
 from tests.factories import PASSWORD, make_user
 from tests.ui.helpers import seed_shop
@@ -59,17 +60,10 @@ def _visitor_sends_the_form(page: Page, live_server: str, shop: ShopSite, form_k
 
 
 def _drag_to(page: Page, card_selector: str, stage_id: int) -> None:
-    """Drag the card onto the column with the mouse, as a person does (HTML5 drag and drop)."""
+    """Drag the card onto the stage's column; the server draws the board again with the card there."""
     card = page.locator(card_selector)
     column = page.locator(f'[data-stage-id="{stage_id}"]')
-    source = card.locator(".deal-card__value").bounding_box()
-    target = column.locator("h2").bounding_box()
-    assert source and target
-    page.mouse.move(source["x"] + 5, source["y"] + 5)
-    page.mouse.down()
-    page.mouse.move(source["x"] + 30, source["y"] + 30, steps=5)
-    page.mouse.move(target["x"] + target["width"] / 2, target["y"] + target["height"] / 2, steps=10)
-    page.mouse.up()
+    drag_card(page, card, column)
     # the board as the server draws it after the move: the card in that column
     expect(column.locator(card_selector)).to_be_visible()
     expect(column.locator("[data-count]")).to_have_text("1 cơ hội")
