@@ -47,7 +47,7 @@ IdText = Annotated[str, Query(max_length=12)]
 COLUMN_PAGE = 50
 PANEL_DEALS = 10
 
-KIND_LABELS = {"open": N_("Open"), "won": N_("Won"), "lost": N_("Lost")}
+KIND_LABELS = {"open": N_("In progress"), "won": N_("Won"), "lost": N_("Lost")}
 ERRORS: dict[str, str] = {
     "invalid_title": N_("Give the deal a title (at most 200 characters)."),
     "invalid_value": N_("The value is a whole number of đồng, 0 or more."),
