@@ -13,6 +13,7 @@ from xuyen.auth.models import Role
 from xuyen.auth.service import principal_for_user
 from xuyen.commerce.channels import SalesChannel
 from xuyen.commerce.orders.models import OrderStatus
+from xuyen.commerce.pricing.admin import add_override
 from xuyen.commerce.pricing.service import QuoteRequestLine, quote
 from xuyen.errors import Conflict, NotFound, ValidationFailed
 from xuyen.sales.deals import pipelines, service
@@ -134,6 +135,23 @@ def test_won_deal_becomes_one_order(session: Session) -> None:
     with pytest.raises(ValidationFailed) as stays:
         service.move_deal(session, deal_id=deal.id, stage_id=stage(session, "Mới").id, actor=ACTOR, scope=ALL)
     assert stays.value.code == "deal_has_order"
+
+
+def test_a_branchs_deal_is_priced_at_the_branch_and_its_order_is_the_branchs(session: Session) -> None:
+    shop = make_shop(session, stock=5)
+    add_override(session, changes={"variant_id": shop.variants["AO-DEN-M"], "store_id": shop.hanoi_store,
+                                   "kind": "fixed", "amount": 179_000, "reason": "Giá cửa hàng Hà Nội"}, actor="test")
+    session.commit()
+    profile = customer(session)
+    deal = service.create_deal(session, actor=ACTOR, scope=ALL, title="Áo cho đoàn", profile_id=profile,
+                               store_id=shop.hanoi_store, lines=[LineWanted(sku="AO-DEN-M", quantity=2)])
+    assert deal.value == 2 * 179_000
+    moved = service.update_deal(session, deal_id=deal.id, actor=ACTOR, scope=ALL, store_id=shop.saigon_store)
+    assert moved.value == 2 * 199_000  # Sài Gòn sells at the base price
+    service.update_deal(session, deal_id=deal.id, actor=ACTOR, scope=ALL, store_id=shop.hanoi_store)
+    service.move_deal(session, deal_id=deal.id, stage_id=won_stage(session).id, actor=ACTOR, scope=ALL)
+    order = convert_to_order(session, deal_id=deal.id, actor=ACTOR, scope=ALL)
+    assert (order.store_id, order.total) == (shop.hanoi_store, 2 * 179_000)
 
 
 def test_conversion_explains_missing_lines_and_short_stock(session: Session) -> None:

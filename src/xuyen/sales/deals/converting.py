@@ -1,5 +1,6 @@
 """A won deal becomes an order: its lines go through the orders domain's checkout on the chat channel, for the
-deal's customer, and the deal keeps the order's id (converting again answers the same order)."""
+deal's customer and at the deal's branch (the order is the branch's, priced as the deal's lines were), and the deal
+keeps the order's id (converting again answers the same order)."""
 
 from __future__ import annotations
 
@@ -56,6 +57,7 @@ def add_order_for(session: Session, *, deal_id: int, actor: Actor, scope: SalesS
     if deal.profile_id is None:
         raise ValidationFailed("The deal has no customer any more.", code="customer_required")
     draft = Draft(channel=PRICING_CHANNEL, customer=_customer(session, deal.profile_id), actor=actor.name,
+                  store_id=deal.store_id,
                   fulfilment=Fulfilment.ship, shipping_address=dict(shipping_address or {}),
                   note=note.strip() or f"Cơ hội #{deal.id}: {deal.title}", at=utcnow())
     try:

@@ -161,7 +161,7 @@ def update_deal(session: Session, *, deal_id: int, actor: Actor, scope: SalesSco
                 lines: Sequence[LineWanted] | None = None, custom_values: Mapping[str, Any] | None = None,
                 form: bool = False) -> Deal:
     """Edit a deal's details, custom field values (all or nothing) or replace its lines (then its value is the
-    lines' quote again)."""
+    lines' quote again); a deal moved to another branch has its lines priced again at that branch."""
     deal = get_deal(session, deal_id=deal_id, scope=scope)
     if custom_values is not None:
         custom_fields.apply_values(session, entity=DEAL, entity_id=deal.id, values=custom_values, form=form,
@@ -172,10 +172,13 @@ def update_deal(session: Session, *, deal_id: int, actor: Actor, scope: SalesSco
         deal.note = note.strip()
     if expected_close is not UNSET:
         deal.expected_close = expected_close  # type: ignore[assignment]
+    branch_before = deal.store_id
     for name, given in (("owner_id", owner_id), ("store_id", store_id), ("team_id", team_id)):
         if given is not UNSET:
             setattr(deal, name, given)
     _check_in_scope(scope, deal)
+    if lines is None and deal.store_id != branch_before and deal.order_id is None:
+        lines = _wanted_again(session, deal.id)  # another branch: its prices
     if lines is not None:
         session.execute(delete(DealLine).where(DealLine.deal_id == deal.id))
         if lines:
@@ -276,11 +279,18 @@ def _checked_value(value: int) -> int:
     return value
 
 
+def _wanted_again(session: Session, deal_id: int) -> list[LineWanted] | None:
+    """The deal's lines as asked for, to price them again; None when it has none."""
+    current = lines_of(session, deal_id=deal_id)
+    return [LineWanted(variant_id=line.variant_id, quantity=line.quantity) for line in current] or None
+
+
 def _price_lines(session: Session, deal: Deal, lines: Sequence[LineWanted]) -> None:
-    """Write the deal's lines as the pricing quote prices them on the order's channel; the value is their total."""
+    """Write the deal's lines as the pricing quote prices them on the order's channel at the deal's branch; the
+    value is their total."""
     if len(lines) > MAX_LINES:
         raise ValidationFailed(f"A deal has at most {MAX_LINES} lines.", code="too_many_lines")
-    quoted = quote(session, channel=PRICING_CHANNEL, profile_id=deal.profile_id,
+    quoted = quote(session, channel=PRICING_CHANNEL, profile_id=deal.profile_id, store_id=deal.store_id,
                    lines=[QuoteRequestLine(sku=line.sku, quantity=line.quantity, variant_id=line.variant_id)
                           for line in lines])
     session.add_all(DealLine(deal_id=deal.id, position=index, variant_id=line.variant_id, sku=line.sku,
