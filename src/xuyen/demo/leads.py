@@ -165,13 +165,19 @@ def add_leads(session: Session, rng: random.Random, context: DemoContext) -> Non
         email = f"{name.given.lower()}.{number}@gmail.com" if rng.random() < 0.4 else ""
         at = now - timedelta(hours=rng.randrange(1, 24 * 20))
         phone = "09123" if bad_phone else _phone(rng)
+        wanted = {key: value for key, value in _custom_values(own, source).items() if key in defined}
+        arrived = None
         if source is SourceKind.facebook_lead_ads and "messenger" in channels:
-            leads.append(_facebook_lead(session, channels["messenger"], rng, number=number, name=name.full,
-                                        phone=phone, email=email, at=at).lead)
-            continue
-        if source is SourceKind.zalo_form and "zalo" in channels:
-            leads.append(_zalo_lead(session, channels["zalo"], rng, number=number, name=name.full, phone=phone,
-                                    at=at).lead)
+            arrived = _facebook_lead(session, channels["messenger"], rng, number=number, name=name.full,
+                                     phone=phone, email=email, at=at).lead
+        elif source is SourceKind.zalo_form and "zalo" in channels:
+            arrived = _zalo_lead(session, channels["zalo"], rng, number=number, name=name.full, phone=phone,
+                                 at=at).lead
+        if arrived is not None:  # what the sales person filled in on the first call
+            if wanted:
+                field_service.apply_values(session, entity="lead", entity_id=arrived.id, values=wanted, form=False,
+                                           actor="demo")
+            leads.append(arrived)
             continue
         done = record_capture(
             session, source=source, name=name.full, phone=phone,
@@ -182,7 +188,7 @@ def add_leads(session: Session, rng: random.Random, context: DemoContext) -> Non
             fields=_form_fields(own) if source is SourceKind.form else {},
             captured_at=at, check_mx=False,
             dedupe_key=f"demo:lead:{number}", actor="demo",
-            custom_values={key: value for key, value in _custom_values(own, source).items() if key in defined})
+            custom_values=wanted)
         leads.append(done.lead)
     for lead, status in zip(leads, stages, strict=False):
         lead.status = status
