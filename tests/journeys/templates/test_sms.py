@@ -50,5 +50,7 @@ def test_stripping_accents_shows_the_saving() -> None:
     assert report.without_accents.encoding == GSM7 and report.without_accents.parts == 1
     assert report.parts_saved == 1 and report.sent == report.without_accents
     assert sms_text("Đơn hàng của bạn", strip_accents=True) == "Don hang cua ban"
+    assert sms_text("Tổng 1.250.000 ₫", strip_accents=True) == "Tong 1.250.000 VND"
+    assert count_sms(sms_text("Tổng 1.250.000 ₫", strip_accents=True)).encoding == GSM7
     assert sms_report(text, strip_accents=False).sent == report.with_accents
     assert report.as_dict()["parts_saved"] == 1

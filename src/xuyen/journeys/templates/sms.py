@@ -81,9 +81,14 @@ def count_sms(text: str) -> SmsCount:
     return SmsCount(encoding, sum(units), parts, single if parts == 1 else per_part, remaining, unicode_chars)
 
 
+def strip_accents_for_sms(text: str) -> str:
+    """``text`` without Vietnamese accents, the đồng sign written "VND" (₫ is not in GSM-7 either)."""
+    return strip_diacritics(text.replace("₫", "VND"))
+
+
 def sms_text(text: str, *, strip_accents: bool) -> str:
     """The text as it is sent: without Vietnamese accents when the template asks for it."""
-    return strip_diacritics(text) if strip_accents else text
+    return strip_accents_for_sms(text) if strip_accents else text
 
 
 @dataclass(frozen=True)
@@ -107,6 +112,6 @@ class SmsReport:
 
 def sms_report(text: str, *, strip_accents: bool) -> SmsReport:
     """Counts for ``text`` as written (with accents) and stripped, and which one is sent."""
-    with_accents, without_accents = count_sms(text), count_sms(strip_diacritics(text))
+    with_accents, without_accents = count_sms(text), count_sms(strip_accents_for_sms(text))
     return SmsReport(sent=without_accents if strip_accents else with_accents, with_accents=with_accents,
                      without_accents=without_accents)
