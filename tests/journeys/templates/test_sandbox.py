@@ -57,7 +57,7 @@ def test_unknown_values_are_named_with_their_line() -> None:
 
 
 def test_syntax_errors_carry_the_line() -> None:
-    text, problem = render_text("một\nhai\n{% if %}", CONTEXT)
+    _text, problem = render_text("một\nhai\n{% if %}", CONTEXT)
     assert problem is not None and (problem.code, problem.line) == ("syntax_error", 3)
     assert problem.message.startswith("Line 3:")
 

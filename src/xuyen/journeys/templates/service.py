@@ -111,8 +111,9 @@ def create_template(session: Session, *, name: str, purpose: str, variants: Mapp
 
 def update_template(session: Session, *, template_id: int, expected_version: int, actor: str,
                     name: str | None = None, purpose: str | None = None, description: str | None = None,
-                    variants: Mapping[str, Any] | None = None) -> MessageTemplate:
-    """Save a new version of a template; Conflict when someone saved another since ``expected_version``."""
+                    variants: Mapping[str, Any] | None = None, archived: bool | None = None) -> MessageTemplate:
+    """Save a new version of a template (and archive or restore it when ``archived`` is given); Conflict when
+    someone saved another version since ``expected_version``."""
     template = get_template(session, template_id=template_id)
     if template.version != expected_version:
         raise Conflict(f"The template was changed (now version {template.version}); reload it and edit again.",
@@ -126,10 +127,14 @@ def update_template(session: Session, *, template_id: int, expected_version: int
         template.description = _description(description)
     if variants is not None:
         template.variants = clean_variants(variants)
-    template.version += 1
-    template.updated_at, template.updated_by = utcnow(), actor
-    _snapshot(session, template, actor)
-    _audit(session, actor, "changed", template, {"version": template.version})
+    if any(value is not None for value in (name, purpose, description, variants)):
+        template.version += 1
+        template.updated_at, template.updated_by = utcnow(), actor
+        _snapshot(session, template, actor)
+        _audit(session, actor, "changed", template, {"version": template.version})
+    if archived is not None and archived != (template.archived_at is not None):
+        template.archived_at = utcnow() if archived else None
+        _audit(session, actor, "archived" if archived else "restored", template, {})
     session.commit()
     return template
 
