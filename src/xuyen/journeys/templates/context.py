@@ -70,15 +70,18 @@ def products_context(event: Mapping[str, Any] | None, extra: Mapping[str, Any] |
 
 def build_context(*, profile: Mapping[str, Any], event: Mapping[str, Any] | None,
                   extra: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The whole context: ``profile``, ``event`` (name, properties), ``products``, ``coupon`` and ``extra``."""
+    """The whole context: ``profile``, ``event`` (name, properties), ``products``, ``coupon`` (only when there is
+    one, so ``coupon | default("…")`` works and a bare ``coupon`` without one is a missing value) and ``extra``."""
     if extra is not None and len(repr(extra)) > MAX_EXTRA_BYTES:
         raise ValidationFailed("The extra values are too large for a message.", code="extra_too_large")
     properties: dict[str, Any] = dict((event or {}).get("properties") or {})
     name = str((event or {}).get("name") or (event or {}).get("event") or "")
     coupon = (extra or {}).get("coupon") or properties.get("coupon")
-    return {"profile": dict(profile), "event": {"name": name, "properties": properties},
-            "products": products_context(event, extra), "coupon": str(coupon) if coupon else "",
-            "extra": dict(extra or {})}
+    context = {"profile": dict(profile), "event": {"name": name, "properties": properties},
+               "products": products_context(event, extra), "extra": dict(extra or {})}
+    if coupon:
+        context["coupon"] = str(coupon)
+    return context
 
 
 def html_to_text(source: str) -> str:
