@@ -92,9 +92,9 @@ def template_versions(session: Session, *, template_id: int) -> list[MessageTemp
         MessageTemplateVersion.template_id == template_id).order_by(MessageTemplateVersion.version.desc())))
 
 
-def create_template(session: Session, *, name: str, purpose: str, variants: Mapping[str, Any], actor: str,
-                    description: str = "") -> MessageTemplate:
-    """Save a new template (version 1) after checking every variant compiles."""
+def add_template(session: Session, *, name: str, purpose: str, variants: Mapping[str, Any], actor: str,
+                 description: str = "") -> MessageTemplate:
+    """Add a checked template (version 1) to the session without committing (demo data, imports)."""
     name, purpose, description = _name(name), _purpose(purpose), _description(description)
     cleaned = clean_variants(variants)
     now = utcnow()
@@ -105,6 +105,14 @@ def create_template(session: Session, *, name: str, purpose: str, variants: Mapp
     session.flush()
     _snapshot(session, template, actor)
     _audit(session, actor, "created", template, {"name": name, "channels": list(cleaned)})
+    return template
+
+
+def create_template(session: Session, *, name: str, purpose: str, variants: Mapping[str, Any], actor: str,
+                    description: str = "") -> MessageTemplate:
+    """Save a new template (version 1) after checking every variant compiles."""
+    template = add_template(session, name=name, purpose=purpose, variants=variants, actor=actor,
+                            description=description)
     session.commit()
     return template
 
