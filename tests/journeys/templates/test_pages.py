@@ -40,7 +40,7 @@ def test_a_manager_writes_a_template_and_previews_it_for_a_customer(session: Ses
     assert _get(manager, "/templates/new").status_code == 200
     saved = _post(manager, "/templates", FORM)
     assert saved.status_code == 303, saved.text
-    template = session.scalars(select(MessageTemplate)).one()
+    template: MessageTemplate = session.scalars(select(MessageTemplate)).one()
     assert template.variants["zns"]["params"] == [
         {"name": "customer_name", "value": "{{ profile.name }}", "max_length": 30},
         {"name": "voucher", "value": "{{ coupon|default('SINHNHAT') }}", "max_length": 20}]

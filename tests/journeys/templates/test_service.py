@@ -75,7 +75,7 @@ def test_saves_are_checked_whole_and_versioned(session: Session) -> None:
         service.update_template(session, template_id=template.id, expected_version=1, actor=ACTOR, name="Khác")
     assert stale.value.code == "version_conflict"
     session.rollback()
-    versions = session.scalars(select(MessageTemplateVersion).order_by(MessageTemplateVersion.version)).all()
+    versions: list[MessageTemplateVersion] = session.scalars(select(MessageTemplateVersion).order_by(MessageTemplateVersion.version)).all()
     assert [(v.version, sorted(v.variants)) for v in versions] == [
         (1, ["email", "messenger", "sms", "zalo_oa", "zns"]), (2, ["sms"])]
     with pytest.raises(Conflict):
@@ -98,7 +98,7 @@ def test_saves_are_checked_whole_and_versioned(session: Session) -> None:
 ])
 def test_bad_variants_are_refused_and_nothing_is_saved(session: Session, variants: object, code: str) -> None:
     with pytest.raises(ValidationFailed) as refused:
-        service.create_template(session, name="Mẫu", purpose="care", variants=variants, actor=ACTOR)  # type: ignore[arg-type]
+        service.create_template(session, name="Mẫu", purpose="care", variants=variants, actor=ACTOR)
     assert refused.value.code == code
     session.rollback()
     assert session.scalar(select(MessageTemplate.id)) is None
@@ -113,3 +113,23 @@ def test_preview_finds_the_customer_by_search(session: Session) -> None:
     assert all(r.ok for r in shown.rendered)
     with pytest.raises(NotFound):
         service.preview(session, template_id=template.id, query="không có ai")
+
+
+def test_coupon_and_products_come_from_extra_or_the_event(session: Session) -> None:
+    template = service.create_template(session, name="Giỏ hàng", purpose="marketing", actor=ACTOR, variants={
+        "zalo_oa": {"text": "{% for p in products %}{{ p.name }} {{ p.price|money }}; {% endfor %}"
+                            "Mã: {{ coupon|default('không có') }}"},
+        "messenger": {"text": "Mã của bạn: {{ coupon }}"}})
+    lan = customer(session)
+    plain = service.render(session, template_id=template.id, channel="zalo_oa", profile_id=lan)
+    assert plain.text == "Mã: không có"
+    bare = service.render(session, template_id=template.id, channel="messenger", profile_id=lan)
+    assert [p.code for p in bare.problems] == ["missing_value"] and "'coupon'" in bare.problems[0].message
+    given = service.render(session, template_id=template.id, channel="zalo_oa", profile_id=lan, event=SHIPPED,
+                           extra={"coupon": "CAMON10"})
+    assert given.text == "Áo sơ mi trắng 450.000 ₫; Quần tây đen 800.000 ₫; Mã: CAMON10"
+    chosen = service.render(session, template_id=template.id, channel="zalo_oa", profile_id=lan, event=SHIPPED,
+                            extra={"products": [{"name": "Khăn lụa", "price": 350000}]})
+    assert chosen.text == "Khăn lụa 350.000 ₫; Mã: không có"
+    missing = service.render(session, template_id=template.id, channel="email", profile_id=lan)
+    assert [p.code for p in missing.problems] == ["no_variant"]
