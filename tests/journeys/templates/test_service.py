@@ -75,7 +75,8 @@ def test_saves_are_checked_whole_and_versioned(session: Session) -> None:
         service.update_template(session, template_id=template.id, expected_version=1, actor=ACTOR, name="Khác")
     assert stale.value.code == "version_conflict"
     session.rollback()
-    versions = list(session.scalars(select(MessageTemplateVersion).order_by(MessageTemplateVersion.version)))
+    by_version = select(MessageTemplateVersion).order_by(MessageTemplateVersion.version)
+    versions: list[MessageTemplateVersion] = list(session.scalars(by_version))
     assert [(v.version, sorted(v.variants)) for v in versions] == [
         (1, ["email", "messenger", "sms", "zalo_oa", "zns"]), (2, ["sms"])]
     with pytest.raises(Conflict):
