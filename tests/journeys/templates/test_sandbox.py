@@ -65,6 +65,8 @@ def test_syntax_errors_carry_the_line() -> None:
 @pytest.mark.parametrize("source", [
     "{{ profile.__class__ }}", "{{ ''.__class__.__mro__ }}", "{{ items.append(4) }}",
     "{{ profile.update({'name': 'x'}) }}", "{{ total.__init__.__globals__ }}", "{{ items.pop() }}",
+    "{{ 'a'.ljust(1000000000) }}", "{{ 'a'.zfill(1000000000) }}", "{{ '{:>1000000000}'.format(1) }}",
+    "{{ '%1000000000d' % 1 }}", "{{ 'a'.expandtabs(1000000000) }}", "{{ ('a' ~ ' ').replace(' ', 'x') }}",
 ])
 def test_attribute_tricks_are_refused(source: str) -> None:
     assert render(source)[1] == "forbidden"
@@ -91,6 +93,8 @@ def test_huge_loops_and_recursion_stop(source: str) -> None:
     "{% macro f(s, n) %}{{ f(s ~ s, n - 1) if n else s }}{% endmacro %}{{ f('ab', 60) }}",
     "{{ ('x' * 10000)|replace('', 'yyyy') }}", "{% for i in range(5000) %}{{ 'xxxxx' }}{% endfor %}",
     "{{ 2 ** 100000 }}",
+    "{% macro f(l, n) %}{{ f(l + l, n - 1) if n else l|length }}{% endmacro %}{{ f([1, 2], 60) }}",
+    "{{ [1] * 100000 }}",
 ])
 def test_output_and_built_text_are_bounded(source: str) -> None:
     assert render(source)[1] in {"output_too_large", "too_much_work"}
@@ -105,6 +109,13 @@ def test_html_is_escaped_and_text_is_not() -> None:
     context = {"name": "<b>Lan</b> & co"}
     assert render_text("{{ name }}", context, html=True)[0] == "&lt;b&gt;Lan&lt;/b&gt; &amp; co"
     assert render_text("{{ name }}", context)[0] == "<b>Lan</b> & co"
+
+
+def test_the_harmless_methods_still_work() -> None:
+    assert render("{{ profile.name.upper() }} {{ profile.traits.get('tier') }} {{ 'a,b'.split(',')|join('+') }}"
+                  )[0] == "NGUYỄN THỊ LAN vang a+b"
+    assert render("{% for k, v in profile.traits.items() %}{{ k }}={{ v }}{% endfor %}")[0] == "tier=vang"
+    assert render("{{ profile.birth_date.year }}")[0] == "1992"
 
 
 def test_a_long_but_fair_message_renders() -> None:

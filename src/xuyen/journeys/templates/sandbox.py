@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
@@ -33,6 +33,11 @@ MAX_SECONDS = 1.0
 MAX_SOURCE = 50_000
 TIMEZONE_KEY = "_timezone"
 _NAMED = re.compile(r"(?:has no attribute|^)\s*'([^']+)'(?: is undefined)?$")
+SAFE_METHODS = frozenset({
+    "capitalize", "changed", "count", "cycle", "endswith", "find", "get", "index", "isalpha", "isdigit",
+    "isoformat", "items", "keys", "lower", "lstrip", "rstrip", "split", "startswith", "strip", "title", "upper",
+    "values", "weekday",
+})
 ALLOWED_FILTERS = (
     "abs", "capitalize", "count", "d", "default", "dictsort", "e", "escape", "first", "float", "int", "join",
     "last", "length", "list", "lower", "map", "max", "min", "reject", "rejectattr", "reverse", "round", "safe",
@@ -96,7 +101,7 @@ def _counted(iterable: Iterable[Any]) -> Iterator[Any]:
 
 
 def _check_size(value: Any) -> Any:
-    if isinstance(value, str) and len(value) > MAX_OUTPUT:
+    if isinstance(value, str | list | tuple | dict) and len(value) > MAX_OUTPUT:
         raise TooMuchWork(f"The template builds text longer than {MAX_OUTPUT} characters.", "output_too_large")
     return value
 
@@ -110,7 +115,15 @@ def _bounded_concat(parts: list[Any]) -> str:
 class MessageSandbox(ImmutableSandboxedEnvironment):
     """The sandbox with every loop counted, ``~`` bounded and calls and arithmetic bounded."""
 
-    intercepted_binops = frozenset(["*", "**", "+"])
+    intercepted_binops = frozenset(["*", "**", "+", "%"])
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        if not super().is_safe_attribute(obj, attr, value):
+            return False
+        if callable(value) and not isinstance(obj, type):
+            # methods of the context's values: only the few that cannot build huge text (no ljust, zfill, format)
+            return attr in SAFE_METHODS
+        return True
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
         tree = super()._parse(source, name, filename)
@@ -122,7 +135,17 @@ class MessageSandbox(ImmutableSandboxedEnvironment):
             concat.nodes = [joined]
         return tree
 
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        if super().wrap_str_format(value) is None:
+            return None
+
+        def refused(*_args: Any, **_kwargs: Any) -> str:
+            raise SecurityError("Use the filters (money, number, date) rather than str.format.")
+        return refused
+
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "%" and isinstance(left, str):
+            raise SecurityError("Use the filters (money, number, date) rather than % formatting.")
         if operator == "**" and isinstance(right, int | float) and abs(right) > 64:
             raise TooMuchWork("Powers above 64 are not allowed in a template.", "too_much_work")
         if operator == "*" and isinstance(left, str | list) and isinstance(right, int) and \
