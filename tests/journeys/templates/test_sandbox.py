@@ -94,7 +94,8 @@ def test_huge_loops_and_recursion_stop(source: str) -> None:
     "{{ ('x' * 10000)|replace('', 'yyyy') }}", "{% for i in range(5000) %}{{ 'xxxxx' }}{% endfor %}",
     "{{ 2 ** 100000 }}",
     "{% macro f(l, n) %}{{ f(l + l, n - 1) if n else l|length }}{% endmacro %}{{ f([1, 2], 60) }}",
-    "{{ [1] * 100000 }}",
+    "{{ [1] * 100000 }}", "{{ ((((10 ** 64) ** 64) ** 64) ** 64) ** 64 }}",
+    "{% macro f(x, n) %}{{ f(x * x, n - 1) if n else 1 }}{% endmacro %}{{ f(3, 60) }}",
 ])
 def test_output_and_built_text_are_bounded(source: str) -> None:
     assert render(source)[1] in {"output_too_large", "too_much_work"}

@@ -32,6 +32,7 @@ MAX_STEPS = 10_000
 MAX_SECONDS = 1.0
 MAX_SOURCE = 50_000
 TIMEZONE_KEY = "_timezone"
+MAX_INT_BITS = 4_096
 _NAMED = re.compile(r"(?:has no attribute|^)\s*'([^']+)'(?: is undefined)?$")
 SAFE_METHODS = frozenset({
     "capitalize", "changed", "count", "cycle", "endswith", "find", "get", "index", "isalpha", "isdigit",
@@ -101,6 +102,8 @@ def _counted(iterable: Iterable[Any]) -> Iterator[Any]:
 
 
 def _check_size(value: Any) -> Any:
+    if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
+        raise TooMuchWork("The template computes a number larger than a message can use.", "too_much_work")
     if isinstance(value, str | list | tuple | dict) and len(value) > MAX_OUTPUT:
         raise TooMuchWork(f"The template builds text longer than {MAX_OUTPUT} characters.", "output_too_large")
     return value
@@ -146,8 +149,9 @@ class MessageSandbox(ImmutableSandboxedEnvironment):
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if operator == "%" and isinstance(left, str):
             raise SecurityError("Use the filters (money, number, date) rather than % formatting.")
-        if operator == "**" and isinstance(right, int | float) and abs(right) > 64:
-            raise TooMuchWork("Powers above 64 are not allowed in a template.", "too_much_work")
+        if operator == "**" and isinstance(right, int | float) and (
+                abs(right) > 64 or (isinstance(left, int) and left.bit_length() * abs(right) > MAX_INT_BITS)):
+            raise TooMuchWork("The template computes a number larger than a message can use.", "too_much_work")
         if operator == "*" and isinstance(left, str | list) and isinstance(right, int) and \
                 len(left) * right > MAX_OUTPUT:
             raise TooMuchWork(f"The template builds text longer than {MAX_OUTPUT} characters.", "output_too_large")
