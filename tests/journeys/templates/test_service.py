@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.journeys.templates.helpers import ACTOR, ORDER_VARIANTS, SHIPPED, customer
+from xuyen.channels.base import ContactIdentifier
 from xuyen.errors import Conflict, NotFound, ValidationFailed
 from xuyen.journeys.templates import service
 from xuyen.journeys.templates.models import MessageTemplate, MessageTemplateVersion
@@ -34,6 +35,12 @@ def test_every_channel_renders_for_a_real_customer(session: Session) -> None:
     assert zns.zns_params == {"customer_name": "Nguyễn Thị Lan", "order_code": "DH1024", "amount": "1.250.000 ₫"}
     chat = service.render(session, template_id=template.id, channel="zalo_oa", profile_id=lan, event=SHIPPED)
     assert chat.text == "Chào Lan! Đơn DH1024 đang được giao."
+    phone = ContactIdentifier(type="phone", value="+84912345678")
+    sent = zns.outbound(to=phone, idempotency_key="journey:1:zns")
+    assert sent.template is not None and sent.template.name == "231677"
+    assert sent.template.parameters["order_code"] == "DH1024" and sent.text == ""
+    mail = email.outbound(to=ContactIdentifier(type="email", value="lan.nguyen@gmail.com"), idempotency_key="k")
+    assert mail.subject == email.subject and mail.text == email.text
 
 
 def test_dates_follow_the_customers_time_zone(session: Session) -> None:
@@ -48,6 +55,8 @@ def test_problems_come_back_without_raising(session: Session) -> None:
     lan = customer(session)
     missing = service.render(session, template_id=template.id, channel="sms", profile_id=lan, event=None)
     assert not missing.ok and missing.text == ""
+    with pytest.raises(ValueError):
+        missing.outbound(to=ContactIdentifier(type="phone", value="+84912345678"), idempotency_key="k")
     assert missing.problems[0].code == "missing_value" and "order_id" in missing.problems[0].message
     absent = service.render(session, template_id=template.id, channel="zns", profile_id=lan,
                             event={"name": "Order Shipped", "properties": {"order_id": "", "total": 5}})

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from xuyen.channels.base import ContactIdentifier, OutboundMessage, Template
 from xuyen.journeys.templates.context import html_to_text
 from xuyen.journeys.templates.sandbox import RenderProblem, render_text
 from xuyen.journeys.templates.sms import SmsReport, sms_report, sms_text
@@ -32,6 +33,18 @@ class Rendered:
     def ok(self) -> bool:
         """Whether the message can be sent as rendered."""
         return not self.problems
+
+    def outbound(self, *, to: ContactIdentifier, idempotency_key: str) -> OutboundMessage:
+        """The message a channel adapter sends (ZNS as an approved template with its parameters); ValueError
+        when the rendering has problems. E-mail goes as its subject and plain-text part until the adapter's
+        message carries an HTML part."""
+        if not self.ok:
+            raise ValueError(f"A rendering with problems cannot be sent: {self.problems[0].message}")
+        if self.channel == "zns":
+            return OutboundMessage(idempotency_key=idempotency_key, to=to,
+                                   template=Template(name=self.zns_template_id, parameters=dict(self.zns_params)))
+        return OutboundMessage(idempotency_key=idempotency_key, to=to, text=self.text,
+                               subject=self.subject if self.channel == "email" else None)
 
     def as_dict(self) -> dict[str, Any]:
         """The rendering as JSON."""
