@@ -78,3 +78,6 @@ def test_preview_renders_every_channel_for_a_customer(session: Session, manager:
     assert_problem(agent.request("POST", path, json={"query": "không ai cả"}), 404, "customer_not_found")
     assert_problem(agent.request("POST", "/message-templates/999/preview", json={"profile_id": lan}), 404,
                    "template_not_found")
+    assert_problem(agent.request("POST", path, json={"profile_id": lan, "extra": {"note": "x" * 70_000}}), 422,
+                   "extra_too_large")
+    assert_problem(agent.request("POST", path, json={"query": "x" * 201}), 422, "validation_failed")

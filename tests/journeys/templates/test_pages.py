@@ -82,6 +82,13 @@ def test_agents_read_and_preview_but_do_not_edit(session: Session, agent: Browse
                                        actor=ACTOR)
     page = _get(agent, f"/templates/{template.id}")
     assert page.status_code == 200 and "<fieldset disabled>" in page.text
+    assert 'href="/templates/new"' not in _get(agent, "/templates").text
+    customer(session)
+    shipped = '{"name": "Order Shipped", "properties": {"order_id": "DH7", "total": 99000}}'
+    shown = html.unescape(_get(agent, f"/templates/{template.id}", customer="0912 345 678", event=shipped).text)
+    assert "Lan ơi, đơn DH7 đang được giao" in shown and "99.000 ₫" in shown
+    bad = html.unescape(_get(agent, f"/templates/{template.id}", customer="Lan", event="[1, 2]").text)
+    assert "Sự kiện mẫu không phải là một đối tượng JSON." in bad
     assert _get(agent, "/templates/new").status_code == 403
     assert _post(agent, f"/templates/{template.id}", {**FORM, "version": "1"}).status_code == 403
     assert _post(agent, f"/templates/{template.id}/archive", {}).status_code == 403
