@@ -33,6 +33,7 @@ DOMAINS: tuple[str, ...] = (
     "xuyen.sales.leads",
     "xuyen.sales.deals",
     "xuyen.sales.tasks",
+    "xuyen.journeys.templates",
     "xuyen.ui",
     "xuyen.demo",
 )

@@ -32,6 +32,7 @@ from xuyen.ui import inbox_routing as inbox_routing_pages
 from xuyen.ui import inbox_routing_settings as routing_settings_pages
 from xuyen.ui import loyalty as loyalty_pages
 from xuyen.ui import marketplaces as marketplace_pages
+from xuyen.ui import message_templates as message_template_pages
 from xuyen.ui import pricing as pricing_pages
 from xuyen.ui import sla as sla_pages
 from xuyen.ui import stock as stock_pages
@@ -213,6 +214,7 @@ router.include_router(stock_location_pages.router)
 router.include_router(stock_pages.router)
 router.include_router(loyalty_pages.router)
 router.include_router(marketplace_pages.router)
+router.include_router(message_template_pages.router)
 router.include_router(task_pages.router)
 router.include_router(deal_settings_pages.router)  # before /deals/{deal_id}
 router.include_router(deal_pages.router)

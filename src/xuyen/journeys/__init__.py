@@ -1,0 +1,1 @@
+"""Journeys: triggered, personalised flows across channels, and the message templates they send."""
