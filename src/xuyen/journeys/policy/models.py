@@ -70,6 +70,8 @@ class PolicySend(Base):
     counted: Mapped[bool] = mapped_column(Boolean, default=True)
     campaign_key: Mapped[str | None] = mapped_column(String(200))
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When the customer first replied on the channel after this message (each message counts one reply at most).
+    replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (UniqueConstraint("profile_id", "campaign_key"),
                       Index("ix_messaging_sends_profile_sent", "profile_id", "sent_at"))

@@ -32,6 +32,7 @@ Action = Literal["send", "defer", "skip"]
 OnCap = Literal["skip", "defer"]
 ENGAGEMENTS = ("opened", "clicked", "replied")
 MAX_CAMPAIGN_KEY = 200
+REPLY_WITHIN = timedelta(days=3)  # a customer's message counts as a reply to one sent at most this long before
 ADDRESS_CHANNELS = {"email": "email", "sms": "phone"}  # channels that can write to the customer's own address
 
 
@@ -286,6 +287,20 @@ def record_send(session: Session, *, profile_id: int, channel: str, purpose: str
     _bump(session, profile_id=root, channel=channel, counter="received")
     session.commit()
     return send
+
+
+def count_reply(session: Session, *, profile_id: int, channel: str, at: datetime) -> bool:
+    """Count a customer's message on ``channel`` as a reply to the latest message sent them there within
+    ``REPLY_WITHIN`` and not answered yet; whether it was one (helper: no commit)."""
+    root = require_customer(session, profile_id=profile_id)
+    answered = session.scalar(select(PolicySend).where(
+        PolicySend.profile_id == root, PolicySend.channel == channel, PolicySend.replied_at.is_(None),
+        PolicySend.sent_at <= at, PolicySend.sent_at > at - REPLY_WITHIN).order_by(PolicySend.sent_at.desc()).limit(1))
+    if answered is None:
+        return False
+    answered.replied_at = at
+    _bump(session, profile_id=root, channel=channel, counter="replied")
+    return True
 
 
 def record_engagement(session: Session, *, profile_id: int, channel: str, kind: str) -> None:

@@ -67,6 +67,7 @@ def upgrade() -> None:
     sa.Column('counted', sa.Boolean(), nullable=False),
     sa.Column('campaign_key', sa.String(length=200), nullable=True),
     sa.Column('sent_at', xuyen.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('replied_at', xuyen.db.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['profile_id'], ['profiles.id'], name=op.f('fk_messaging_sends_profile_id_profiles'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_messaging_sends')),
     sa.UniqueConstraint('profile_id', 'campaign_key', name=op.f('uq_messaging_sends_profile_id_campaign_key'))
