@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -125,3 +126,9 @@ def test_staff_below_manager_may_not_touch_the_policy(session: Session, agent: B
     assert_problem(agent.request("POST", "/messaging-policy/decisions",
                                  json={"profile_id": 1, "purpose": "care"}), 403, "role_required")
     assert session.scalars(select(Suppression)).all() == []
+
+
+def test_the_api_needs_a_signed_in_caller(client: TestClient) -> None:
+    assert_problem(client.get("/api/v1/messaging-policy/settings"), 401, "not_authenticated")
+    assert_problem(client.post("/api/v1/messaging-policy/suppressions",
+                               json={"kind": "phone", "value": "0912345678", "reason": "x"}), 401, "not_authenticated")
