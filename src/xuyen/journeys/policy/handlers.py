@@ -1,5 +1,5 @@
 """The messaging policy's reactions: a customer writing on a channel after a message sent them there counts as a
-reply, so the channels they answer on rank first."""
+reply, so the channels they answer on rank first; an erased customer's counts are forgotten."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from xuyen.errors import NotFound
 from xuyen.inbox.service import get_conversation
-from xuyen.journeys.policy.service import count_reply
+from xuyen.journeys.policy.service import count_reply, forget_customers
 from xuyen.journeys.policy.settings import CHANNELS
 from xuyen.outbox import DomainEvent, on_event
 
@@ -26,3 +26,10 @@ def count_replies(session: Session, event: DomainEvent) -> None:
         return
     count_reply(session, profile_id=conversation.profile_id, channel=str(payload["channel_kind"]),
                 at=datetime.fromisoformat(str(payload["sent_at"])))
+
+
+@on_event("customer.erased", name="messaging_policy.forget_erased")
+def forget_erased(session: Session, event: DomainEvent) -> None:
+    """An erased person's sends and engagement counters go; a suppression of them stays, so they are never
+    written to again."""
+    forget_customers(session, profile_ids=[int(item) for item in event.payload["profile_ids"]])

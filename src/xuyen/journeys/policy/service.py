@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -312,3 +312,9 @@ def record_engagement(session: Session, *, profile_id: int, channel: str, kind: 
     root = require_customer(session, profile_id=profile_id)
     _bump(session, profile_id=root, channel=channel, counter=kind)
     session.commit()
+
+
+def forget_customers(session: Session, *, profile_ids: Sequence[int]) -> None:
+    """Delete the sends and engagement counters of these profiles (an erasure; helper: no commit)."""
+    session.execute(delete(PolicySend).where(PolicySend.profile_id.in_(profile_ids)))
+    session.execute(delete(ChannelEngagement).where(ChannelEngagement.profile_id.in_(profile_ids)))
