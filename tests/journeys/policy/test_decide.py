@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from tests.journeys.policy.conftest import connected, consent, customer, utc, wrote
 from xuyen.errors import Conflict, NotFound, ValidationFailed
+from xuyen.identity.service import merge_profiles
 from xuyen.journeys.policy import settings, suppressions
 from xuyen.journeys.policy.service import decide, record_engagement, record_send
 from xuyen.journeys.policy.settings import Cap, PolicyConfig
@@ -219,3 +220,23 @@ def test_bad_input_is_refused(session: Session) -> None:
         decide(session, profile_id=999_999, purpose="marketing", at=DAY)
     with pytest.raises(ValidationFailed):
         record_engagement(session, profile_id=lan, channel="sms", kind="liked")
+
+
+def test_a_merged_customer_keeps_the_caps_campaigns_and_suppression_of_both_profiles(session: Session) -> None:
+    lan = customer(session, email=None)
+    twin = customer(session, phone=None, email="lan.nguyen@example.vn")
+    consent(session, lan, "sms")
+    record_send(session, profile_id=twin, channel="email", purpose="marketing", at=utc("2026-12-07 01:00"),
+                campaign_key="tet-2027")
+    suppressions.add_suppression(session, kind="profile", value=str(twin), reason="Khách yêu cầu", actor="user:1")
+    assert decide(session, profile_id=lan, purpose="marketing", at=DAY, campaign_key="tet-2027").action == "send"
+    merge_profiles(session, survivor_id=lan, absorbed_id=twin, actor="user:1", reason="Cùng một người")
+    session.commit()
+    assert decide(session, profile_id=lan, purpose="marketing", at=DAY).code == "suppressed"
+    suppressions.remove_suppression(session, suppression_id=suppressions.list_suppressions(session)[0].id,
+                                    actor="user:1")
+    assert decide(session, profile_id=lan, purpose="marketing", at=DAY, campaign_key="tet-2027").code == \
+        "already_sent"
+    for hour in ("01:30", "02:00"):
+        record_send(session, profile_id=lan, channel="sms", purpose="marketing", at=utc(f"2026-12-07 {hour}"))
+    assert decide(session, profile_id=twin, purpose="marketing", at=DAY).until == utc("2026-12-08 01:00")

@@ -38,7 +38,7 @@ def test_a_reply_counts_once_per_message_and_only_soon_after_it(session: Session
     assert count_reply(session, profile_id=lan, channel="sms", at=SENT + timedelta(days=5)) is False
     session.commit()
     assert _counters(session, lan, "sms") == (2, 1)
-    assert engagement_rates(session, profile_id=lan) == {"sms": 0.5}
+    assert engagement_rates(session, profile_ids=[lan]) == {"sms": 0.5}
 
 
 def test_customers_writing_back_on_zalo_move_zalo_first(session: Session, engine: Engine) -> None:

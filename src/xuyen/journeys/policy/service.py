@@ -23,6 +23,7 @@ from xuyen.clock import utcnow
 from xuyen.customers.consents import GRANTED
 from xuyen.customers.service import customer_consents, customer_row, require_customer
 from xuyen.errors import Conflict, ValidationFailed
+from xuyen.identity.service import merged_profile_ids
 from xuyen.inbox.reach import Reach, reachable_points
 from xuyen.journeys.policy import suppressions, timing
 from xuyen.journeys.policy.models import ChannelEngagement, PolicySend
@@ -147,11 +148,15 @@ def customer_timezone(traits: dict[str, object], default: str) -> str:
     return default
 
 
-def engagement_rates(session: Session, *, profile_id: int) -> dict[str, float]:
-    """Per channel, how often the customer engaged (opened, clicked or replied) per message received."""
-    rows = session.scalars(select(ChannelEngagement).where(ChannelEngagement.profile_id == profile_id))
-    return {row.channel: (row.opened + row.clicked + row.replied) / row.received
-            for row in rows if row.received > 0}
+def engagement_rates(session: Session, *, profile_ids: Sequence[int]) -> dict[str, float]:
+    """Per channel, how often the customer (these profiles together) engaged (opened, clicked or replied) per
+    message received."""
+    received: dict[str, int] = {}
+    engaged: dict[str, int] = {}
+    for row in session.scalars(select(ChannelEngagement).where(ChannelEngagement.profile_id.in_(profile_ids))):
+        received[row.channel] = received.get(row.channel, 0) + row.received
+        engaged[row.channel] = engaged.get(row.channel, 0) + row.opened + row.clicked + row.replied
+    return {channel: engaged[channel] / count for channel, count in received.items() if count > 0}
 
 
 def _ranked(channels: list[str], *, preferred: str | None, rates: dict[str, float],
@@ -161,17 +166,17 @@ def _ranked(channels: list[str], *, preferred: str | None, rates: dict[str, floa
                                                  order.get(channel, len(order))))
 
 
-def _sent_times(session: Session, *, profile_id: int, since: datetime) -> list[tuple[str, datetime]]:
+def _sent_times(session: Session, *, profile_ids: list[int], since: datetime) -> list[tuple[str, datetime]]:
     return [(channel, sent_at) for channel, sent_at in session.execute(
         select(PolicySend.channel, PolicySend.sent_at).where(
-            PolicySend.profile_id == profile_id, PolicySend.counted.is_(True), PolicySend.sent_at > since))]
+            PolicySend.profile_id.in_(profile_ids), PolicySend.counted.is_(True), PolicySend.sent_at > since))]
 
 
-def _cap_check(session: Session, *, profile_id: int, channels: list[str], at: datetime,
+def _cap_check(session: Session, *, profile_ids: list[int], channels: list[str], at: datetime,
                config: PolicyConfig) -> tuple[list[str], datetime | None]:
     """The channels the caps allow now, and (when none) the earliest moment one does."""
     longest = max([config.total.hours, *(cap.hours for cap in config.channel_caps.values())])
-    sent = _sent_times(session, profile_id=profile_id, since=at - timedelta(hours=longest))
+    sent = _sent_times(session, profile_ids=profile_ids, since=at - timedelta(hours=longest))
     every = [moment for _, moment in sent]
     total_free = timing.cap_frees_at(every, at=at, limit=config.total.limit, hours=config.total.hours)
     frees: dict[str, datetime | None] = {}
@@ -191,11 +196,12 @@ def decide(session: Session, *, profile_id: int, purpose: str, at: datetime, cha
     """Whether, when and on which channels a message of ``purpose`` may go to the customer (reads only)."""
     _checked_input(purpose=purpose, channel=channel, campaign_key=campaign_key, at=at)
     root = require_customer(session, profile_id=profile_id)
+    cluster = [root, *merged_profile_ids(session, profile_id=root)]
     row = customer_row(session, profile_id=root)
     phones, emails = (list(row.phones), list(row.emails)) if row is not None else ([], [])
-    if suppressions.profile_suppressed(session, profile_id=root):
+    if suppressions.profile_suppressed(session, profile_ids=cluster):
         return _skip("suppressed")
-    if campaign_key is not None and _already_sent(session, profile_id=root, campaign_key=campaign_key):
+    if campaign_key is not None and _already_sent(session, profile_ids=cluster, campaign_key=campaign_key):
         return _skip("already_sent")
     config = current(session)
     statuses = {consent.channel: consent.status for consent in customer_consents(session, profile_id=root)
@@ -219,10 +225,10 @@ def decide(session: Session, *, profile_id: int, purpose: str, at: datetime, cha
     if not usable:
         return _skip(refused[channel] if channel else "no_channel", refused)
     traits = row.traits if row is not None else {}
-    ranked = _ranked(list(usable), preferred=_preferred(traits), rates=engagement_rates(session, profile_id=root),
+    ranked = _ranked(list(usable), preferred=_preferred(traits), rates=engagement_rates(session, profile_ids=cluster),
                      config=config)
     if purpose in config.capped_purposes:
-        ranked, frees = _cap_check(session, profile_id=root, channels=ranked, at=at, config=config)
+        ranked, frees = _cap_check(session, profile_ids=cluster, channels=ranked, at=at, config=config)
         if not ranked:
             if on_cap == "skip" or frees is None or frees.year == datetime.max.year:
                 return _skip("frequency_capped", refused)
@@ -247,9 +253,9 @@ def _deferred(frees: datetime, *, purpose: str, traits: dict[str, object], confi
     return Decision(action="defer", until=until, code=code, reason=REASONS[code], refused=refused)
 
 
-def _already_sent(session: Session, *, profile_id: int, campaign_key: str) -> bool:
-    return session.scalar(select(PolicySend.id).where(PolicySend.profile_id == profile_id,
-                                                      PolicySend.campaign_key == campaign_key)) is not None
+def _already_sent(session: Session, *, profile_ids: list[int], campaign_key: str) -> bool:
+    return session.scalar(select(PolicySend.id).where(PolicySend.profile_id.in_(profile_ids),
+                                                      PolicySend.campaign_key == campaign_key).limit(1)) is not None
 
 
 def _bump(session: Session, *, profile_id: int, channel: str, counter: str) -> None:

@@ -89,10 +89,11 @@ def count_suppressions(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Suppression)) or 0
 
 
-def profile_suppressed(session: Session, *, profile_id: int) -> bool:
-    """Whether the customer (by surviving profile id) is suppressed."""
-    return session.scalar(select(Suppression.id).where(Suppression.kind == "profile",
-                                                       Suppression.value == str(profile_id))) is not None
+def profile_suppressed(session: Session, *, profile_ids: Iterable[int]) -> bool:
+    """Whether the customer (the surviving profile and those merged into it) is suppressed."""
+    values = sorted({str(profile_id) for profile_id in profile_ids})
+    return session.scalar(select(Suppression.id).where(Suppression.kind == "profile", Suppression.value.in_(values))
+                          .limit(1)) is not None
 
 
 def suppressed_addresses(session: Session, *, phones: Iterable[str], emails: Iterable[str]) -> set[str]:
