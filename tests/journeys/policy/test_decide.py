@@ -240,3 +240,15 @@ def test_a_merged_customer_keeps_the_caps_campaigns_and_suppression_of_both_prof
     for hour in ("01:30", "02:00"):
         record_send(session, profile_id=lan, channel="sms", purpose="marketing", at=utc(f"2026-12-07 {hour}"))
     assert decide(session, profile_id=twin, purpose="marketing", at=DAY).until == utc("2026-12-08 01:00")
+
+
+def test_a_cap_of_zero_turns_a_channel_off_for_marketing(session: Session) -> None:
+    settings.change(session, config=PolicyConfig(channel_caps={"sms": Cap(0, 24), "email": Cap(3, 24)}),
+                    actor="user:1")
+    lan = customer(session)
+    consent(session, lan, "sms")
+    consent(session, lan, "email")
+    assert decide(session, profile_id=lan, purpose="marketing", at=DAY).routes[0].channel == "email"
+    off = decide(session, profile_id=lan, purpose="marketing", at=DAY, channel="sms")
+    assert (off.action, off.code, off.until) == ("skip", "frequency_capped", None)
+    assert decide(session, profile_id=lan, purpose="transactional", at=DAY, channel="sms").action == "send"

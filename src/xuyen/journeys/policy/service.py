@@ -191,6 +191,27 @@ def _cap_check(session: Session, *, profile_ids: list[int], channels: list[str],
     return [], max(total_free or at, channel_free)
 
 
+def _usable_channels(channels: list[str], *, purpose: str, statuses: dict[str, str], points: Sequence[Reach],
+                     phones: list[str], emails: list[str], blocked: set[str],
+                     at: datetime) -> tuple[dict[str, list[Route]], dict[str, str]]:
+    """Per channel, the routes consent, reachability, suppression and reply windows leave; and why the others
+    were left out."""
+    usable: dict[str, list[Route]] = {}
+    refused: dict[str, str] = {}
+    for name in channels:
+        refusal = _consent_refusal(statuses, channel=name, purpose=purpose)
+        routes, missing = _routes_for(name, points, phones=phones, emails=emails, at=at)
+        free = [route for route in routes if route.address not in blocked]
+        if refusal is None and routes and not free:
+            refusal = "address_suppressed"
+        refusal = refusal or missing
+        if refusal is not None:
+            refused[name] = refusal
+        else:
+            usable[name] = free
+    return usable, refused
+
+
 def decide(session: Session, *, profile_id: int, purpose: str, at: datetime, channel: str | None = None,
            campaign_key: str | None = None, on_cap: OnCap = "defer") -> Decision:
     """Whether, when and on which channels a message of ``purpose`` may go to the customer (reads only)."""
@@ -209,19 +230,9 @@ def decide(session: Session, *, profile_id: int, purpose: str, at: datetime, cha
     points = reachable_points(session, profile_id=root)
     blocked = suppressions.suppressed_addresses(session, phones=[*phones, *(p.address for p in points)],
                                                 emails=[*emails, *(p.address for p in points)])
-    refused: dict[str, str] = {}
-    usable: dict[str, list[Route]] = {}
-    for name in ([channel] if channel else list(config.channel_order)):
-        refusal = _consent_refusal(statuses, channel=name, purpose=purpose)
-        routes, missing = _routes_for(name, points, phones=phones, emails=emails, at=at)
-        free = [route for route in routes if route.address not in blocked]
-        if refusal is None and routes and not free:
-            refusal = "address_suppressed"
-        refusal = refusal or missing
-        if refusal is not None:
-            refused[name] = refusal
-        else:
-            usable[name] = free
+    usable, refused = _usable_channels([channel] if channel else list(config.channel_order), purpose=purpose,
+                                       statuses=statuses, points=points, phones=phones, emails=emails,
+                                       blocked=blocked, at=at)
     if not usable:
         return _skip(refused[channel] if channel else "no_channel", refused)
     traits = row.traits if row is not None else {}
@@ -230,7 +241,7 @@ def decide(session: Session, *, profile_id: int, purpose: str, at: datetime, cha
     if purpose in config.capped_purposes:
         ranked, frees = _cap_check(session, profile_ids=cluster, channels=ranked, at=at, config=config)
         if not ranked:
-            if on_cap == "skip" or frees is None or frees.year == datetime.max.year:
+            if on_cap == "skip" or frees is None or frees >= timing.NEVER:
                 return _skip("frequency_capped", refused)
             return _deferred(frees, purpose=purpose, traits=traits, config=config, code="frequency_capped",
                              refused=refused)

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+NEVER = datetime.max.replace(tzinfo=UTC)  # when a cap of 0 opens
+
 
 def _minute_of_day(moment: datetime) -> int:
     return moment.hour * 60 + moment.minute
@@ -31,11 +33,11 @@ def next_allowed(at: datetime, *, timezone: str, allowed_from: int, allowed_unti
 
 def cap_frees_at(sent: Sequence[datetime], *, at: datetime, limit: int, hours: int) -> datetime | None:
     """None when one more message fits the cap at ``at``; else when the next slot opens (the moment enough of the
-    ``sent`` times, oldest first, have left the rolling window). A limit of 0 never opens: ``datetime.max``."""
+    ``sent`` times, oldest first, have left the rolling window). A limit of 0 never opens: ``NEVER``."""
     window = timedelta(hours=hours)
     inside = sorted(moment for moment in sent if at - window < moment <= at)
     if len(inside) < limit:
         return None
     if limit == 0:
-        return datetime.max.replace(tzinfo=UTC)
+        return NEVER
     return inside[len(inside) - limit] + window
