@@ -34,6 +34,7 @@ DOMAINS: tuple[str, ...] = (
     "xuyen.sales.deals",
     "xuyen.sales.tasks",
     "xuyen.journeys.templates",
+    "xuyen.journeys.policy",
     "xuyen.ui",
     "xuyen.demo",
 )

@@ -334,3 +334,8 @@ def display_names(session: Session, *, profile_ids: Iterable[int]) -> dict[int, 
     rows = session.execute(select(CustomerProfile.profile_id, CustomerProfile.display_name)
                            .where(CustomerProfile.profile_id.in_(wanted))).all()
     return {profile_id: name for profile_id, name in rows if name}
+
+
+def customer_row(session: Session, *, profile_id: int) -> CustomerProfile | None:
+    """The stored customer row (traits, phones, e-mails) of the customer ``profile_id`` is or was merged into."""
+    return session.get(CustomerProfile, resolve_profile_id(session, profile_id=profile_id))

@@ -1,1 +1,2 @@
-"""Journeys: triggered, personalised flows across channels, and the message templates they send."""
+"""Journeys: triggered flows across channels, the messaging policy every journey and campaign send goes through,
+and the message templates they send."""

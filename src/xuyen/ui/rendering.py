@@ -56,6 +56,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/pricing", i18n.N_("Prices"), Role.manager),
     NavItem("/loyalty/settings", i18n.N_("Loyalty"), Role.manager),
     NavItem("/settings/fields", i18n.N_("Custom fields"), Role.manager),
+    NavItem("/settings/messaging-policy", i18n.N_("Messaging policy"), Role.manager),
     NavItem("/stores", i18n.N_("Stores"), Role.agent),
     NavItem("/sources", i18n.N_("Sources"), Role.agent),
     NavItem("/customers/imports", i18n.N_("Customer imports"), Role.manager),

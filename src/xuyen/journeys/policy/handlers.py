@@ -1,0 +1,35 @@
+"""The messaging policy's reactions: a customer writing on a channel after a message sent them there counts as a
+reply, so the channels they answer on rank first; an erased customer's counts are forgotten."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from xuyen.errors import NotFound
+from xuyen.inbox.service import get_conversation
+from xuyen.journeys.policy.service import count_reply, forget_customers
+from xuyen.journeys.policy.settings import CHANNELS
+from xuyen.outbox import DomainEvent, on_event
+
+
+@on_event("inbox.message.added", name="messaging_policy.count_replies")
+def count_replies(session: Session, event: DomainEvent) -> None:
+    """An inbound message on a channel the policy sends on counts as a reply to the last message sent there."""
+    payload = event.payload
+    if payload.get("direction") != "inbound" or payload.get("channel_kind") not in CHANNELS:
+        return
+    try:
+        conversation = get_conversation(session, conversation_id=int(payload["conversation_id"]))
+    except NotFound:  # erased since
+        return
+    count_reply(session, profile_id=conversation.profile_id, channel=str(payload["channel_kind"]),
+                at=datetime.fromisoformat(str(payload["sent_at"])))
+
+
+@on_event("customer.erased", name="messaging_policy.forget_erased")
+def forget_erased(session: Session, event: DomainEvent) -> None:
+    """An erased person's sends and engagement counters go; a suppression of them stays, so they are never
+    written to again."""
+    forget_customers(session, profile_ids=[int(item) for item in event.payload["profile_ids"]])
