@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
@@ -63,7 +64,7 @@ def _group(session: Session, group: Group, *, now: datetime, path: str) -> Colum
 def _condition(session: Session, condition: Condition, *, now: datetime, path: str) -> ColumnElement[bool]:
     match condition:
         case TraitCondition():
-            return _json_compare(CustomerProfile.traits[condition.trait], condition.op, condition.value)
+            return _json_compare(CustomerProfile.traits[(condition.trait, "value")], condition.op, condition.value)
         case ComputedCondition():
             return _computed(condition)
         case ConsentCondition():
@@ -94,10 +95,12 @@ def _owner(profile: Any) -> Any:
     return func.coalesce(profile.merged_into_id, profile.id)
 
 
+_OPERATORS = {"eq": operator.eq, "ne": operator.ne, "gt": operator.gt, "gte": operator.ge, "lt": operator.lt,
+              "lte": operator.le}
+
+
 def _compare(left: Any, op: str, value: Any) -> ColumnElement[bool]:
-    operators = {"eq": left == value, "ne": left != value, "gt": left > value, "gte": left >= value,
-                 "lt": left < value, "lte": left <= value}
-    return operators[op]
+    return _OPERATORS[op](left, value)  # type: ignore[no-any-return]
 
 
 def _zero_meets(op: str, value: float) -> bool:
@@ -114,8 +117,9 @@ def _json_compare(element: Any, op: str, value: Any) -> ColumnElement[bool]:
     if op == "missing":
         return element.as_string().is_(None)
     if isinstance(value, bool):
-        typed = element.as_boolean()
-    elif isinstance(value, int | float):
+        truth = element.as_boolean() if value else not_(element.as_boolean())
+        return and_(element.as_string().is_not(None), truth if op == "eq" else not_(truth))
+    if isinstance(value, int | float):
         typed = element.as_float()
     else:
         typed = element.as_string()

@@ -47,6 +47,8 @@ class TraitCondition(_Rule):
             raise ValueError(f"'{self.op}' needs a value")
         elif self.op in ("gt", "gte", "lt", "lte") and not _is_number(self.value):
             raise ValueError(f"'{self.op}' compares numbers; {self.value!r} is not a number")
+        elif isinstance(self.value, bool) and self.op not in ("eq", "ne"):
+            raise ValueError("true or false takes 'eq' or 'ne'")
         return self
 
 
