@@ -41,7 +41,7 @@ COUNTED_STATUSES = (OrderStatus.placed, OrderStatus.fulfilling, OrderStatus.read
 
 
 def members_query(session: Session, *, rule: Group, now: datetime,
-                  profile_ids: Collection[int] | None = None) -> Select[tuple[int]]:
+                  profile_ids: Collection[int] | None = None) -> Select[Any]:
     """The ids of the surviving customers who meet ``rule`` at ``now`` (only among ``profile_ids`` when given)."""
     query = (select(PROFILE).join(Profile, Profile.id == PROFILE)
              .where(Profile.merged_into_id.is_(None), _group(session, rule, now=now, path="")))
@@ -100,13 +100,13 @@ _OPERATORS = {"eq": operator.eq, "ne": operator.ne, "gt": operator.gt, "gte": op
 
 
 def _compare(left: Any, op: str, value: Any) -> ColumnElement[bool]:
-    return _OPERATORS[op](left, value)  # type: ignore[no-any-return]
+    return _OPERATORS[op](left, value)
 
 
 def _zero_meets(op: str, value: float) -> bool:
     """Whether a customer with nothing (a count or sum of 0) meets the comparison."""
-    return bool({"eq": value == 0, "ne": value != 0, "gt": 0 > value, "gte": 0 >= value, "lt": 0 < value,
-                 "lte": 0 <= value}[op])
+    return bool({"eq": value == 0, "ne": value != 0, "gt": value < 0, "gte": value <= 0, "lt": value > 0,
+                 "lte": value >= 0}[op])
 
 
 def _json_compare(element: Any, op: str, value: Any) -> ColumnElement[bool]:
@@ -119,10 +119,7 @@ def _json_compare(element: Any, op: str, value: Any) -> ColumnElement[bool]:
     if isinstance(value, bool):
         truth = element.as_boolean() if value else not_(element.as_boolean())
         return and_(element.as_string().is_not(None), truth if op == "eq" else not_(truth))
-    if isinstance(value, int | float):
-        typed = element.as_float()
-    else:
-        typed = element.as_string()
+    typed = element.as_float() if isinstance(value, int | float) else element.as_string()
     return and_(element.as_string().is_not(None), _compare(typed, op, value))
 
 
@@ -147,7 +144,7 @@ def _events(name: str, where: dict[str, Any], *, since: datetime) -> Select[tupl
 
 def _counted_orders(*, since: datetime | None) -> Any:
     placed = func.coalesce(Order.placed_at, Order.created_at)
-    conditions = [Order.status.in_(COUNTED_STATUSES)]
+    conditions: list[ColumnElement[bool]] = [Order.status.in_(COUNTED_STATUSES)]
     if since is not None:
         conditions.append(placed >= since)
     return and_(*conditions)

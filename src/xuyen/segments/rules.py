@@ -225,6 +225,7 @@ def _group(raw: Any, *, path: str, depth: int, problems: _Problems) -> Group | N
         if problems.count > MAX_CONDITIONS:
             problems.add(item_path, f"a rule holds at most {MAX_CONDITIONS} conditions")
             return None
+        found: Group | Condition | None
         if isinstance(item, dict) and len(item) == 1 and next(iter(item)) in ("all", "any"):
             found = _group(item, path=f"{item_path}.", depth=depth + 1, problems=problems)
         else:

@@ -137,7 +137,7 @@ def preview(session: Session, *, definition: Any, sample_size: int = SAMPLE_SIZE
     rule = _checked(session, definition)
     query = members_query(session, rule=rule, now=utcnow())
     count = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    ids = list(session.scalars(query.limit(sample_size)))
+    ids = [int(profile_id) for profile_id in session.scalars(query.limit(sample_size))]
     return Preview(count=count, sample=_customers(session, ids), text_vi=describe(rule, language="vi"),
                    text_en=describe(rule, language="en"))
 
@@ -214,7 +214,7 @@ def _refresh(session: Session, *, segment: Segment, now: datetime,
              profile_ids: Collection[int] | None = None) -> Change:
     """The members brought up to date (helper: no commit), for all customers or only ``profile_ids``."""
     query = members_query(session, rule=rule_of(segment), now=now, profile_ids=profile_ids)
-    wanted = set(session.scalars(query))
+    wanted = {int(profile_id) for profile_id in session.scalars(query)}
     held_query = select(SegmentMember.profile_id).where(SegmentMember.segment_id == segment.id)
     if profile_ids is not None:
         held_query = held_query.where(SegmentMember.profile_id.in_(sorted(profile_ids)))

@@ -24,7 +24,8 @@ _WORDS: dict[str, dict[str, str]] = {
     "vi": {
         "all": " VÀ ", "any": " HOẶC ", "eq": "là", "ne": "khác", "gt": "lớn hơn", "gte": "ít nhất", "lt": "nhỏ hơn",
         "lte": "nhiều nhất", "exists": "có giá trị", "missing": "chưa có giá trị",
-        "orders": "số đơn hàng", "events": "số sự kiện", "revenue": "tổng chi tiêu", "preferred_channel": "kênh ưa thích",
+        "orders": "số đơn hàng", "events": "số sự kiện", "revenue": "tổng chi tiêu",
+        "preferred_channel": "kênh ưa thích",
         "trait": "Thuộc tính “{key}” {op}{value}", "computed": "{what} {op} {value}",
         "consent": "Đồng ý nhận {purpose} qua {channel}",
         "did": "Đã {event} ít nhất {times} lần trong {days} ngày qua{where}",
@@ -63,8 +64,8 @@ _WORDS: dict[str, dict[str, str]] = {
 
 # Event names of the Segment e-commerce spec as a sentence says them.
 _EVENTS: dict[str, dict[str, str]] = {
-    "vi": {"Order Completed": "mua hàng", "Product Added": "thêm vào giỏ hàng", "Checkout Started": "bắt đầu thanh toán",
-           "Product Viewed": "xem sản phẩm", "Cart Viewed": "xem giỏ hàng"},
+    "vi": {"Order Completed": "mua hàng", "Product Added": "thêm vào giỏ hàng",
+           "Checkout Started": "bắt đầu thanh toán", "Product Viewed": "xem sản phẩm", "Cart Viewed": "xem giỏ hàng"},
     "en": {"Order Completed": "complete an order", "Product Added": "add to cart",
            "Checkout Started": "start checkout", "Product Viewed": "view a product", "Cart Viewed": "view the cart"},
 }
@@ -106,12 +107,11 @@ def _where(where: dict[str, Any], words: dict[str, str], language: str) -> str:
 def _condition(condition: Condition, words: dict[str, str], *, language: str) -> str:
     match condition:
         case TraitCondition():
-            value = "" if condition.value is None else f" {_number(condition.value, language)}"
-            return words["trait"].format(key=condition.trait, op=words[condition.op], value=value)
+            compared = "" if condition.value is None else f" {_number(condition.value, language)}"
+            return words["trait"].format(key=condition.trait, op=words[condition.op], value=compared)
         case ComputedCondition():
-            value = condition.value
-            shown = words["money"].format(amount=_number(value, language)) if condition.computed == "revenue" \
-                else _number(value, language)
+            number = _number(condition.value, language)
+            shown = words["money"].format(amount=number) if condition.computed == "revenue" else number
             return words["computed"].format(what=words[condition.computed].capitalize(), op=words[condition.op],
                                             value=shown)
         case ConsentCondition():
@@ -124,17 +124,16 @@ def _condition(condition: Condition, words: dict[str, str], *, language: str) ->
                                            where=_where(condition.where, words, language))
         case OrdersCondition():
             period = words["period"].format(days=condition.days) if condition.days else ""
-            value = _number(condition.value, language)
-            if condition.orders == "total":
-                value = words["money"].format(amount=value)
-            return words[f"orders_{condition.orders}"].format(period=period, op=words[condition.op], value=value)
+            amount = _number(condition.value, language)
+            shown = words["money"].format(amount=amount) if condition.orders == "total" else amount
+            return words[f"orders_{condition.orders}"].format(period=period, op=words[condition.op], value=shown)
         case BoughtCondition():
             item = condition.bought
-            key, value = next((key, value) for key, value in
+            key, named = next((key, named) for key, named in
                               (("sku", item.sku), ("product_id", item.product_id), ("category_id", item.category_id))
-                              if value is not None)
+                              if named is not None)
             period = words["period"].format(days=condition.days) if condition.days else ""
-            return words["bought"].format(item=words[key].format(value=value), period=period)
+            return words["bought"].format(item=words[key].format(value=named), period=period)
         case TierCondition():
             return words["tier"].format(tiers=words["or"].join(f"“{code}”" for code in condition.tier))
         case FieldCondition():
