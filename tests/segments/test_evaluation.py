@@ -23,6 +23,7 @@ from xuyen.identity.graph import merge
 from xuyen.loyalty.models import CustomerTier
 from xuyen.segments.compile import members_query
 from xuyen.segments.rules import parse_rule
+from xuyen.stores import service as stores
 
 
 def _members(session: Session, definition: dict[str, Any]) -> list[int]:
@@ -165,3 +166,19 @@ def test_an_absorbed_profile_is_never_a_member_and_its_history_counts_for_the_su
     assert ids == [people["minh"]]
     assert people["tuan"] not in _members(session, {"all": [{"trait": "city", "op": "missing"}]})
     assert session.scalar(select(Order.profile_id)) == people["tuan"]
+
+
+def test_near_a_store_by_the_customers_coordinates(session: Session, engine: Engine, people: dict[str, int]) -> None:
+    stores.add(session, code="HG", name="Xuyên Hàng Gai", province="Hà Nội", latitude=21.0333, longitude=105.8500)
+    stores.add(session, code="NOGPS", name="Kho", province="Hà Nội")
+    session.commit()
+    track(session, phone="0912000001", traits={"latitude": 21.0288, "longitude": 105.8525})  # Hồ Gươm, 0.6 km
+    track(session, phone="0912000002", traits={"latitude": 21.0362, "longitude": 105.7906})  # Cầu Giấy, 6.2 km
+    run_worker(session, engine)
+    near = {"all": [{"near_store": "hg", "km": 3}]}  # codes are read as the stores keep them, upper-case
+    assert _names(people, _members(session, near)) == {"lan"}
+    assert _names(people, _members(session, {"all": [{"near_store": "HG", "km": 7}]})) == {"lan", "minh"}
+    for code, message in (("NOGPS", "has no coordinates"), ("XX", "there is no store")):
+        with pytest.raises(ValidationFailed) as caught:
+            _members(session, {"all": [{"near_store": code, "km": 3}]})
+        assert message in caught.value.details["errors"]["all[0].near_store"]

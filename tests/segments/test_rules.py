@@ -64,3 +64,16 @@ def test_an_old_province_is_read_out_with_the_one_it_is_part_of_now() -> None:
     rule = parse_rule({"all": [{"province": "Bình Dương"}]})
     assert describe(rule) == "Ở Tỉnh Bình Dương (nay thuộc Thành phố Hồ Chí Minh)"
     assert describe(rule, language="en") == "In Tỉnh Bình Dương (now part of Thành phố Hồ Chí Minh)"
+
+
+def test_the_text_of_the_other_conditions() -> None:
+    rule = parse_rule({"any": [
+        {"near_store": "HG", "km": 3}, {"trait": "vip", "op": "eq", "value": True},
+        {"computed": "revenue", "op": "gte", "value": 10000000}, {"consent": {"channel": "zalo", "purpose": "marketing"}},
+        {"did_not": "Order Completed", "days": 30, "where": {"channel": "web"}}, {"bought": {"sku": "AO-01"}},
+        {"orders": "count", "op": "lt", "value": 1}, {"field": "size", "op": "any_of", "value": ["m", "l"]}]})
+    assert describe(rule) == (
+        "Cách cửa hàng HG không quá 3 km HOẶC Thuộc tính “vip” là đúng HOẶC Tổng chi tiêu ít nhất 10.000.000 ₫ HOẶC "
+        "Đồng ý nhận marketing qua zalo HOẶC Không mua hàng trong 30 ngày qua (với channel = “web”) HOẶC "
+        "Đã mua mã SKU AO-01 HOẶC Số đơn hàng nhỏ hơn 1 HOẶC Trường “size” là một trong m, l")
+    assert describe(rule, language="en").startswith("Within 3 km of the store HG OR Trait “vip” is true OR ")

@@ -155,14 +155,22 @@ class ProvinceCondition(_Rule):
     province: str = Field(min_length=2, max_length=100)
 
 
+class NearStoreCondition(_Rule):
+    """Within ``km`` of a store (by its code), by the customer's ``latitude`` and ``longitude`` traits."""
+
+    near_store: str = Field(min_length=1, max_length=32)
+    km: float = Field(gt=0, le=100)
+
+
 Condition = (TraitCondition | ComputedCondition | ConsentCondition | DidCondition | DidNotCondition
-             | OrdersCondition | BoughtCondition | TierCondition | FieldCondition | ProvinceCondition)
+             | OrdersCondition | BoughtCondition | TierCondition | FieldCondition | ProvinceCondition
+             | NearStoreCondition)
 
 # The key that names each kind of condition.
 KINDS: dict[str, type[_Rule]] = {
     "trait": TraitCondition, "computed": ComputedCondition, "consent": ConsentCondition, "did": DidCondition,
     "did_not": DidNotCondition, "orders": OrdersCondition, "bought": BoughtCondition, "tier": TierCondition,
-    "field": FieldCondition, "province": ProvinceCondition,
+    "field": FieldCondition, "province": ProvinceCondition, "near_store": NearStoreCondition,
 }
 
 

@@ -14,6 +14,7 @@ from xuyen.segments.rules import (
     DidNotCondition,
     FieldCondition,
     Group,
+    NearStoreCondition,
     OrdersCondition,
     ProvinceCondition,
     TierCondition,
@@ -39,7 +40,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "field": "Trường “{key}” {op} {value}", "equals": "là", "contains": "chứa", "between": "trong khoảng",
         "any_of": "là một trong", "is_set": "đã điền",
         "province": "Ở {name}", "old_province": "Ở {old} (nay thuộc {name})",
-        "money": "{amount} ₫",
+        "money": "{amount} ₫", "near_store": "Cách cửa hàng {store} không quá {km} km",
     },
     "en": {
         "all": " AND ", "any": " OR ", "eq": "is", "ne": "is not", "gt": "more than", "gte": "at least",
@@ -58,7 +59,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "field": "Field “{key}” {op} {value}", "equals": "is", "contains": "contains", "between": "between",
         "any_of": "is one of", "is_set": "is set",
         "province": "In {name}", "old_province": "In {old} (now part of {name})",
-        "money": "{amount} ₫",
+        "money": "{amount} ₫", "near_store": "Within {km} km of the store {store}",
     },
 }
 
@@ -84,7 +85,10 @@ def _group(group: Group, words: dict[str, str], *, top: bool, language: str) -> 
 
 
 def _number(value: Any, language: str) -> str:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool):
+        return {("vi", True): "đúng", ("vi", False): "sai", ("en", True): "true", ("en", False): "false"}[
+            ("en" if language == "en" else "vi", value)]
+    if not isinstance(value, int | float):
         return f"“{value}”"
     if isinstance(value, float) and not value.is_integer():
         text = f"{value:,.2f}".rstrip("0")
@@ -142,6 +146,8 @@ def _condition(condition: Condition, words: dict[str, str], *, language: str) ->
             return words["field"].format(key=condition.field, op=words[condition.op], value=shown)
         case ProvinceCondition():
             return _province(condition.province, words)
+        case NearStoreCondition():
+            return words["near_store"].format(store=condition.near_store, km=_number(condition.km, language))
     raise AssertionError(f"no text for {condition!r}")
 
 
