@@ -69,7 +69,8 @@ def test_an_old_province_is_read_out_with_the_one_it_is_part_of_now() -> None:
 def test_the_text_of_the_other_conditions() -> None:
     rule = parse_rule({"any": [
         {"near_store": "HG", "km": 3}, {"trait": "vip", "op": "eq", "value": True},
-        {"computed": "revenue", "op": "gte", "value": 10000000}, {"consent": {"channel": "zalo", "purpose": "marketing"}},
+        {"computed": "revenue", "op": "gte", "value": 10000000},
+        {"consent": {"channel": "zalo", "purpose": "marketing"}},
         {"did_not": "Order Completed", "days": 30, "where": {"channel": "web"}}, {"bought": {"sku": "AO-01"}},
         {"orders": "count", "op": "lt", "value": 1}, {"field": "size", "op": "any_of", "value": ["m", "l"]}]})
     assert describe(rule) == (

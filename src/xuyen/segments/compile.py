@@ -19,7 +19,6 @@ from xuyen.fields.filters import Condition as FieldFilter
 from xuyen.fields.filters import condition_clause
 from xuyen.identity.models import Profile
 from xuyen.loyalty.models import CustomerTier
-from xuyen.stores.models import Store
 from xuyen.segments import geography
 from xuyen.segments.rules import (
     BoughtCondition,
@@ -36,6 +35,7 @@ from xuyen.segments.rules import (
     TierCondition,
     TraitCondition,
 )
+from xuyen.stores.models import Store
 
 PROFILE = CustomerProfile.profile_id
 # Orders that count as bought: placed and not cancelled.
