@@ -80,6 +80,13 @@ def rule_of(segment: Segment) -> Group:
 
 def create_segment(session: Session, *, name: str, definition: Any, description: str = "", actor: str) -> Segment:
     """Save a new segment and compute its members (each one an entry)."""
+    segment = add_segment(session, name=name, definition=definition, description=description, actor=actor)
+    session.commit()
+    return segment
+
+
+def add_segment(session: Session, *, name: str, definition: Any, description: str = "", actor: str) -> Segment:
+    """``create_segment`` without the commit (helper: the caller commits)."""
     _checked(session, definition)
     now = utcnow()
     segment = Segment(name=_checked_name(name), description=description.strip(), definition=definition,
@@ -89,7 +96,6 @@ def create_segment(session: Session, *, name: str, definition: Any, description:
     audit(session, action="segment.created", actor=actor, subject_type="segment", subject_id=segment.id,
           detail={"name": segment.name})
     _refresh(session, segment=segment, now=now)
-    session.commit()
     return segment
 
 
