@@ -23,10 +23,10 @@ STEP = "phân khúc"
 APP = "Ứng dụng Lụa Mây"
 STORE = "HN01"
 SEGMENTS: tuple[tuple[str, str, dict[str, Any]], ...] = (
-    ("Khách VIP Hà Nội", "Khách ở Hà Nội đã chi từ 5 triệu đồng trong năm qua hoặc đang ở hạng Vàng trở lên.",
+    ("Khách VIP Hà Nội", "Khách ở Hà Nội đã chi từ 1,5 triệu đồng trong năm qua hoặc đang ở hạng Bạc trở lên.",
      {"all": [{"province": "Hà Nội"},
-              {"any": [{"orders": "total", "op": "gte", "value": 5_000_000, "days": 365},
-                       {"tier": ["gold", "diamond"]}]}]}),
+              {"any": [{"orders": "total", "op": "gte", "value": 1_500_000, "days": 365},
+                       {"tier": ["silver", "gold", "diamond"]}]}]}),
     ("Đã bỏ giỏ hàng 7 ngày qua", "Đã thêm sản phẩm vào giỏ nhưng chưa mua trong 7 ngày qua.",
      {"all": [{"did": "Product Added", "days": 7}, {"did_not": "Order Completed", "days": 7}]}),
     ("Khách gần cửa hàng Hàng Gai 3 km", "Theo vị trí khách chia sẻ trên ứng dụng.",
