@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 
 from tests.segments.conftest import outbox, run_worker, track
 from xuyen.clock import utcnow
+from xuyen.fields import service as fields
+from xuyen.fields.customers import set_customer_values
 from xuyen.identity.graph import merge
 from xuyen.jobs import handler_for, periodic_specs
 from xuyen.segments import service
@@ -87,3 +89,20 @@ def test_the_hourly_refresh_is_registered_and_refreshes_every_segment(session: S
     spec.func(session, {})
     assert _member_ids(session, segment.id) == [lan]
     assert session.get(Segment, segment.id).refreshed_at is not None  # type: ignore[union-attr]
+
+
+def test_a_custom_field_change_moves_the_customer_at_once(session: Session, engine: Engine) -> None:
+    lan = track(session, phone="0912000001", event="Page Viewed")
+    run_worker(session, engine)
+    fields.define_field(session, entity="customer", label_vi="Size áo", key="size", kind="choice",
+                        options=[fields.OptionSpec("s", "S"), fields.OptionSpec("m", "M")], actor="user:1")
+    segment = service.create_segment(session, name="Size M", actor="user:1",
+                                     definition={"all": [{"field": "size", "op": "equals", "value": "m"}]})
+    assert _member_ids(session, segment.id) == []
+    set_customer_values(session, profile_id=lan, values={"size": "m"}, form=False, actor="user:1")
+    run_worker(session, engine)
+    assert _member_ids(session, segment.id) == [lan]
+    set_customer_values(session, profile_id=lan, values={"size": "s"}, form=False, actor="user:1")
+    run_worker(session, engine)
+    assert _member_ids(session, segment.id) == []
+    assert outbox(session) == [("segment.entered", segment.id, lan), ("segment.exited", segment.id, lan)]
