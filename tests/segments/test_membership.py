@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from tests.segments.conftest import outbox, run_worker, track
 from xuyen.clock import utcnow
+from xuyen.events.models import Event
 from xuyen.fields import service as fields
 from xuyen.fields.customers import set_customer_values
 from xuyen.identity.graph import merge
@@ -35,6 +36,10 @@ def test_saving_computes_members_and_announces_each_entry(session: Session, engi
     assert _member_ids(session, segment.id) == [lan]
     assert session.get(Segment, segment.id).member_count == 1  # type: ignore[union-attr]
     assert outbox(session) == [("segment.entered", segment.id, lan)]
+    [logged] = session.scalars(select(Event).where(Event.event == "Segment Entered")).all()
+    assert (logged.profile_id, logged.properties) == (lan, {"segment_id": segment.id,
+                                                            "segment_name": "Đã bỏ giỏ hàng 7 ngày qua"})
+    run_worker(session, engine)  # its own track event moves no one
     # A refresh that finds nothing new writes nothing.
     assert service.refresh_segment(session, segment_id=segment.id) == service.Change(entered=[], exited=[])
     assert len(outbox(session)) == 1
@@ -75,6 +80,9 @@ def test_a_merged_away_profile_leaves_and_the_survivor_takes_its_history(session
     run_worker(session, engine)
     assert _member_ids(session, segment.id) == [lan_again]
     assert outbox(session)[1:] == [("segment.entered", segment.id, lan_again), ("segment.exited", segment.id, lan)]
+    logged = session.execute(select(Event.event, Event.profile_id).where(Event.event.like("Segment %"))
+                             .order_by(Event.id)).all()
+    assert logged[-1] == ("Segment Entered", lan_again)  # the absorbed profile's exit is in the outbox only
 
 
 def test_the_hourly_refresh_is_registered_and_refreshes_every_segment(session: Session, engine: Engine) -> None:

@@ -19,10 +19,12 @@ REFRESH_EVERY = timedelta(hours=1)
 @on_events("events.stored", "events.reassigned", "loyalty.tier_changed", "field.values_changed",
            name="segments.evaluate_after_changes")
 def evaluate_after_changes(session: Session, events: list[DomainEvent]) -> None:
-    """Evaluate again only the customers these events name."""
+    """Evaluate again only the customers these events name (not for the entries and exits segments recorded)."""
+    own = service.source_id(session)
     profile_ids: set[int] = set()
     for event in events:
-        profile_ids.update(_named_profiles(event))
+        if not (event.topic == "events.stored" and own is not None and event.aggregate_id == str(own)):
+            profile_ids.update(_named_profiles(event))
     service.refresh_profiles(session, profile_ids=profile_ids)
 
 

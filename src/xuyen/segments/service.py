@@ -17,6 +17,9 @@ from xuyen.audit import record as audit
 from xuyen.clock import utcnow
 from xuyen.customers.models import CustomerProfile
 from xuyen.errors import Conflict, NotFound, ValidationFailed
+from xuyen.events.models import ChannelType, Source
+from xuyen.events.service import channel_call, identifier_of, internal_source_id, record_channel_calls
+from xuyen.identity.models import Profile
 from xuyen.outbox import emit
 from xuyen.segments.compile import members_query
 from xuyen.segments.models import Segment, SegmentMember
@@ -24,6 +27,8 @@ from xuyen.segments.rules import Group, parse_rule
 from xuyen.segments.text import describe
 
 ENTERED, EXITED = "segment.entered", "segment.exited"
+SOURCE_NAME = "Phân khúc"  # the event source segments record their track events through
+TRACKED = {ENTERED: "Segment Entered", EXITED: "Segment Exited"}
 SAMPLE_SIZE = 20
 MAX_EXPORT = 100_000
 
@@ -241,11 +246,31 @@ def _write(session: Session, *, segment: Segment, change: Change, now: datetime)
     session.add_all(SegmentMember(segment_id=segment.id, profile_id=profile_id, entered_at=now)
                     for profile_id in change.entered)
     session.flush()
+    calls = []
+    absorbed = set(session.scalars(select(Profile.id).where(Profile.id.in_(change.exited),
+                                                           Profile.merged_into_id.is_not(None)))) \
+        if change.exited else set()
     for topic, ids in ((ENTERED, change.entered), (EXITED, change.exited)):
         for profile_id in ids:
             emit(session, topic=topic, aggregate_type="profile", aggregate_id=profile_id,
                  payload={"segment_id": segment.id, "segment_name": segment.name, "profile_id": profile_id,
                           "at": now.isoformat()})
+            # A merged-away profile's exit is in the outbox only: the event log would name its survivor.
+            identifier = None if profile_id in absorbed else identifier_of(session, profile_id=profile_id)
+            if identifier is not None:
+                calls.append(channel_call(
+                    event=TRACKED[topic], message_id=f"segment:{segment.id}:{topic}:{profile_id}:{now.isoformat()}",
+                    identifiers=[identifier], timestamp=now,
+                    properties={"segment_id": segment.id, "segment_name": segment.name}))
+    if calls:
+        source_id = internal_source_id(session, name=SOURCE_NAME, channel=ChannelType.api)
+        record_channel_calls(session, calls=[(source_id, call) for call in calls])
+
+
+def source_id(session: Session) -> int | None:
+    """The id of the source segments record through, when it exists."""
+    return session.scalar(select(Source.id).where(Source.name == SOURCE_NAME, Source.channel == ChannelType.api)
+                          .order_by(Source.id).limit(1))
 
 
 def _chunks(ids: list[int], size: int = 500) -> Iterable[list[int]]:
