@@ -36,7 +36,7 @@ def test_a_manager_keeps_segments_and_agents_read_them(session: Session, engine:
     created = manager.request("POST", "/segments", json={"name": "Đã bỏ giỏ hàng 7 ngày qua", "definition": CART})
     assert created.status_code == 201, created.text
     segment = created.json()
-    assert (segment["member_count"], segment["text_en"]) == (1, "Did add to cart at least 1 times in the last 7 days")
+    assert (segment["member_count"], segment["text_en"]) == (1, "Did add to cart at least once in the last 7 days")
     assert [item["name"] for item in agent.request("GET", "/segments").json()] == ["Đã bỏ giỏ hàng 7 ngày qua"]
     assert agent.request("GET", f"/segments/{segment['id']}").json()["member_count"] == 1
     members = agent.request("GET", f"/segments/{segment['id']}/members").json()

@@ -29,7 +29,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "preferred_channel": "kênh ưa thích",
         "trait": "Thuộc tính “{key}” {op}{value}", "computed": "{what} {op} {value}",
         "consent": "Đồng ý nhận {purpose} qua {channel}",
-        "did": "Đã {event} ít nhất {times} lần trong {days} ngày qua{where}",
+        "did": "Đã {event} {times} trong {days} ngày qua{where}",
         "did_not": "Không {event} trong {days} ngày qua{where}",
         "where": " (với {pairs})",
         "orders_count": "Số đơn hàng{period} {op} {value}", "orders_total": "Tổng chi tiêu{period} {op} {value}",
@@ -48,7 +48,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "orders": "orders", "events": "events", "revenue": "total spent", "preferred_channel": "preferred channel",
         "trait": "Trait “{key}” {op}{value}", "computed": "{what} {op} {value}",
         "consent": "Consents to {purpose} on {channel}",
-        "did": "Did {event} at least {times} times in the last {days} days{where}",
+        "did": "Did {event} {times} in the last {days} days{where}",
         "did_not": "Did not {event} in the last {days} days{where}",
         "where": " (with {pairs})",
         "orders_count": "Orders{period} {op} {value}", "orders_total": "Total spent{period} {op} {value}",
@@ -97,6 +97,12 @@ def _number(value: Any, language: str) -> str:
     return text.replace(",", ".") if language == "vi" else text
 
 
+def _times(count: int, language: str) -> str:
+    if language != "en":
+        return f"ít nhất {_number(count, language)} lần"
+    return "at least once" if count == 1 else f"at least {_number(count, language)} times"
+
+
 def _event(name: str, language: str) -> str:
     return _EVENTS["en" if language == "en" else "vi"].get(name, f"“{name}”")
 
@@ -121,7 +127,7 @@ def _condition(condition: Condition, words: dict[str, str], *, language: str) ->
         case ConsentCondition():
             return words["consent"].format(purpose=condition.consent.purpose, channel=condition.consent.channel)
         case DidCondition():
-            return words["did"].format(event=_event(condition.did, language), times=condition.times,
+            return words["did"].format(event=_event(condition.did, language), times=_times(condition.times, language),
                                        days=condition.days, where=_where(condition.where, words, language))
         case DidNotCondition():
             return words["did_not"].format(event=_event(condition.did_not, language), days=condition.days,
