@@ -33,6 +33,7 @@ DOMAINS: tuple[str, ...] = (
     "xuyen.sales.leads",
     "xuyen.sales.deals",
     "xuyen.sales.tasks",
+    "xuyen.segments",
     "xuyen.journeys.templates",
     "xuyen.journeys.policy",
     "xuyen.ui",

@@ -11,12 +11,14 @@ from xuyen.auth.models import User
 from xuyen.events.models import Source
 from xuyen.loyalty.tiers import SOURCE_NAME as LOYALTY_SOURCE
 from xuyen.sales.leads.capturing import SOURCE_NAME as LEADS_SOURCE
+from xuyen.segments.service import SOURCE_NAME as SEGMENTS_SOURCE
 from xuyen.stores.models import Store
 
 
 def is_sales_source(name: str) -> bool:
-    """Whether a source is one commerce, loyalty or the leads write through (made as the demo's data needs them)."""
-    return name.startswith("Bán hàng · ") or name in (LOYALTY_SOURCE, LEADS_SOURCE)
+    """Whether a source is one commerce, loyalty, the leads or segments write through (made as the demo's data needs
+    them)."""
+    return name.startswith("Bán hàng · ") or name in (LOYALTY_SOURCE, LEADS_SOURCE, SEGMENTS_SOURCE)
 
 
 def shop_source_count(session: Session) -> int:
