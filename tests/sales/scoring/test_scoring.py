@@ -110,6 +110,28 @@ def test_fit_rules_read_the_lead_its_traits_and_custom_fields(session: Session, 
                                                                   "Nhãn VIP"}
 
 
+def test_a_changed_custom_field_scores_the_lead_again_in_the_background(session: Session, engine: Engine) -> None:
+    fields.define_field(session, entity="lead", label_vi="Ngân sách", kind="number", key="budget", actor="user:1")
+    fields.define_field(session, entity="customer", label_vi="Hạng thẻ cũ", kind="text", key="old_card",
+                        actor="user:1")
+    add_rule(session, kind=RuleKind.fit, name="Ngân sách lớn", points=20, attribute="field.lead.budget",
+             op="between", value="10.000.000..")
+    add_rule(session, kind=RuleKind.fit, name="Có thẻ cũ", points=5, attribute="field.customer.old_card",
+             op="is_set", value="yes")
+    lead = capture(session, phone="0912000014")
+    run_worker(session, engine)
+    assert lead_of(session, lead.id).score == 0
+    fields.set_values(session, entity="lead", entity_id=lead.id, values={"budget": "15.000.000"}, form=True,
+                      actor="user:1")
+    run_worker(session, engine)
+    assert lead_of(session, lead.id).score == 20
+    fields.set_values(session, entity="customer", entity_id=lead.profile_id, values={"old_card": "Vàng"},
+                      form=True, actor="user:1")
+    run_worker(session, engine)
+    assert lead_of(session, lead.id).score == 25
+    assert [change["reason"] for change in score_events(session)][-2:] == ["fields", "fields"]
+
+
 def test_behaviour_points_halve_every_half_life_and_rescoring_is_idempotent(session: Session,
                                                                               engine: Engine) -> None:
     add_rule(session, kind=RuleKind.behaviour, name="Để lại thông tin", points=40, event="Lead Captured")

@@ -1,15 +1,19 @@
-"""Scoring in the background: leads scored again when their customer's events arrive or profiles merge, after
-the rules change, and every few hours as their behaviour points decay."""
+"""Scoring in the background: leads scored again when their customer's events arrive, custom field values change
+or profiles merge, after the rules change, and every few hours as their behaviour points decay."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from xuyen.fields.service import VALUES_CHANGED
 from xuyen.jobs import job, periodic
 from xuyen.outbox import DomainEvent, on_event, on_events
+from xuyen.sales.custom_fields import LEAD
+from xuyen.sales.leads.models import Lead
 from xuyen.sales.scoring import service
 from xuyen.sales.scoring.rules import RESCORE_ALL_JOB, list_rules
 
@@ -29,6 +33,19 @@ def score_after_events(session: Session, events: list[DomainEvent]) -> None:
                    for profile_id in event.payload.get("profile_ids", [])}
     if profile_ids:
         service.score_profiles(session, profile_ids=profile_ids, reason="activity")
+
+
+@on_events(VALUES_CHANGED, name="sales.scoring.score_after_field_changes")
+def score_after_field_changes(session: Session, events: list[DomainEvent]) -> None:
+    """Custom field values of customers or leads changed: score their leads again (fit rules may read them)."""
+    if not list_rules(session, active_only=True):
+        return
+    customers = {int(event.payload["entity_id"]) for event in events if event.payload.get("entity") == "customer"}
+    leads = {int(event.payload["entity_id"]) for event in events if event.payload.get("entity") == LEAD}
+    if leads:
+        customers.update(session.scalars(select(Lead.profile_id).where(Lead.id.in_(sorted(leads)))))
+    if customers:
+        service.score_profiles(session, profile_ids=customers, reason="fields")
 
 
 @on_event("profile.merged", name="sales.scoring.score_after_merge")
