@@ -94,3 +94,22 @@ def test_the_timeline_shows_only_the_deals_the_viewer_may_see(session: Session,
     answer = browser_for(agent).request("GET", f"/customers/{profile}/timeline", params={"limit": 50})
     assert answer.status_code == 200, answer.text
     assert [item["title"] for item in answer.json()["items"] if item["kind"] == "deal"] == ["Hà Nội · Mới"]
+
+
+def test_the_timeline_shows_the_leads_captures_only_to_those_who_may_see_the_lead(session: Session) -> None:
+    hanoi, saigon = make_store(session), make_store(session)
+    lead = leads.capture(session, source="form", phone="0904000014", name="Hạnh", store_id=hanoi.id).lead
+    here = make_user(session, role=Role.agent, store=hanoi)
+    elsewhere = make_user(session, role=Role.agent, store=saigon)
+    owner = make_user(session, role=Role.owner)
+
+    def lead_items(user: User | None) -> list[str]:
+        viewer = principal_for_user(user) if user is not None else None
+        page = customers.customer_timeline(session, profile_id=lead.profile_id, cursor=None, limit=50,
+                                           viewer=viewer)
+        return [item.kind for item in page.items if item.kind == "lead"]
+
+    assert lead_items(here) == ["lead"]
+    assert lead_items(owner) == ["lead"]
+    assert lead_items(None) == ["lead"]  # the system's own reads see everything
+    assert lead_items(elsewhere) == []
