@@ -85,8 +85,9 @@ def test_loops_are_refused(manager: Browser) -> None:
 def test_agents_may_not_change_journeys_and_unknown_ids_are_404(session: Session, manager: Browser,
                                                                 agent: Browser) -> None:
     journey = manager.request("POST", "/journeys", json={"name": "Giỏ hàng", "definition": DEFINITION}).json()
-    for method, path in (("POST", "/journeys"), ("PUT", f"/journeys/{journey['id']}/draft"),
-                         ("POST", f"/journeys/{journey['id']}/publish"), ("POST", f"/journeys/{journey['id']}/archive")):
+    base = f"/journeys/{journey['id']}"
+    for method, path in (("POST", "/journeys"), ("PUT", f"{base}/draft"), ("POST", f"{base}/publish"),
+                         ("POST", f"{base}/archive")):
         assert_problem(agent.request(method, path, json={"name": "X", "definition": DEFINITION}), 403, "role_required")
     assert_problem(agent.request("GET", "/journeys/999999"), 404, "journey_not_found")
     assert_problem(manager.request("POST", f"/journeys/{journey['id']}/pause"), 409, "journey_not_live")
