@@ -101,3 +101,17 @@ def test_an_oversized_definition_is_refused(manager: Browser) -> None:
                 layout={f"n{i}": {"x": i, "y": i, "note": "y" * 500} for i in range(600)})
     answer = manager.request("POST", "/journeys", json={"name": "To", "definition": huge})
     assert answer.status_code in (413, 422), answer.text
+
+
+def test_a_customers_timeline_shows_the_journeys_they_entered(session: Session, engine: Engine, manager: Browser,
+                                                              agent: Browser) -> None:
+    journey = manager.request("POST", "/journeys", json={"name": "Nhắc giỏ hàng", "definition": DEFINITION}).json()
+    manager.request("POST", f"/journeys/{journey['id']}/publish")
+    lan = customer(session)
+    track(session, event="Checkout Started")
+    run_worker(session, engine)
+    items = agent.request("GET", f"/customers/{lan}/timeline").json()["items"]
+    [entry] = [item for item in items if item["kind"] == "journey"]
+    assert entry["title"] == "Nhắc giỏ hàng" and entry["data"]["status"] == "active"
+    page = agent.client.get(f"/customers/{lan}")
+    assert "Vào hành trình Nhắc giỏ hàng" in page.text and f"/journeys/{journey['id']}" in page.text
