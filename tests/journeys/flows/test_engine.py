@@ -29,7 +29,7 @@ from xuyen.inbox.models import Channel, Conversation, ConversationStatus, Messag
 from xuyen.journeys.flows import engine as journey_engine
 from xuyen.journeys.flows import service
 from xuyen.journeys.flows.models import Enrolment, EnrolmentStatus, JourneySend, JourneyStep
-from xuyen.journeys.flows.results import journey_results, node_stats
+from xuyen.journeys.flows.results import channel_stats, journey_results, node_stats
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 
@@ -67,6 +67,7 @@ def test_a_customer_enters_on_the_event_gets_one_email_and_completes(session: Se
     assert conversation.status == ConversationStatus.resolved  # marketing does not crowd the agents' queue
     stats = node_stats(session, journey_id=journey.id)
     assert stats["a"]["entered"] == 1 and stats["a"]["sent"] == 1 and stats["b"]["entered"] == 1
+    assert channel_stats(session, journey_id=journey.id)["email"]["sent"] == 1
 
 
 def test_the_same_event_twice_enters_once_under_the_once_policy(session: Session, engine: Engine) -> None:

@@ -106,10 +106,12 @@ def get_version(journey_id: JourneyId, number: Number, session: Db, _caller: Sta
     return VersionOut.of(service.get_version(session, journey_id=journey_id, number=number))
 
 
-@router.get("/journeys/{journey_id}/results", summary="Results as a whole and per step, with the holdout's lift")
+@router.get("/journeys/{journey_id}/results",
+            summary="Results as a whole, per step and per channel, with the holdout's lift")
 def get_results(journey_id: JourneyId, session: Db, _caller: Staff) -> StatsOut:
     return StatsOut(results=ResultsOut.of(results.journey_results(session, journey_id=journey_id)),
-                    nodes=results.node_stats(session, journey_id=journey_id))
+                    nodes=results.node_stats(session, journey_id=journey_id),
+                    channels=results.channel_stats(session, journey_id=journey_id))
 
 
 @router.get("/journeys/{journey_id}/enrolments", summary="A page of the journey's enrolments")

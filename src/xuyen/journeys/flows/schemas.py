@@ -97,6 +97,7 @@ class VersionOut(BaseModel):
 class StatsOut(BaseModel):
     results: ResultsOut
     nodes: dict[str, dict[str, int]]
+    channels: dict[str, dict[str, int]]
 
 
 class StepOut(BaseModel):
