@@ -256,3 +256,16 @@ def test_archiving_ends_every_enrolment_inside(session: Session, engine: Engine)
     assert (row.status, row.exit_reason) == (EnrolmentStatus.exited, "archived")
     consent(session, row.profile_id, "email")
 
+
+
+def test_an_erased_customer_leaves_every_journey_and_its_data_goes(session: Session, engine: Engine) -> None:
+    from xuyen.customers.privacy import erase_person
+
+    lan = customer(session)
+    journey = live(session, flow(CART, {"a": {"type": "delay", "for": {"days": 1}, "next": None}}))
+    track(session, event="Checkout Started", properties={"total": 990000, "email": "lan@example.vn"})
+    run_worker(session, engine)
+    erase_person(session, profile_id=lan, actor=ACTOR, reason="Khách yêu cầu xoá dữ liệu")
+    run_worker(session, engine)
+    [row] = _enrolments(session, journey.id)
+    assert (row.status, row.exit_reason, row.context) == (EnrolmentStatus.exited, "erased", {})
