@@ -269,3 +269,17 @@ def test_an_erased_customer_leaves_every_journey_and_its_data_goes(session: Sess
     run_worker(session, engine)
     [row] = _enrolments(session, journey.id)
     assert (row.status, row.exit_reason, row.context) == (EnrolmentStatus.exited, "erased", {})
+
+
+def test_the_event_that_made_a_customer_enter_is_not_their_conversion(session: Session, engine: Engine) -> None:
+    customer(session)
+    journey = live(session, flow({"type": "event", "event": "Order Completed"},
+                                 {"a": {"type": "delay", "for": {"days": 3}, "next": None}}))
+    track(session, event="Order Completed", properties={"revenue": 700000})
+    run_worker(session, engine)
+    [row] = _enrolments(session, journey.id)
+    assert (row.status, row.converted_at) == (EnrolmentStatus.active, None)
+    track(session, event="Order Completed", properties={"revenue": 250000})
+    run_worker(session, engine)
+    [row] = _enrolments(session, journey.id)
+    assert row.converted_at is not None and row.revenue == 250000
