@@ -19,8 +19,17 @@ from tests.channels.test_email import SmtpServer, run_smtp
 from tests.inbox.outreach_support import connect, events
 from tests.journeys.policy.conftest import customer
 from xuyen.channels.base import Capabilities
+from xuyen.config import get_settings
 from xuyen.inbox.beacons import PIXEL
-from xuyen.inbox.engagement import ENGAGED, MAX_LINKS, click_token, open_token, tracked_html
+from xuyen.inbox.engagement import (
+    ENGAGED,
+    MAX_LINKS,
+    click_token,
+    open_token,
+    read_click_token,
+    read_open_token,
+    tracked_html,
+)
 from xuyen.inbox.models import Message, MessageTracking
 from xuyen.inbox.outreach import queue_outreach
 from xuyen.inbox.threads import erase_messages_of
@@ -193,3 +202,18 @@ def test_a_message_with_very_many_links_tracks_the_first_ones() -> None:
     rewritten, links = tracked_html(html, message_id=7)
     assert len(links) == MAX_LINKS and f"https://shop.vn/p/{MAX_LINKS + 4}" in rewritten
     assert rewritten.endswith("</body>")
+
+
+def test_tokens_survive_a_secret_key_change_while_the_old_key_is_listed(monkeypatch: pytest.MonkeyPatch) -> None:
+    old, new = "an-old-secret-key-of-at-least-32-characters", "a-new-secret-key-of-at-least-32-characters!"
+    monkeypatch.setenv("XUYEN_SECRET_KEY", old)
+    get_settings.cache_clear()
+    click, pixel = click_token(81, 1), open_token(81)
+    monkeypatch.setenv("XUYEN_SECRET_KEY", new)
+    get_settings.cache_clear()
+    assert read_click_token(click) is None and read_open_token(pixel) is None
+    monkeypatch.setenv("XUYEN_PREVIOUS_SECRET_KEYS", old)
+    get_settings.cache_clear()
+    assert read_click_token(click) == (81, 1) and read_open_token(pixel) == 81
+    assert click_token(81, 1) != click  # new links are signed with the new key
+    get_settings.cache_clear()
