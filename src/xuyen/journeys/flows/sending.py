@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from xuyen.db import is_postgres
-from xuyen.errors import Conflict, NotFound
+from xuyen.errors import Conflict, NotFound, XuyenError
 from xuyen.inbox.outreach import queue_outreach
 from xuyen.journeys.flows.definition import Send
 from xuyen.journeys.flows.engine import Move, StepContext, definition_of
@@ -91,7 +91,7 @@ def _try_routes(session: Session, *, routes: tuple[Route, ...] | list[Route], te
         try:
             message_id = _queue(session, rendered=rendered, route=route, enrolment=enrolment, node=node,
                                 key=key if index == 0 else f"{key}.{index}")
-        except Conflict as exc:
+        except XuyenError as exc:  # no such channel connected, an address it cannot write to, …
             problems.append(f"{route.channel}: {exc}")
             continue
         return route, message_id, list(routes[index + 1:]), problems

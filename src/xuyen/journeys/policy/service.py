@@ -343,14 +343,19 @@ def count_reply(session: Session, *, profile_id: int, channel: str, at: datetime
     return True
 
 
-def record_engagement(session: Session, *, profile_id: int, channel: str, kind: str) -> None:
-    """Count that the customer opened, clicked or replied to a message on ``channel``, and commit."""
+def count_engagement(session: Session, *, profile_id: int, channel: str, kind: str) -> None:
+    """Count that the customer opened, clicked or replied to a message on ``channel`` (helper: no commit)."""
     if kind not in ENGAGEMENTS:
         raise ValidationFailed(f"Engagement is one of {', '.join(ENGAGEMENTS)}.", code="invalid_engagement")
     if channel not in CHANNELS:
         raise ValidationFailed(f"The channel is one of {', '.join(CHANNELS)}.", code="invalid_channel")
     root = require_customer(session, profile_id=profile_id)
     _bump(session, profile_id=root, channel=channel, counter=kind)
+
+
+def record_engagement(session: Session, *, profile_id: int, channel: str, kind: str) -> None:
+    """Count that the customer opened, clicked or replied to a message on ``channel``, and commit."""
+    count_engagement(session, profile_id=profile_id, channel=channel, kind=kind)
     session.commit()
 
 
