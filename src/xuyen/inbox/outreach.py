@@ -153,9 +153,12 @@ def _contact_point(session: Session, *, channel: Channel, profile_id: int, addre
 
 
 def _conversation(session: Session, *, profile_id: int) -> Conversation:
-    """The customer's conversation in progress, else a new one made resolved: outreach alone asks nothing of the
-    agents, and the customer's answer reopens it as any message does."""
-    found = current_conversation(session, profile_id=profile_id)
+    """The customer's conversation in progress, else their latest one (left resolved), else a new one made
+    resolved: outreach alone asks nothing of the agents, the customer keeps one thread however many messages the
+    shop starts, and their answer reopens it as any message does."""
+    found = current_conversation(session, profile_id=profile_id) or session.scalar(
+        select(Conversation).where(Conversation.profile_id == profile_id, Conversation.merged_into_id.is_(None))
+        .order_by(Conversation.last_message_at.desc(), Conversation.id.desc()).limit(1))
     if found is not None:
         return found
     now = utcnow()

@@ -59,7 +59,7 @@ def test_a_customer_enters_on_the_event_gets_one_email_and_completes(session: Se
     assert mail_in["Subject"] == "Lan ơi, giỏ hàng của bạn còn chờ"
     assert "1.250.000 ₫" in body_of(mail_in)
     [send] = session.scalars(select(JourneySend))
-    assert (send.channel, send.node) == ("email", "a")
+    assert (send.channel, send.node, send.status) == ("email", "a", "sent")
     message = session.get(Message, send.message_id)
     assert message is not None and message.meta["journey_id"] == journey.id and message.state == MessageState.sent
     conversation = session.get(Conversation, message.conversation_id)
