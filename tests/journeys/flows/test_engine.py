@@ -283,3 +283,31 @@ def test_the_event_that_made_a_customer_enter_is_not_their_conversion(session: S
     run_worker(session, engine)
     [row] = _enrolments(session, journey.id)
     assert row.converted_at is not None and row.revenue == 250000
+
+
+def test_a_send_the_provider_refuses_falls_back_to_the_next_channel(session: Session, engine: Engine,
+                                                                    smtp: SmtpServer, mailbox: Channel) -> None:
+    from tests.channels.sms_support import HOOK_SECRET, KEY, SECRET
+    from tests.fakes.server import serving
+    from tests.fakes.sms_gateway import ESMS_JSON_PATH, FakeSmsGateway
+    from xuyen.inbox import connections
+
+    lan = customer(session)
+    consent(session, lan, "sms", purpose="transactional")
+    gateway = FakeSmsGateway(api_key=KEY, api_secret=SECRET, webhook_secret=HOOK_SECRET,
+                             blocked_numbers={"84912345678", "+84912345678", "0912345678"})
+    mail = template(session, purpose="transactional")
+    with serving(gateway.app()) as url:
+        connections.add_channel(session, kind="sms", name="SMS thương hiệu", actor="test", settings={
+            "preset": "esms", "brand_name": "XUYEN", "send_url": url + ESMS_JSON_PATH},
+            secrets={"api_key": KEY, "api_secret": SECRET, "webhook_secret": HOOK_SECRET})
+        journey = live(session, flow(CART, {"a": {"type": "send", "template_id": mail, "purpose": "transactional",
+                                                  "next": None}}))
+        track(session, event="Checkout Started", properties={"total": 1250000})
+        run_worker(session, engine)
+    [send] = session.scalars(select(JourneySend))
+    assert (send.channel, send.attempt, send.status) == ("email", 2, "sent")
+    assert gateway.sent == [] and len(arrived_to(smtp, EMAIL_TO)) == 1
+    messages = list(session.scalars(select(Message).order_by(Message.id)))
+    assert [(m.state, m.meta["journey_id"]) for m in messages] == [(MessageState.failed, journey.id),
+                                                                   (MessageState.sent, journey.id)]
