@@ -47,6 +47,7 @@ class Replay:
         self.journeys = list(journeys)
         self.ids = [journey.id for journey in journeys]
         self.moments: list[Moment] = []
+        self._found: list[tuple[Journey, Any]] | None = None
 
     # What happens -----------------------------------------------------------------------------------------
 
@@ -69,8 +70,11 @@ class Replay:
         for profile_id, name, properties, timestamp, message_id in rows:
             happened = engine.Happened(profile_id=roots[profile_id], event=name, properties=dict(properties or {}),
                                        at=timestamp, message_id=message_id)
-            self.at(timestamp, lambda now, happened=happened: self._happen(happened))
+            self.at(timestamp, self._happening(happened))
         return len(rows)
+
+    def _happening(self, happened: engine.Happened) -> Callable[[datetime], None]:
+        return lambda now: self._happen(happened)
 
     def birthdays(self, mornings: Iterable[datetime]) -> None:
         """Each of these moments, enter the customers whose date trigger came due (the engine's own check)."""
@@ -112,7 +116,7 @@ class Replay:
                 return
             for enrolment_id, visit, wake in fresh:
                 seen.add((enrolment_id, visit))
-                self._chain(enrolment_id, visit, wake)
+                self._chain(enrolment_id, visit, wake or until)
 
     def _chain(self, enrolment_id: int, visit: int, now: datetime) -> None:
         """Run an enrolment's step, then the steps right after it, until it waits or leaves."""
@@ -140,9 +144,7 @@ class Replay:
 
     def _happen(self, happened: engine.Happened) -> None:
         """An event: enter the journeys it triggers, then let the engine react (goals, waits, conversions)."""
-        for journey in self.journeys:
-            version = engine.live_version(self.session, journey)
-            trigger = engine.definition_of(self.session, version_id=version.id).trigger if version else None
+        for journey, trigger in self._triggers():
             if isinstance(trigger, EventTrigger) and trigger.event == happened.event \
                     and all(happened.properties.get(key) == value for key, value in trigger.where.items()):
                 engine.enrol(self.session, journey=journey, profile_ids=[happened.profile_id], at=happened.at,
@@ -151,6 +153,15 @@ class Replay:
         engine.react(self.session, happenings=[happened])
         for enrolment_id, visit in self._ready(happened.profile_id):
             self._chain(enrolment_id, visit, happened.at)
+
+    def _triggers(self) -> list[tuple[Journey, Any]]:
+        if self._found is None:
+            self._found = []
+            for journey in self.journeys:
+                version = engine.live_version(self.session, journey)
+                if version is not None:
+                    self._found.append((journey, engine.definition_of(self.session, version_id=version.id).trigger))
+        return self._found
 
     def _enter_due(self, now: datetime) -> None:
         if dates.enter_due(self.session, now=now):
@@ -164,9 +175,10 @@ class Replay:
         again; the jobs of steps still due later stay queued."""
         visits = dict(self.session.execute(select(Enrolment.id, Enrolment.visit).where(
             Enrolment.journey_id.in_(self.ids), Enrolment.status == EnrolmentStatus.active)).all())
-        spent = [job_id for job_id, payload in self.session.execute(
-            select(Job.id, Job.payload).where(Job.name == engine.STEP_JOB, Job.status == JobStatus.queued))
-            if visits.get(int(payload["enrolment_id"])) != int(payload["visit"])]
+        jobs: Any = self.session.execute(select(Job.id, Job.payload).where(Job.name == engine.STEP_JOB,
+                                                                          Job.status == JobStatus.queued))
+        spent = [job_id for job_id, payload in jobs
+                 if visits.get(int(payload["enrolment_id"])) != int(payload["visit"])]
         for start in range(0, len(spent), 500):
             self.session.execute(update(Job).where(Job.id.in_(spent[start:start + 500]))
                                  .values(status=JobStatus.done).execution_options(synchronize_session=False))

@@ -13,11 +13,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from xuyen.clock import utcnow
 from xuyen.customers.models import CustomerProfile
-from xuyen.customers.service import refresh_customers
 from xuyen.demo.customers import channel_sources
 from xuyen.demo.journeys import VIETNAM
-from xuyen.demo.registry import DemoContext
+from xuyen.demo.registry import DemoContext, demo_step
 from xuyen.events.models import Event, EventType
 from xuyen.events.profiles import CONSENT_EVENT
 from xuyen.events.service import channel_call, record_channel_calls
@@ -32,22 +32,33 @@ SERVICE = "Service Completed"
 ALTERATION = "Sửa áo dài theo số đo"
 ALTERED_CATEGORY = "Áo dài"
 Call = tuple[int, Any]
+SIGN_UP_STEP = "đồng ý nhận tin và sinh nhật"
+
+
+@demo_step(SIGN_UP_STEP, order=45)
+def add_sign_up_details(session: Session, rng: random.Random, context: DemoContext) -> None:
+    """The consents and birthdays customers gave in the app, before their profiles are built (order 50)."""
+    people = [(index, person.phone) for index, person in enumerate(context.extra["khách hàng"]["people"])
+              if person.phone and person.family_of is None]
+    source_id, now = channel_sources(context)["app"].id, utcnow()
+    calls: list[Call] = []
+    counts = {"consents": _consents(rng, people, source_id, now, calls),
+              "birthdays": _birthdays(rng, people, source_id, now, calls)}
+    record_channel_calls(session, calls=calls)
+    context.extra[SIGN_UP_STEP] = counts
 
 
 def add_history(session: Session, rng: random.Random, context: DemoContext, *, now: datetime,
                 since: datetime) -> dict[str, int]:
-    """Consents, birthdays, shipping updates since ``since`` and store alterations since ``since``; how many."""
+    """The shipping updates and store alterations of the orders since ``since``; how many of each."""
     sources = channel_sources(context)
     people = _customers(session)
     calls: list[Call] = []
-    counts = {"consents": _consents(rng, people, sources["app"].id, now, calls),
-              "birthdays": _birthdays(rng, people, sources["app"].id, now, calls)}
     orders = _orders_since(session, since)
     phones = {profile_id: phone for profile_id, phone in people}
-    counts["shipping"] = _shipping(rng, orders, phones, sources["web"].id, now, calls)
-    counts["alterations"] = _alterations(rng, orders, phones, sources, now, calls)
-    touched = [profile_id for profile_id in record_channel_calls(session, calls=calls) if profile_id is not None]
-    refresh_customers(session, profile_ids=sorted(set(touched)))
+    counts = {"shipping": _shipping(rng, orders, phones, sources["web"].id, now, calls),
+              "alterations": _alterations(rng, orders, phones, sources, now, calls)}
+    record_channel_calls(session, calls=calls)
     return counts
 
 

@@ -30,6 +30,9 @@ SUGGEST_AFTER_PURCHASE: dict[str, Any] = {
                 "<p>Mong bạn đã ưng đơn hàng <b>{{ event.properties.order_id }}</b>. Nếu muốn phối thêm, "
                 "Lụa Mây gợi ý:</p>\n<ul>\n{% for p in picks[:3] %}<li>{{ p.name }} — {{ p.price|money }}</li>\n"
                 "{% endfor %}</ul>\n" + _SIGNATURE},
+    "sms": {"text": _NOT_BOUGHT + "Lua May goi y phoi cung don {{ event.properties.order_id }}: "
+                    "{% for p in picks[:2] %}{{ p.name }}{% if not loop.last %}, {% endif %}{% endfor %}. luamay.vn",
+            "strip_accents": True},
     "zalo_oa": {"text": _NOT_BOUGHT + "Chào {{ profile.first_name|default('bạn') }}! Phối cùng đơn "
                         "{{ event.properties.order_id }}, Lụa Mây gợi ý: "
                         "{% for p in picks[:3] %}{{ p.name }}{% if not loop.last %}, {% endif %}{% endfor %}."},
