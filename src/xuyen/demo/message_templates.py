@@ -49,6 +49,8 @@ POST_PURCHASE: dict[str, Any] = {
         {"name": "customer_name", "value": "{{ profile.name }}", "max_length": 30},
         {"name": "order_code", "value": "{{ event.properties.order_id }}", "max_length": 30},
         {"name": "amount", "value": "{{ event.properties.total|money }}", "max_length": 20}]},
+    "sms": {"text": "Lua May cam on ban da mua don {{ event.properties.order_id }}. Giat tay lua bang nuoc lanh, "
+                    "phoi noi thoang mat de lua ben mau.", "strip_accents": True},
     "zalo_oa": {"text": "Lụa Mây cảm ơn {{ profile.first_name|default('bạn') }} đã mua đơn "
                         "{{ event.properties.order_id }}! Bạn cần tư vấn cách bảo quản lụa, cứ nhắn cho shop nhé."},
 }

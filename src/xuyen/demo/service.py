@@ -25,7 +25,8 @@ STEP_MODULES: tuple[str, ...] = ("xuyen.demo.steps", "xuyen.demo.customers", "xu
                                  "xuyen.demo.pricing", "xuyen.demo.orders", "xuyen.demo.marketplaces",
                                  "xuyen.demo.fields", "xuyen.demo.tasks", "xuyen.demo.leads",
                                  "xuyen.demo.deals", "xuyen.demo.scoring", "xuyen.demo.message_templates",
-                                 "xuyen.demo.segments")
+                                 "xuyen.demo.segments", "xuyen.demo.ready_history",
+                                 "xuyen.demo.ready_journeys")
 
 # Tables that count as "the database has data"; the demo is only loaded when all are empty.
 COUNTED_TABLES: dict[str, type[Base]] = {"stores": Store, "sources": Source, "users": User, "events": Event,

@@ -25,6 +25,7 @@ from tests.journeys.flows.conftest import (
     time_passes,
     track,
 )
+from xuyen.clock import utcnow
 from xuyen.inbox.models import Channel, Conversation, ConversationStatus, Message, MessageState
 from xuyen.journeys.flows import engine as journey_engine
 from xuyen.journeys.flows import service
@@ -68,6 +69,16 @@ def test_a_customer_enters_on_the_event_gets_one_email_and_completes(session: Se
     stats = node_stats(session, journey_id=journey.id)
     assert stats["a"]["entered"] == 1 and stats["a"]["sent"] == 1 and stats["b"]["entered"] == 1
     assert channel_stats(session, journey_id=journey.id)["email"]["sent"] == 1
+
+
+def test_history_that_arrives_after_publication_enters_no_one(session: Session, engine: Engine) -> None:
+    customer(session)
+    journey = live(session, flow(CART, {"a": {"type": "delay", "for": {"hours": 1}, "next": None}}))
+    track(session, event="Checkout Started", at=utcnow() - timedelta(days=30))  # an import of last month
+    track(session, event="Checkout Started", at=utcnow() - timedelta(minutes=20))  # a client sending late
+    run_worker(session, engine)
+    [enrolment] = _enrolments(session, journey.id)
+    assert enrolment.entered_at > utcnow() - timedelta(hours=1)
 
 
 def test_the_same_event_twice_enters_once_under_the_once_policy(session: Session, engine: Engine) -> None:

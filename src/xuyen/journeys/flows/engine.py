@@ -37,6 +37,10 @@ from xuyen.journeys.flows.models import (
 
 STEP_JOB = "journeys.step"
 ENROL_CHUNK = 500
+# An event enters a journey only when it happened after the journey's live version was published, less this
+# grace for clients that send a little late: history imported or caught up later must not enter customers into a
+# journey that did not exist when they acted (last quarter's orders would all get a "thank you" today).
+LATE_EVENT_GRACE = timedelta(hours=1)
 _ENROLMENTS = cast(Table, Enrolment.__table__)
 _definitions: dict[tuple[int, int, datetime], Definition] = {}
 
@@ -303,8 +307,10 @@ def _enter_on_events(session: Session, happenings: Sequence[Happened]) -> None:
         if version is None:
             continue
         trigger = definition_of(session, version_id=version.id).trigger
+        since = version.published_at - LATE_EVENT_GRACE
         for happened in happenings:
-            if happened.event == trigger.event and _matches(trigger.where, happened.properties):
+            if happened.event == trigger.event and happened.at >= since \
+                    and _matches(trigger.where, happened.properties):
                 enrol(session, journey=journey, profile_ids=[happened.profile_id], at=happened.at,
                       context={"event": {"name": happened.event, "properties": happened.properties,
                                          "message_id": happened.message_id}})

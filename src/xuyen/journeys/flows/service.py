@@ -208,7 +208,13 @@ def _trigger_index(definition: Definition) -> tuple[str, str]:
 def publish(session: Session, *, journey_id: int, actor: str) -> JourneyVersion:
     """Publish the draft as the journey's next version and make the journey live, and commit. Customers already
     inside keep the version they entered."""
-    journey = get_journey(session, journey_id=journey_id)
+    version = add_version(session, journey=get_journey(session, journey_id=journey_id), actor=actor)
+    session.commit()
+    return version
+
+
+def add_version(session: Session, *, journey: Journey, actor: str) -> JourneyVersion:
+    """Publish the journey's draft as its next version and make it live, as ``publish`` does (helper: no commit)."""
     if journey.status == JourneyStatus.archived:
         raise Conflict("An archived journey cannot be published again; copy it into a new one.",
                        code="journey_archived")
@@ -224,7 +230,6 @@ def publish(session: Session, *, journey_id: int, actor: str) -> JourneyVersion:
     session.flush()
     audit.record(session, actor=actor, action="journey.published", subject_type="journey", subject_id=journey.id,
                  detail={"version": number})
-    session.commit()
     return version
 
 
