@@ -1,5 +1,6 @@
 """The journey editor in a real browser: a manager builds a small journey on the diagram (the trigger's event typed in
-its panel, a send step added with the "+" on the edge and its template picked, a step added and deleted again), saves
+its panel, a send step added with the "+" on the edge and its template picked, a wait and a condition added and
+deleted again), saves
 the draft, publishes it; a customer's Checkout Started arrives through the Segment-compatible tracking API, the worker
 moves them through, and the journey page shows the figures on the send step change."""
 
@@ -71,6 +72,16 @@ def test_build_publish_and_watch_a_customer_pass(live_server: str, page: Page, s
     expect(page.locator(".je-node--delay")).to_have_count(1)
     panel.get_by_role("button", name="Xóa bước này").click()
     expect(page.locator(".je-node--delay")).to_have_count(0)
+    expect(page.locator(".je-node--exit")).to_have_count(1)
+
+    # A condition added there and deleted again, keeping its "yes" branch (the exit); its "no" branch had nothing.
+    page.locator(f'[data-add="{send_id}:next"]').click()
+    panel.locator('[data-type="condition"]').click()
+    expect(page.locator(".je-node--condition")).to_have_count(1)
+    expect(page.locator(".je-edge__label")).to_have_count(2)
+    panel.get_by_label("Nhánh giữ lại").select_option(label="có → Thoát")
+    panel.get_by_role("button", name="Xóa bước này").click()
+    expect(page.locator(".je-node--condition")).to_have_count(0)
     expect(page.locator(".je-node--exit")).to_have_count(1)
 
     page.get_by_role("button", name="Lưu bản nháp").click()

@@ -85,7 +85,7 @@ def _diagram(request: Request, session: Session, viewer: Viewer, *, definition: 
     """The JSON the diagram's script reads: the flow, the pickers' choices, its words, figures and errors."""
     locale = request_locale(request, viewer)
     return {"definition": definition, "editable": editable, "stats": stats, "errors": errors or {},
-            "options": service.editor_options(session) if editable or stats is None else {},
+            "options": service.editor_options(session),
             "strings": journey_editor.editor_strings(locale)}
 
 

@@ -62,7 +62,7 @@
       case "wait_event": return [{ key: "next", label: T.edge_event }, { key: "timeout_next", label: T.edge_timeout }];
       case "condition": return [{ key: "yes", label: T.edge_yes }, { key: "no", label: T.edge_no }];
       case "split":
-        return (node.branches || []).map(function (branch, index) {
+        return (Array.isArray(node.branches) ? node.branches : []).map(function (branch, index) {
           return { key: "branches." + index, label: (branch.label || "?") + " " + (branch.percent || 0) + " %" };
         });
       default: return [{ key: "next", label: "" }];
@@ -310,7 +310,9 @@
         return spell(node["for"]);
       case "wait_event": return (node.event || "—") + " · " + spell(node.timeout);
       case "condition": return T.rule_summary;
-      case "split": return (node.branches || []).map(function (b) { return b.percent + " %"; }).join(" / ");
+      case "split": return (Array.isArray(node.branches) ? node.branches : []).map(function (b) {
+        return b.percent + " %";
+      }).join(" / ");
       case "send": return nameOf(options.templates, node.template_id) + " · " +
                           (node.channel ? T["channel_" + node.channel] || node.channel : T.channel_auto);
       case "update_profile": return Object.keys(node.traits || {}).join(", ") || "—";
