@@ -36,6 +36,7 @@ DOMAINS: tuple[str, ...] = (
     "xuyen.segments",
     "xuyen.journeys.templates",
     "xuyen.journeys.policy",
+    "xuyen.journeys.flows",
     "xuyen.ui",
     "xuyen.demo",
 )

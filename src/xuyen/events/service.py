@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -287,12 +287,16 @@ def list_quarantined_of_source(session: Session, *, source_id: int, limit: int =
     return list_quarantined(session, source_id=source_id, limit=limit)
 
 
-def _announce_stored(session: Session, *, source: Source, profiles: list[int | None], stored: int) -> None:
-    """One ``events.stored`` domain event per request, naming the profiles whose events it added."""
+def _announce_stored(session: Session, *, source: Source, calls: list[ValidEvent], profiles: list[int | None],
+                     stored: int) -> None:
+    """One ``events.stored`` domain event per request, naming the profiles whose events it added and the message ids
+    of its track calls (so that a subscriber can read exactly the calls it stored, with the source's id)."""
     touched = sorted({profile for profile in profiles if profile is not None})
     if stored and touched:
+        tracked = [call.message_id for call, profile in zip(calls, profiles, strict=True)
+                   if call.type == EventType.track and profile is not None]
         emit(session, topic="events.stored", aggregate_type="source", aggregate_id=source.id,
-             payload={"profile_ids": touched})
+             payload={"profile_ids": touched, "message_ids": tracked})
 
 
 def add_events(session: Session, *, source: Source, items: list[ValidEvent | InvalidItem], request_id: str,
@@ -305,7 +309,7 @@ def add_events(session: Session, *, source: Source, items: list[ValidEvent | Inv
         CallIdentity(raw=raw_identifiers(call), seen_at=call.timestamp, source_id=source.id,
                      message_id=call.message_id) for call in fresh])
     stored = _store_events(session, source=source, calls=fresh, profiles=profiles)
-    _announce_stored(session, source=source, profiles=profiles, stored=stored)
+    _announce_stored(session, source=source, calls=fresh, profiles=profiles, stored=stored)
     for item in invalid:
         session.add(QuarantinedEvent(source_id=source.id, request_id=request_id, position=item.position,
                                      reason=item.reason, detail=item.detail, payload=item.payload,
@@ -348,7 +352,8 @@ def record_channel_calls(session: Session, *, calls: Sequence[tuple[int, ValidEv
         mine = [(call, profile) for (owner, call), profile in zip(fresh, profiles, strict=True) if owner is source]
         stored = _store_events(session, source=source, calls=[call for call, _ in mine],
                                profiles=[profile for _, profile in mine])
-        _announce_stored(session, source=source, profiles=[profile for _, profile in mine], stored=stored)
+        _announce_stored(session, source=source, calls=[call for call, _ in mine],
+                         profiles=[profile for _, profile in mine], stored=stored)
     found = {(source_id, message_id): profile_id for source_id, message_id, profile_id in session.execute(
         select(Event.source_id, Event.message_id, Event.profile_id).where(
             Event.source_id.in_(sorted(sources)),
@@ -384,6 +389,21 @@ def record_on_profile(session: Session, *, source_name: str, event: str, message
         return False
     call = channel_call(event=event, message_id=message_id, identifiers=[identifier], timestamp=at,
                         properties=properties)
+    record_channel_calls(session, calls=[(internal_source_id(session, name=source_name, channel=ChannelType.api),
+                                          call)])
+    return True
+
+
+def identify_on_profile(session: Session, *, source_name: str, message_id: str, profile_id: int | None,
+                        at: datetime, traits: dict[str, Any]) -> bool:
+    """Record a domain's own identify call setting ``traits`` on the customer's profile through its internal source
+    (helper: no commit); whether it was recorded (a customer with no identifier is not). The same ``message_id``
+    is recorded once."""
+    identifier = identifier_of(session, profile_id=profile_id)
+    if identifier is None:
+        return False
+    call = channel_call(event="", message_id=message_id, identifiers=[identifier], timestamp=at)
+    call = replace(call, type=EventType.identify, event=None, traits=dict(traits))
     record_channel_calls(session, calls=[(internal_source_id(session, name=source_name, channel=ChannelType.api),
                                           call)])
     return True

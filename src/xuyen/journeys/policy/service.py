@@ -284,24 +284,36 @@ def _bump(session: Session, *, profile_id: int, channel: str, counter: str) -> N
         session.execute(bumped)
 
 
-def record_send(session: Session, *, profile_id: int, channel: str, purpose: str, at: datetime | None = None,
-                campaign_key: str | None = None) -> PolicySend:
-    """Count a message sent (caps, the campaign's one message, engagement's denominator), and commit.
-
-    Conflict ``already_sent`` when the customer already has this campaign's message (nothing is counted twice)."""
+def add_send(session: Session, *, profile_id: int, channel: str, purpose: str, at: datetime | None = None,
+             campaign_key: str | None = None) -> PolicySend:
+    """Count a message sent as ``record_send`` does (helper: no commit; Conflict ``already_sent`` leaves the
+    transaction as it was)."""
     moment = at or utcnow()
     _checked_input(purpose=purpose, channel=channel, campaign_key=campaign_key, at=moment)
     root = require_customer(session, profile_id=profile_id)
     config = current(session)
     send = PolicySend(profile_id=root, channel=channel, purpose=purpose, campaign_key=campaign_key,
                       counted=purpose in config.capped_purposes, sent_at=moment.astimezone(UTC))
-    session.add(send)
     try:
-        session.flush()
+        with session.begin_nested():
+            session.add(send)
     except IntegrityError:
-        session.rollback()
         raise Conflict(REASONS["already_sent"], code="already_sent") from None
     _bump(session, profile_id=root, channel=channel, counter="received")
+    return send
+
+
+def record_send(session: Session, *, profile_id: int, channel: str, purpose: str, at: datetime | None = None,
+                campaign_key: str | None = None) -> PolicySend:
+    """Count a message sent (caps, the campaign's one message, engagement's denominator), and commit.
+
+    Conflict ``already_sent`` when the customer already has this campaign's message (nothing is counted twice)."""
+    try:
+        send = add_send(session, profile_id=profile_id, channel=channel, purpose=purpose, at=at,
+                        campaign_key=campaign_key)
+    except Conflict:
+        session.rollback()
+        raise
     session.commit()
     return send
 

@@ -1,0 +1,1 @@
+"""Journeys: flows customers enter by a trigger and move through step by step."""

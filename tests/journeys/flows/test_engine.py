@@ -1,0 +1,257 @@
+"""The engine end to end: customers enter on events, move step by step as the worker runs their jobs, receive
+their message once through a real SMTP server, leave at the goal even in the middle of a delay, and stay on the
+version they entered when the journey is edited."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from tests.channels.test_email import SmtpServer
+from tests.journeys.flows.conftest import (
+    ACTOR,
+    arrived_to,
+    body_of,
+    consent,
+    customer,
+    flow,
+    live,
+    run_worker,
+    template,
+    time_passes,
+    track,
+)
+from xuyen.inbox.models import Channel, Conversation, ConversationStatus, Message, MessageState
+from xuyen.journeys.flows import engine as journey_engine
+from xuyen.journeys.flows import service
+from xuyen.journeys.flows.models import Enrolment, EnrolmentStatus, JourneySend, JourneyStep
+from xuyen.journeys.flows.results import journey_results, node_stats
+
+pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+
+CART = {"type": "event", "event": "Checkout Started", "where": {}}
+EMAIL_TO = "lan@example.vn"
+CART_EVENT = {"event": {"name": "Checkout Started", "properties": {"total": 350000}}}
+
+
+def _enrolments(session: Session, journey_id: int) -> list[Enrolment]:
+    session.expire_all()
+    return list(session.scalars(select(Enrolment).where(Enrolment.journey_id == journey_id).order_by(Enrolment.id)))
+
+
+def test_a_customer_enters_on_the_event_gets_one_email_and_completes(session: Session, engine: Engine,
+                                                                     smtp: SmtpServer, mailbox: Channel) -> None:
+    lan = customer(session)
+    mail = template(session, purpose="transactional")
+    journey = live(session, flow(CART, {"a": {"type": "send", "template_id": mail, "purpose": "transactional",
+                                              "next": "b"}, "b": {"type": "exit"}}))
+    track(session, event="Checkout Started", properties={"total": 1250000})
+    run_worker(session, engine)
+
+    [enrolment] = _enrolments(session, journey.id)
+    assert (enrolment.profile_id, enrolment.status, enrolment.exit_reason) == (lan, EnrolmentStatus.completed,
+                                                                               "completed")
+    [mail_in] = arrived_to(smtp, EMAIL_TO)
+    assert mail_in["Subject"] == "Lan ơi, giỏ hàng của bạn còn chờ"
+    assert "1.250.000 ₫" in body_of(mail_in)
+    [send] = session.scalars(select(JourneySend))
+    assert (send.channel, send.node) == ("email", "a")
+    message = session.get(Message, send.message_id)
+    assert message is not None and message.meta["journey_id"] == journey.id and message.state == MessageState.sent
+    conversation = session.get(Conversation, message.conversation_id)
+    assert conversation is not None and conversation.profile_id == lan
+    assert conversation.status == ConversationStatus.resolved  # marketing does not crowd the agents' queue
+    stats = node_stats(session, journey_id=journey.id)
+    assert stats["a"]["entered"] == 1 and stats["a"]["sent"] == 1 and stats["b"]["entered"] == 1
+
+
+def test_the_same_event_twice_enters_once_under_the_once_policy(session: Session, engine: Engine) -> None:
+    customer(session)
+    journey = live(session, flow(CART, {"a": {"type": "delay", "for": {"hours": 1}, "next": None}}))
+    track(session, event="Checkout Started")
+    track(session, event="Checkout Started")
+    run_worker(session, engine)
+    assert len(_enrolments(session, journey.id)) == 1
+
+
+def test_again_lets_a_customer_back_in_only_after_the_days_set(session: Session, engine: Engine) -> None:
+    lan = customer(session)
+    journey = live(session, flow(CART, {"a": {"type": "exit"}}, entry="again", reentry_days=7))
+    found = session.get(type(journey), journey.id)
+    assert found is not None
+    first = journey_engine.enrol(session, journey=found, profile_ids=[lan])
+    assert len(first) == 1
+    assert journey_engine.enrol(session, journey=found, profile_ids=[lan]) == []  # still inside
+    run_worker(session, engine)
+    found = session.get(type(journey), journey.id)
+    assert found is not None
+    assert journey_engine.enrol(session, journey=found, profile_ids=[lan]) == []  # within the 7 days
+    [row] = _enrolments(session, journey.id)
+    assert row.status == EnrolmentStatus.completed
+    row.entered_at -= timedelta(days=8)
+    session.commit()
+    assert len(journey_engine.enrol(session, journey=found, profile_ids=[lan])) == 1
+
+
+def test_the_goal_ends_the_journey_in_the_middle_of_a_delay(session: Session, engine: Engine, smtp: SmtpServer,
+                                                            mailbox: Channel) -> None:
+    customer(session)
+    mail = template(session, purpose="transactional")
+    journey = live(session, flow(CART, {
+        "a": {"type": "delay", "for": {"days": 1}, "next": "b"},
+        "b": {"type": "send", "template_id": mail, "purpose": "transactional", "next": None}},
+        goal={"event": "Order Completed"}))
+    track(session, event="Checkout Started", properties={"total": 500000})
+    run_worker(session, engine)
+    [waiting] = _enrolments(session, journey.id)
+    assert (waiting.status, waiting.node, waiting.wake_at is not None) == (EnrolmentStatus.active, "a", True)
+
+    track(session, event="Order Completed", properties={"revenue": 480000})
+    run_worker(session, engine)
+    time_passes(session, timedelta(days=2))
+    run_worker(session, engine)
+
+    [done] = _enrolments(session, journey.id)
+    assert (done.status, done.exit_reason, done.revenue) == (EnrolmentStatus.goal, "goal", 480000)
+    assert done.converted_at is not None
+    assert arrived_to(smtp, EMAIL_TO) == []
+    results = journey_results(session, journey_id=journey.id)
+    assert (results.enrolled, results.goal_reached, results.treated_converted) == (1, 1, 1)
+
+
+def test_after_the_delay_the_message_goes(session: Session, engine: Engine, smtp: SmtpServer,
+                                          mailbox: Channel) -> None:
+    customer(session)
+    mail = template(session, purpose="transactional")
+    journey = live(session, flow(CART, {
+        "a": {"type": "delay", "for": {"hours": 2}, "next": "b"},
+        "b": {"type": "send", "template_id": mail, "purpose": "transactional", "next": None}}))
+    track(session, event="Checkout Started", properties={"total": 500000})
+    run_worker(session, engine)
+    assert arrived_to(smtp, EMAIL_TO) == []
+    time_passes(session, timedelta(hours=1))
+    run_worker(session, engine)
+    assert arrived_to(smtp, EMAIL_TO) == []  # an hour is not two
+    time_passes(session, timedelta(hours=1, minutes=1))
+    run_worker(session, engine)
+    assert len(arrived_to(smtp, EMAIL_TO)) == 1
+    [done] = _enrolments(session, journey.id)
+    assert done.status == EnrolmentStatus.completed
+
+
+def test_a_wait_takes_the_event_branch_or_the_timeout_branch(session: Session, engine: Engine) -> None:
+    lan = customer(session)
+    binh = customer(session, phone="0987654321", email="binh@example.vn")
+    journey = live(session, flow(CART, {
+        "a": {"type": "wait_event", "event": "Order Completed", "timeout": {"hours": 4}, "next": "bought",
+              "timeout_next": "reminded"},
+        "bought": {"type": "update_profile", "traits": {"cart_recovered": True}, "next": None},
+        "reminded": {"type": "update_profile", "traits": {"cart_recovered": False}, "next": None}}))
+    track(session, phone="0912345678", event="Checkout Started")
+    track(session, phone="0987654321", event="Checkout Started")
+    run_worker(session, engine)
+    track(session, phone="0912345678", event="Order Completed", properties={"revenue": 300000})
+    run_worker(session, engine)
+    time_passes(session, timedelta(hours=5))
+    run_worker(session, engine)
+
+    outcomes = {row.profile_id: [step.node for step in session.scalars(
+        select(JourneyStep).where(JourneyStep.enrolment_id == row.id).order_by(JourneyStep.visit))]
+        for row in _enrolments(session, journey.id)}
+    assert outcomes[lan] == ["a", "a", "bought"]
+    assert outcomes[binh] == ["a", "a", "reminded"]
+    timeout = session.scalar(select(JourneyStep.outcome).where(JourneyStep.node == "a",
+                                                               JourneyStep.outcome == "timeout"))
+    assert timeout == "timeout"
+
+
+def test_a_step_job_run_twice_acts_once(session: Session, engine: Engine, mailbox: Channel) -> None:
+    lan = customer(session)
+    mail = template(session, purpose="transactional")
+    journey = live(session, flow(CART, {"a": {"type": "send", "template_id": mail, "purpose": "transactional",
+                                              "next": None}}))
+    found = session.get(type(journey), journey.id)
+    assert found is not None
+    [enrolment_id] = journey_engine.enrol(session, journey=found, profile_ids=[lan], context=CART_EVENT)
+    session.commit()
+    assert journey_engine.run_step(session, enrolment_id=enrolment_id, visit=0) == "sent"
+    session.commit()
+    assert journey_engine.run_step(session, enrolment_id=enrolment_id, visit=0) is None
+    session.commit()
+    assert session.scalar(select(func.count()).select_from(Message)) == 1
+
+
+def test_a_step_whose_transaction_dies_leaves_nothing_and_runs_again(session: Session, engine: Engine,
+                                                                     mailbox: Channel) -> None:
+    lan = customer(session)
+    mail = template(session, purpose="transactional")
+    journey = live(session, flow(CART, {"a": {"type": "send", "template_id": mail, "purpose": "transactional",
+                                              "next": None}}))
+    found = session.get(type(journey), journey.id)
+    assert found is not None
+    [enrolment_id] = journey_engine.enrol(session, journey=found, profile_ids=[lan], context=CART_EVENT)
+    session.commit()
+    journey_engine.run_step(session, enrolment_id=enrolment_id, visit=0)
+    session.rollback()  # the worker died before committing
+    assert session.scalar(select(func.count()).select_from(Message)) == 0
+    assert journey_engine.run_step(session, enrolment_id=enrolment_id, visit=0) == "sent"
+    session.commit()
+    assert session.scalar(select(func.count()).select_from(Message)) == 1
+    assert session.scalar(select(func.count()).select_from(JourneySend)) == 1
+
+
+def test_customers_inside_keep_their_version_when_the_journey_is_edited(session: Session, engine: Engine) -> None:
+    customer(session)
+    first = flow(CART, {"a": {"type": "delay", "for": {"hours": 1}, "next": "b"},
+                        "b": {"type": "update_profile", "traits": {"journey_version": 1}, "next": None}})
+    journey = live(session, first)
+    track(session, event="Checkout Started")
+    run_worker(session, engine)
+    second = flow(CART, {"a": {"type": "delay", "for": {"hours": 1}, "next": "c"},
+                         "c": {"type": "update_profile", "traits": {"journey_version": 2}, "next": None}})
+    service.save_draft(session, journey_id=journey.id, definition=second, actor=ACTOR)
+    assert service.publish(session, journey_id=journey.id, actor=ACTOR).number == 2
+    time_passes(session, timedelta(hours=2))
+    run_worker(session, engine)
+    [row] = _enrolments(session, journey.id)
+    nodes = list(session.scalars(select(JourneyStep.node).where(JourneyStep.enrolment_id == row.id)
+                                 .order_by(JourneyStep.visit)))
+    assert nodes == ["a", "a", "b"] and row.status == EnrolmentStatus.completed
+
+
+def test_a_paused_journey_holds_its_customers_and_resume_moves_them_on(session: Session, engine: Engine) -> None:
+    customer(session)
+    journey = live(session, flow(CART, {"a": {"type": "delay", "for": {"hours": 1}, "next": "b"},
+                                        "b": {"type": "exit"}}))
+    track(session, event="Checkout Started")
+    run_worker(session, engine)
+    service.pause(session, journey_id=journey.id, actor=ACTOR)
+    time_passes(session, timedelta(hours=2))
+    run_worker(session, engine)
+    [row] = _enrolments(session, journey.id)
+    assert (row.status, row.node) == (EnrolmentStatus.active, "a")
+    track(session, event="Checkout Started", phone="0987654321")
+    run_worker(session, engine)
+    assert len(_enrolments(session, journey.id)) == 1  # no entries while paused
+    service.resume(session, journey_id=journey.id, actor=ACTOR)
+    run_worker(session, engine)
+    [row] = _enrolments(session, journey.id)
+    assert row.status == EnrolmentStatus.completed
+
+
+def test_archiving_ends_every_enrolment_inside(session: Session, engine: Engine) -> None:
+    customer(session)
+    journey = live(session, flow(CART, {"a": {"type": "delay", "for": {"hours": 1}, "next": None}}))
+    track(session, event="Checkout Started")
+    run_worker(session, engine)
+    service.archive(session, journey_id=journey.id, actor=ACTOR)
+    time_passes(session, timedelta(hours=2))
+    run_worker(session, engine)
+    [row] = _enrolments(session, journey.id)
+    assert (row.status, row.exit_reason) == (EnrolmentStatus.exited, "archived")
+    consent(session, row.profile_id, "email")
+
