@@ -16,7 +16,7 @@ from xuyen.auth.models import Role
 from xuyen.errors import NotFound, ValidationFailed, XuyenError
 from xuyen.http import get_session
 from xuyen.identity.service import actor_name
-from xuyen.journeys.flows import service
+from xuyen.journeys.flows import results, service
 from xuyen.ui import journey_editor
 from xuyen.ui.deps import Viewer, check_csrf, page_role
 from xuyen.ui.i18n import N_
@@ -54,7 +54,7 @@ def _error_text(exc: XuyenError) -> str:
 @router.get("/journeys")
 def journeys_page(request: Request, session: DbSession, viewer: StaffViewer) -> Response:
     """Every journey with its status, live version and how many customers entered it and are in it now."""
-    rows = [{"journey": journey, "results": service.journey_results(session, journey_id=journey.id)}
+    rows = [{"journey": journey, "figures": results.journey_results(session, journey_id=journey.id)}
             for journey in service.list_journeys(session)]
     return render(request, "journeys/list.html", {"rows": rows, "statuses": journey_editor.STATUS_LABELS})
 
@@ -99,11 +99,11 @@ def _journey_page(request: Request, session: Session, viewer: Viewer, journey_id
                   status_code: int = 200) -> Response:
     journey = service.get_journey(session, journey_id=journey_id)
     locale = request_locale(request, viewer)
-    stats = journey_editor.formatted_stats(service.node_stats(session, journey_id=journey.id), locale)
+    stats = journey_editor.formatted_stats(results.node_stats(session, journey_id=journey.id), locale)
     definition = service.get_version(session, journey_id=journey.id).definition if journey.live_version \
         else journey.draft
     return render(request, "journeys/detail.html", {
-        "journey": journey, "results": service.journey_results(session, journey_id=journey.id),
+        "journey": journey, "results": results.journey_results(session, journey_id=journey.id),
         "statuses": journey_editor.STATUS_LABELS, "error": error, "can_manage": viewer.can(Role.manager),
         "steps": journey_editor.step_rows(definition or {}, stats),
         "diagram": _diagram(request, session, viewer, definition=definition, editable=False, stats=stats)},
