@@ -2,7 +2,7 @@
 its panel, a send step added with the "+" on the edge and its template picked, a wait and a condition added and
 deleted again), saves
 the draft, publishes it; a customer's Checkout Started arrives through the Segment-compatible tracking API, the worker
-moves them through, and the journey page shows the figures on the send step change."""
+moves them through (the e-mail reaches a real SMTP server), and the journey page shows the send step's figures change."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from tests.channels.test_email import SmtpServer
+from tests.journeys.flows import conftest as journey_fixtures
 from tests.ui.helpers import PASSWORD, seed_shop
 from xuyen.events.models import ChannelType
 from xuyen.events.service import create_source
@@ -21,9 +23,12 @@ from xuyen.worker import Worker
 
 pytestmark = pytest.mark.browser
 
+smtp, mailbox = journey_fixtures.smtp, journey_fixtures.mailbox  # a real SMTP server and the shop's mailbox
 
-def test_build_publish_and_watch_a_customer_pass(live_server: str, page: Page, session: Session,
-                                                 engine: Engine) -> None:
+
+@pytest.mark.usefixtures("mailbox")
+def test_build_publish_and_watch_a_customer_pass(live_server: str, page: Page, session: Session, engine: Engine,
+                                                 smtp: SmtpServer) -> None:
     shop = seed_shop(session)
     template = templates.create_template(session, name="Nhắc giỏ hàng", purpose="transactional", actor="user:1",
                                          variants={"email": {"subject": "Giỏ hàng của bạn",
@@ -106,5 +111,8 @@ def test_build_publish_and_watch_a_customer_pass(live_server: str, page: Page, s
 
     page.reload()
     expect(page.locator(f'[data-stats="{send_id}:flow"]')).to_contain_text("đã vào 1")
+    expect(page.locator(f'[data-stats="{send_id}:sent"]')).to_contain_text("đã gửi 1")
     expect(page.locator("[data-result=enrolled]")).to_have_text("1")
+    assert [message["Subject"] for message in journey_fixtures.arrived_to(smtp, "lan.khach@example.vn")] == [
+        "Giỏ hàng của bạn"]
     assert errors == []
