@@ -1,8 +1,8 @@
 """The journey editor in a real browser: a manager builds a small journey on the diagram (the trigger's event typed in
 its panel, a send step added with the "+" on the edge and its template picked, a wait and a condition added and
-deleted again), saves
-the draft, publishes it; a customer's Checkout Started arrives through the Segment-compatible tracking API, the worker
-moves them through (the e-mail reaches a real SMTP server), and the journey page shows the send step's figures change."""
+deleted again), saves the draft and publishes it; a customer's Checkout Started arrives through the
+Segment-compatible tracking API, the worker moves them through (the e-mail reaches a real SMTP server), and the
+journey page shows the send step's figures change."""
 
 from __future__ import annotations
 
