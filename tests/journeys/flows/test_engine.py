@@ -29,7 +29,7 @@ from xuyen.inbox.models import Channel, Conversation, ConversationStatus, Messag
 from xuyen.journeys.flows import engine as journey_engine
 from xuyen.journeys.flows import service
 from xuyen.journeys.flows.models import Enrolment, EnrolmentStatus, JourneySend, JourneyStep
-from xuyen.journeys.flows.results import journey_results, node_stats
+from xuyen.journeys.flows.results import channel_stats, journey_results, node_stats
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 
@@ -67,6 +67,7 @@ def test_a_customer_enters_on_the_event_gets_one_email_and_completes(session: Se
     assert conversation.status == ConversationStatus.resolved  # marketing does not crowd the agents' queue
     stats = node_stats(session, journey_id=journey.id)
     assert stats["a"]["entered"] == 1 and stats["a"]["sent"] == 1 and stats["b"]["entered"] == 1
+    assert channel_stats(session, journey_id=journey.id)["email"]["sent"] == 1
 
 
 def test_the_same_event_twice_enters_once_under_the_once_policy(session: Session, engine: Engine) -> None:
@@ -255,3 +256,30 @@ def test_archiving_ends_every_enrolment_inside(session: Session, engine: Engine)
     assert (row.status, row.exit_reason) == (EnrolmentStatus.exited, "archived")
     consent(session, row.profile_id, "email")
 
+
+
+def test_an_erased_customer_leaves_every_journey_and_its_data_goes(session: Session, engine: Engine) -> None:
+    from xuyen.customers.privacy import erase_person
+
+    lan = customer(session)
+    journey = live(session, flow(CART, {"a": {"type": "delay", "for": {"days": 1}, "next": None}}))
+    track(session, event="Checkout Started", properties={"total": 990000, "email": "lan@example.vn"})
+    run_worker(session, engine)
+    erase_person(session, profile_id=lan, actor=ACTOR, reason="Khách yêu cầu xoá dữ liệu")
+    run_worker(session, engine)
+    [row] = _enrolments(session, journey.id)
+    assert (row.status, row.exit_reason, row.context) == (EnrolmentStatus.exited, "erased", {})
+
+
+def test_the_event_that_made_a_customer_enter_is_not_their_conversion(session: Session, engine: Engine) -> None:
+    customer(session)
+    journey = live(session, flow({"type": "event", "event": "Order Completed"},
+                                 {"a": {"type": "delay", "for": {"days": 3}, "next": None}}))
+    track(session, event="Order Completed", properties={"revenue": 700000})
+    run_worker(session, engine)
+    [row] = _enrolments(session, journey.id)
+    assert (row.status, row.converted_at) == (EnrolmentStatus.active, None)
+    track(session, event="Order Completed", properties={"revenue": 250000})
+    run_worker(session, engine)
+    [row] = _enrolments(session, journey.id)
+    assert row.converted_at is not None and row.revenue == 250000

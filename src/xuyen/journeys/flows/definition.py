@@ -166,11 +166,49 @@ class WaitEvent(_Node):
         return [("next", self.next), ("timeout", self.timeout_next)]
 
 
+class PropertyTest(_Strict):
+    """A test of the triggering event's property (``properties.total >= 2000000``)."""
+
+    property: str = Field(min_length=1, max_length=100)
+    op: Literal["eq", "ne", "gt", "gte", "lt", "lte", "exists"]
+    value: Scalar | None = None
+
+    @model_validator(mode="after")
+    def _value(self) -> PropertyTest:
+        if self.op != "exists" and self.value is None:
+            raise ValueError("give the value to compare with")
+        if self.op in ("gt", "gte", "lt", "lte") and (isinstance(self.value, bool)
+                                                       or not isinstance(self.value, int | float)):
+            raise ValueError("gt, gte, lt and lte compare numbers")
+        return self
+
+    def holds(self, properties: dict[str, Any]) -> bool:
+        """Whether the event's properties pass the test."""
+        found = properties.get(self.property)
+        if self.op == "exists":
+            return found is not None
+        if self.op in ("eq", "ne"):
+            return (found == self.value) == (self.op == "eq")
+        if isinstance(found, bool) or not isinstance(found, int | float):
+            return False
+        number = float(self.value)  # type: ignore[arg-type]
+        return {"gt": found > number, "gte": found >= number, "lt": found < number, "lte": found <= number}[self.op]
+
+
 class Condition(_Node):
+    """A yes/no branch on a segment rule about the customer (``rule``), or on the triggering event (``event``)."""
+
     type: Literal["condition"]
-    rule: dict[str, Any]
+    rule: dict[str, Any] | None = None
+    event: PropertyTest | None = None
     yes: NodeId = None
     no: NodeId = None
+
+    @model_validator(mode="after")
+    def _one_test(self) -> Condition:
+        if (self.rule is None) == (self.event is None):
+            raise ValueError("a condition tests either a segment 'rule' or the triggering 'event'")
+        return self
 
     def successors(self) -> list[tuple[str, NodeId]]:
         """The rule held (``yes``) or not (``no``)."""

@@ -313,8 +313,9 @@ def _enter_on_events(session: Session, happenings: Sequence[Happened]) -> None:
 def _react_one(session: Session, enrolment: Enrolment, happened: Happened) -> None:
     from xuyen.journeys.flows.definition import WaitEvent
 
-    if happened.at < enrolment.entered_at:
-        return
+    trigger = (enrolment.context.get("event") or {}).get("message_id")
+    if happened.at < enrolment.entered_at or happened.message_id == trigger:
+        return  # before the entry, or the very event that made the customer enter
     settings = definition_of(session, version_id=enrolment.version_id).settings
     if enrolment.converted_at is None and happened.event == settings.conversion_event \
             and happened.at <= enrolment.entered_at + timedelta(days=settings.conversion_days) \

@@ -45,16 +45,34 @@ def node_stats(session: Session, *, journey_id: int) -> dict[str, dict[str, int]
     return dict(stats)
 
 
-def _send_figures(session: Session, journey_id: int, stats: dict[str, dict[str, int]]) -> None:
-    def counted(column: Any) -> Any:
-        return func.sum(case((column.is_not(None), 1), else_=0))
+def _counted(column: Any) -> Any:
+    return func.sum(case((column.is_not(None), 1), else_=0))
 
-    query: Any = select(JourneySend.node, func.count(), counted(JourneySend.delivered_at),
-                   func.sum(case((JourneySend.status == "failed", 1), else_=0)), counted(JourneySend.opened_at),
-                   counted(JourneySend.clicked_at), counted(JourneySend.replied_at), counted(JourneySend.converted_at),
-                   func.sum(JourneySend.revenue)).where(JourneySend.journey_id == journey_id).group_by(JourneySend.node)
-    rows: Any = session.execute(query)
-    for node, sent, delivered, failed, opened, clicked, replied, converted, revenue in rows:
+
+def _send_rows(session: Session, journey_id: int, by: Any) -> Any:
+    """Per value of ``by``: sent, delivered, failed, opened, clicked, replied, converted, revenue."""
+    return session.execute(select(
+        by, func.count(), _counted(JourneySend.delivered_at), func.sum(case((JourneySend.status == "failed", 1),
+                                                                            else_=0)),
+        _counted(JourneySend.opened_at), _counted(JourneySend.clicked_at), _counted(JourneySend.replied_at),
+        _counted(JourneySend.converted_at), func.sum(JourneySend.revenue))
+        .where(JourneySend.journey_id == journey_id).group_by(by))
+
+
+def channel_stats(session: Session, *, journey_id: int) -> dict[str, dict[str, int]]:
+    """Per channel a journey's messages went out on: sent, delivered, failed, opened, clicked, replied, converted
+    (within the journey's window) and revenue."""
+    get_journey(session, journey_id=journey_id)
+    return {channel: {"sent": sent, "delivered": int(delivered or 0), "failed": int(failed or 0),
+                      "opened": int(opened or 0), "clicked": int(clicked or 0), "replied": int(replied or 0),
+                      "converted": int(converted or 0), "revenue": int(revenue or 0)}
+            for channel, sent, delivered, failed, opened, clicked, replied, converted, revenue
+            in _send_rows(session, journey_id, JourneySend.channel)}
+
+
+def _send_figures(session: Session, journey_id: int, stats: dict[str, dict[str, int]]) -> None:
+    for node, sent, delivered, failed, opened, clicked, replied, converted, revenue \
+            in _send_rows(session, journey_id, JourneySend.node):
         figures = stats[node]
         figures.update(sent=sent, delivered=int(delivered or 0), opened=int(opened or 0), clicked=int(clicked or 0),
                        replied=int(replied or 0), converted=int(converted or 0), revenue=int(revenue or 0))

@@ -31,7 +31,7 @@ from xuyen.journeys.flows.definition import (
     blank_definition,
     parse_definition,
 )
-from xuyen.journeys.flows.models import Enrolment, EnrolmentStatus, Journey, JourneyStatus, JourneyVersion
+from xuyen.journeys.flows.models import Enrolment, EnrolmentStatus, Journey, JourneyStatus, JourneyStep, JourneyVersion
 
 BROADCAST_JOB = "journeys.broadcast"
 KNOWN_EVENTS = ("Order Completed", "Checkout Started", "Product Added", "Product Viewed", "Cart Viewed",
@@ -321,3 +321,23 @@ def editor_options(session: Session) -> dict[str, Any]:
                                                                         .order_by(User.name))],
         "events": list(KNOWN_EVENTS),
     }
+
+
+def list_enrolments(session: Session, *, journey_id: int, status: EnrolmentStatus | None = None,
+                    after: int = 0, limit: int = 50) -> list[Enrolment]:
+    """A page of a journey's enrolments in id order, optionally of one status."""
+    get_journey(session, journey_id=journey_id)
+    query = select(Enrolment).where(Enrolment.journey_id == journey_id, Enrolment.id > after)
+    if status is not None:
+        query = query.where(Enrolment.status == status)
+    return list(session.scalars(query.order_by(Enrolment.id).limit(limit)))
+
+
+def enrolment_steps(session: Session, *, journey_id: int, enrolment_id: int) -> tuple[Enrolment, list[JourneyStep]]:
+    """One enrolment of the journey and the steps it took, in order."""
+    enrolment = session.get(Enrolment, enrolment_id)
+    if enrolment is None or enrolment.journey_id != journey_id:
+        raise NotFound(f"There is no enrolment {enrolment_id} in journey {journey_id}.", code="enrolment_not_found")
+    steps = list(session.scalars(select(JourneyStep).where(JourneyStep.enrolment_id == enrolment_id)
+                                 .order_by(JourneyStep.visit)))
+    return enrolment, steps

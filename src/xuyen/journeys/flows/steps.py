@@ -95,7 +95,11 @@ def rule_holds(session: Session, *, rule: dict[str, Any], profile_id: int, now: 
 
 def _condition(context: StepContext) -> Move:
     node: Condition = context.node
-    held = rule_holds(context.session, rule=node.rule, profile_id=context.enrolment.profile_id, now=context.now)
+    if node.event is not None:
+        held = node.event.holds(dict((context.enrolment.context.get("event") or {}).get("properties") or {}))
+    else:
+        assert node.rule is not None
+        held = rule_holds(context.session, rule=node.rule, profile_id=context.enrolment.profile_id, now=context.now)
     return Move(outcome="yes" if held else "no", next=node.yes if held else node.no)
 
 

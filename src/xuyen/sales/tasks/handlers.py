@@ -10,10 +10,11 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from xuyen.clock import utcnow
 from xuyen.config import get_settings
 from xuyen.jobs import job, periodic
 from xuyen.outbox import DomainEvent, on_event
-from xuyen.sales.tasks import reminders
+from xuyen.sales.tasks import reminders, requests
 from xuyen.sales.tasks.models import Task
 
 
@@ -39,3 +40,10 @@ def follow_merge(session: Session, event: DomainEvent) -> None:
     survivor_id, absorbed_id = int(event.payload["survivor_id"]), int(event.payload["absorbed_id"])
     session.execute(update(Task).where(Task.profile_id == absorbed_id).values(profile_id=survivor_id))
     session.flush()
+
+
+@on_event("journey.task_requested", name="sales.tasks.from_journey")
+def task_from_journey(session: Session, event: DomainEvent) -> None:
+    """A journey's step asked for a task or a notice to staff: make it (once: the job and the tasks commit
+    together)."""
+    requests.create_requested(session, request=event.payload, now=utcnow())

@@ -123,7 +123,8 @@ def _payload(task: Task) -> dict[str, Any]:
             "outcome": task.outcome.value if task.outcome else None}
 
 
-def _announce(session: Session, task: Task, topic: str, **extra: Any) -> None:
+def announce(session: Session, task: Task, topic: str, **extra: Any) -> None:
+    """Write a task event to the outbox with the task as it is now (helper)."""
     emit(session, topic=topic, aggregate_type="task", aggregate_id=task.id, payload=_payload(task) | extra)
 
 
@@ -210,7 +211,7 @@ def create(session: Session, *, principal: Principal, profile_id: int, title: st
     _must_see(_scoped(session, principal), owner_id=task.owner_id, store_id=task.store_id, team_id=task.team_id)
     session.add(task)
     session.flush()
-    _announce(session, task, "task.created")
+    announce(session, task, "task.created")
     session.commit()
     return task
 
@@ -252,7 +253,7 @@ def update(session: Session, *, principal: Principal, task_id: int, changes: dic
     if task.due_at != previous_due:
         task.overdue_at = None
     _must_see(_scoped(session, principal), owner_id=task.owner_id, store_id=task.store_id, team_id=task.team_id)
-    _announce(session, task, "task.updated")
+    announce(session, task, "task.updated")
     session.commit()
     return task
 
@@ -267,7 +268,7 @@ def complete(session: Session, *, principal: Principal, task_id: int, outcome: C
     task.status, task.done_at = TaskStatus.done, at or utcnow()
     task.outcome, task.outcome_note = outcome, _clean_notes(note, code="invalid_note")
     session.flush()
-    _announce(session, task, "task.completed", outcome_note=task.outcome_note, done_at=task.done_at.isoformat(),
+    announce(session, task, "task.completed", outcome_note=task.outcome_note, done_at=task.done_at.isoformat(),
               by=_actor(principal))
     journal.record_completion(session, task=task)
     session.commit()
@@ -280,7 +281,7 @@ def reopen(session: Session, *, principal: Principal, task_id: int) -> Task:
     if task.status is TaskStatus.open:
         raise Conflict("This task is open already.", code="task_open")
     task.status, task.done_at, task.outcome, task.outcome_note = TaskStatus.open, None, None, ""
-    _announce(session, task, "task.reopened")
+    announce(session, task, "task.reopened")
     session.commit()
     return task
 
@@ -291,6 +292,6 @@ def cancel(session: Session, *, principal: Principal, task_id: int) -> Task:
     if task.status is not TaskStatus.open:
         raise Conflict("This task is not open: it was done or cancelled already.", code="task_not_open")
     task.status = TaskStatus.cancelled
-    _announce(session, task, "task.cancelled")
+    announce(session, task, "task.cancelled")
     session.commit()
     return task
