@@ -84,6 +84,8 @@ def test_build_publish_and_watch_a_customer_pass(live_server: str, page: Page, s
     panel.locator('[data-type="condition"]').click()
     expect(page.locator(".je-node--condition")).to_have_count(1)
     expect(page.locator(".je-edge__label")).to_have_count(2)
+    panel.get_by_label("Rẽ nhánh theo").select_option("event")
+    expect(page.locator(".je-node--condition")).to_contain_text("total ≥ 1000000")
     panel.get_by_label("Nhánh giữ lại").select_option(label="có → Thoát")
     panel.get_by_role("button", name="Xóa bước này").click()
     expect(page.locator(".je-node--condition")).to_have_count(0)

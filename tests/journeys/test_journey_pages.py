@@ -9,11 +9,14 @@ import re
 from typing import Any
 
 import httpx
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests import api_client
 from tests.api_client import Browser
+from xuyen.jobs import Job
 from xuyen.journeys.flows import service
+from xuyen.segments import service as segments
 
 agent, manager = api_client.agent, api_client.manager  # the role browsers of the tests here
 
@@ -193,3 +196,25 @@ def test_publishing_a_refused_draft_says_so(session: Session, manager: Browser) 
     assert answer.status_code == 422 and "Chưa thể phát hành bản nháp" in answer.text
     session.rollback()
     assert service.get_journey(session, journey_id=journey_id).live_version is None
+
+
+def test_a_broadcast_journey_is_sent_now_from_its_page(session: Session, manager: Browser) -> None:
+    segment = segments.create_segment(session, name="Khách VIP", definition={"all": [{"did": "Order Completed", "days": 30}]},
+                                      actor="user:1")
+    broadcast = {**SIMPLE, "trigger": {"type": "broadcast", "segment_id": segment.id}}
+    journey_id = _journey(session, definition=broadcast)
+    service.publish(session, journey_id=journey_id, actor="user:1")
+    page = manager.client.get(f"/journeys/{journey_id}")
+    assert "Gửi ngay" in page.text
+    sent = manager.client.post(f"/journeys/{journey_id}/broadcast", data={"csrf_token": manager.csrf},
+                               follow_redirects=False)
+    assert sent.status_code == 303
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(Job).where(Job.name == service.BROADCAST_JOB)) == 1
+
+    by_trigger = _journey(session, name="Theo sự kiện", definition=SIMPLE)
+    service.publish(session, journey_id=by_trigger, actor="user:1")
+    assert "Gửi ngay" not in manager.client.get(f"/journeys/{by_trigger}").text
+    refused = manager.client.post(f"/journeys/{by_trigger}/broadcast", data={"csrf_token": manager.csrf},
+                                  follow_redirects=False)
+    assert refused.status_code == 409 and "Chỉ hành trình gửi thủ công" in refused.text

@@ -5,6 +5,7 @@ editor that builds the flow as a diagram and saves it as the draft. Every staff 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -17,6 +18,7 @@ from xuyen.errors import NotFound, ValidationFailed, XuyenError
 from xuyen.http import get_session
 from xuyen.identity.service import actor_name
 from xuyen.journeys.flows import results, service
+from xuyen.journeys.policy.settings import CHANNELS
 from xuyen.ui import journey_editor
 from xuyen.ui.deps import Viewer, check_csrf, page_role
 from xuyen.ui.i18n import N_
@@ -31,7 +33,8 @@ JourneyId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
 FormText = Annotated[str, Form(max_length=2000)]
 DefinitionText = Annotated[str, Form(max_length=journey_editor.MAX_FORM_CHARS)]
 
-ACTIONS = {"publish": service.publish, "pause": service.pause, "resume": service.resume, "archive": service.archive}
+ACTIONS: dict[str, Callable[..., Any]] = {"publish": service.publish, "pause": service.pause, "resume": service.resume,
+                                          "archive": service.archive, "broadcast": service.start_broadcast}
 ERRORS: dict[str, str] = {
     "invalid_journey": N_("The journey was not saved: correct the steps marked below."),
     "invalid_json": N_("The journey is not valid JSON."),
@@ -40,6 +43,8 @@ ERRORS: dict[str, str] = {
     "journey_archived": N_("An archived journey cannot be changed."),
     "invalid_journey_name": N_("A journey's name has 1 to 200 characters."),
     "journey_name_taken": N_("Another journey has this name."),
+    "journey_not_live": N_("Publish the journey before sending it."),
+    "not_a_broadcast": N_("Only a broadcast journey is sent by hand; this one starts by its trigger."),
 }
 
 
@@ -85,6 +90,7 @@ def _diagram(request: Request, session: Session, viewer: Viewer, *, definition: 
     """The JSON the diagram's script reads: the flow, the pickers' choices, its words, figures and errors."""
     locale = request_locale(request, viewer)
     return {"definition": definition, "editable": editable, "stats": stats, "errors": errors or {},
+            "channels": list(CHANNELS),
             "options": service.editor_options(session),
             "strings": journey_editor.editor_strings(locale)}
 
@@ -106,6 +112,8 @@ def _journey_page(request: Request, session: Session, viewer: Viewer, journey_id
         "journey": journey, "results": results.journey_results(session, journey_id=journey.id),
         "statuses": journey_editor.STATUS_LABELS, "error": error, "can_manage": viewer.can(Role.manager),
         "steps": journey_editor.step_rows(definition or {}, stats),
+        "broadcast": journey.live_version is not None and (definition or {}).get("trigger", {}).get("type")
+        == "broadcast",
         "diagram": _diagram(request, session, viewer, definition=definition, editable=False, stats=stats)},
         status_code=status_code)
 
@@ -156,7 +164,7 @@ def save_draft(request: Request, session: DbSession, viewer: ManagerViewer, jour
 @router.post("/journeys/{journey_id}/{action}")
 def change_status(request: Request, session: DbSession, viewer: ManagerViewer, journey_id: JourneyId, action: str,
                   csrf_token: FormText = "") -> Response:
-    """Publish the draft, pause, resume or archive the journey."""
+    """Publish the draft, pause, resume or archive the journey, or send a broadcast journey now."""
     check_csrf(viewer.auth_session, csrf_token)
     act = ACTIONS.get(action)
     if act is None:

@@ -28,7 +28,8 @@
   var BRANCHING = { wait_event: true, condition: true, split: true };
   var TYPES = ["send", "delay", "wait_event", "condition", "split", "update_profile", "coupon", "task", "notify",
                "webhook", "exit"];
-  var CHANNELS = ["email", "sms", "zalo", "zns", "messenger", "whatsapp"];
+  var CHANNELS = data.channels || ["zalo", "messenger", "whatsapp", "sms", "email"];
+  var OPERATORS = { eq: "=", ne: "≠", gt: ">", gte: "≥", lt: "<", lte: "≤", exists: T.op_exists };
 
   var canvas = root.querySelector("[data-canvas]");
   var panel = root.querySelector("[data-panel]");
@@ -309,7 +310,12 @@
         if (node.until_date) { return T.until_date + " " + String(node.until_date).replace("T", " "); }
         return spell(node["for"]);
       case "wait_event": return (node.event || "—") + " · " + spell(node.timeout);
-      case "condition": return T.rule_summary;
+      case "condition":
+        if (node.event && typeof node.event === "object") {
+          return (node.event.property || "—") + " " + (OPERATORS[node.event.op] || node.event.op || "") +
+                 (node.event.op === "exists" ? "" : " " + String(node.event.value));
+        }
+        return T.rule_summary;
       case "split": return (Array.isArray(node.branches) ? node.branches : []).map(function (b) {
         return b.percent + " %";
       }).join(" / ");
@@ -543,7 +549,7 @@
   function durationInputs(span, onChange, label, key) {
     var value = Object.assign({ days: 0, hours: 0, minutes: 0 }, span || {});
     var box = h("fieldset", { "class": "je-duration", "data-key": key || "" }, [h("legend", { text: label })]);
-    [["days", T.unit_days, 3650], ["hours", T.unit_hours, 23], ["minutes", T.unit_minutes, 59]].forEach(function (part) {
+    [["days", T.unit_days, 365], ["hours", T.unit_hours, 23], ["minutes", T.unit_minutes, 59]].forEach(function (part) {
       fieldCount += 1;
       var input = numberInput(value[part[0]], 0, part[2], function (n) { value[part[0]] = n; onChange(value); });
       input.id = "je-field-" + fieldCount;
@@ -613,7 +619,7 @@
   function nodeForm(id, node) {
     var parts = [row(T.field_label, textInput(node.label, function (v) {
       if (v) { node.label = v; } else { delete node.label; }
-    }, { maxlength: "80" }), T.hint_label, "label")];
+    }, { maxlength: "120" }), T.hint_label, "label")];
     var set = function (key) { return function (value) { node[key] = value; }; };
     switch (node.type) {
       case "delay": parts = parts.concat(delayFields(node)); break;
@@ -622,9 +628,7 @@
         parts.push(row(T.field_where, pairsInput(node.where, set("where"), "where"), T.hint_where, "where"));
         parts.push(durationInputs(node.timeout, set("timeout"), T.field_timeout, "timeout"));
         break;
-      case "condition":
-        parts.push(labelled(T.field_rule, jsonInput(node.rule, set("rule"), id + ".rule", false), T.hint_rule, "rule"));
-        break;
+      case "condition": parts = parts.concat(conditionFields(id, node)); break;
       case "split": parts = parts.concat(splitFields(id, node)); break;
       case "send":
         parts.push(row(T.field_template, picker(options.templates, node.template_id, set("template_id")),
@@ -650,12 +654,12 @@
         parts.push(row(T.field_kind, select([["call", T.kind_call], ["meeting", T.kind_meeting],
                                              ["follow_up", T.kind_follow_up]], node.kind, set("kind")), "", "kind"));
         parts.push(durationInputs(node.due_in, set("due_in"), T.field_due_in, "due_in"));
-        parts.push(row(T.field_assign, personPicker(["store_manager", "owner"], node.assign, set("assign")), "",
+        parts.push(row(T.field_assign, personPicker(["store_manager", "owner", "managers"], node.assign, set("assign")), "",
                        "assign"));
         break;
       case "notify":
         parts.push(row(T.field_text, textInput(node.text, set("text"), { maxlength: "500" }), "", "text"));
-        parts.push(row(T.field_to, personPicker(["store_manager", "managers"], node.to, set("to")), T.hint_notify,
+        parts.push(row(T.field_to, personPicker(["store_manager", "owner", "managers"], node.to, set("to")), T.hint_notify,
                        "to"));
         break;
       case "webhook":
@@ -708,6 +712,47 @@
     }
     fill(mode);
     return [row(T.field_delay, choose, "", "delay"), holder];
+  }
+
+  function conditionFields(id, node) {
+    var holder = h("div");
+    var mode = node.event && typeof node.event === "object" ? "event" : "rule";
+    var choose = select([["rule", T.test_rule], ["event", T.test_event]], mode, function (chosen) {
+      if (chosen === "event") {
+        delete node.rule;
+        node.event = { property: "total", op: "gte", value: 1000000 };
+      } else {
+        delete node.event;
+        delete badJson[id + ".rule"];
+        node.rule = { all: [{ did: "Order Completed", days: 30 }] };
+      }
+      fill(chosen);
+    });
+    function fill(current) {
+      holder.replaceChildren();
+      if (current === "rule") {
+        holder.appendChild(labelled(T.field_rule, jsonInput(node.rule, function (v) { node.rule = v; }, id + ".rule",
+                                                            false), T.hint_rule, "rule"));
+        return;
+      }
+      var test = node.event;
+      holder.appendChild(row(T.field_property, textInput(test.property, function (v) { test.property = v; },
+                                                         { maxlength: "100" }), T.hint_property, "event.property"));
+      var value = row(T.field_value, textInput(test.value === undefined || test.value === null ? "" : test.value,
+                                               function (v) { test.value = scalar(v); }, { maxlength: "200" }),
+                      T.hint_value, "event.value");
+      value.hidden = test.op === "exists";
+      holder.appendChild(row(T.field_op, select(Object.keys(OPERATORS).map(function (op) {
+        return [op, OPERATORS[op]];
+      }), test.op, function (v) {
+        test.op = v;
+        value.hidden = v === "exists";
+        if (v === "exists") { delete test.value; }
+      }), "", "event.op"));
+      holder.appendChild(value);
+    }
+    fill(mode);
+    return [row(T.field_test, choose, "", "test"), holder];
   }
 
   function splitFields(id, node) {
@@ -801,7 +846,7 @@
       row(T.field_goal_where, goalWhere, T.hint_where, "settings.goal.where"),
       row(T.field_holdout, numberInput(settings.holdout_percent, 0, 50, function (v) { settings.holdout_percent = v; }),
           T.hint_holdout, "settings.holdout_percent"),
-      row(T.field_conversion, numberInput(settings.conversion_days, 1, 365, function (v) {
+      row(T.field_conversion, numberInput(settings.conversion_days, 1, 90, function (v) {
         settings.conversion_days = v;
       }), T.hint_conversion, "settings.conversion_days"),
       labelled(T.field_filter, jsonInput(settings.filter, function (v) { settings.filter = v; }, "settings.filter",
