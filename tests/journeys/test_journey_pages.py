@@ -199,8 +199,8 @@ def test_publishing_a_refused_draft_says_so(session: Session, manager: Browser) 
 
 
 def test_a_broadcast_journey_is_sent_now_from_its_page(session: Session, manager: Browser) -> None:
-    segment = segments.create_segment(session, name="Khách VIP", definition={"all": [{"did": "Order Completed", "days": 30}]},
-                                      actor="user:1")
+    buyers = {"all": [{"did": "Order Completed", "days": 30}]}
+    segment = segments.create_segment(session, name="Khách VIP", definition=buyers, actor="user:1")
     broadcast = {**SIMPLE, "trigger": {"type": "broadcast", "segment_id": segment.id}}
     journey_id = _journey(session, definition=broadcast)
     service.publish(session, journey_id=journey_id, actor="user:1")
