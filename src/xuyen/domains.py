@@ -77,11 +77,11 @@ def api_modules() -> list[ModuleType]:
 
 
 def public_api_modules() -> list[ModuleType]:
-    """Every domain's ``tracking``, ``webhooks``, ``webchat`` and ``webforms`` modules: public APIs with fixed paths
-    of their own (Segment's ``/v1``, the channels' ``/webhooks``, the web chat widget's ``/chat``, the website lead
-    forms' ``/forms``)."""
+    """Every domain's ``tracking``, ``webhooks``, ``webchat``, ``webforms`` and ``beacons`` modules: public APIs with
+    fixed paths of their own (Segment's ``/v1``, the channels' ``/webhooks``, the web chat widget's ``/chat``, the
+    website lead forms' ``/forms``, the e-mail open pixels and tracked links' ``/t``)."""
     return [*_optional_modules("tracking"), *_optional_modules("webhooks"), *_optional_modules("webchat"),
-            *_optional_modules("webforms")]
+            *_optional_modules("webforms"), *_optional_modules("beacons")]
 
 
 def page_modules() -> list[ModuleType]:

@@ -252,7 +252,8 @@ class Template:
 @dataclass(frozen=True)
 class OutboundMessage:
     """One message to send. ``idempotency_key`` is stable across retries of the same message; adapters pass
-    it to providers that take one and the inbox never sends a key twice."""
+    it to providers that take one and the inbox never sends a key twice. Channels without HTML ignore
+    ``html`` and send ``text``."""
 
     idempotency_key: str
     to: ContactIdentifier
@@ -263,6 +264,7 @@ class OutboundMessage:
     subject: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
     reply_to_provider_id: str | None = None
+    html: str | None = None  # an HTML version of ``text`` (e-mail sends both, the plain text first)
 
 
 @dataclass(frozen=True)
@@ -311,7 +313,8 @@ class ReplyRule:
 
 @dataclass(frozen=True)
 class Capabilities:
-    """What a channel can carry; the inbox offers only what the channel takes."""
+    """What a channel can carry; the inbox offers only what the channel takes. ``address_types`` are the
+    identifier types it can write to (empty: not declared)."""
 
     text: bool = True
     attachments: bool = False
@@ -320,6 +323,8 @@ class Capabilities:
     polled: bool = False
     max_text_length: int | None = None
     reply_window: timedelta | None = None
+    address_types: tuple[str, ...] = ()
+    html: bool = False  # sends ``OutboundMessage.html`` (e-mail)
 
 
 # The adapter ------------------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ from xuyen.errors import NotFound, Unauthorized
 from xuyen.inbox import threads
 from xuyen.inbox.connections import build_adapter, flag_credentials, get_channel, is_sandbox
 from xuyen.inbox.models import Channel, ChannelStatus, Message, MessageState, ReceiptStatus, WebhookReceipt
+from xuyen.inbox.outreach import announce_state
 from xuyen.jobs import URGENT, add_job, add_jobs
 from xuyen.outbox import emit
 
@@ -276,6 +277,7 @@ def apply_status(session: Session, *, channel: Channel, update_: StatusUpdate) -
             message.state, message.state_changed_at = state, update_.at
             if state == MessageState.failed:
                 message.error = update_.error or "The provider reports the message was not delivered."
+            announce_state(session, message, channel=channel)
             moved += 1
     if moved:
         threads.announce(session, kind="status", channel_id=channel.id)

@@ -159,6 +159,8 @@ class Message(Base):
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     text: Mapped[str] = mapped_column(Text, default="")
     subject: Mapped[str | None] = mapped_column(String(300))
+    # An e-mail's HTML version of ``text``, as it was sent (tracked links and open pixel included).
+    html: Mapped[str | None] = mapped_column(Text)
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     meta: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     error: Mapped[str | None] = mapped_column(Text)
@@ -169,6 +171,22 @@ class Message(Base):
 
     __table_args__ = (UniqueConstraint("channel_id", "provider_message_id"),
                       Index("ix_inbox_messages_conversation", "conversation_id", "sent_at"))
+
+
+class MessageTracking(Base):
+    """Open and click tracking of one outbound e-mail: the links its HTML pointed to (a tracked link names its
+    place in ``links``), when it was first opened and first clicked, and how many times."""
+
+    __tablename__ = "inbox_message_tracking"
+
+    message_id: Mapped[int] = mapped_column(BigId, ForeignKey("inbox_messages.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    links: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    opens: Mapped[int] = mapped_column(Integer, default=0)
+    clicks: Mapped[int] = mapped_column(Integer, default=0)
+    first_opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_clicked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ProfileMergeMoves(Base):

@@ -12,6 +12,7 @@ from xuyen.channels.base import DeliveryState, OutboundMessage, SendFailed, Send
 from xuyen.clock import utcnow
 from xuyen.inbox.connections import build_adapter, flag_credentials, is_sandbox, store_rotated_secrets
 from xuyen.inbox.models import Channel, ContactPoint, Direction, Message, MessageState
+from xuyen.inbox.outreach import announce_state
 from xuyen.inbox.service import queue_send, recipient
 from xuyen.inbox.threads import announce, thread_key
 from xuyen.jobs import backoff_delay
@@ -44,7 +45,7 @@ def send_message(session: Session, *, message_id: int) -> None:
                                text="" if template else message.text, tag=message.meta.get("tag"),
                                template=Template(name=template["name"], language=template.get("language"),
                                                  parameters=template.get("parameters") or {}) if template else None,
-                               subject=message.subject,
+                               subject=message.subject, html=message.html,
                                headers={"X-Xuyen-Thread": thread_key(message.conversation_id)},
                                reply_to_provider_id=_replied_to(session, message))
     if is_sandbox(channel):
@@ -70,6 +71,7 @@ def _record_sent(session: Session, message: Message, result: SendResult) -> None
     message.state, message.state_changed_at, message.error = state, utcnow(), None
     message.meta = {**message.meta, "parts": result.parts}
     announce(session, kind="status", conversation_id=message.conversation_id, message_id=message.id)
+    announce_state(session, message)
 
 
 def _refused(session: Session, channel: Channel, message: Message, error: SendFailed) -> None:
@@ -90,3 +92,4 @@ def _fail(session: Session, message: Message, reason: str) -> None:
     message.state, message.state_changed_at, message.error = MessageState.failed, utcnow(), reason
     log.warning("message %s was not sent: %s", message.id, reason)
     announce(session, kind="status", conversation_id=message.conversation_id, message_id=message.id)
+    announce_state(session, message)

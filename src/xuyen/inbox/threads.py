@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import event, select, text
+from sqlalchemy import delete, event, select, text
 from sqlalchemy.orm import Session, SessionTransaction
 
 from xuyen.channels.base import Contact, ContactEvent, InboundMessage, PayloadInvalid
@@ -27,6 +27,7 @@ from xuyen.inbox.models import (
     Direction,
     Message,
     MessageState,
+    MessageTracking,
     WebhookReceipt,
 )
 from xuyen.outbox import emit
@@ -428,6 +429,9 @@ def erase_messages_of(session: Session, *, profile_ids: list[int]) -> int:
     receipt_ids = {message.receipt_id for message in messages if message.receipt_id is not None}
     for message in messages:
         message.text, message.subject, message.attachments, message.meta = ERASED_TEXT, None, [], {}
+        message.html = None
+    if messages:
+        session.execute(delete(MessageTracking).where(MessageTracking.message_id.in_([m.id for m in messages])))
     for conversation in session.scalars(select(Conversation).where(Conversation.id.in_(conversation_ids or [-1]))):
         conversation.subject = None
     for point in session.scalars(select(ContactPoint).where(ContactPoint.profile_id.in_(profile_ids))):

@@ -294,3 +294,40 @@ def test_the_date_trigger_enters_each_birthday_once_a_year(session: Session) -> 
     session.commit()
     [enrolment] = session.scalars(select(Enrolment).where(Enrolment.journey_id == journey.id))
     assert enrolment.entry_key.endswith(":2026")
+
+
+ZNS_ORDER = {"zns": {"template_id": "231677", "params": [
+    {"name": "customer_name", "value": "{{ profile.name }}", "max_length": 30},
+    {"name": "order_code", "value": "{{ event.properties.order_id }}", "max_length": 30}]},
+    "zalo_oa": {"text": "Đơn {{ event.properties.order_id }} đang được giao."}}
+
+
+def test_zalo_takes_a_zns_template_by_phone_when_the_reply_window_is_closed(session: Session) -> None:
+    from tests.journeys.policy.conftest import connected, wrote
+    from xuyen.journeys.policy.service import decide
+
+    lan = customer(session)
+    zalo = connected(session, "zalo")
+    wrote(session, lan, zalo, at=utc("2026-11-01 08:00"))  # a month ago: the 7-day window is closed
+    now = utc("2026-12-06 05:00")
+    closed = decide(session, profile_id=lan, purpose="transactional", at=now, channel="zalo")
+    assert (closed.action, closed.code) == ("skip", "reply_window_closed")
+    templated = decide(session, profile_id=lan, purpose="transactional", at=now, channel="zalo", templated=("zalo",))
+    assert templated.action == "send"
+    [route] = templated.routes
+    assert (route.address_type, route.address, route.template_only) == ("phone", "+84912345678", True)
+
+    mail = template(session, purpose="transactional", variants=ZNS_ORDER)
+    journey = live(session, flow({"type": "event", "event": "Order Shipped"},
+                                 {"a": {"type": "send", "template_id": mail, "purpose": "transactional",
+                                        "channel": "zalo", "next": None}}))
+    [enrolment_id] = journey_engine.enrol(session, journey=_journey(session, journey), profile_ids=[lan],
+                                          context={"event": {"name": "Order Shipped",
+                                                             "properties": {"order_id": "DH1024"}}})
+    session.commit()
+    assert journey_engine.run_step(session, enrolment_id=enrolment_id, visit=0, now=now) == "sent"
+    session.commit()
+    [message] = session.scalars(select(Message))
+    assert message.channel_id == zalo.id and message.text.startswith("[ZNS 231677]")
+    assert message.meta["template"] == {"name": "231677", "language": None,
+                                        "parameters": {"customer_name": "Nguyễn Thị Lan", "order_code": "DH1024"}}

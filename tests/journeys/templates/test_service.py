@@ -40,7 +40,8 @@ def test_every_channel_renders_for_a_real_customer(session: Session) -> None:
     assert sent.template is not None and sent.template.name == "231677"
     assert sent.template.parameters["order_code"] == "DH1024" and sent.text == ""
     mail = email.outbound(to=ContactIdentifier(type="email", value="lan.nguyen@gmail.com"), idempotency_key="k")
-    assert mail.subject == email.subject and mail.text == email.text
+    assert mail.subject == email.subject and mail.text == email.text and mail.html == email.html
+    assert sent.html is None and sms.outbound(to=phone, idempotency_key="k").html is None
 
 
 def test_dates_follow_the_customers_time_zone(session: Session) -> None:

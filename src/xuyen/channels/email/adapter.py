@@ -85,7 +85,7 @@ class EmailAdapter(ChannelAdapter):
     kind: ClassVar[str] = "email"
     label: ClassVar[str] = "E-mail"
     capabilities: ClassVar[Capabilities] = Capabilities(text=True, attachments=True, templates=False, subject=True,
-                                                        polled=True)
+                                                        polled=True, address_types=("email",), html=True)
     settings_fields: ClassVar[Mapping[str, str]] = {
         "address": "The shop's mailbox customers write to, e.g. cskh@shop.vn",
         "display_name": "The sender name customers see, e.g. Shop Áo Dài Hà Nội",
@@ -257,7 +257,8 @@ class EmailAdapter(ChannelAdapter):
         try:
             email_message = compose.build_message(
                 sender=sender, recipient=recipient, reply_to=self._reply_to(thread_key), subject=subject, text=text,
-                message_id=message_id, in_reply_to=in_reply_to, references=references, headers=extra, files=files)
+                message_id=message_id, in_reply_to=in_reply_to, references=references, headers=extra, files=files,
+                html=message.html or None)
         except (ValueError, TypeError) as exc:
             raise SendFailed(f"The message cannot be written as an e-mail: {exc}.", code="bad_message") from exc
         smtp.deliver(self.smtp_server, email_message, sender=self.address, recipient=recipient.addr_spec)

@@ -116,8 +116,9 @@ def address(addr_spec: str, display_name: str = "") -> Address:
 def build_message(*, sender: Address, recipient: Address, reply_to: Address | None, subject: str, text: str,
                   message_id: str, in_reply_to: str | None, references: Iterable[str],
                   headers: Iterable[tuple[str, str]] = (), files: Iterable[FileToAttach] = (),
-                  now: datetime | None = None) -> EmailMessage:
-    """The MIME message: text/plain in UTF-8, attachments after it, our headers in order."""
+                  now: datetime | None = None, html: str | None = None) -> EmailMessage:
+    """The MIME message: text/plain in UTF-8 (with ``html``: multipart/alternative, the plain text first, then the
+    HTML), attachments after it, our headers in order."""
     message = EmailMessage(policy=SEND_POLICY)
     message["From"] = sender
     message["To"] = recipient
@@ -134,6 +135,8 @@ def build_message(*, sender: Address, recipient: Address, reply_to: Address | No
     for name, value in headers:
         message[name] = value
     message.set_content(text.replace("\r\n", "\n").replace("\r", "\n"), subtype="plain", charset="utf-8")
+    if html:
+        message.add_alternative(html.replace("\r\n", "\n").replace("\r", "\n"), subtype="html", charset="utf-8")
     for item in files:
         maintype, _, subtype = item.mime_type.partition("/")
         if not subtype or maintype in ("multipart", "message"):

@@ -52,7 +52,8 @@ class MessengerAdapter(MetaAdapter):
     kind: ClassVar[str] = "messenger"
     label: ClassVar[str] = "Messenger"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        text=True, attachments=True, templates=False, max_text_length=MAX_TEXT, reply_window=REPLY_WINDOW)
+        text=True, attachments=True, templates=False, max_text_length=MAX_TEXT, reply_window=REPLY_WINDOW,
+        address_types=(PSID,))
     settings_fields: ClassVar[dict[str, str]] = {
         "page_id": "The Facebook Page's id (Meta app > Messenger > Messenger API Settings, next to the Page's name).",
         **GRAPH_API_SETTINGS,

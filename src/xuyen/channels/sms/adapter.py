@@ -35,7 +35,8 @@ class SmsAdapter(ChannelAdapter):
     # The longest text at the default 5 segments in GSM-7; Vietnamese with diacritics (UCS-2) fits 335. The inbox's
     # live counter asks ``segment_info`` for the exact figure of each text.
     capabilities: ClassVar[Capabilities] = Capabilities(text=True, attachments=False, templates=False,
-                                                        max_text_length=GSM7_PART * DEFAULT_MAX_SEGMENTS)
+                                                        max_text_length=GSM7_PART * DEFAULT_MAX_SEGMENTS,
+                                                        address_types=("phone",))
     settings_fields: ClassVar[Mapping[str, str]] = SETTINGS_FIELDS
     secret_fields: ClassVar[Mapping[str, str]] = SECRET_FIELDS
 

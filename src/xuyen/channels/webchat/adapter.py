@@ -54,7 +54,8 @@ class WebChatAdapter(ChannelAdapter):
     kind: ClassVar[str] = "webchat"
     label: ClassVar[str] = "Web chat"
     capabilities: ClassVar[Capabilities] = Capabilities(text=True, attachments=False, templates=False,
-                                                        max_text_length=posts.MAX_TEXT)
+                                                        max_text_length=posts.MAX_TEXT,
+                                                        address_types=(ANONYMOUS_ID,))
     settings_fields: ClassVar[Mapping[str, str]] = {
         "allowed_origins": "The sites that embed the widget, comma-separated, like https://shop.vn, "
                            "https://www.shop.vn (https://*.shop.vn for every subdomain).",

@@ -50,7 +50,8 @@ class WhatsAppAdapter(MetaAdapter):
     kind: ClassVar[str] = "whatsapp"
     label: ClassVar[str] = "WhatsApp"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        text=True, attachments=True, templates=True, max_text_length=MAX_TEXT, reply_window=REPLY_WINDOW)
+        text=True, attachments=True, templates=True, max_text_length=MAX_TEXT, reply_window=REPLY_WINDOW,
+        address_types=(WHATSAPP_ID, PHONE, BSUID))
     settings_fields: ClassVar[dict[str, str]] = {
         "phone_number_id": "The business number's Phone number ID (Meta app > WhatsApp > API Setup), not the "
                            "phone number itself.",

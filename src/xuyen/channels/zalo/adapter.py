@@ -60,7 +60,8 @@ class ZaloAdapter(ChannelAdapter):
     kind: ClassVar[str] = "zalo"
     label: ClassVar[str] = "Zalo OA"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        text=True, attachments=True, templates=True, max_text_length=MAX_TEXT, reply_window=CONSULTATION_WINDOW)
+        text=True, attachments=True, templates=True, max_text_length=MAX_TEXT, reply_window=CONSULTATION_WINDOW,
+        address_types=("zalo_id", "phone"))
     settings_fields: ClassVar[Mapping[str, str]] = {
         "oa_id": "Official Account id (oa.zalo.me, or the oa_id Zalo returns when the OA grants the app)",
         "app_id": "Application id (developers.zalo.me, the app's overview page)",

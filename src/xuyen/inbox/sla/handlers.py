@@ -33,8 +33,8 @@ def _moment(value: Any, fallback: datetime) -> datetime:
 
 def is_reply(message: Message | None) -> bool:
     """Whether an outbound message answers the customer: a reply of the shop (from Xuyên or the provider's own
-    app), not a message Xuyên sends by itself (a survey)."""
-    return message is not None and not message.meta.get("system")
+    app), not a message Xuyên sends by itself (a survey, a journey's outreach)."""
+    return message is not None and not message.meta.get("system") and not message.meta.get("outreach")
 
 
 @on_event("inbox.conversation.opened", name="inbox.sla.conversation_opened")

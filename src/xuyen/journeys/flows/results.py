@@ -22,7 +22,8 @@ SEND_FIGURES = ("sent", "delivered", "failed", "skipped", "deferred", "opened", 
 
 
 def node_stats(session: Session, *, journey_id: int) -> dict[str, dict[str, int]]:
-    """Per step: customers who reached it, customers at it now, and for send steps what came of the messages."""
+    """Per step: customers who reached it, customers at it now, and for send steps what came of the messages (a
+    customer deferred twice counts once as deferred)."""
     get_journey(session, journey_id=journey_id)
     stats: dict[str, dict[str, int]] = defaultdict(lambda: {"entered": 0, "waiting": 0})
     entries: Any = session.execute(select(JourneyStep.node, func.count(func.distinct(JourneyStep.enrolment_id)))
@@ -36,7 +37,7 @@ def node_stats(session: Session, *, journey_id: int) -> dict[str, dict[str, int]
             stats[node]["waiting"] = waiting
             stats[node]["entered"] = max(stats[node]["entered"], waiting)
     for node, outcome, count in session.execute(
-            select(JourneyStep.node, JourneyStep.outcome, func.count()).where(
+            select(JourneyStep.node, JourneyStep.outcome, func.count(func.distinct(JourneyStep.enrolment_id))).where(
                 JourneyStep.journey_id == journey_id, JourneyStep.kind == "send",
                 JourneyStep.outcome.in_(["skipped", "deferred", "failed"]))
             .group_by(JourneyStep.node, JourneyStep.outcome)):

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from xuyen.db import is_postgres
-from xuyen.errors import Conflict, NotFound
+from xuyen.errors import Conflict, NotFound, XuyenError
 from xuyen.inbox.outreach import queue_outreach
 from xuyen.journeys.flows.definition import Send
 from xuyen.journeys.flows.engine import Move, StepContext, definition_of
@@ -32,14 +32,20 @@ def _lock_customer(session: Session, profile_id: int) -> None:
         session.execute(select(func.pg_advisory_xact_lock(SEND_LOCK_CLASS, profile_id % 2_147_483_647)))
 
 
-def variant_for(channel: str, variants: dict[str, Any]) -> str | None:
-    """The template variant to send on a channel: its own (Zalo's OA text), or a ZNS template on Zalo."""
+def variant_for(channel: str, variants: dict[str, Any], *, template_only: bool = False) -> str | None:
+    """The template variant to send on a channel: its own (Zalo's OA text), or a ZNS template on Zalo (the only
+    one when the route takes templates only)."""
     own = "zalo_oa" if channel == "zalo" else channel
-    if own in variants:
+    if own in variants and not template_only:
         return own
     if channel == "zalo" and "zns" in variants:
         return "zns"
     return None
+
+
+def templated_channels(variants: dict[str, Any]) -> tuple[str, ...]:
+    """The channels a template can reach as an approved template, whatever their reply windows (ZNS on Zalo)."""
+    return ("zalo",) if "zns" in variants else ()
 
 
 def _rendered(session: Session, *, template_id: int, route: Route, enrolment: Enrolment) -> Rendered | str:
@@ -47,7 +53,7 @@ def _rendered(session: Session, *, template_id: int, route: Route, enrolment: En
         template = get_template(session, template_id=template_id)
     except NotFound as exc:
         return str(exc)
-    variant = variant_for(route.channel, template.variants)
+    variant = variant_for(route.channel, template.variants, template_only=route.template_only)
     if variant is None:
         return f"the template has no {route.channel} message"
     extra = {"coupon": enrolment.context["coupon"]} if enrolment.context.get("coupon") else None
@@ -85,7 +91,7 @@ def _try_routes(session: Session, *, routes: tuple[Route, ...] | list[Route], te
         try:
             message_id = _queue(session, rendered=rendered, route=route, enrolment=enrolment, node=node,
                                 key=key if index == 0 else f"{key}.{index}")
-        except Conflict as exc:
+        except XuyenError as exc:  # no such channel connected, an address it cannot write to, …
             problems.append(f"{route.channel}: {exc}")
             continue
         return route, message_id, list(routes[index + 1:]), problems
@@ -102,8 +108,13 @@ def send_step(context: StepContext) -> Move:
                     detail="The customer no longer meets the journey's filter.")
     _lock_customer(session, enrolment.profile_id)
     campaign = f"journey:{context.journey.id}:{context.node_id}:{enrolment.id}"
+    try:
+        variants = get_template(session, template_id=node.template_id).variants
+    except NotFound as exc:
+        return Move(outcome="failed", next=node.next, detail=str(exc))
     decision = decide(session, profile_id=enrolment.profile_id, purpose=node.purpose, at=context.now,
-                      channel=node.channel, campaign_key=campaign, on_cap=node.on_cap)
+                      channel=node.channel, campaign_key=campaign, on_cap=node.on_cap,
+                      templated=templated_channels(variants))
     if decision.action == "skip":
         return Move(outcome="skipped", next=node.next, detail=decision.code)
     if decision.action == "defer":

@@ -1,5 +1,6 @@
 """The messaging policy's reactions: a customer writing on a channel after a message sent them there counts as a
-reply, so the channels they answer on rank first; an erased customer's counts are forgotten."""
+reply, and opening or clicking an e-mail counts too, so the channels they answer on and read rank first; an erased
+customer's counts are forgotten."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from xuyen.errors import NotFound
 from xuyen.inbox.service import get_conversation
-from xuyen.journeys.policy.service import count_reply, forget_customers
+from xuyen.journeys.policy.service import count_engagement, count_reply, forget_customers
 from xuyen.journeys.policy.settings import CHANNELS
 from xuyen.outbox import DomainEvent, on_event
 
@@ -26,6 +27,20 @@ def count_replies(session: Session, event: DomainEvent) -> None:
         return
     count_reply(session, profile_id=conversation.profile_id, channel=str(payload["channel_kind"]),
                 at=datetime.fromisoformat(str(payload["sent_at"])))
+
+
+@on_event("inbox.message.engaged", name="messaging_policy.count_engagement")
+def count_opens_and_clicks(session: Session, event: DomainEvent) -> None:
+    """A message's first open and first click count for its channel, so the channels the customer reads rank
+    first."""
+    payload = event.payload
+    channel, kind, profile_id = payload.get("channel_kind"), payload.get("kind"), payload.get("profile_id")
+    if channel not in CHANNELS or kind not in ("opened", "clicked") or profile_id is None:
+        return
+    try:
+        count_engagement(session, profile_id=int(profile_id), channel=str(channel), kind=str(kind))
+    except NotFound:  # erased since
+        return
 
 
 @on_event("customer.erased", name="messaging_policy.forget_erased")

@@ -9,7 +9,7 @@ frequency caps and the sending hours, which defer (or, for caps, skip when the c
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -45,6 +45,7 @@ class Route:
     address_type: str
     address: str
     channel_id: int | None = None
+    template_only: bool = False  # only an approved template may go this way (a closed reply window, ZNS by phone)
 
 
 @dataclass(frozen=True)
@@ -110,17 +111,24 @@ def _consent_refusal(statuses: dict[str, str], *, channel: str, purpose: str) ->
     return "consent_withdrawn" if status is not None and status != GRANTED else None
 
 
+def _is_open(point: Reach, at: datetime) -> bool:
+    return not point.window or (point.window_open_until is not None and point.window_open_until > at)
+
+
 def _routes_for(channel: str, points: Sequence[Reach], *, phones: list[str], emails: list[str],
-                at: datetime) -> tuple[list[Route], str | None]:
-    """The usable routes on one channel, or why there are none."""
+                at: datetime, templated: bool = False) -> tuple[list[Route], str | None]:
+    """The usable routes on one channel, or why there are none. ``templated``: the message can go as a template
+    the provider approved, which a closed reply window does not stop (on Zalo, a ZNS template to the phone)."""
     on_channel = [point for point in points if point.channel_kind == channel]
-    open_points = [point for point in on_channel
-                   if not point.window or (point.window_open_until is not None and point.window_open_until > at)]
     routes = [Route(channel=channel, address_type=point.address_type, address=point.address,
-                    channel_id=point.channel_id) for point in open_points]
-    own = {"email": emails, "sms": phones}.get(channel, [])
-    routes += [Route(channel=channel, address_type=ADDRESS_CHANNELS[channel], address=value) for value in own
-               if all(route.address != value for route in routes)]
+                    channel_id=point.channel_id, template_only=not _is_open(point, at))
+              for point in on_channel if templated or _is_open(point, at)]
+    own = {"email": emails, "sms": phones, **({"zalo": phones} if templated else {})}.get(channel, [])
+    routes += [Route(channel=channel, address_type=ADDRESS_CHANNELS.get(channel, "phone"), address=value,
+                     template_only=channel == "zalo")
+               for value in own if all(route.address != value for route in routes)]
+    # Free text in an open window first; a template then goes by phone (ZNS) before a chat id.
+    routes.sort(key=lambda route: (route.template_only, route.template_only and route.address_type != "phone"))
     if routes:
         return routes, None
     return [], "reply_window_closed" if on_channel else "unreachable"
@@ -192,15 +200,16 @@ def _cap_check(session: Session, *, profile_ids: list[int], channels: list[str],
 
 
 def _usable_channels(channels: list[str], *, purpose: str, statuses: dict[str, str], points: Sequence[Reach],
-                     phones: list[str], emails: list[str], blocked: set[str],
-                     at: datetime) -> tuple[dict[str, list[Route]], dict[str, str]]:
+                     phones: list[str], emails: list[str], blocked: set[str], at: datetime,
+                     templated: Collection[str] = ()) -> tuple[dict[str, list[Route]], dict[str, str]]:
     """Per channel, the routes consent, reachability, suppression and reply windows leave; and why the others
     were left out."""
     usable: dict[str, list[Route]] = {}
     refused: dict[str, str] = {}
     for name in channels:
         refusal = _consent_refusal(statuses, channel=name, purpose=purpose)
-        routes, missing = _routes_for(name, points, phones=phones, emails=emails, at=at)
+        routes, missing = _routes_for(name, points, phones=phones, emails=emails, at=at,
+                                      templated=name in templated)
         free = [route for route in routes if route.address not in blocked]
         if refusal is None and routes and not free:
             refusal = "address_suppressed"
@@ -213,8 +222,10 @@ def _usable_channels(channels: list[str], *, purpose: str, statuses: dict[str, s
 
 
 def decide(session: Session, *, profile_id: int, purpose: str, at: datetime, channel: str | None = None,
-           campaign_key: str | None = None, on_cap: OnCap = "defer") -> Decision:
-    """Whether, when and on which channels a message of ``purpose`` may go to the customer (reads only)."""
+           campaign_key: str | None = None, on_cap: OnCap = "defer", templated: Collection[str] = ()) -> Decision:
+    """Whether, when and on which channels a message of ``purpose`` may go to the customer (reads only).
+    ``templated`` names the channels the message can take as an approved template (Zalo's ZNS): a closed reply
+    window does not stop those, and Zalo may reach the customer's phone (routes marked ``template_only``)."""
     _checked_input(purpose=purpose, channel=channel, campaign_key=campaign_key, at=at)
     root = require_customer(session, profile_id=profile_id)
     cluster = [root, *merged_profile_ids(session, profile_id=root)]
@@ -232,7 +243,7 @@ def decide(session: Session, *, profile_id: int, purpose: str, at: datetime, cha
                                                 emails=[*emails, *(p.address for p in points)])
     usable, refused = _usable_channels([channel] if channel else list(config.channel_order), purpose=purpose,
                                        statuses=statuses, points=points, phones=phones, emails=emails,
-                                       blocked=blocked, at=at)
+                                       blocked=blocked, at=at, templated=templated)
     if not usable:
         return _skip(refused[channel] if channel else "no_channel", refused)
     traits = row.traits if row is not None else {}
@@ -332,14 +343,19 @@ def count_reply(session: Session, *, profile_id: int, channel: str, at: datetime
     return True
 
 
-def record_engagement(session: Session, *, profile_id: int, channel: str, kind: str) -> None:
-    """Count that the customer opened, clicked or replied to a message on ``channel``, and commit."""
+def count_engagement(session: Session, *, profile_id: int, channel: str, kind: str) -> None:
+    """Count that the customer opened, clicked or replied to a message on ``channel`` (helper: no commit)."""
     if kind not in ENGAGEMENTS:
         raise ValidationFailed(f"Engagement is one of {', '.join(ENGAGEMENTS)}.", code="invalid_engagement")
     if channel not in CHANNELS:
         raise ValidationFailed(f"The channel is one of {', '.join(CHANNELS)}.", code="invalid_channel")
     root = require_customer(session, profile_id=profile_id)
     _bump(session, profile_id=root, channel=channel, counter=kind)
+
+
+def record_engagement(session: Session, *, profile_id: int, channel: str, kind: str) -> None:
+    """Count that the customer opened, clicked or replied to a message on ``channel``, and commit."""
+    count_engagement(session, profile_id=profile_id, channel=channel, kind=kind)
     session.commit()
 
 

@@ -36,15 +36,15 @@ class Rendered:
 
     def outbound(self, *, to: ContactIdentifier, idempotency_key: str) -> OutboundMessage:
         """The message a channel adapter sends (ZNS as an approved template with its parameters); ValueError
-        when the rendering has problems. E-mail goes as its subject and plain-text part until the adapter's
-        message carries an HTML part."""
+        when the rendering has problems. E-mail goes as its subject, its plain-text part and its HTML."""
         if not self.ok:
             raise ValueError(f"A rendering with problems cannot be sent: {self.problems[0].message}")
         if self.channel == "zns":
             return OutboundMessage(idempotency_key=idempotency_key, to=to,
                                    template=Template(name=self.zns_template_id, parameters=dict(self.zns_params)))
         return OutboundMessage(idempotency_key=idempotency_key, to=to, text=self.text,
-                               subject=self.subject if self.channel == "email" else None)
+                               subject=self.subject if self.channel == "email" else None,
+                               html=(self.html or None) if self.channel == "email" else None)
 
     def as_dict(self) -> dict[str, Any]:
         """The rendering as JSON."""
