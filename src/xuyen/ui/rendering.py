@@ -51,6 +51,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/deals", i18n.N_("Deals"), Role.agent),
     NavItem("/tasks", i18n.N_("Tasks"), Role.agent),
     NavItem("/segments", i18n.N_("Segments"), Role.agent),
+    NavItem("/journeys", i18n.N_("Journeys"), Role.agent),
     NavItem("/templates", i18n.N_("Message templates"), Role.agent),
     NavItem("/catalogue", i18n.N_("Products"), Role.agent),
     NavItem("/stock", i18n.N_("Stock"), Role.agent),
