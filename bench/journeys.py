@@ -351,6 +351,7 @@ def main() -> None:
     parser.add_argument("--skip-crash", action="store_true", help="leave out the run with a killed worker")
     parser.add_argument("--limit", type=float, default=3600, help="seconds a run may take before giving up")
     options = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # progress shows when piped
     load_handlers()
     print(f"bench/journeys.py: broadcast of one SMS to {options.customers:,} customers, {os.cpu_count()} CPU cores")
     if options.db in ("postgres", "both"):
