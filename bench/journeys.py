@@ -337,7 +337,7 @@ def bench(url: str, *, label: str, customers: int, crash: bool, limit: float) ->
         for workers in (1, 2):
             rate = run(url, fake=fake, gateway_url=gateway_url, segment_id=segment_id, template_id=template_id,
                        customers=customers, workers=workers, limit=limit)
-            print(f"  {'':<24} {rate / direct:8.2f} x baseline")
+            print(f"  {'':<24} {rate / direct:8.3f} x baseline")
         if crash:
             run(url, fake=fake, gateway_url=gateway_url, segment_id=segment_id, template_id=template_id,
                 customers=customers, workers=2, limit=limit, crash=True)
