@@ -26,6 +26,8 @@ from typing import Any, ClassVar
 
 import httpx
 
+from xuyen.tls import http_client
+
 # Errors -----------------------------------------------------------------------------------------------
 
 
@@ -349,7 +351,7 @@ class ChannelAdapter(ABC):
                                "settings.")
         self.settings = dict(settings)
         self.secrets = dict(secrets)
-        self.http = http or httpx.Client(timeout=httpx.Timeout(10.0, connect=5.0))
+        self.http = http or http_client(timeout=httpx.Timeout(10.0, connect=5.0))
 
     @classmethod
     def optional_fields(cls) -> frozenset[str]:

@@ -34,6 +34,7 @@ from typing import Any, ClassVar, Literal, TypeVar
 import httpx
 
 from xuyen.channels.base import ChannelError, PayloadInvalid, SignatureInvalid, WebhookAnswer, WebhookRequest
+from xuyen.tls import http_client
 
 __all__ = [
     "ChannelError",
@@ -205,7 +206,7 @@ class MarketplaceAdapter(ABC):
             raise ChannelError(f"A {self.label} shop needs {', '.join(missing)}; add them when connecting it.")
         self.settings = dict(settings)
         self.secrets = dict(secrets)
-        self.http = http or httpx.Client(timeout=httpx.Timeout(15.0, connect=5.0))
+        self.http = http or http_client(timeout=httpx.Timeout(15.0, connect=5.0))
         #: When the access token ends, if known: calls refresh it a minute before rather than fail once.
         self.expires_at: datetime | None = None
         #: The token pair a refresh brought, until the caller has stored it.

@@ -44,6 +44,7 @@ from xuyen.inbox.models import Channel, ChannelStatus, Message, MessageState, Re
 from xuyen.inbox.outreach import announce_state
 from xuyen.jobs import URGENT, add_job, add_jobs
 from xuyen.outbox import emit
+from xuyen.tls import http_client
 
 log = logging.getLogger("xuyen.inbox")
 
@@ -57,7 +58,7 @@ _KEPT_HEADERS = ("content-type", "user-agent", "x-hub-signature-256", "x-zevent-
 @cache
 def _reading_http() -> httpx.Client:
     """One HTTP client for the adapters that read what came in, shared and never closed."""
-    return httpx.Client(timeout=httpx.Timeout(10.0, connect=5.0))
+    return http_client(timeout=httpx.Timeout(10.0, connect=5.0))
 
 
 def _reading_adapter(channel: Channel) -> ChannelAdapter:

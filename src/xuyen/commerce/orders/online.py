@@ -26,6 +26,7 @@ from xuyen.commerce.orders.models import Order, OrderStatus, Payment, PaymentKin
 from xuyen.commerce.orders.records import flag, lines_of
 from xuyen.config import Settings
 from xuyen.errors import BadGateway, BadRequest, Conflict, NotFound, ServiceUnavailable, ValidationFailed
+from xuyen.tls import http_client
 
 NAMES = {PaymentMethod.vnpay: "VNPay", PaymentMethod.momo: "MoMo", PaymentMethod.zalopay: "ZaloPay"}
 LINK = "link"  # payment.details key: the pay address a gateway created, and its attempt number
@@ -171,7 +172,7 @@ def _client(http: httpx.Client | None) -> Iterator[httpx.Client]:
     if http is not None:
         yield http
         return
-    with httpx.Client(timeout=GATEWAY_TIMEOUT) as client:
+    with http_client(timeout=GATEWAY_TIMEOUT) as client:
         yield client
 
 

@@ -9,7 +9,6 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -22,6 +21,7 @@ from xuyen.journeys.flows.sending import fall_back, send_of_message
 from xuyen.journeys.flows.service import BROADCAST_JOB, uses_events
 from xuyen.journeys.flows.steps import WEBHOOK_JOB
 from xuyen.outbox import DomainEvent, on_event, on_events
+from xuyen.tls import http_client
 
 DATES_JOB = "journeys.dates"
 BROADCAST_BATCH = 1000
@@ -123,7 +123,7 @@ def call_webhook(session: Session, payload: dict[str, Any]) -> None:
     body = json.dumps(payload["body"], ensure_ascii=False, separators=(",", ":"), default=str).encode()
     headers = {"Content-Type": "application/json", "Idempotency-Key": str(payload["idempotency_key"]),
                "X-Xuyen-Signature": signature(journey.secret, body), "User-Agent": "Xuyen-Journeys/1"}
-    with httpx.Client(timeout=WEBHOOK_TIMEOUT, follow_redirects=False) as client:
+    with http_client(timeout=WEBHOOK_TIMEOUT) as client:
         answer = client.post(str(payload["url"]), content=body, headers=headers)
     if answer.status_code >= 300:
         raise RuntimeError(f"the webhook answered {answer.status_code}: {answer.text[:300]}")
