@@ -300,9 +300,14 @@ def assign(session: Session, *, conversation_id: int, assignee_id: int | None, a
 
 
 def queue_send(session: Session, *, message: Message, channel_id: int, run_at: datetime | None = None) -> None:
-    """Queue the sending of an outbound message, after the channel's earlier ones (helper: no commit)."""
-    add_job(session, name=SEND_JOB, payload={"message_id": message.id}, priority=URGENT, run_at=run_at,
-            ordering_key=f"{SEND_JOB}:{channel_id}", sequence=message.id)
+    """Queue the sending of an outbound message (helper: no commit). An agent's reply is urgent and goes after the
+    channel's earlier ones; a message the shop starts itself (a journey's, a campaign's) waits its turn behind the
+    agents' replies and keeps order only within its conversation, so a broadcast's sends run on every worker at
+    once without holding up anyone's reply."""
+    outreach = bool((message.meta or {}).get("outreach"))
+    add_job(session, name=SEND_JOB, payload={"message_id": message.id}, priority=100 if outreach else URGENT,
+            run_at=run_at, sequence=message.id,
+            ordering_key=f"{SEND_JOB}:c{message.conversation_id}" if outreach else f"{SEND_JOB}:{channel_id}")
 
 
 def recipient(point: ContactPoint) -> ContactIdentifier:
