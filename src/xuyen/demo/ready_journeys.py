@@ -45,7 +45,7 @@ from xuyen.segments.service import add_segment
 
 STEP = "hành trình mẫu"
 ACTOR = "demo"
-WINDOW_DAYS = 14  # how far back the journeys are played, as if published then
+WINDOW_DAYS = 7  # how far back the journeys are played, as if published then (a week keeps `make demo` quick)
 AT_RISK_DAYS = 60  # the demo's history covers four months, so 60 days stand for the usual 90
 VALUED_REVENUE = 3_000_000  # VND spent in all: the customers whose forgotten cart the store manager hears about
 NEAR_STORE = SHOP_SEGMENTS[2][0]  # "Khách gần cửa hàng Hàng Gai 3 km", made by the segments step
@@ -206,8 +206,8 @@ def _play(session: Session, rng: random.Random, made: dict[str, Journey], segmen
     for profile_id, entered in _at_risk_entries(session, segments[AT_RISK], start=start, now=now).items():
         replay.entries(made["Khách sắp rời bỏ"], [profile_id], when=entered,
                        context={"segment_id": segments[AT_RISK]})
-    for name, segment, days_ago, hour in (("Mã chỉ dùng tại cửa hàng", ONLINE_SHOPPERS, 10, 10),
-                                          ("Ưu đãi gần cửa hàng", NEAR_STORE, 4, 16)):
+    for name, segment, days_ago, hour in (("Mã chỉ dùng tại cửa hàng", ONLINE_SHOPPERS, 6, 10),
+                                          ("Ưu đãi gần cửa hàng", NEAR_STORE, 3, 16)):
         replay.entries(made[name], _members(session, segments[segment]),
                        when=_local(now - timedelta(days=days_ago), hour, rng.randrange(60)),
                        context={"segment_id": segments[segment]})
