@@ -6,13 +6,9 @@ the step killed mid-send is run again with the same idempotency key (eSMS's Requ
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
-import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +20,7 @@ from sqlalchemy.orm import Session
 from tests.fakes.server import serving
 from tests.fakes.sms_gateway import ESMS_JSON_PATH, FakeSmsGateway
 from tests.journeys.flows.conftest import ACTOR, flow, live, template
+from tests.worker_processes import WorkerProcesses
 from xuyen.clock import utcnow
 from xuyen.customers.service import record_consent, refresh_customers
 from xuyen.events.models import ChannelType, EventType
@@ -36,7 +33,6 @@ from xuyen.journeys.flows.models import Enrolment, EnrolmentStatus, JourneySend
 from xuyen.journeys.policy import settings as policy_settings
 from xuyen.segments.service import create_segment
 
-REPO = Path(__file__).resolve().parents[3]
 CUSTOMERS = 200
 KEY, SECRET = "test-api-key", "test-secret-key"
 TEXT = {"text": "Xuyen: {{ profile.first_name }} oi, tuan le vang giam 20% tai cua hang."}
@@ -77,57 +73,10 @@ def send_at_any_hour(session: Session) -> None:
                                                    allowed_until=(minute - 61) % 1440), actor=ACTOR)
 
 
-class Workers:
-    """``xuyen worker`` processes against the test database, logging to files; all stopped at the end."""
-
-    def __init__(self, db_url: str, log_dir: Path) -> None:
-        self.db_url, self.log_dir = db_url, log_dir
-        self.processes: list[subprocess.Popen[bytes]] = []
-
-    def start(self) -> subprocess.Popen[bytes]:
-        """One more worker process, with a short job lease so a dead one's jobs come back soon."""
-        env = dict(os.environ, XUYEN_DATABASE_URL=self.db_url, XUYEN_ENV="test", PYTHONPATH=str(REPO),
-                   XUYEN_LOG_LEVEL="WARNING")
-        log = (self.log_dir / f"worker-{len(self.processes)}.log").open("wb")
-        process = subprocess.Popen([sys.executable, "-m", "xuyen.cli", "worker", "--lease-seconds", LEASE_SECONDS,
-                                    "--poll-seconds", "0.2"], cwd=REPO, env=env, stdout=log,
-                                   stderr=subprocess.STDOUT)
-        self.processes.append(process)
-        return process
-
-    def stop_all(self) -> None:
-        """SIGTERM every live worker and wait for it."""
-        for process in self.processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in self.processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-    def logs(self) -> str:
-        """The end of every worker's log."""
-        return "\n".join(path.read_text(errors="replace")[-3000:] for path in sorted(self.log_dir.glob("*.log")))
-
-    def wait_for(self, condition: Callable[[], bool], *, within: float, what: str) -> None:
-        """Poll ``condition`` until it holds; fail with the workers' logs after ``within`` seconds or when a
-        worker that was not killed died."""
-        deadline = time.monotonic() + within
-        while time.monotonic() < deadline:
-            if condition():
-                return
-            if any(process.poll() not in (None, -signal.SIGKILL) for process in self.processes):
-                break
-            time.sleep(0.05)
-        raise AssertionError(f"timed out waiting for {what}\n{self.logs()}")
-
-
 @pytest.fixture
-def workers(db_url: str, tmp_path: Path) -> Iterator[Workers]:
+def workers(db_url: str, tmp_path: Path) -> Iterator[WorkerProcesses]:
     """Worker processes, stopped after the test."""
-    processes = Workers(db_url, tmp_path)
+    processes = WorkerProcesses(db_url, tmp_path)
     yield processes
     processes.stop_all()
 
@@ -147,7 +96,7 @@ def _unfinished_work(session: Session) -> int:
 
 
 def test_a_worker_killed_mid_broadcast_loses_no_customer_and_sends_no_message_twice(
-        session: Session, db_url: str, workers: Workers, gateway: tuple[FakeSmsGateway, str]) -> None:
+        session: Session, db_url: str, workers: WorkerProcesses, gateway: tuple[FakeSmsGateway, str]) -> None:
     fake, url = gateway
     people = sms_customers(session, CUSTOMERS)
     send_at_any_hour(session)
@@ -163,7 +112,7 @@ def test_a_worker_killed_mid_broadcast_loses_no_customer_and_sends_no_message_tw
         "b": {"type": "exit"}}))
     service.start_broadcast(session, journey_id=journey.id, actor=ACTOR)
 
-    doomed = workers.start()
+    doomed = workers.start("--lease-seconds", LEASE_SECONDS, "--poll-seconds", "0.2")
     workers.wait_for(lambda: len(fake.sent) >= CUSTOMERS // 3, within=400, what="a third of the messages to go out")
     fake.delay = 3.0  # the next message hangs at the gateway: the worker is killed while it waits for the answer
     workers.wait_for(lambda: fake.requests > len(fake.sent), within=60, what="a message on its way")
@@ -173,7 +122,7 @@ def test_a_worker_killed_mid_broadcast_loses_no_customer_and_sends_no_message_tw
     sent_when_killed = len(fake.sent)
     assert sent_when_killed < CUSTOMERS, "the worker was killed mid-run"
 
-    workers.start()
+    workers.start("--lease-seconds", LEASE_SECONDS, "--poll-seconds", "0.2")
     workers.wait_for(lambda: _unfinished_work(session) == 0, within=400, what="the second worker to finish")
 
     session.expire_all()
