@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 
@@ -330,8 +330,8 @@ Node = Annotated[Delay | WaitEvent | Condition | Split | Send | UpdateProfile | 
                  | Webhook | Exit, Field(discriminator="type")]
 NODE_TYPES = ("delay", "wait_event", "condition", "split", "send", "update_profile", "coupon", "task", "notify",
               "webhook", "exit")
-_NODE: TypeAdapter[Any] = TypeAdapter(Node)  # type: ignore[arg-type]
-_TRIGGER: TypeAdapter[Any] = TypeAdapter(Trigger)  # type: ignore[arg-type]
+_NODE: TypeAdapter[Any] = TypeAdapter(cast(Any, Node))
+_TRIGGER: TypeAdapter[Any] = TypeAdapter(cast(Any, Trigger))
 
 
 class Definition(_Strict):
