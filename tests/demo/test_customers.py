@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from xuyen.customers.models import CustomerProfile
-from xuyen.demo import customers
+from xuyen.demo import customers, ready_history
 from xuyen.demo import inbox as demo_inbox
 from xuyen.demo.service import load_demo
 from xuyen.events.models import Event
@@ -62,7 +62,8 @@ def test_customers_shop_on_every_channel_and_their_channels_join(session: Sessio
     summary = load_demo(session, seed=2026)
 
     start = summary.steps.index(customers.STEP)
-    assert summary.steps[start:start + 3] == (customers.STEP, demo_inbox.STEP, customers.PROFILES_STEP)
+    assert summary.steps[start:start + 4] == (customers.STEP, demo_inbox.STEP, ready_history.SIGN_UP_STEP,
+                                              customers.PROFILES_STEP)
     events: list[Event] = list(session.scalars(select(Event)))
     assert len(events) == summary.counts["events"] > 3 * CUSTOMERS
     assert {event.channel for event in events} >= {"web", "app", "pos", "shopee", "zalo", "messenger"}

@@ -78,7 +78,10 @@ def check_the_routing_setup(session: Session) -> None:
 
 
 def check_conversations_are_labelled_and_assigned(session: Session) -> None:
-    conversations = list(session.scalars(select(Conversation)))
+    # The conversations customers wrote in; those holding only the journeys' messages wait, resolved and unrouted,
+    # until the customer answers.
+    written = select(Message.conversation_id).where(Message.direction == Direction.inbound)
+    conversations = list(session.scalars(select(Conversation).where(Conversation.id.in_(written))))
     assert len(conversations) >= 30
     routed = {row.conversation_id: row for row in session.scalars(select(ConversationRouting))}
     assert set(routed) == {conversation.id for conversation in conversations}  # every one went through routing
@@ -110,7 +113,7 @@ def check_conversations_are_labelled_and_assigned(session: Session) -> None:
 def check_replies_have_authors_and_customers_write_in_opening_hours(session: Session) -> None:
     users = _users(session)
     outbound = list(session.scalars(select(Message).where(Message.direction == Direction.outbound)))
-    replies = [message for message in outbound if not message.meta.get("system")]
+    replies = [message for message in outbound if not message.meta.get("system") and not message.meta.get("outreach")]
     assert replies and all(message.author_id in users for message in replies)
     assert all(message.conversation_id for message in replies)
     authored = {message.conversation_id: message.author_id for message in replies}
@@ -126,7 +129,8 @@ def check_replies_have_authors_and_customers_write_in_opening_hours(session: Ses
 
 
 def check_sla_clocks_surveys_and_mentions(session: Session) -> None:
-    conversations = list(session.scalars(select(Conversation)))
+    written = select(Message.conversation_id).where(Message.direction == Direction.inbound)
+    conversations = list(session.scalars(select(Conversation).where(Conversation.id.in_(written))))
     states = Counter(view.state for conversation in conversations
                      for view in sla.conversation_clocks(session, conversation_id=conversation.id))
     assert states["met"] > states["breached"] > 0
@@ -143,7 +147,7 @@ def check_sla_clocks_surveys_and_mentions(session: Session) -> None:
     assert len(notes) == len(demo_inbox.NOTES)
     for note in notes:
         found = mentions.list_mentions(session, user_id=_conversation_agent(session, note.conversation_id))
-        assert [mention.message_id for mention in found] == [note.id]
+        assert note.id in [mention.message_id for mention in found]  # an agent may be named in several notes
 
 
 def _conversation_agent(session: Session, conversation_id: int) -> int:

@@ -17,7 +17,7 @@ def test_the_demo_segments_hold_the_members_their_rules_give(session: Session) -
     load_demo(session, seed=2026)
     session.rollback()
     segments = {segment.name: segment for segment in session.scalars(select(Segment))}
-    assert set(segments) == {name for name, _description, _definition in SEGMENTS}
+    assert {name for name, _description, _definition in SEGMENTS} <= set(segments)  # and the journeys' own
     near = segments["Khách gần cửa hàng Hàng Gai 3 km"]
     assert near.member_count > 0
     for segment in segments.values():
