@@ -3,7 +3,7 @@ own last weeks so every step of every journey shows its figures.
 
 1. Giỏ hàng bỏ quên (abandoned cart): a checkout not completed within an hour gets a reminder; a valued customer's
    cart also alerts the store manager. Goal: the order.
-2. Chăm sóc sau mua hàng (post-purchase care): three days after an order, care tips that promote nothing; a week
+2. Chăm sóc sau mua hàng (post-purchase care): two days after an order, care tips that promote nothing; two days
    later, suggestions that leave out what the order held.
 3. Quà sinh nhật (birthday): a single-use coupon at 09:00 on the customer's birthday.
 4. Mã chỉ dùng tại cửa hàng (store-only coupon): online shoppers who never bought in a store get, by e-mail, a
@@ -110,13 +110,13 @@ def _definitions(t: dict[str, int], p: dict[str, int], s: dict[str, int]) -> lis
                      "next": None, "timeout_next": None, "label": "Chờ đặt hàng 3 ngày"}},
              entry="again", reentry_days=7, goal=order_placed, holdout_percent=10, conversion_days=7)),
         ("Chăm sóc sau mua hàng",
-         "3 ngày sau khi mua: cảm ơn và cách bảo quản lụa, không quảng cáo gì. 7 ngày sau nữa: gợi ý món phối "
+         "2 ngày sau khi mua: cảm ơn và cách bảo quản lụa, không quảng cáo gì. 2 ngày sau nữa: gợi ý món phối "
          "cùng, bỏ qua mọi món có trong đơn (theo SKU), chỉ cho khách đồng ý nhận tin. Mục tiêu: khách đánh giá "
          "sản phẩm.",
-         _flow({"type": "event", "event": "Order Completed", "where": {}}, "d3", {
-             "d3": {"type": "delay", "for": {"days": 3}, "next": "care"},
-             "care": _send(t["Chăm sóc sau mua hàng"], "care", "d7", label="Cảm ơn và bảo quản"),
-             "d7": {"type": "delay", "for": {"days": 7}, "next": "suggest"},
+         _flow({"type": "event", "event": "Order Completed", "where": {}}, "wait", {
+             "wait": {"type": "delay", "for": {"days": 2}, "next": "care"},
+             "care": _send(t["Chăm sóc sau mua hàng"], "care", "later", label="Cảm ơn và bảo quản"),
+             "later": {"type": "delay", "for": {"days": 2}, "next": "suggest"},
              "suggest": _send(t["Gợi ý sau mua hàng"], "marketing", None, label="Gợi ý món khác")},
              entry="again", reentry_days=14, goal={"event": "Product Reviewed", "where": {}}, conversion_days=14)),
         ("Quà sinh nhật",
