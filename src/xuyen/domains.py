@@ -37,6 +37,7 @@ DOMAINS: tuple[str, ...] = (
     "xuyen.journeys.templates",
     "xuyen.journeys.policy",
     "xuyen.journeys.flows",
+    "xuyen.analytics",
     "xuyen.ui",
     "xuyen.demo",
 )

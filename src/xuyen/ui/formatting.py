@@ -30,6 +30,7 @@ CHANNEL_LABELS: dict[str, str] = {
     ChannelType.email: N_("Email"),
     ChannelType.sms: N_("SMS"),
     ChannelType.api: N_("API"),
+    "chat": N_("Chat"),  # the sales channel of orders taken in a conversation
 }
 
 ROLE_LABELS: dict[str, str] = {

@@ -44,6 +44,7 @@ class NavItem:
 
 NAV: tuple[NavItem, ...] = (
     NavItem("/", i18n.N_("Overview"), Role.agent),
+    NavItem("/analytics", i18n.N_("Analytics"), Role.manager),
     NavItem("/inbox", i18n.N_("Inbox"), Role.agent),
     NavItem("/customers", i18n.N_("Customers"), Role.agent),
     NavItem("/orders", i18n.N_("Orders"), Role.agent),
