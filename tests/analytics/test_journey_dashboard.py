@@ -93,7 +93,7 @@ def build(session: Session) -> tuple[int, int]:
 
 
 def test_each_journey_shows_its_results_and_lift_for_the_period(session: Session) -> None:
-    cart_id, march_id = build(session)
+    _cart_id, _march_id = build(session)
     rows = {row.name: row for row in journeys.journey_rows(session, filters=WEEK)}
     assert list(rows) == ["Giỏ hàng", "Tháng 3"]
     cart = rows["Giỏ hàng"]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -287,7 +286,7 @@ def duration_text(seconds: float | None) -> str:
     """A duration as shown: 1 h 05 min, 12 min, 40 s; an em dash when there is none."""
     if seconds is None:
         return "—"
-    whole = int(round(seconds))
+    whole = round(seconds)
     if whole < 60:
         return f"{whole} s"
     hours, rest = divmod(whole // 60, 60)

@@ -55,9 +55,10 @@ def _send_figures(session: Session, filters: Filters, by: Any) -> dict[Any, Send
     query = (select(by, func.count(), _counted(JourneySend.delivered_at), _counted(JourneySend.opened_at),
                     _counted(JourneySend.clicked_at), _counted(JourneySend.converted_at), func.sum(JourneySend.revenue))
              .where(JourneySend.sent_at >= filters.start, JourneySend.sent_at < filters.end).group_by(by))
+    rows: Any = session.execute(query)
     return {key: Sends(int(sent), int(delivered or 0), int(opened or 0), int(clicked or 0), int(converted or 0),
                        int(revenue or 0))
-            for key, sent, delivered, opened, clicked, converted, revenue in session.execute(query)}
+            for key, sent, delivered, opened, clicked, converted, revenue in rows}
 
 
 def _results(session: Session, filters: Filters) -> dict[int, JourneyResults]:
@@ -67,7 +68,8 @@ def _results(session: Session, filters: Filters) -> dict[int, JourneyResults]:
                     func.sum(case((Enrolment.converted_at.is_not(None), 1), else_=0)), func.sum(Enrolment.revenue))
              .where(Enrolment.entered_at >= filters.start, Enrolment.entered_at < filters.end)
              .group_by(Enrolment.journey_id, Enrolment.status, Enrolment.holdout))
-    for journey_id, status, holdout, count, conversions, money in session.execute(query):
+    rows: Any = session.execute(query)
+    for journey_id, status, holdout, count, conversions, money in rows:
         figures = counts.setdefault(journey_id, dict.fromkeys(
             ["enrolled", *[state.value for state in EnrolmentStatus], "treated_converted", "holdout_converted",
              "revenue"], 0))

@@ -20,7 +20,7 @@ from xuyen.ui.formatting import channel_label, format_money, format_number
 from xuyen.ui.i18n import N_, gettext
 from xuyen.ui.rendering import render, request_locale
 
-router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router: APIRouter = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
 DbSession = Annotated[Session, Depends(get_session)]
 ManagerViewer = Annotated[Viewer, Depends(page_role(Role.manager))]
@@ -55,7 +55,8 @@ def inbox_page(request: Request, session: DbSession, viewer: ManagerViewer,
     metrics = inbox.inbox_metrics(session, filters=chosen, kind=channel)
     locale = request_locale(request, viewer)
     return render(request, "analytics/inbox.html", {
-        "metrics": metrics, "kind": channel or "", "kinds": [(item, inbox_label(item)) for item in inbox.INBOX_CHANNELS],
+        "metrics": metrics, "kind": channel or "",
+        "kinds": [(item, inbox_label(item)) for item in inbox.INBOX_CHANNELS],
         "kpis": _inbox_tiles(metrics, locale), "charts": _inbox_charts(metrics, locale),
         "label": inbox_label, "duration": inbox.duration_text, "percent": lambda value: _percent(value, locale),
         "satisfied": inbox.satisfied_share, **filter_context(session, chosen)})
@@ -72,7 +73,8 @@ def _inbox_tiles(metrics: inbox.InboxMetrics, locale: str) -> list[dict[str, Any
          "note": gettext("p90: %(value)s") % {"value": inbox.duration_text(metrics.resolution.p90)}},
         {"key": "sla_compliance", "label": gettext("SLA compliance"), "value": metrics.sla_compliance,
          "text": _percent(metrics.sla_compliance, locale),
-         "note": gettext("%(met)s of %(total)s conversations") % {"met": metrics.sla_met, "total": metrics.sla_decided}},
+         "note": gettext("%(met)s of %(total)s conversations") % {"met": metrics.sla_met,
+                                                                   "total": metrics.sla_decided}},
         {"key": "csat_average", "label": gettext("CSAT (out of 5)"), "value": metrics.csat.average,
          "text": "—" if metrics.csat.average is None else format_number(metrics.csat.average, locale),
          "note": csat_note},

@@ -91,3 +91,7 @@ def export_table(request: Request, session: DbSession, viewer: ManagerViewer, fi
 from xuyen.analytics import ops_pages  # noqa: E402  (the inbox, journeys and stock dashboards)
 
 router.include_router(ops_pages.router)
+
+from xuyen.analytics import schedule_pages  # noqa: E402  (scheduled reports)
+
+router.include_router(schedule_pages.router)

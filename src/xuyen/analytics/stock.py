@@ -16,7 +16,14 @@ from xuyen.analytics import tables
 from xuyen.analytics.filters import Filters
 from xuyen.commerce.catalogue.models import Category, ChannelListing, Product, ProductStatus, Variant
 from xuyen.commerce.channels import MARKETPLACES, SalesChannel
-from xuyen.commerce.stock.models import Location, MovementKind, Reservation, ReservationStatus, StockLevel, StockMovement
+from xuyen.commerce.stock.models import (
+    Location,
+    MovementKind,
+    Reservation,
+    ReservationStatus,
+    StockLevel,
+    StockMovement,
+)
 from xuyen.commerce.stock.service import available_for_channel
 from xuyen.ui.i18n import translations
 
