@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from xuyen.analytics import schedules, tables
 from xuyen.analytics.pages import DASHBOARDS, dashboard
 from xuyen.analytics.schedule_models import ReportSchedule
-from xuyen.auth.models import User
+from xuyen.auth.models import Role, User
 from xuyen.errors import XuyenError
 from xuyen.http import get_session
 from xuyen.identity.service import actor_name
@@ -25,7 +25,7 @@ from xuyen.ui.rendering import render, request_locale
 router: APIRouter = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
 DbSession = Annotated[Session, Depends(get_session)]
-ManagerViewer = Annotated[Viewer, Depends(page_role(schedules.Role.manager))]
+ManagerViewer = Annotated[Viewer, Depends(page_role(Role.manager))]
 FormText = Annotated[str, Form(max_length=2000)]
 FormShort = Annotated[str, Form(max_length=40)]
 FormIds = Annotated[list[str], Form(max_length=12)]

@@ -219,14 +219,22 @@ def _apply(row: ReportSchedule, checked: Checked, *, now: datetime) -> None:
                                weekday=row.weekday, month_day=row.month_day)
 
 
-def create_schedule(session: Session, *, value: ScheduleIn, timezone: str, locale: str, actor: str,
-                    now: datetime | None = None) -> ReportSchedule:
-    """Save a new schedule (its hours in ``timezone``, its e-mail in ``locale``) and commit."""
+def add_schedule(session: Session, *, value: ScheduleIn, timezone: str, locale: str, actor: str,
+                 now: datetime | None = None) -> ReportSchedule:
+    """Add a new schedule (its hours in ``timezone``, its e-mail in ``locale``) (helper: no commit)."""
     checked = check(session, value)
     row = ReportSchedule(timezone=check_timezone(timezone), locale=locale if locale in ("vi", "en") else "vi",
                          active=True, created_by=actor[:200])
     _apply(row, checked, now=now or utcnow())
     session.add(row)
+    session.flush()
+    return row
+
+
+def create_schedule(session: Session, *, value: ScheduleIn, timezone: str, locale: str, actor: str,
+                    now: datetime | None = None) -> ReportSchedule:
+    """Save a new schedule (its hours in ``timezone``, its e-mail in ``locale``) and commit."""
+    row = add_schedule(session, value=value, timezone=timezone, locale=locale, actor=actor, now=now)
     session.commit()
     return row
 
