@@ -71,3 +71,5 @@ def test_agents_may_not_look_and_bad_filters_are_refused(agent: Browser, manager
     assert manager.client.get("/analytics/inbox?kind=tiki").status_code == 422
     assert manager.client.get("/analytics/inbox?from=2026-13-01").status_code == 422
     assert manager.client.get("/analytics/inbox").status_code == 200
+    listed = manager.client.get("/analytics").text
+    assert all(f'href="/analytics/{key}"' in listed for key in ("inbox", "journeys", "stock", "schedules"))
