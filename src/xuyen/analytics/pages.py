@@ -86,3 +86,12 @@ def export_table(request: Request, session: DbSession, viewer: ManagerViewer, fi
     filename = f"{dashboard_key}-{name}-{filters.first.isoformat()}-{filters.last.isoformat()}.{fmt}"
     return Response(body, media_type=media_type,
                     headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
+
+
+from xuyen.analytics import ops_pages  # noqa: E402  (the inbox, journeys and stock dashboards)
+
+router.include_router(ops_pages.router)
+
+from xuyen.analytics import schedule_pages  # noqa: E402  (scheduled reports)
+
+router.include_router(schedule_pages.router)

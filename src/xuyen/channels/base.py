@@ -142,7 +142,8 @@ class AttachmentKind(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Attachment:
-    """A file or rich item in a message; ``url`` is where the provider serves it."""
+    """A file or rich item in a message; ``url`` is where the provider serves it. An outbound file may carry its
+    bytes in ``content`` instead (a report made on the spot); channels that cannot send bytes ignore it."""
 
     kind: AttachmentKind
     url: str | None = None
@@ -150,6 +151,7 @@ class Attachment:
     mime_type: str | None = None
     size_bytes: int | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
+    content: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)

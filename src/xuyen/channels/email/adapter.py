@@ -185,6 +185,8 @@ class EmailAdapter(ChannelAdapter):
             return None
 
     def _download(self, attachment: Attachment, budget: int) -> compose.FileToAttach:
+        if attachment.content is not None:
+            return self._inline(attachment, budget)
         url = attachment.url or ""
         if urlsplit(url).scheme not in ("http", "https"):
             raise SendFailed(f"The attachment {attachment.name or url!r} has no web address to fetch it from.",
@@ -216,6 +218,17 @@ class EmailAdapter(ChannelAdapter):
         mime_type = (attachment.mime_type or served_type or mimetypes.guess_type(name)[0]
                      or "application/octet-stream")
         return compose.FileToAttach(name=name, mime_type=mime_type, content=b"".join(chunks))
+
+    @staticmethod
+    def _inline(attachment: Attachment, budget: int) -> compose.FileToAttach:
+        """A file whose bytes came with the message."""
+        content = attachment.content or b""
+        name = attachment.name or "attachment"
+        if len(content) > budget:
+            raise SendFailed(f"The attachments are larger than {MAX_ATTACHMENT_BYTES // 1_048_576} MB, more than "
+                             "mail servers take; send a link to the file instead.", code="attachment_too_large")
+        mime_type = attachment.mime_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
+        return compose.FileToAttach(name=name, mime_type=mime_type, content=content)
 
     def _files_and_links(self, message: OutboundMessage) -> tuple[list[compose.FileToAttach], list[str]]:
         files: list[compose.FileToAttach] = []
