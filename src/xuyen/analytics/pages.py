@@ -86,3 +86,8 @@ def export_table(request: Request, session: DbSession, viewer: ManagerViewer, fi
     filename = f"{dashboard_key}-{name}-{filters.first.isoformat()}-{filters.last.isoformat()}.{fmt}"
     return Response(body, media_type=media_type,
                     headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
+
+
+from xuyen.analytics.customer_value import pages as value_pages  # noqa: E402  (registers its dashboard)
+
+router.include_router(value_pages.router)
