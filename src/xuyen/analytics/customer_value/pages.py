@@ -86,11 +86,12 @@ def _tiles(scores: list[CustomerScore], _: Callable[[str], str]) -> list[dict[st
     purchases = round(sum(row.expected_purchases or 0.0 for row in predicted), 2)
     active = sum(1 for row in predicted if (row.probability_alive or 0.0) >= 0.5)
     return [
-        {"key": "customers", "label": _("Customers scored"), "value": len(scores), "text": number(len(scores))},
+        {"key": "customers", "label": _("Customers scored"), "value": len(scores), "text": number(len(scores)),
+         "note": ""},
         {"key": "predicted-value", "label": _("Predicted value"), "value": total if predicted else None,
-         "text": money(total) if predicted else "—"},
+         "text": money(total) if predicted else "—", "note": ""},
         {"key": "expected-purchases", "label": _("Expected purchases"), "value": purchases if predicted else None,
-         "text": f"{purchases:,.1f}" if predicted else "—"},
+         "text": f"{purchases:,.1f}" if predicted else "—", "note": ""},
         {"key": "active", "label": _("Probably still active"), "value": active if predicted else None,
          "text": number(active) if predicted else "—", "note": _("probability active of at least 0.5")},
     ]
