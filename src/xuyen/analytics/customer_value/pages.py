@@ -37,7 +37,7 @@ GROUP_NAMES: dict[str, str] = {
     "champions": N_("Champions"), "loyal": N_("Loyal"), "potential_loyalists": N_("Potential loyalists"),
     "new_customers": N_("New customers"), "promising": N_("Promising"), "need_attention": N_("Need attention"),
     "about_to_sleep": N_("About to sleep"), "at_risk": N_("At risk"), "cannot_lose": N_("Cannot lose them"),
-    "hibernating": N_("Hibernating"), "lost": N_("Lost"),
+    "hibernating": N_("Hibernating"), "lost": N_("Lost customers"),
 }
 
 dashboard(DASHBOARD, href="/analytics/customers-value", title=N_("Customer value"),
