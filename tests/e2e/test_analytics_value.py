@@ -3,6 +3,8 @@ tests/analytics/test_rfm.py: each group's bar and each R×F cell carries the rig
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy.orm import Session
@@ -52,3 +54,29 @@ def test_the_dashboard_shows_groups_grid_and_model(live_server: str, page: Page,
     # five customers are too few to fit the value model: the page says so instead of predicting
     expect(page.locator('[data-fit="not-enough-data"]')).to_contain_text("Chưa đủ dữ liệu")
     assert errors == []
+
+
+def test_the_segment_builder_offers_rfm_groups_and_predictions(live_server: str, page: Page,
+                                                                session: Session) -> None:
+    people = seed_shop(session)
+    page.goto(live_server + "/login?next=%2Fsegments%2Fnew")
+    page.get_by_label("Địa chỉ email").fill(people.hanoi_manager.email)
+    page.get_by_label("Mật khẩu").fill(PASSWORD)
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.get_by_label("Tên", exact=True).fill("Khách giá trị cao")
+    top = page.locator(".rule-builder fieldset").first
+    expect(top).to_be_visible()
+    while top.locator(":scope > ol > li").count():
+        top.locator(":scope > ol > li").first.get_by_role("button", name="Bỏ điều kiện").first.click()
+    top.locator(":scope > p select").select_option("rfm")
+    top.locator(":scope > p").get_by_role("button", name="Thêm điều kiện").click()
+    top.get_by_label("Khách hàng trung thành").check()
+    top.locator(":scope > p select").select_option("predicted")
+    top.locator(":scope > p").get_by_role("button", name="Thêm điều kiện").click()
+    bound = top.get_by_label("Giá trị").last
+    bound.fill("2000000")
+    bound.dispatch_event("change")
+    definition = json.loads(page.locator("#segment-definition").input_value())
+    assert definition == {"all": [{"rfm": ["champions", "loyal"]}, {"predicted": {"value": {"gte": 2000000}}}]}
+    page.get_by_role("button", name="Xem trước").click()
+    expect(page.get_by_role("heading", name="Xem trước: 0")).to_be_visible()
