@@ -13,12 +13,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xuyen.analytics import clv, rfm, value
-from xuyen.analytics.handlers import VALUE_JOB, refresh_customer_value
+from xuyen.analytics.export import customer_value
+from xuyen.analytics.handlers import VALUE_JOB, forget_erased, refresh_customer_value
 from xuyen.analytics.value_models import CustomerScore, ValueModelFit
+from xuyen.clock import utcnow
 from xuyen.commerce.channels import SalesChannel
 from xuyen.commerce.orders.models import Order, OrderStatus
+from xuyen.customers.models import CustomerErasure
 from xuyen.identity.models import Profile
 from xuyen.jobs import handler_for, periodic_specs
+from xuyen.outbox import DomainEvent
 
 AS_OF = date(2026, 3, 31)  # scored at the end of 31 March, Hà Nội time
 
@@ -152,3 +156,17 @@ def test_the_nightly_job_is_registered_and_refreshes(session: Session, shop: dic
     fit = value.latest_fit(session)
     assert fit is not None and fit.horizon_days == 30
     assert len(list(session.scalars(select(CustomerScore)))) == 5
+
+
+def test_an_erased_person_is_forgotten_and_left_out(session: Session, shop: dict[str, int]) -> None:
+    value.refresh(session, as_of=AS_OF)
+    forget_erased(session, DomainEvent(id=1, topic="customer.erased", aggregate_type="profile", created_at=utcnow(),
+                                       aggregate_id=str(shop["C"]), payload={"profile_ids": [shop["C"]]}))
+    session.commit()
+    assert session.get(CustomerScore, shop["C"]) is None
+    session.add(CustomerErasure(profile_id=shop["C"], actor="test", reason="request", counts={},
+                                erased_at=utcnow()))
+    session.commit()
+    assert value.refresh(session, as_of=AS_OF).customers == 4
+    assert session.get(CustomerScore, shop["C"]) is None
+    assert customer_value(session, [shop["A"]])[0]["rfm_group"] == "champions"

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from xuyen.analytics import value
 from xuyen.jobs import job, periodic
+from xuyen.outbox import DomainEvent, on_event
 
 VALUE_JOB = "analytics.customer_value"
 VALUE_EVERY = timedelta(days=1)  # at midnight UTC, early morning in Việt Nam
@@ -22,3 +23,9 @@ def refresh_customer_value(session: Session, payload: dict[str, Any]) -> None:
 
 
 periodic(VALUE_JOB, every=VALUE_EVERY)
+
+
+@on_event("customer.erased", name="analytics.forget_erased")
+def forget_erased(session: Session, event: DomainEvent) -> None:
+    """An erased person's scores and predictions go at once (refreshes leave erased people out)."""
+    value.forget(session, profile_ids=[int(item) for item in event.payload["profile_ids"]])

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from xuyen.analytics.filters import local_day
 from xuyen.analytics.owners import merged_roots, owner_id
 from xuyen.commerce.orders.models import Order, OrderStatus
+from xuyen.customers.models import CustomerErasure
 
 SCORES = 5
 # Orders that count as purchases: placed and not cancelled (an order waiting for its payment is not placed yet).
@@ -75,13 +76,15 @@ def purchase_moment() -> Any:
 
 
 def counted_orders_query(*, until: datetime) -> Any:
-    """(customer, purchase moment, total) of every counted order of a known customer placed before ``until``."""
+    """(customer, purchase moment, total) of every counted order of a known customer placed before ``until``; a
+    person erased on request is left out."""
     roots = merged_roots()
     customer = owner_id(Order.profile_id, roots)
     moment = purchase_moment()
     return (select(customer.label("customer_id"), moment.label("moment"), Order.total.label("total"))
             .select_from(Order).outerjoin(roots, roots.c.profile_id == Order.profile_id)
-            .where(Order.profile_id.is_not(None), Order.status.in_(COUNTED_STATUSES), moment < until))
+            .where(Order.profile_id.is_not(None), Order.status.in_(COUNTED_STATUSES), moment < until,
+                   customer.not_in(select(CustomerErasure.profile_id))))
 
 
 def read_activity(session: Session, *, until: datetime, timezone: str) -> list[Activity]:

@@ -123,6 +123,18 @@ def _spend(summaries: list[clv.Summary], *, fit: ValueModelFit, x: Any) -> Any:
     return clv.expected_spend(spend_params, x, m)
 
 
+def forget(session: Session, *, profile_ids: list[int]) -> None:
+    """Delete these customers' scores (an erasure; helper: no commit)."""
+    if profile_ids:
+        session.execute(delete(CustomerScore).where(CustomerScore.profile_id.in_(profile_ids)))
+
+
+def scores_of(session: Session, *, profile_ids: list[int]) -> list[CustomerScore]:
+    """The stored scores of these profiles (a person's export)."""
+    return list(session.scalars(select(CustomerScore).where(CustomerScore.profile_id.in_(profile_ids))
+                                .order_by(CustomerScore.profile_id)))
+
+
 # Reading -----------------------------------------------------------------------------------------------------
 
 
