@@ -10,11 +10,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from xuyen import cli
 from xuyen.analytics import clv_file
 from xuyen.analytics.cli import register
+from xuyen.analytics.value_models import CustomerScore
+from xuyen.clock import utcnow
+from xuyen.commerce.channels import SalesChannel
+from xuyen.commerce.orders.models import Order, OrderStatus
+from xuyen.identity.models import Profile
 
 register(cli.app)
 
@@ -124,3 +130,18 @@ def test_bad_options_are_refused(tmp_path: Path) -> None:
     code, output = _run("--transactions", str(source), "--calibration-end", "2026-06-30", "--out", "x.csv",
                         "--horizon-days", "0")
     assert code == 2
+
+
+def test_scores_now_from_the_command_line(db_url: str, session: Session) -> None:
+    profile = Profile(first_seen_at=utcnow(), last_seen_at=utcnow())
+    session.add(profile)
+    session.flush()
+    session.add(Order(channel=SalesChannel.pos, status=OrderStatus.completed, profile_id=profile.id, total=90_000,
+                      placed_at=utcnow(), created_at=utcnow(), updated_at=utcnow()))
+    session.commit()
+    result = CliRunner().invoke(cli.app, ["analytics", "scores", "--horizon-days", "30"])
+    assert result.exit_code == 0, result.output
+    assert "Scored 1 customers" in result.output and "at least 10 customers" in result.output
+    session.expire_all()
+    score = session.get(CustomerScore, profile.id)
+    assert score is not None and (score.rfm_group, score.horizon_days) == ("champions", 30)
