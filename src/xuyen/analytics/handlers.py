@@ -1,5 +1,6 @@
-"""Analytics' jobs: every minute the scheduled reports that are due are queued, each run's e-mail a job of its
-own, run alone (it talks to a mail server)."""
+"""Analytics in the background: every minute the scheduled reports that are due are queued (each run's e-mail a
+job of its own, run alone: it talks to a mail server), and every night each customer's RFM scores and predicted
+value are computed again."""
 
 from __future__ import annotations
 
@@ -9,9 +10,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from xuyen.analytics import schedules
+from xuyen.analytics import schedules, value
 from xuyen.config import get_settings
 from xuyen.jobs import job, periodic
+from xuyen.outbox import DomainEvent, on_event
+
+VALUE_JOB = "analytics.customer_value"
+VALUE_EVERY = timedelta(days=1)  # at midnight UTC, early morning in Việt Nam
 
 
 @job(schedules.DUE_JOB)
@@ -28,3 +33,19 @@ def send_report(session: Session, payload: dict[str, Any]) -> None:
 
 
 periodic(schedules.DUE_JOB, every=timedelta(minutes=1))
+
+
+@job(VALUE_JOB, max_attempts=3)
+def refresh_customer_value(session: Session, payload: dict[str, Any]) -> None:
+    """RFM scores and the value model's predictions for every customer (the horizon from the payload, 90 days by
+    default)."""
+    value.compute(session, horizon_days=int(payload.get("horizon_days") or value.DEFAULT_HORIZON_DAYS))
+
+
+periodic(VALUE_JOB, every=VALUE_EVERY)
+
+
+@on_event("customer.erased", name="analytics.forget_erased")
+def forget_erased(session: Session, event: DomainEvent) -> None:
+    """An erased person's scores and predictions go at once (refreshes leave erased people out)."""
+    value.forget(session, profile_ids=[int(item) for item in event.payload["profile_ids"]])

@@ -1,5 +1,8 @@
-"""Analytics' own tables (imported here so the metadata and the migrations know them)."""
+"""Every table analytics keeps of its own, so the migrations and the metadata know them."""
+
+from __future__ import annotations
 
 from xuyen.analytics.schedule_models import ReportRun, ReportSchedule
+from xuyen.analytics.value_models import CustomerScore, ValueModelFit
 
-__all__ = ["ReportRun", "ReportSchedule"]
+__all__ = ["CustomerScore", "ReportRun", "ReportSchedule", "ValueModelFit"]

@@ -95,3 +95,7 @@ router.include_router(ops_pages.router)
 from xuyen.analytics import schedule_pages  # noqa: E402  (scheduled reports)
 
 router.include_router(schedule_pages.router)
+
+from xuyen.analytics.customer_value import pages as value_pages  # noqa: E402  (registers its dashboard)
+
+router.include_router(value_pages.router)

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, false, func, not_, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
+from xuyen.analytics.value_models import CustomerScore
 from xuyen.commerce.orders.models import Order, OrderLine, OrderStatus
 from xuyen.customers.models import CustomerConsent, CustomerProfile
 from xuyen.errors import ValidationFailed
@@ -31,7 +32,9 @@ from xuyen.segments.rules import (
     Group,
     NearStoreCondition,
     OrdersCondition,
+    PredictedCondition,
     ProvinceCondition,
+    RfmCondition,
     TierCondition,
     TraitCondition,
 )
@@ -92,7 +95,25 @@ def _condition(session: Session, condition: Condition, *, now: datetime, path: s
             return _province(condition, path=path)
         case NearStoreCondition():
             return _near_store(session, condition, path=path)
+        case RfmCondition():
+            return PROFILE.in_(select(CustomerScore.profile_id).where(CustomerScore.rfm_group.in_(condition.rfm)))
+        case PredictedCondition():
+            return PROFILE.in_(select(CustomerScore.profile_id).where(*_predicted(condition)))
     raise AssertionError(f"no SQL for {condition!r}")
+
+
+_PREDICTED_COLUMNS = {"value": CustomerScore.predicted_value, "probability_alive": CustomerScore.probability_alive,
+                      "expected_purchases": CustomerScore.expected_purchases}
+
+
+def _predicted(condition: PredictedCondition) -> list[ColumnElement[bool]]:
+    """Every comparison of the predictions; a customer the model made no prediction for never matches."""
+    clauses: list[ColumnElement[bool]] = []
+    for measure, compared in condition.predicted.items():
+        column = _PREDICTED_COLUMNS[measure]
+        clauses.append(column.is_not(None))
+        clauses.extend(_compare(column, op, bound) for op, bound in compared.items())
+    return clauses
 
 
 def _owner(profile: Any) -> Any:

@@ -8,6 +8,7 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from xuyen.analytics.rfm import GROUPS as RFM_GROUPS
 from xuyen.errors import ValidationFailed
 
 MAX_CONDITIONS = 30
@@ -141,6 +142,42 @@ class TierCondition(_Rule):
     tier: list[str] = Field(min_length=1, max_length=20)
 
 
+class RfmCondition(_Rule):
+    """In one of the RFM groups of the nightly scores: ``{"rfm": ["champions", "loyal"]}``."""
+
+    rfm: list[str] = Field(min_length=1, max_length=len(RFM_GROUPS))
+
+    @field_validator("rfm")
+    @classmethod
+    def _known_groups(cls, groups: list[str]) -> list[str]:
+        unknown = [name for name in groups if name not in RFM_GROUPS]
+        if unknown:
+            raise ValueError(f"unknown RFM group {unknown[0]!r}; choose from {', '.join(RFM_GROUPS)}")
+        return groups
+
+
+PREDICTED_MEASURES = ("value", "probability_alive", "expected_purchases")
+PredictedMeasure = Literal["value", "probability_alive", "expected_purchases"]
+NumberComparison = Literal["gt", "gte", "lt", "lte"]
+
+
+class PredictedCondition(_Rule):
+    """The value model's nightly predictions compared to numbers, every comparison holding:
+    ``{"predicted": {"value": {"gte": 1000000}, "probability_alive": {"gte": 0.5}}}`` (value in VND)."""
+
+    predicted: dict[PredictedMeasure, dict[NumberComparison, float]] = Field(min_length=1, max_length=3)
+
+    @field_validator("predicted")
+    @classmethod
+    def _comparisons(cls, predicted: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for measure, compared in predicted.items():
+            if not compared:
+                raise ValueError(f"'{measure}' needs a comparison such as {{\"gte\": 1}}")
+            if measure == "probability_alive" and any(not 0 <= bound <= 1 for bound in compared.values()):
+                raise ValueError("'probability_alive' is compared with a number from 0 to 1")
+        return predicted
+
+
 class FieldCondition(_Rule):
     """A custom field of the customer, with the operators of ``xuyen.fields.filters``."""
 
@@ -164,13 +201,14 @@ class NearStoreCondition(_Rule):
 
 Condition = (TraitCondition | ComputedCondition | ConsentCondition | DidCondition | DidNotCondition
              | OrdersCondition | BoughtCondition | TierCondition | FieldCondition | ProvinceCondition
-             | NearStoreCondition)
+             | NearStoreCondition | RfmCondition | PredictedCondition)
 
 # The key that names each kind of condition.
 KINDS: dict[str, type[_Rule]] = {
     "trait": TraitCondition, "computed": ComputedCondition, "consent": ConsentCondition, "did": DidCondition,
     "did_not": DidNotCondition, "orders": OrdersCondition, "bought": BoughtCondition, "tier": TierCondition,
-    "field": FieldCondition, "province": ProvinceCondition, "near_store": NearStoreCondition,
+    "field": FieldCondition, "province": ProvinceCondition, "near_store": NearStoreCondition, "rfm": RfmCondition,
+    "predicted": PredictedCondition,
 }
 
 

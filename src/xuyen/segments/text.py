@@ -16,7 +16,9 @@ from xuyen.segments.rules import (
     Group,
     NearStoreCondition,
     OrdersCondition,
+    PredictedCondition,
     ProvinceCondition,
+    RfmCondition,
     TierCondition,
     TraitCondition,
 )
@@ -41,6 +43,8 @@ _WORDS: dict[str, dict[str, str]] = {
         "any_of": "là một trong", "is_set": "đã điền",
         "province": "Ở {name}", "old_province": "Ở {old} (nay thuộc {name})",
         "money": "{amount} ₫", "near_store": "Cách cửa hàng {store} không quá {km} km",
+        "rfm": "Nhóm RFM là {groups}", "value": "Giá trị dự đoán", "probability_alive": "Xác suất còn hoạt động",
+        "expected_purchases": "Số lần mua dự kiến", "predicted": "{what} {op} {value}", "and": " và ",
     },
     "en": {
         "all": " AND ", "any": " OR ", "eq": "is", "ne": "is not", "gt": "more than", "gte": "at least",
@@ -60,7 +64,22 @@ _WORDS: dict[str, dict[str, str]] = {
         "any_of": "is one of", "is_set": "is set",
         "province": "In {name}", "old_province": "In {old} (now part of {name})",
         "money": "{amount} ₫", "near_store": "Within {km} km of the store {store}",
+        "rfm": "RFM group is {groups}", "value": "Predicted value", "probability_alive": "Probability still active",
+        "expected_purchases": "Expected purchases", "predicted": "{what} {op} {value}", "and": " and ",
     },
+}
+
+# The RFM groups (xuyen.analytics.rfm.GROUPS) as a sentence says them.
+_RFM_GROUPS: dict[str, dict[str, str]] = {
+    "vi": {"champions": "Khách hàng xuất sắc", "loyal": "Khách hàng trung thành",
+           "potential_loyalists": "Có tiềm năng trung thành", "new_customers": "Khách hàng mới",
+           "promising": "Có triển vọng", "need_attention": "Cần quan tâm", "about_to_sleep": "Sắp ngủ quên",
+           "at_risk": "Có nguy cơ rời bỏ", "cannot_lose": "Không thể để mất", "hibernating": "Ngủ đông",
+           "lost": "Đã rời bỏ"},
+    "en": {"champions": "Champions", "loyal": "Loyal", "potential_loyalists": "Potential loyalists",
+           "new_customers": "New customers", "promising": "Promising", "need_attention": "Need attention",
+           "about_to_sleep": "About to sleep", "at_risk": "At risk", "cannot_lose": "Cannot lose them",
+           "hibernating": "Hibernating", "lost": "Lost"},
 }
 
 # Event names of the Segment e-commerce spec as a sentence says them.
@@ -154,7 +173,23 @@ def _condition(condition: Condition, words: dict[str, str], *, language: str) ->
             return _province(condition.province, words)
         case NearStoreCondition():
             return words["near_store"].format(store=condition.near_store, km=_number(condition.km, language))
+        case RfmCondition():
+            names = _RFM_GROUPS["en" if language == "en" else "vi"]
+            return words["rfm"].format(groups=words["or"].join(f"“{names.get(key, key)}”" for key in condition.rfm))
+        case PredictedCondition():
+            return _predicted(condition, words, language)
     raise AssertionError(f"no text for {condition!r}")
+
+
+def _predicted(condition: PredictedCondition, words: dict[str, str], language: str) -> str:
+    parts = []
+    for measure, compared in condition.predicted.items():
+        for op, bound in compared.items():
+            shown = _number(int(bound) if float(bound).is_integer() else bound, language)
+            if measure == "value":
+                shown = words["money"].format(amount=shown)
+            parts.append(words["predicted"].format(what=words[measure], op=words[op], value=shown))
+    return words["and"].join(parts)
 
 
 def _province(text: str, words: dict[str, str]) -> str:

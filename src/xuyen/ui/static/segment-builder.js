@@ -6,7 +6,10 @@
 
   const OPS = ["eq", "ne", "gt", "gte", "lt", "lte"];
   const KINDS = ["did", "did_not", "orders", "bought", "trait", "computed", "consent", "tier", "field", "province",
-                 "near_store"];
+                 "near_store", "rfm", "predicted"];
+  const RFM_GROUPS = ["champions", "loyal", "potential_loyalists", "new_customers", "promising", "need_attention",
+                      "about_to_sleep", "at_risk", "cannot_lose", "hibernating", "lost"];
+  const PREDICTED = ["value", "probability_alive", "expected_purchases"];
   const DEFAULTS = {
     did: () => ({did: "Order Completed", times: 1, days: 30}),
     did_not: () => ({did_not: "Order Completed", days: 90}),
@@ -19,6 +22,8 @@
     field: () => ({field: "", op: "equals", value: ""}),
     province: () => ({province: "Hà Nội"}),
     near_store: () => ({near_store: "", km: 3}),
+    rfm: () => ({rfm: ["champions"]}),
+    predicted: () => ({predicted: {value: {gte: 1000000}}}),
   };
 
   function element(tag, attributes, children) {
@@ -203,6 +208,30 @@
         case "near_store":
           return [this.input(t.store, c.near_store, (v) => { c.near_store = v.trim(); }),
                   this.input(t.km, c.km, (v) => { c.km = numberOr(v, 3); }, {type: "number", min: 0.1, step: 0.1})];
+        case "rfm":
+          return RFM_GROUPS.map((group) => {
+            const box = element("input", {type: "checkbox", value: group});
+            box.checked = c.rfm.includes(group);
+            box.addEventListener("change", () => {
+              c.rfm = RFM_GROUPS.filter((name) => name === group ? box.checked : c.rfm.includes(name));
+              this.save();
+            });
+            return element("label", {class: "rule-builder__check"}, [box, document.createTextNode(" " + this.t.words[group])]);
+          });
+        case "predicted": {
+          const measures = Object.keys(c.predicted);
+          const compared = measures.length === 1 ? c.predicted[measures[0]] : null;
+          if (!compared || Object.keys(compared).length !== 1) return [element("code", {text: JSON.stringify(c.predicted)})];
+          const measure = measures[0];
+          const op = Object.keys(compared)[0];
+          const bound = compared[op];
+          return [this.select(t.measure, measure, PREDICTED, (v) => {
+                    c.predicted = {[v]: {[op]: v === "probability_alive" ? 0.5 : bound}};
+                  }),
+                  this.select(t.op, op, ["gt", "gte", "lt", "lte"], (v) => { c.predicted = {[measure]: {[v]: bound}}; }),
+                  this.input(t.value, bound, (v) => { c.predicted = {[measure]: {[op]: numberOr(v, 0)}}; },
+                             {type: "number", min: 0, step: "any"})];
+        }
         default:
           return [];
       }
