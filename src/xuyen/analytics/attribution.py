@@ -202,6 +202,8 @@ def _credit(orders: list[AttributedOrder], model: str) -> dict[str, ChannelCredi
             counted[DIRECT][1] += order.value
             continue
         for point, share in zip(order.points, shares(model, order.points, at=order.at), strict=True):
+            if share == 0:
+                continue
             counted[point.channel][0] += share
             counted[point.channel][1] += share * order.value
     return {channel: ChannelCredit(orders=values[0], revenue=values[1]) for channel, values in counted.items()}
