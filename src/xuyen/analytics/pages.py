@@ -88,6 +88,6 @@ def export_table(request: Request, session: DbSession, viewer: ManagerViewer, fi
                     headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
 
 
-from xuyen.analytics import journey_pages  # noqa: E402 - the dashboards register themselves with this module
+from xuyen.analytics.journey import pages as journey_pages  # noqa: E402 - registers the funnel, attribution, readiness
 
 router.include_router(journey_pages.router)
