@@ -107,7 +107,7 @@ def _order_stores(session: Session, rows: Iterable[Any]) -> dict[int | None, int
     found: dict[int | None, int | None] = {}
     for index in range(0, len(numbers), CHUNK):
         chunk = numbers[index:index + CHUNK]
-        found.update(session.execute(select(Order.id, Order.store_id).where(Order.id.in_(chunk))).tuples().all())
+        found.update((row[0], row[1]) for row in session.execute(select(Order.id, Order.store_id).where(Order.id.in_(chunk))))
     return found
 
 
