@@ -107,7 +107,8 @@ def _order_stores(session: Session, rows: Iterable[Any]) -> dict[int | None, int
     found: dict[int | None, int | None] = {}
     for index in range(0, len(numbers), CHUNK):
         chunk = numbers[index:index + CHUNK]
-        found.update((row[0], row[1]) for row in session.execute(select(Order.id, Order.store_id).where(Order.id.in_(chunk))))
+        query = select(Order.id, Order.store_id).where(Order.id.in_(chunk))
+        found.update((row[0], row[1]) for row in session.execute(query))
     return found
 
 
