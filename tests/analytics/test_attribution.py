@@ -12,8 +12,10 @@ from tests.api_client import Browser
 from xuyen.analytics import attribution
 from xuyen.analytics.filters import Filters
 from xuyen.commerce.channels import SalesChannel
+from xuyen.commerce.orders.models import Order, OrderStatus
 from xuyen.errors import ValidationFailed
 from xuyen.identity.graph import merge
+from xuyen.stores import service as stores
 
 agent, manager = api_client.agent, api_client.manager
 
@@ -102,6 +104,13 @@ def test_the_channel_filter_chooses_the_orders(session: Session, orders: Shop) -
     assert "direct" not in result.credit["linear"]
 
 
+def test_a_cancelled_order_is_left_out(session: Session, orders: Shop) -> None:
+    orders.record("web", at(26), "Order Cancelled", phone=Y, total=200_000, order_id="Y1")
+    result = attribution.compute(session, filters=MARCH, lookback_days=30)
+    assert (result.orders, result.revenue) == (2, 1_600_000)
+    assert "direct" not in result.credit["first_touch"]
+
+
 @pytest.mark.parametrize("value", ["0", "91", "abc", "-1", "7.5"])
 def test_a_lookback_outside_1_to_90_days_is_refused(value: str) -> None:
     with pytest.raises(ValidationFailed) as refused:
@@ -119,3 +128,22 @@ def test_the_page_shows_the_chosen_model(orders: Shop, manager: Browser, agent: 
     assert agent.client.get("/analytics/attribution").status_code == 403
     paths = manager.client.get("/analytics/attribution/export/paths.csv?from=2026-03-01&to=2026-03-31")
     assert paths.status_code == 200 and len(paths.content.decode("utf-8").strip().splitlines()) == 4
+
+
+def test_the_store_filter_follows_the_till_or_the_orders_store(session: Session) -> None:
+    hanoi = stores.create(session, code="HN09", name="Lụa Mây Hàng Gai", province="Hà Nội", address="1 Hàng Gai",
+                          phone="024 3825 0000")
+    saigon = stores.create(session, code="SG09", name="Lụa Mây Quận 1", province="TP. Hồ Chí Minh",
+                           address="2 Lê Lợi", phone="028 3822 0000")
+    shop = Shop(session)
+    # A sale at Hà Nội's till (its source belongs to the store), and a web order commerce recorded for an order
+    # collected in Sài Gòn (the event names the order by its number in properties.checkout_id).
+    shop.record("pos", at(10), "Order Completed", phone=X, total=300_000, store_id=hanoi.id)
+    pickup = Order(channel=SalesChannel.web, status=OrderStatus.completed, store_id=saigon.id, total=700_000)
+    session.add(pickup)
+    session.commit()
+    shop.record("web", at(11), "Order Completed", phone=Y, total=700_000, checkout_id=str(pickup.id))
+    for store, expected in ((hanoi.id, (1, 300_000)), (saigon.id, (1, 700_000))):
+        chosen = Filters(first=MARCH.first, last=MARCH.last, store_id=store, timezone=MARCH.timezone)
+        result = attribution.compute(session, filters=chosen, lookback_days=30)
+        assert (result.orders, result.revenue) == expected
