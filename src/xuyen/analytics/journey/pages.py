@@ -77,6 +77,7 @@ FIGURE_LABELS: dict[str, str] = {
     "marketplace_listings": N_("Marketplace listings"), "synced": N_("Listings with stock synced"),
 }
 DIRECT_LABEL = N_("Direct / none")
+TOP_MOVES = 15
 
 dashboard("funnel", href="/analytics/funnel", title=N_("Customer journey funnel"),
           description=N_("Awareness to repurchase: where customers drop and on which channel they move on."))
@@ -122,7 +123,9 @@ def _funnel_page(request: Request, session: Session, viewer: Viewer, filters: Fi
     return render(request, "analytics/funnel.html", {
         **filter_context(session, filters), "funnel": result, "chart": chart, "labels": STAGE_LABELS,
         "percent": lambda value: _percent(value, locale), "channel": _channel, "matrix_rows": rows,
-        "matrix_columns": columns, "matrix": matrix, "matrix_header": matrix_header, "source": source,
+        "matrix_columns": columns, "matrix": matrix, "matrix_header": matrix_header,
+        "top_moves": sorted((move for move in result.moves if move.from_channel != move.to_channel),
+                            key=lambda move: -move.customers)[:TOP_MOVES], "source": source,
         "saved": saved, "error": error,
         "problems": problems or {}, "defaults": all(stage.is_default for stage in result.rules)},
         status_code=status_code)
