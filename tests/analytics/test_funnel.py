@@ -158,5 +158,7 @@ def test_only_managers_see_the_funnel(agent: Browser, manager: Browser) -> None:
     assert agent.client.post("/analytics/funnel/rules", data={"csrf_token": agent.csrf, "rules": "{}"}).status_code \
         == 403
     assert manager.client.get("/analytics/funnel?from=2026-13-01").status_code == 422
+    listed = manager.client.get("/analytics").text
+    assert all(href in listed for href in ('"/analytics/funnel"', '"/analytics/attribution"', '"/analytics/readiness"'))
     stages = manager.client.get("/analytics/funnel/export/stages.csv?from=2026-03-01&to=2026-03-31")
     assert stages.status_code == 200 and stages.content.decode("utf-8").count("\r\n") == 9
