@@ -99,3 +99,7 @@ router.include_router(schedule_pages.router)
 from xuyen.analytics.customer_value import pages as value_pages  # noqa: E402  (registers its dashboard)
 
 router.include_router(value_pages.router)
+
+from xuyen.analytics.journey import pages as journey_pages  # noqa: E402 - registers the funnel, attribution, readiness
+
+router.include_router(journey_pages.router)

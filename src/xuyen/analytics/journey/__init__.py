@@ -1,0 +1,1 @@
+"""The customer-journey dashboards: the funnel, attribution and the omnichannel readiness report."""
