@@ -1,7 +1,7 @@
 """Analytics: the editable rules of the customer-journey funnel's stages
 
 Revision ID: 0034
-Revises: 0031
+Revises: 0033
 Create Date: 2026-12-07 00:30:00.000000
 """
 
@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql
 import xuyen.db
 
 revision: str = '0034'
-down_revision: str | None = '0031'
+down_revision: str | None = '0033'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """Analytics: scheduled reports and their runs
 
 Revision ID: 0035
-Revises: 0031
+Revises: 0034
 Create Date: 2026-12-07 01:00:00.000000
 """
 
@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql
 import xuyen.db
 
 revision: str = '0035'
-down_revision: str | None = '0031'
+down_revision: str | None = '0034'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
