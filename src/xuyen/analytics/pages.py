@@ -86,3 +86,8 @@ def export_table(request: Request, session: DbSession, viewer: ManagerViewer, fi
     filename = f"{dashboard_key}-{name}-{filters.first.isoformat()}-{filters.last.isoformat()}.{fmt}"
     return Response(body, media_type=media_type,
                     headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
+
+
+from xuyen.analytics import sales_pages  # noqa: E402 - the dashboards register themselves on import
+
+router.include_router(sales_pages.router)
