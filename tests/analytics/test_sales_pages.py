@@ -88,3 +88,10 @@ def test_every_table_downloads(manager: Browser, shop: Shop) -> None:
     assert sheet is not None
     cells = list(sheet.iter_rows(values_only=True))
     assert cells[1][:5] == (sales_data.datetime(2026, 1, 1), 2, 1, 0.5, 0.5) and cells[1][5] is None
+
+
+def test_the_overview_opens_on_the_last_30_days_sales_for_managers(manager: Browser, agent: Browser) -> None:
+    overview = manager.client.get("/").text
+    assert 'data-chart="overview-revenue-per-day"' in overview and 'href="/analytics/sales"' in overview
+    assert 'data-kpi="revenue"' in overview
+    assert 'data-chart="overview-revenue-per-day"' not in agent.client.get("/").text
