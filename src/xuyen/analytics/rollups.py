@@ -72,7 +72,7 @@ def refresh_days(session: Session, *, days: Iterable[date], timezone: str | None
             progress(first, last)
     touched.discard(NO_CUSTOMER)
     moved_days = _refresh_customers(session, customers=touched)
-    all_days = {day for first, last in runs for day in _each_day(first, last)} | moved_days
+    all_days = {day for first, last in runs for day in each_day(first, last)} | moved_days
     for first, last in _runs(sorted(all_days)):
         _rebuild_sales_days(session, first=first, last=last)
     return RollupResult(days=len(all_days), customer_days=written, touch_days=touches, customers=len(touched))
@@ -84,7 +84,7 @@ def rebuild(session: Session, *, first: date | None = None, last: date | None = 
     zone = business_timezone()
     start = first or first_order_day(session, timezone=zone) or today(zone)
     end = last or today(zone)
-    result = refresh_days(session, days=_each_day(start, end), timezone=zone, progress=progress)
+    result = refresh_days(session, days=each_day(start, end), timezone=zone, progress=progress)
     session.commit()
     return result
 
@@ -237,14 +237,15 @@ def _customers_on(session: Session, first: date, last: date) -> set[int]:
 
 def _bounds(first: date, last: date, timezone: str) -> list[datetime]:
     """The UTC moments each day of ``first``..``last`` starts, then the moment after ``last`` ends."""
-    return [local_midnight(day, timezone) for day in _each_day(first, last + timedelta(days=1))]
+    return [local_midnight(day, timezone) for day in each_day(first, last + timedelta(days=1))]
 
 
 def _day_index(bounds: list[datetime], moment: datetime) -> int:
     return bisect_right(bounds, moment) - 1
 
 
-def _each_day(first: date, last: date) -> list[date]:
+def each_day(first: date, last: date) -> list[date]:
+    """Every day from ``first`` to ``last``, both included."""
     return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
 
 

@@ -26,7 +26,7 @@ STEP_MODULES: tuple[str, ...] = ("xuyen.demo.steps", "xuyen.demo.customers", "xu
                                  "xuyen.demo.fields", "xuyen.demo.tasks", "xuyen.demo.leads",
                                  "xuyen.demo.deals", "xuyen.demo.scoring", "xuyen.demo.message_templates",
                                  "xuyen.demo.segments", "xuyen.demo.ready_history",
-                                 "xuyen.demo.ready_journeys")
+                                 "xuyen.demo.ready_journeys", "xuyen.demo.sales_rollups")
 
 # Tables that count as "the database has data"; the demo is only loaded when all are empty.
 COUNTED_TABLES: dict[str, type[Base]] = {"stores": Store, "sources": Source, "users": User, "events": Event,
