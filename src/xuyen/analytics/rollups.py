@@ -30,6 +30,7 @@ from xuyen.analytics.filters import business_timezone, local_day, local_midnight
 from xuyen.analytics.models import NO_CUSTOMER, NO_STORE, CustomerDay, SalesCustomer, SalesDay, TouchDay
 from xuyen.analytics.owners import merged_roots, owner_id
 from xuyen.commerce.orders.models import Order, OrderLine, OrderStatus
+from xuyen.db import insert_many
 from xuyen.events.models import Event
 from xuyen.identity.models import Profile
 
@@ -268,9 +269,10 @@ def _stream(session: Session, query: Any) -> Iterator[Any]:
     yield from session.execute(query, execution_options={"yield_per": STREAM_ROWS})
 
 
-def _insert(session: Session, table: type[Any], rows: list[dict[str, Any]]) -> None:
+def _insert(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
+    connection = session.connection()
     for chunk in _chunks(rows, INSERT_BATCH):
-        session.execute(insert(table), chunk)
+        insert_many(connection, model, chunk)
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
