@@ -23,6 +23,7 @@ import statistics
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine, text
@@ -232,8 +233,8 @@ def run(url: str, *, customers: int, repeat: int) -> None:
     last = filters.today()
     for label, days in (("last 30 days", 30), ("last 365 days", DAYS)):
         chosen = filters.parse(first=(last - timedelta(days=days - 1)).isoformat(), last=last.isoformat())
-        cold, warm, revenue = timed(engine, lambda session, c=chosen: dashboard(session, c), repeat)
-        raw_cold, raw_warm, raw_revenue = timed(engine, lambda session, c=chosen: baseline(session, c), repeat)
+        cold, warm, revenue = timed(engine, partial(dashboard, chosen=chosen), repeat)
+        raw_cold, raw_warm, raw_revenue = timed(engine, partial(baseline, chosen=chosen), repeat)
         check = "same revenue" if revenue == raw_revenue else f"REVENUE DIFFERS: {revenue:,} vs {raw_revenue:,}"
         print(f"  {label}: dashboard cold {cold:8.1f} ms, warm {warm:8.1f} ms | baseline (raw orders) cold "
               f"{raw_cold:8.1f} ms, warm {raw_warm:8.1f} ms | baseline / dashboard {raw_warm / max(warm, 0.001):6.1f}"
