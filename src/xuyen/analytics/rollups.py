@@ -30,7 +30,7 @@ from xuyen.analytics.filters import business_timezone, local_day, local_midnight
 from xuyen.analytics.models import NO_CUSTOMER, NO_STORE, CustomerDay, SalesCustomer, SalesDay, TouchDay
 from xuyen.analytics.owners import merged_roots, owner_id
 from xuyen.commerce.orders.models import Order, OrderLine, OrderStatus
-from xuyen.db import insert_many
+from xuyen.db import insert_many, is_postgres
 from xuyen.events.models import Event
 from xuyen.identity.models import Profile
 
@@ -41,6 +41,7 @@ IN_LIST = 500
 STREAM_ROWS = 10_000
 RECENT_DAYS = 3  # the hourly job rebuilds today and the days before it (late events, late marketplace updates)
 NOT_A_CUSTOMER_CHANNEL = "api"  # server-to-server imports: not a channel the customer chose
+ROLLUP_LOCK_KEY = 7_283_349_032  # the PostgreSQL advisory lock that makes one rollup refresh run at a time
 
 Progress = Callable[[date, date], None]
 
@@ -62,6 +63,7 @@ def refresh_days(session: Session, *, days: Iterable[date], timezone: str | None
     runs = list(_runs(sorted(set(days))))
     if not runs:
         return RollupResult(days=0, customer_days=0, touch_days=0, customers=0)
+    _one_at_a_time(session)
     touched: set[int] = set()
     written = touches = 0
     for first, last in runs:
@@ -130,6 +132,13 @@ def first_order_day(session: Session, *, timezone: str | None = None) -> date | 
     """The local day of the first placed order, if any."""
     first = session.scalar(select(func.min(Order.placed_at)))
     return None if first is None else local_day(first, timezone or business_timezone())
+
+
+def _one_at_a_time(session: Session) -> None:
+    """Serialise refreshes until the transaction ends: two workers recomputing the same day at once would each
+    insert rows the other's delete could not see. (SQLite has one writer at a time already.)"""
+    if is_postgres(session):
+        session.execute(select(func.pg_advisory_xact_lock(ROLLUP_LOCK_KEY)))
 
 
 def _rebuild_customer_days(session: Session, *, first: date, last: date, timezone: str) -> int:
