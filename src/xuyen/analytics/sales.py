@@ -147,9 +147,12 @@ def customer_mix(session: Session, *, filters: Filters) -> CustomerMix:
     in_period = [CustomerDay.day.between(filters.first, filters.last), CustomerDay.customer_id != NO_CUSTOMER]
     all_orders = (select(CustomerDay.customer_id.label("customer_id"), func.sum(CustomerDay.orders).label("orders"))
                   .where(*in_period).group_by(CustomerDay.customer_id).subquery("period_orders"))
-    touched = union(select(CustomerDay.customer_id, CustomerDay.channel).where(*in_period),
+    buyer_ids = select(buyers.c.customer_id)
+    touched = union(select(CustomerDay.customer_id, CustomerDay.channel)
+                    .where(*in_period, CustomerDay.customer_id.in_(buyer_ids)),
                     select(TouchDay.customer_id, TouchDay.channel)
-                    .where(TouchDay.day.between(filters.first, filters.last))).subquery("touched")
+                    .where(TouchDay.day.between(filters.first, filters.last), TouchDay.customer_id.in_(buyer_ids))
+                    ).subquery("touched")
     channels = (select(touched.c.customer_id.label("customer_id"), func.count().label("channels"))
                 .group_by(touched.c.customer_id).subquery("channels"))
     is_new = SalesCustomer.first_day >= filters.first
