@@ -12,33 +12,31 @@ transaction), so recomputing a day twice gives the same rows, and a day can be r
 
 An order counts on the local day of ``placed_at`` (the shop's time zone) unless it is cancelled; returns and
 refunds do not change it (revenue is what was sold). Orders of merged profiles count for the surviving customer.
-Days are worked out in Python from the day boundaries, so the same statements run on SQLite and PostgreSQL.
+A row's local day is worked out in SQL from each day's UTC start (computed in Python for the shop's time zone,
+daylight saving included), so the same statements run on SQLite and PostgreSQL and no row leaves the database.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import case, delete, func, insert, select
+from sqlalchemy import Date, case, delete, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from xuyen.analytics.filters import business_timezone, local_day, local_midnight, today
 from xuyen.analytics.models import NO_CUSTOMER, NO_STORE, CustomerDay, SalesCustomer, SalesDay, TouchDay
 from xuyen.analytics.owners import merged_roots, owner_id
 from xuyen.commerce.orders.models import Order, OrderLine, OrderStatus
-from xuyen.db import insert_many, is_postgres
+from xuyen.db import is_postgres
 from xuyen.events.models import Event
 from xuyen.identity.models import Profile
 
 CHUNK_DAYS = 31  # days read from the orders and events in one pass
-INSERT_BATCH = 5_000
 FULL_RECOMPUTE_AT = 5_000  # more touched customers than this: recompute every customer's summary at once
 IN_LIST = 500
-STREAM_ROWS = 10_000
 RECENT_DAYS = 3  # the hourly job rebuilds today and the days before it (late events, late marketplace updates)
 NOT_A_CUSTOMER_CHANNEL = "api"  # server-to-server imports: not a channel the customer chose
 ROLLUP_LOCK_KEY = 7_283_349_032  # the PostgreSQL advisory lock that makes one rollup refresh run at a time
@@ -147,44 +145,50 @@ def _rebuild_customer_days(session: Session, *, first: date, last: date, timezon
     roots = merged_roots()
     items = (select(func.coalesce(func.sum(OrderLine.quantity), 0)).where(OrderLine.order_id == Order.id)
              .scalar_subquery())
-    query = (select(Order.placed_at, owner_id(Order.profile_id, roots), Order.channel, Order.store_id, Order.total,
-                    items)
-             .select_from(Order).outerjoin(roots, roots.c.profile_id == Order.profile_id)
-             .where(Order.placed_at >= bounds[0], Order.placed_at < bounds[-1],
-                    Order.status != OrderStatus.cancelled))
-    sums: dict[tuple[int, int, str, int], list[int]] = {}
-    for placed_at, customer, channel, store, total, quantity in _stream(session, query):
-        key = (_day_index(bounds, placed_at), customer or NO_CUSTOMER, str(channel.value), store or NO_STORE)
-        row = sums.setdefault(key, [0, 0, 0])
-        row[0] += 1
-        row[1] += int(total or 0)
-        row[2] += int(quantity or 0)
+    placed = (select(_local_day(Order.placed_at, bounds, first).label("day"),
+                     _local_month(Order.placed_at, bounds, first).label("month"),
+                     func.coalesce(owner_id(Order.profile_id, roots), NO_CUSTOMER).label("customer_id"),
+                     Order.channel.label("channel"), func.coalesce(Order.store_id, NO_STORE).label("store_id"),
+                     Order.total.label("total"), items.label("quantity"))
+              .select_from(Order).outerjoin(roots, roots.c.profile_id == Order.profile_id)
+              .where(Order.placed_at >= bounds[0], Order.placed_at < bounds[-1],
+                     Order.status != OrderStatus.cancelled).subquery("placed"))
+    sums = (select(placed.c.day, placed.c.customer_id, placed.c.channel, placed.c.store_id, placed.c.month,
+                   func.count(), func.sum(placed.c.total), func.sum(placed.c.quantity))
+            .group_by(placed.c.day, placed.c.customer_id, placed.c.channel, placed.c.store_id, placed.c.month))
     session.execute(delete(CustomerDay).where(CustomerDay.day.between(first, last)))
-    rows = [{"day": first + timedelta(days=index), "customer_id": customer, "channel": channel, "store_id": store,
-             "month": (first + timedelta(days=index)).replace(day=1), "orders": orders, "revenue": revenue,
-             "items": quantity}
-            for (index, customer, channel, store), (orders, revenue, quantity) in sums.items()]
-    _insert(session, CustomerDay, rows)
-    return len(rows)
+    result = session.execute(insert(CustomerDay).from_select(
+        ["day", "customer_id", "channel", "store_id", "month", "orders", "revenue", "items"], sums))
+    return int(cast(Any, result).rowcount or 0)
 
 
 def _rebuild_touch_days(session: Session, *, first: date, last: date, timezone: str) -> int:
     """Replace the touch-days of ``first``..``last`` with the channels customers sent events from."""
     bounds = _bounds(first, last, timezone)
     roots = merged_roots()
-    query = (select(Event.timestamp, owner_id(Event.profile_id, roots), Event.channel)
-             .select_from(Event).outerjoin(roots, roots.c.profile_id == Event.profile_id)
-             .where(Event.timestamp >= bounds[0], Event.timestamp < bounds[-1], Event.profile_id.is_not(None),
-                    Event.channel != NOT_A_CUSTOMER_CHANNEL))
-    counts: dict[tuple[int, int, str], int] = {}
-    for moment, customer, channel in _stream(session, query):
-        key = (_day_index(bounds, moment), int(customer), str(channel))
-        counts[key] = counts.get(key, 0) + 1
+    sent = (select(_local_day(Event.timestamp, bounds, first).label("day"),
+                   owner_id(Event.profile_id, roots).label("customer_id"), Event.channel.label("channel"))
+            .select_from(Event).outerjoin(roots, roots.c.profile_id == Event.profile_id)
+            .where(Event.timestamp >= bounds[0], Event.timestamp < bounds[-1], Event.profile_id.is_not(None),
+                   Event.channel != NOT_A_CUSTOMER_CHANNEL).subquery("sent"))
+    counts = (select(sent.c.day, sent.c.customer_id, sent.c.channel, func.count())
+              .group_by(sent.c.day, sent.c.customer_id, sent.c.channel))
     session.execute(delete(TouchDay).where(TouchDay.day.between(first, last)))
-    rows = [{"day": first + timedelta(days=index), "customer_id": customer, "channel": channel, "events": events}
-            for (index, customer, channel), events in counts.items()]
-    _insert(session, TouchDay, rows)
-    return len(rows)
+    result = session.execute(insert(TouchDay).from_select(["day", "customer_id", "channel", "events"], counts))
+    return int(cast(Any, result).rowcount or 0)
+
+
+def _local_day(moment: Any, bounds: list[datetime], first: date) -> Any:
+    """The local day of ``moment`` (already within ``bounds``), worked out in SQL from the days' UTC starts, so the
+    same statement runs on SQLite and PostgreSQL and follows any time zone's daylight saving."""
+    return case(*[(moment < bounds[index + 1], literal(first + timedelta(days=index), Date))
+                  for index in range(len(bounds) - 1)])
+
+
+def _local_month(moment: Any, bounds: list[datetime], first: date) -> Any:
+    """The first day of the month of ``moment``'s local day."""
+    return case(*[(moment < bounds[index + 1], literal((first + timedelta(days=index)).replace(day=1), Date))
+                  for index in range(len(bounds) - 1)])
 
 
 def _refresh_customers(session: Session, *, customers: set[int]) -> set[date]:
@@ -250,10 +254,6 @@ def _bounds(first: date, last: date, timezone: str) -> list[datetime]:
     return [local_midnight(day, timezone) for day in each_day(first, last + timedelta(days=1))]
 
 
-def _day_index(bounds: list[datetime], moment: datetime) -> int:
-    return bisect_right(bounds, moment) - 1
-
-
 def each_day(first: date, last: date) -> list[date]:
     """Every day from ``first`` to ``last``, both included."""
     return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
@@ -272,16 +272,6 @@ def _runs(days: Sequence[date]) -> Iterator[tuple[date, date]]:
             start = previous = day
     if start is not None and previous is not None:
         yield start, previous
-
-
-def _stream(session: Session, query: Any) -> Iterator[Any]:
-    yield from session.execute(query, execution_options={"yield_per": STREAM_ROWS})
-
-
-def _insert(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
-    connection = session.connection()
-    for chunk in _chunks(rows, INSERT_BATCH):
-        insert_many(connection, model, chunk)
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
