@@ -90,8 +90,10 @@ def test_monthly_cohorts(session: Session, shop: Shop) -> None:
 def test_rebuilding_twice_gives_the_same_rows(session: Session, shop: Shop) -> None:
     first = _dump(session)
     assert len(first[3]) == 4  # A, B, C, E: D counts as A
-    rollups.rebuild(session, first=date(2026, 1, 1), last=date(2026, 3, 10))
+    result = rollups.rebuild(session, first=date(2026, 1, 1), last=date(2026, 3, 10))
     assert _dump(session) == first
+    assert (result.days, result.customer_days, result.touch_days) == (69, len(first[1]), len(first[2]))
+    assert len(first[1]) == 9 and len(first[2]) == 4  # o8 cancelled, o11 unpaid; the API event is no channel
     rollups.rebuild(session, first=date(2026, 3, 2), last=date(2026, 3, 3))
     assert _dump(session) == first
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import Date, case, delete, func, insert, literal, select
 from sqlalchemy.orm import Session
@@ -157,9 +157,9 @@ def _rebuild_customer_days(session: Session, *, first: date, last: date, timezon
                    func.count(), func.sum(placed.c.total), func.sum(placed.c.quantity))
             .group_by(placed.c.day, placed.c.customer_id, placed.c.channel, placed.c.store_id, placed.c.month))
     session.execute(delete(CustomerDay).where(CustomerDay.day.between(first, last)))
-    result = session.execute(insert(CustomerDay).from_select(
+    session.execute(insert(CustomerDay).from_select(
         ["day", "customer_id", "channel", "store_id", "month", "orders", "revenue", "items"], sums))
-    return int(cast(Any, result).rowcount or 0)
+    return _count(session, CustomerDay, first, last)
 
 
 def _rebuild_touch_days(session: Session, *, first: date, last: date, timezone: str) -> int:
@@ -174,8 +174,13 @@ def _rebuild_touch_days(session: Session, *, first: date, last: date, timezone: 
     counts = (select(sent.c.day, sent.c.customer_id, sent.c.channel, func.count())
               .group_by(sent.c.day, sent.c.customer_id, sent.c.channel))
     session.execute(delete(TouchDay).where(TouchDay.day.between(first, last)))
-    result = session.execute(insert(TouchDay).from_select(["day", "customer_id", "channel", "events"], counts))
-    return int(cast(Any, result).rowcount or 0)
+    session.execute(insert(TouchDay).from_select(["day", "customer_id", "channel", "events"], counts))
+    return _count(session, TouchDay, first, last)
+
+
+def _count(session: Session, model: Any, first: date, last: date) -> int:
+    """How many rows of ``model`` the days ``first``..``last`` hold (the driver may not say how many it wrote)."""
+    return int(session.scalar(select(func.count()).select_from(model).where(model.day.between(first, last))) or 0)
 
 
 def _local_day(moment: Any, bounds: list[datetime], first: date) -> Any:
