@@ -50,6 +50,7 @@ def test_no_serve_loads_and_prints_the_login(app: typer.Typer, db_url: str, sess
     assert result.exit_code == 0, result.output
     assert "cửa hàng ✓, nguồn ✓, nhân viên ✓, khách hàng ✓" in result.output
     assert "http://127.0.0.1:8000" in result.output
+    assert "http://127.0.0.1:8000/analytics/sales" in result.output and "số liệu bán hàng ✓" in result.output
     assert DEMO_OWNER_EMAIL in result.output
     assert DEMO_PASSWORD in result.output
     session.rollback()

@@ -1,8 +1,10 @@
-"""The ``xuyen analytics`` commands: ``clv`` fits the customer value model on any transaction file and checks it
-on a holdout; ``scores`` computes every customer's RFM scores and predicted value now."""
+"""The ``xuyen analytics`` commands: ``rollup`` rebuilds the daily sales rollups for any range of days; ``clv``
+fits the customer value model on any transaction file and checks it on a holdout; ``scores`` computes every
+customer's RFM scores and predicted value now."""
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -14,7 +16,8 @@ from xuyen.cli_support import errors_reported, fail
 from xuyen.db import session_scope
 
 GROUP = "analytics"
-analytics_app = typer.Typer(help="Analytics: customer value (RFM scores, predicted value) and reports.",
+analytics_app = typer.Typer(help="Analytics: the daily rollups the dashboards read, and customer value (RFM "
+                                 "scores, predicted value).",
                             no_args_is_help=True)
 
 
@@ -76,3 +79,38 @@ def scores_command(
                        f"spend model {fit.spend_model}.")
         if fit.message:
             typer.echo(fit.message)
+
+
+@analytics_app.command("rollup")
+def rollup(
+    first: Annotated[str | None, typer.Option("--from", help="The first local day to rebuild (YYYY-MM-DD); "
+                                                              "default: the day of the first order.")] = None,
+    last: Annotated[str | None, typer.Option("--to", help="The last local day to rebuild (YYYY-MM-DD); "
+                                                           "default: today.")] = None,
+) -> None:
+    """Rebuild the daily sales rollups (orders, revenue, customers per day, channel and store) for a range of
+    days in the shop's time zone. Safe to run at any time and as often as you like: each day is recomputed whole
+    from the orders and events."""
+    from xuyen.analytics import rollups
+    from xuyen.db import session_scope
+    from xuyen.domains import load_models
+
+    load_models()
+    start, end = _optional_day(first, "--from"), _optional_day(last, "--to")
+    if start and end and start > end:
+        raise fail("--from comes after --to: swap them.")
+    began = time.perf_counter()
+    with errors_reported(), session_scope() as session:
+        result = rollups.rebuild(session, first=start, last=end,
+                                 progress=lambda a, b: typer.echo(f"  {a.isoformat()} … {b.isoformat()} ✓"))
+    typer.echo(f"Rebuilt {result.days} days: {result.customer_days} customer-days, {result.touch_days} touch-days, "
+               f"{result.customers} customers, in {time.perf_counter() - began:.1f} s.")
+
+
+def _optional_day(value: str | None, name: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise fail(f"{name} is not a date: write it as YYYY-MM-DD.") from None

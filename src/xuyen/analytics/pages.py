@@ -88,6 +88,19 @@ def export_table(request: Request, session: DbSession, viewer: ManagerViewer, fi
                     headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
 
 
+# Each dashboard module registers itself on /analytics when imported, in this order.
+from xuyen.analytics import sales_pages  # noqa: E402  (sales and customers)
+
+router.include_router(sales_pages.router)
+
+from xuyen.analytics.customer_value import pages as value_pages  # noqa: E402  (RFM and predicted value)
+
+router.include_router(value_pages.router)
+
+from xuyen.analytics.journey import pages as journey_pages  # noqa: E402  (funnel, attribution, readiness)
+
+router.include_router(journey_pages.router)
+
 from xuyen.analytics import ops_pages  # noqa: E402  (the inbox, journeys and stock dashboards)
 
 router.include_router(ops_pages.router)
@@ -95,11 +108,3 @@ router.include_router(ops_pages.router)
 from xuyen.analytics import schedule_pages  # noqa: E402  (scheduled reports)
 
 router.include_router(schedule_pages.router)
-
-from xuyen.analytics.customer_value import pages as value_pages  # noqa: E402  (registers its dashboard)
-
-router.include_router(value_pages.router)
-
-from xuyen.analytics.journey import pages as journey_pages  # noqa: E402 - registers the funnel, attribution, readiness
-
-router.include_router(journey_pages.router)

@@ -105,8 +105,10 @@ def _print_welcome(*, url: str, has_demo_login: bool) -> None:
         showcase = showcase_customer(session)
         thread = showcase_conversation(session, profile_id=showcase) if showcase is not None else None
         returned = showcase_return(session)
+    lines += ["", "Bán hàng và khách hàng mọi kênh (sales and customers dashboard):",
+              f"                {url}/analytics/sales"]
     if showcase is not None:
-        lines += ["", "Một khách hàng trên bốn kênh (one customer, four channels):",
+        lines += ["Một khách hàng trên bốn kênh (one customer, four channels):",
                   f"                {url}/customers/{showcase}"]
     if thread is not None:
         lines += ["Một hội thoại qua Zalo, Messenger, e-mail, chat (one conversation):",

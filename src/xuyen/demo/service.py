@@ -28,7 +28,8 @@ STEP_MODULES: tuple[str, ...] = ("xuyen.demo.steps", "xuyen.demo.customers", "xu
                                  "xuyen.demo.segments", "xuyen.demo.ready_history",
                                  "xuyen.demo.ready_journeys", "xuyen.demo.analytics_reports",
                                  "xuyen.demo.customer_value",
-                                 "xuyen.demo.reviews")
+                                 "xuyen.demo.reviews",
+                                 "xuyen.demo.sales_rollups")
 
 # Tables that count as "the database has data"; the demo is only loaded when all are empty.
 COUNTED_TABLES: dict[str, type[Base]] = {"stores": Store, "sources": Source, "users": User, "events": Event,

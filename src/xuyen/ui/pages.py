@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session
 
+from xuyen.analytics import sales_views
 from xuyen.auth import service as auth_service
 from xuyen.auth.deps import session_user
 from xuyen.auth.models import AuthSession, Role, User
@@ -159,9 +160,11 @@ def switch_language(request: Request, session: DbSession, signed_in: SignedIn, l
 
 @router.get("/")
 def overview_page(request: Request, session: DbSession, viewer: PageViewer) -> Response:
-    """Counts of stores, sources, staff and jobs, and a card per store."""
+    """The last 30 days' sales in brief (managers and above), counts of stores, sources, staff and jobs, and a card
+    per store."""
     overview = views.overview(session, store_id=viewer.principal.store_id)
-    return render(request, "overview.html", {"overview": overview})
+    sales = sales_views.headline(session) if viewer.can(Role.manager) else None
+    return render(request, "overview.html", {"overview": overview, "sales": sales})
 
 
 @router.get("/stores")

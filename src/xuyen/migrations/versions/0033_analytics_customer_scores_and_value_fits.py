@@ -1,7 +1,7 @@
 """Analytics: customers' RFM scores and predicted value, and the value model's fits
 
 Revision ID: 0033
-Revises: 0031
+Revises: 0032
 Create Date: 2026-12-07 00:23:29.317059
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import xuyen.db
 
 revision: str = '0033'
-down_revision: str | None = '0031'
+down_revision: str | None = '0032'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,285 @@
+"""The daily sales rollups: what the sales and customers dashboard reads instead of the raw orders and events.
+
+A day's rows are always recomputed whole from the orders and events (delete then insert, in the caller's
+transaction), so recomputing a day twice gives the same rows, and a day can be recomputed at any time:
+
+- ``analytics_customer_days``: per local day × customer × sales channel × store, the placed, non-cancelled orders,
+  their revenue (``Order.total``) and items (quantities ordered);
+- ``analytics_touch_days``: per local day × customer × channel, how many events the customer sent from it;
+- ``analytics_sales_customers``: per customer, the first and last order day, lifetime orders and revenue;
+- ``analytics_sales_days``: per local day × sales channel × store, the sums of the customer-days, with the
+  customers who ordered, and of them those for whom it is their first order day (new) or not (returning).
+
+An order counts on the local day of ``placed_at`` (the shop's time zone) unless it is cancelled; returns and
+refunds do not change it (revenue is what was sold). Orders of merged profiles count for the surviving customer.
+A row's local day is worked out in SQL from each day's UTC start (computed in Python for the shop's time zone,
+daylight saving included), so the same statements run on SQLite and PostgreSQL and no row leaves the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Date, case, delete, func, insert, literal, select
+from sqlalchemy.orm import Session
+
+from xuyen.analytics.filters import business_timezone, local_day, local_midnight, today
+from xuyen.analytics.sales_models import NO_CUSTOMER, NO_STORE, CustomerDay, SalesCustomer, SalesDay, TouchDay
+from xuyen.analytics.owners import merged_roots, owner_id
+from xuyen.commerce.orders.models import Order, OrderLine, OrderStatus
+from xuyen.db import is_postgres
+from xuyen.events.models import Event
+from xuyen.identity.models import Profile
+
+CHUNK_DAYS = 31  # days read from the orders and events in one pass
+FULL_RECOMPUTE_AT = 5_000  # more touched customers than this: recompute every customer's summary at once
+IN_LIST = 500
+RECENT_DAYS = 3  # the hourly job rebuilds today and the days before it (late events, late marketplace updates)
+NOT_A_CUSTOMER_CHANNEL = "api"  # server-to-server imports: not a channel the customer chose
+ROLLUP_LOCK_KEY = 7_283_349_032  # the PostgreSQL advisory lock that makes one rollup refresh run at a time
+
+Progress = Callable[[date, date], None]
+
+
+@dataclass(frozen=True)
+class RollupResult:
+    """What one refresh recomputed."""
+
+    days: int
+    customer_days: int
+    touch_days: int
+    customers: int
+
+
+def refresh_days(session: Session, *, days: Iterable[date], timezone: str | None = None,
+                 progress: Progress | None = None) -> RollupResult:
+    """Recompute every rollup row of ``days`` (helper: the caller commits)."""
+    zone = timezone or business_timezone()
+    runs = list(_runs(sorted(set(days))))
+    if not runs:
+        return RollupResult(days=0, customer_days=0, touch_days=0, customers=0)
+    _one_at_a_time(session)
+    touched: set[int] = set()
+    written = touches = 0
+    for first, last in runs:
+        touched |= _customers_on(session, first, last)
+        written += _rebuild_customer_days(session, first=first, last=last, timezone=zone)
+        touches += _rebuild_touch_days(session, first=first, last=last, timezone=zone)
+        touched |= _customers_on(session, first, last)
+        if progress is not None:
+            progress(first, last)
+    touched.discard(NO_CUSTOMER)
+    moved_days = _refresh_customers(session, customers=touched)
+    all_days = {day for first, last in runs for day in each_day(first, last)} | moved_days
+    for first, last in _runs(sorted(all_days)):
+        _rebuild_sales_days(session, first=first, last=last)
+    return RollupResult(days=len(all_days), customer_days=written, touch_days=touches, customers=len(touched))
+
+
+def rebuild(session: Session, *, first: date | None = None, last: date | None = None,
+            progress: Progress | None = None) -> RollupResult:
+    """Recompute the rollups of ``first``..``last`` (default: from the first order's day to today), and commit."""
+    zone = business_timezone()
+    start = first or first_order_day(session, timezone=zone) or today(zone)
+    end = last or today(zone)
+    result = refresh_days(session, days=each_day(start, end), timezone=zone, progress=progress)
+    session.commit()
+    return result
+
+
+def rebuild_recent(session: Session, *, days: int = RECENT_DAYS) -> RollupResult:
+    """Recompute today and the ``days - 1`` days before it, and commit."""
+    end = today()
+    return rebuild(session, first=end - timedelta(days=days - 1), last=end)
+
+
+def refresh_orders(session: Session, *, order_ids: Sequence[int]) -> RollupResult:
+    """Recompute the days the given orders were placed on, and commit (for order events)."""
+    zone = business_timezone()
+    days: set[date] = set()
+    for chunk in _chunks(sorted(set(order_ids)), IN_LIST):
+        placed = session.scalars(select(Order.placed_at).where(Order.id.in_(chunk), Order.placed_at.is_not(None)))
+        days |= {local_day(moment, zone) for moment in placed if moment is not None}
+    result = refresh_days(session, days=days, timezone=zone)
+    session.commit()
+    return result
+
+
+def refresh_profiles(session: Session, *, profile_ids: Sequence[int]) -> RollupResult:
+    """Recompute the days any of the given profiles (and the profiles merged into them) ordered or were in touch
+    on, and commit (for merges and unmerges)."""
+    zone = business_timezone()
+    ids = sorted(set(profile_ids))
+    days: set[date] = set()
+    for chunk in _chunks(ids, IN_LIST):
+        absorbed = select(Profile.id).where(Profile.merged_into_id.in_(chunk))
+        placed = session.scalars(select(Order.placed_at).where(
+            Order.placed_at.is_not(None), Order.profile_id.in_(chunk) | Order.profile_id.in_(absorbed)))
+        days |= {local_day(moment, zone) for moment in placed if moment is not None}
+        days |= set(session.scalars(select(CustomerDay.day).where(CustomerDay.customer_id.in_(chunk)).distinct()))
+        days |= set(session.scalars(select(TouchDay.day).where(TouchDay.customer_id.in_(chunk)).distinct()))
+    result = refresh_days(session, days=days, timezone=zone)
+    session.commit()
+    return result
+
+
+def first_order_day(session: Session, *, timezone: str | None = None) -> date | None:
+    """The local day of the first placed order, if any."""
+    first = session.scalar(select(func.min(Order.placed_at)))
+    return None if first is None else local_day(first, timezone or business_timezone())
+
+
+def _one_at_a_time(session: Session) -> None:
+    """Serialise refreshes until the transaction ends: two workers recomputing the same day at once would each
+    insert rows the other's delete could not see. (SQLite has one writer at a time already.)"""
+    if is_postgres(session):
+        session.execute(select(func.pg_advisory_xact_lock(ROLLUP_LOCK_KEY)))
+
+
+def _rebuild_customer_days(session: Session, *, first: date, last: date, timezone: str) -> int:
+    """Replace the customer-days of ``first``..``last`` with sums of that range's placed, non-cancelled orders."""
+    bounds = _bounds(first, last, timezone)
+    roots = merged_roots()
+    items = (select(func.coalesce(func.sum(OrderLine.quantity), 0)).where(OrderLine.order_id == Order.id)
+             .scalar_subquery())
+    placed = (select(_local_day(Order.placed_at, bounds, first).label("day"),
+                     _local_month(Order.placed_at, bounds, first).label("month"),
+                     func.coalesce(owner_id(Order.profile_id, roots), NO_CUSTOMER).label("customer_id"),
+                     Order.channel.label("channel"), func.coalesce(Order.store_id, NO_STORE).label("store_id"),
+                     Order.total.label("total"), items.label("quantity"))
+              .select_from(Order).outerjoin(roots, roots.c.profile_id == Order.profile_id)
+              .where(Order.placed_at >= bounds[0], Order.placed_at < bounds[-1],
+                     Order.status != OrderStatus.cancelled).subquery("placed"))
+    sums = (select(placed.c.day, placed.c.customer_id, placed.c.channel, placed.c.store_id, placed.c.month,
+                   func.count(), func.sum(placed.c.total), func.sum(placed.c.quantity))
+            .group_by(placed.c.day, placed.c.customer_id, placed.c.channel, placed.c.store_id, placed.c.month))
+    session.execute(delete(CustomerDay).where(CustomerDay.day.between(first, last)))
+    session.execute(insert(CustomerDay).from_select(
+        ["day", "customer_id", "channel", "store_id", "month", "orders", "revenue", "items"], sums))
+    return _count(session, CustomerDay, first, last)
+
+
+def _rebuild_touch_days(session: Session, *, first: date, last: date, timezone: str) -> int:
+    """Replace the touch-days of ``first``..``last`` with the channels customers sent events from."""
+    bounds = _bounds(first, last, timezone)
+    roots = merged_roots()
+    sent = (select(_local_day(Event.timestamp, bounds, first).label("day"),
+                   owner_id(Event.profile_id, roots).label("customer_id"), Event.channel.label("channel"))
+            .select_from(Event).outerjoin(roots, roots.c.profile_id == Event.profile_id)
+            .where(Event.timestamp >= bounds[0], Event.timestamp < bounds[-1], Event.profile_id.is_not(None),
+                   Event.channel != NOT_A_CUSTOMER_CHANNEL).subquery("sent"))
+    counts = (select(sent.c.day, sent.c.customer_id, sent.c.channel, func.count())
+              .group_by(sent.c.day, sent.c.customer_id, sent.c.channel))
+    session.execute(delete(TouchDay).where(TouchDay.day.between(first, last)))
+    session.execute(insert(TouchDay).from_select(["day", "customer_id", "channel", "events"], counts))
+    return _count(session, TouchDay, first, last)
+
+
+def _count(session: Session, model: Any, first: date, last: date) -> int:
+    """How many rows of ``model`` the days ``first``..``last`` hold (the driver may not say how many it wrote)."""
+    return int(session.scalar(select(func.count()).select_from(model).where(model.day.between(first, last))) or 0)
+
+
+def _local_day(moment: Any, bounds: list[datetime], first: date) -> Any:
+    """The local day of ``moment`` (already within ``bounds``), worked out in SQL from the days' UTC starts, so the
+    same statement runs on SQLite and PostgreSQL and follows any time zone's daylight saving."""
+    return case(*[(moment < bounds[index + 1], literal(first + timedelta(days=index), Date))
+                  for index in range(len(bounds) - 1)])
+
+
+def _local_month(moment: Any, bounds: list[datetime], first: date) -> Any:
+    """The first day of the month of ``moment``'s local day."""
+    return case(*[(moment < bounds[index + 1], literal((first + timedelta(days=index)).replace(day=1), Date))
+                  for index in range(len(bounds) - 1)])
+
+
+def _refresh_customers(session: Session, *, customers: set[int]) -> set[date]:
+    """Recompute the summaries of ``customers``; the days whose new / returning counts changed with them."""
+    if not customers:
+        return set()
+    full = len(customers) > FULL_RECOMPUTE_AT
+    before = _first_days(session, None if full else customers)
+    summary = (select(CustomerDay.customer_id, func.min(CustomerDay.day), func.min(CustomerDay.month),
+                      func.max(CustomerDay.day), func.sum(CustomerDay.orders), func.sum(CustomerDay.revenue))
+               .where(CustomerDay.customer_id != NO_CUSTOMER).group_by(CustomerDay.customer_id))
+    columns = ["customer_id", "first_day", "first_month", "last_day", "orders", "revenue"]
+    if full:
+        session.execute(delete(SalesCustomer))
+        session.execute(insert(SalesCustomer).from_select(columns, summary))
+    else:
+        for chunk in _chunks(sorted(customers), IN_LIST):
+            session.execute(delete(SalesCustomer).where(SalesCustomer.customer_id.in_(chunk)))
+            session.execute(insert(SalesCustomer).from_select(
+                columns, summary.where(CustomerDay.customer_id.in_(chunk))))
+    after = _first_days(session, None if full else customers)
+    return {day for customer in before.keys() | after.keys()
+            if before.get(customer) != after.get(customer)
+            for day in (before.get(customer), after.get(customer)) if day is not None}
+
+
+def _rebuild_sales_days(session: Session, *, first: date, last: date) -> None:
+    """Replace the sales-days of ``first``..``last`` with the sums of their customer-days."""
+    known = case((CustomerDay.customer_id != NO_CUSTOMER, 1), else_=0)
+    new = case((SalesCustomer.first_day == CustomerDay.day, 1), else_=0)
+    returning = case((SalesCustomer.first_day < CustomerDay.day, 1), else_=0)
+    sums = (select(CustomerDay.day, CustomerDay.channel, CustomerDay.store_id, func.sum(CustomerDay.orders),
+                   func.sum(CustomerDay.revenue), func.sum(CustomerDay.items), func.sum(known), func.sum(new),
+                   func.sum(returning))
+            .select_from(CustomerDay)
+            .outerjoin(SalesCustomer, SalesCustomer.customer_id == CustomerDay.customer_id)
+            .where(CustomerDay.day.between(first, last))
+            .group_by(CustomerDay.day, CustomerDay.channel, CustomerDay.store_id))
+    session.execute(delete(SalesDay).where(SalesDay.day.between(first, last)))
+    session.execute(insert(SalesDay).from_select(
+        ["day", "channel", "store_id", "orders", "revenue", "items", "customers", "new_customers",
+         "returning_customers"], sums))
+
+
+def _first_days(session: Session, customers: set[int] | None) -> dict[int, date]:
+    query = select(SalesCustomer.customer_id, SalesCustomer.first_day)
+    if customers is None:
+        return {customer: day for customer, day in session.execute(query)}
+    found: dict[int, date] = {}
+    for chunk in _chunks(sorted(customers), IN_LIST):
+        found.update({customer: day for customer, day in
+                      session.execute(query.where(SalesCustomer.customer_id.in_(chunk)))})
+    return found
+
+
+def _customers_on(session: Session, first: date, last: date) -> set[int]:
+    return set(session.scalars(select(CustomerDay.customer_id).where(CustomerDay.day.between(first, last))
+                               .distinct()))
+
+
+def _bounds(first: date, last: date, timezone: str) -> list[datetime]:
+    """The UTC moments each day of ``first``..``last`` starts, then the moment after ``last`` ends."""
+    return [local_midnight(day, timezone) for day in each_day(first, last + timedelta(days=1))]
+
+
+def each_day(first: date, last: date) -> list[date]:
+    """Every day from ``first`` to ``last``, both included."""
+    return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
+
+
+def _runs(days: Sequence[date]) -> Iterator[tuple[date, date]]:
+    """Runs of consecutive days, at most ``CHUNK_DAYS`` long, as (first, last)."""
+    start = previous = None
+    for day in days:
+        if start is None or previous is None:
+            start = previous = day
+        elif day == previous + timedelta(days=1) and (day - start).days < CHUNK_DAYS:
+            previous = day
+        else:
+            yield start, previous
+            start = previous = day
+    if start is not None and previous is not None:
+        yield start, previous
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+

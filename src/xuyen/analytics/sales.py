@@ -1,0 +1,204 @@
+"""The figures of the sales and customers dashboard, read from the daily rollups (``xuyen.analytics.rollups``),
+never from the raw orders, so they stay fast as the data grows. Every definition is in docs/analytics.md."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any, cast
+
+from sqlalchemy import case, func, or_, select, union
+from sqlalchemy.orm import Session
+
+from xuyen.analytics.filters import Filters
+from xuyen.analytics.sales_models import NO_CUSTOMER, CustomerDay, SalesCustomer, SalesDay, TouchDay
+
+COHORT_MONTHS = 12
+
+
+@dataclass(frozen=True)
+class Totals:
+    """The headline figures of a period."""
+
+    revenue: int
+    orders: int
+    items: int
+    customers: int
+
+    @property
+    def average_order(self) -> int:
+        """Revenue per order, rounded to the đồng (0 without orders)."""
+        return round(self.revenue / self.orders) if self.orders else 0
+
+
+@dataclass(frozen=True)
+class Slice:
+    """The orders and revenue of one channel, store or day."""
+
+    key: str
+    orders: int
+    revenue: int
+
+    @property
+    def average_order(self) -> int:
+        """Revenue per order, rounded to the đồng."""
+        return round(self.revenue / self.orders) if self.orders else 0
+
+
+@dataclass(frozen=True)
+class Group:
+    """A group of the period's customers: how many, and what they spent."""
+
+    customers: int
+    revenue: int
+
+    @property
+    def average_spend(self) -> int:
+        """Revenue per customer, rounded to the đồng."""
+        return round(self.revenue / self.customers) if self.customers else 0
+
+
+@dataclass(frozen=True)
+class CustomerMix:
+    """The period's customers split by newness, by channel count, and how many have bought twice or more."""
+
+    new: Group
+    returning: Group
+    single_channel: Group
+    multi_channel: Group
+    repeat: int
+
+    @property
+    def customers(self) -> int:
+        """Every customer of the period."""
+        return self.new.customers + self.returning.customers
+
+    @property
+    def multi_channel_share(self) -> float:
+        """The share of the period's customers active on two or more channels (0..1)."""
+        return self.multi_channel.customers / self.customers if self.customers else 0.0
+
+    @property
+    def repeat_rate(self) -> float:
+        """The share of the period's customers with two or more orders by the period's end (0..1)."""
+        return self.repeat / self.customers if self.customers else 0.0
+
+
+@dataclass(frozen=True)
+class Cohorts:
+    """Monthly cohorts by first-purchase month: ``shares[row][k]`` of each cohort bought in month +k."""
+
+    months: list[date]
+    sizes: list[int]
+    shares: list[list[float | None]]
+
+
+def _day_filters(model: Any, filters: Filters) -> list[Any]:
+    clauses = [model.day.between(filters.first, filters.last)]
+    if filters.channel is not None:
+        clauses.append(model.channel == filters.channel.value)
+    if filters.store_id is not None:
+        clauses.append(model.store_id == filters.store_id)
+    return clauses
+
+
+def totals(session: Session, *, filters: Filters) -> Totals:
+    """Revenue, orders, items and distinct known customers of the period."""
+    revenue, orders, items = session.execute(
+        select(func.coalesce(func.sum(SalesDay.revenue), 0), func.coalesce(func.sum(SalesDay.orders), 0),
+               func.coalesce(func.sum(SalesDay.items), 0)).where(*_day_filters(SalesDay, filters))).one()
+    customers = session.scalar(select(func.count(func.distinct(CustomerDay.customer_id)))
+                               .where(*_day_filters(CustomerDay, filters), CustomerDay.customer_id != NO_CUSTOMER))
+    return Totals(revenue=int(revenue), orders=int(orders), items=int(items), customers=int(customers or 0))
+
+
+def per_day(session: Session, *, filters: Filters) -> list[Slice]:
+    """Orders and revenue of every day of the period, days without orders included (as 0)."""
+    found = {day: (int(orders), int(revenue)) for day, orders, revenue in session.execute(
+        select(SalesDay.day, func.sum(SalesDay.orders), func.sum(SalesDay.revenue))
+        .where(*_day_filters(SalesDay, filters)).group_by(SalesDay.day))}
+    days = [filters.first + timedelta(days=offset) for offset in range(filters.days)]
+    return [Slice(key=day.isoformat(), orders=found.get(day, (0, 0))[0], revenue=found.get(day, (0, 0))[1])
+            for day in days]
+
+
+def by_channel(session: Session, *, filters: Filters) -> list[Slice]:
+    """Orders and revenue per sales channel, largest revenue first."""
+    return _slices(session, SalesDay.channel, filters)
+
+
+def by_store(session: Session, *, filters: Filters) -> list[Slice]:
+    """Orders and revenue per store (key ``"0"``: orders taken by no store), largest revenue first."""
+    return _slices(session, SalesDay.store_id, filters)
+
+
+def _slices(session: Session, column: Any, filters: Filters) -> list[Slice]:
+    rows = session.execute(select(column, func.sum(SalesDay.orders), func.sum(SalesDay.revenue))
+                           .where(*_day_filters(SalesDay, filters)).group_by(column)
+                           .order_by(func.sum(SalesDay.revenue).desc(), column))
+    return [Slice(key=str(key), orders=int(orders), revenue=int(revenue)) for key, orders, revenue in cast(Any, rows)]
+
+
+def customer_mix(session: Session, *, filters: Filters) -> CustomerMix:
+    """The period's customers: new or returning, on one channel or several, and how many bought twice or more."""
+    buyers = (select(CustomerDay.customer_id.label("customer_id"), func.sum(CustomerDay.revenue).label("revenue"))
+              .where(*_day_filters(CustomerDay, filters), CustomerDay.customer_id != NO_CUSTOMER)
+              .group_by(CustomerDay.customer_id).subquery("buyers"))
+    in_period = [CustomerDay.day.between(filters.first, filters.last), CustomerDay.customer_id != NO_CUSTOMER]
+    all_orders = (select(CustomerDay.customer_id.label("customer_id"), func.sum(CustomerDay.orders).label("orders"))
+                  .where(*in_period).group_by(CustomerDay.customer_id).subquery("period_orders"))
+    buyer_ids = select(buyers.c.customer_id)
+    touched = union(select(CustomerDay.customer_id, CustomerDay.channel)
+                    .where(*in_period, CustomerDay.customer_id.in_(buyer_ids)),
+                    select(TouchDay.customer_id, TouchDay.channel)
+                    .where(TouchDay.day.between(filters.first, filters.last), TouchDay.customer_id.in_(buyer_ids))
+                    ).subquery("touched")
+    channels = (select(touched.c.customer_id.label("customer_id"), func.count().label("channels"))
+                .group_by(touched.c.customer_id).subquery("channels"))
+    is_new = SalesCustomer.first_day >= filters.first
+    is_multi = channels.c.channels >= 2
+    is_repeat = or_(SalesCustomer.first_day < filters.first, all_orders.c.orders >= 2)
+    spent = buyers.c.revenue
+    query = (select(*_group_sums(is_new, spent), *_group_sums(~is_new, spent), *_group_sums(is_multi, spent),
+                    *_group_sums(~is_multi, spent),
+                    func.coalesce(func.sum(case((is_repeat, 1), else_=0)), 0))
+             .select_from(buyers)
+             .join(SalesCustomer, SalesCustomer.customer_id == buyers.c.customer_id)
+             .join(all_orders, all_orders.c.customer_id == buyers.c.customer_id)
+             .join(channels, channels.c.customer_id == buyers.c.customer_id))
+    row = [int(value or 0) for value in session.execute(query).one()]
+    return CustomerMix(new=Group(row[0], row[1]), returning=Group(row[2], row[3]),
+                       multi_channel=Group(row[4], row[5]), single_channel=Group(row[6], row[7]), repeat=row[8])
+
+
+def _group_sums(condition: Any, revenue: Any) -> tuple[Any, Any]:
+    return (func.coalesce(func.sum(case((condition, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((condition, revenue), else_=0)), 0))
+
+
+def cohorts(session: Session, *, filters: Filters, months: int = COHORT_MONTHS) -> Cohorts:
+    """The ``months`` monthly cohorts up to the period's last month (every channel and store): of the customers
+    whose first order fell in a month, the share who ordered again in each following month."""
+    last_month = filters.last.replace(day=1)
+    first_month = _add_months(last_month, -(months - 1))
+    counts: dict[tuple[date, date], int] = {
+        (cohort, month): int(count) for cohort, month, count in session.execute(
+            select(SalesCustomer.first_month, CustomerDay.month, func.count(func.distinct(CustomerDay.customer_id)))
+            .join(SalesCustomer, SalesCustomer.customer_id == CustomerDay.customer_id)
+            .where(SalesCustomer.first_month.between(first_month, last_month), CustomerDay.month <= last_month)
+            .group_by(SalesCustomer.first_month, CustomerDay.month))}
+    rows = sorted({cohort for cohort, _ in counts})
+    sizes = [counts.get((cohort, cohort), 0) for cohort in rows]
+    shares: list[list[float | None]] = []
+    for cohort, size in zip(rows, sizes, strict=True):
+        line: list[float | None] = []
+        for offset in range(months):
+            month = _add_months(cohort, offset)
+            line.append(None if month > last_month or not size else counts.get((cohort, month), 0) / size)
+        shares.append(line)
+    return Cohorts(months=rows, sizes=sizes, shares=shares)
+
+
+def _add_months(month: date, count: int) -> date:
+    index = month.year * 12 + month.month - 1 + count
+    return date(index // 12, index % 12 + 1, 1)

@@ -1,0 +1,78 @@
+"""The daily sales rollups the sales and customers dashboard reads instead of raw orders.
+
+``customer_id`` is the surviving profile of the order's customer (merged profiles count as one), ``0`` for a sale
+with no customer (a walk-in at the till); ``store_id`` is ``0`` for an order taken by no store (online,
+marketplaces). Every row is recomputed from the orders and events, never edited by hand: see
+``xuyen.analytics.rollups``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import BigInteger, Date, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from xuyen.db import Base
+
+NO_CUSTOMER = 0
+NO_STORE = 0
+
+
+class SalesDay(Base):
+    """One local business day × sales channel × store: placed, non-cancelled orders and their customers."""
+
+    __tablename__ = "analytics_sales_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(24), primary_key=True)
+    store_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    orders: Mapped[int] = mapped_column(Integer, default=0)
+    revenue: Mapped[int] = mapped_column(BigInteger, default=0)
+    items: Mapped[int] = mapped_column(Integer, default=0)
+    customers: Mapped[int] = mapped_column(Integer, default=0)  # known customers who ordered (walk-ins excluded)
+    new_customers: Mapped[int] = mapped_column(Integer, default=0)  # of which this day is their first order day
+    returning_customers: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CustomerDay(Base):
+    """One customer's orders on one local day, channel and store (``customer_id`` 0: the walk-ins together)."""
+
+    __tablename__ = "analytics_customer_days"
+    __table_args__ = (Index("ix_analytics_customer_days_customer", "customer_id", "day"),
+                      Index("ix_analytics_customer_days_month", "month"))
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(24), primary_key=True)
+    store_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    month: Mapped[date] = mapped_column(Date)  # the first day of ``day``'s month
+    orders: Mapped[int] = mapped_column(Integer, default=0)
+    revenue: Mapped[int] = mapped_column(BigInteger, default=0)
+    items: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TouchDay(Base):
+    """A customer was in touch on a channel on a local day: they sent an event from it (page, message, …)."""
+
+    __tablename__ = "analytics_touch_days"
+    __table_args__ = (Index("ix_analytics_touch_days_customer", "customer_id", "day"),)
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    events: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SalesCustomer(Base):
+    """One customer's whole purchase history in brief: their first order day and month, orders and revenue."""
+
+    __tablename__ = "analytics_sales_customers"
+    __table_args__ = (Index("ix_analytics_sales_customers_first_month", "first_month"),)
+
+    customer_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    first_day: Mapped[date] = mapped_column(Date)
+    first_month: Mapped[date] = mapped_column(Date)
+    last_day: Mapped[date] = mapped_column(Date)
+    orders: Mapped[int] = mapped_column(Integer, default=0)
+    revenue: Mapped[int] = mapped_column(BigInteger, default=0)
