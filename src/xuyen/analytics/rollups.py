@@ -27,8 +27,8 @@ from sqlalchemy import Date, case, delete, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from xuyen.analytics.filters import business_timezone, local_day, local_midnight, today
-from xuyen.analytics.sales_models import NO_CUSTOMER, NO_STORE, CustomerDay, SalesCustomer, SalesDay, TouchDay
 from xuyen.analytics.owners import merged_roots, owner_id
+from xuyen.analytics.sales_models import NO_CUSTOMER, NO_STORE, CustomerDay, SalesCustomer, SalesDay, TouchDay
 from xuyen.commerce.orders.models import Order, OrderLine, OrderStatus
 from xuyen.db import is_postgres
 from xuyen.events.models import Event
