@@ -29,7 +29,8 @@ STEP_MODULES: tuple[str, ...] = ("xuyen.demo.steps", "xuyen.demo.customers", "xu
                                  "xuyen.demo.ready_journeys", "xuyen.demo.analytics_reports",
                                  "xuyen.demo.customer_value",
                                  "xuyen.demo.reviews",
-                                 "xuyen.demo.sales_rollups")
+                                 "xuyen.demo.sales_rollups",
+                                 "xuyen.demo.sales_history")
 
 # Tables that count as "the database has data"; the demo is only loaded when all are empty.
 COUNTED_TABLES: dict[str, type[Base]] = {"stores": Store, "sources": Source, "users": User, "events": Event,
