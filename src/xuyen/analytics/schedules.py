@@ -31,7 +31,6 @@ from xuyen.clock import utcnow
 from xuyen.db import is_postgres
 from xuyen.errors import NotFound, ValidationFailed
 from xuyen.inbox import connections
-from xuyen.inbox.models import Channel, ChannelStatus
 from xuyen.jobs import add_job_once
 from xuyen.ui.i18n import N_
 
@@ -409,11 +408,6 @@ def recipients(session: Session, schedule: ReportSchedule) -> list[str]:
     return found + [address for address in schedule.emails if address not in found]
 
 
-def _mailbox(session: Session) -> Channel | None:
-    """The shop's first active mailbox, if any."""
-    return next((channel for channel in connections.list_channels(session)
-                 if channel.kind == "email" and channel.status is ChannelStatus.active), None)
-
 
 def _record(run: ReportRun, status: str, detail: str) -> str:
     run.status, run.detail = status, detail[:1000]
@@ -431,7 +425,7 @@ def send_run(session: Session, *, run_id: int, base_url: str) -> str:
     schedule = session.get(ReportSchedule, run.schedule_id)
     if schedule is None:
         return _record(run, "skipped", "The schedule is gone.")
-    channel = _mailbox(session)
+    channel = connections.staff_mailbox(session)
     if channel is None:
         return _record(run, "no_mailbox", "No e-mail channel is connected: connect a mailbox to send reports.")
     if connections.is_sandbox(channel):

@@ -102,6 +102,12 @@ def list_channels(session: Session) -> list[Channel]:
     return list(session.scalars(select(Channel).order_by(Channel.name, Channel.id)))
 
 
+def staff_mailbox(session: Session) -> Channel | None:
+    """The shop's first active mailbox: the e-mail channel staff reminders and reports go out through, if any."""
+    return next((channel for channel in list_channels(session)
+                 if channel.kind == "email" and channel.status is ChannelStatus.active), None)
+
+
 def installed_kinds() -> dict[str, dict[str, Any]]:
     """The channel kinds this installation can connect, with what each asks for."""
     return {kind: {"label": adapter.label, "settings": dict(adapter.settings_fields),

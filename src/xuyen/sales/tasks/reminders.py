@@ -24,7 +24,6 @@ from xuyen.customers.models import CustomerProfile
 from xuyen.db import is_postgres
 from xuyen.identity.graph import resolve_profile_id
 from xuyen.inbox import connections
-from xuyen.inbox.models import Channel, ChannelStatus
 from xuyen.jobs import add_job_once
 from xuyen.outbox import emit
 from xuyen.sales.tasks.models import Task, TaskReminder, TaskStatus
@@ -119,11 +118,6 @@ def _add_reminder(session: Session, *, task_id: int, user_id: int, remind_at: da
 # The e-mail -----------------------------------------------------------------------------------------------
 
 
-def _mailbox(session: Session) -> Channel | None:
-    """The shop's first active mailbox (the e-mail channel reminders go out through), if any."""
-    return next((channel for channel in connections.list_channels(session)
-                 if channel.kind == "email" and channel.status is ChannelStatus.active), None)
-
 
 def _customer_name(session: Session, profile_id: int, locale: str) -> str:
     row = session.get(CustomerProfile, resolve_profile_id(session, profile_id=profile_id))
@@ -149,7 +143,7 @@ def send_reminder_email(session: Session, *, reminder_id: int, base_url: str) ->
     if reminder is None or reminder.email_status != "queued":
         return reminder.email_status if reminder else "gone"
     task, user = session.get(Task, reminder.task_id), session.get(User, reminder.user_id)
-    channel = _mailbox(session)
+    channel = connections.staff_mailbox(session)
     if task is None or user is None or not user.is_active:
         return _record(reminder, "skipped", "The task or its owner is gone.")
     if task.status is not TaskStatus.open:
