@@ -147,3 +147,14 @@ def test_the_store_filter_follows_the_till_or_the_orders_store(session: Session)
         chosen = Filters(first=MARCH.first, last=MARCH.last, store_id=store, timezone=MARCH.timezone)
         result = attribution.compute(session, filters=chosen, lookback_days=30)
         assert (result.orders, result.revenue) == expected
+
+
+def test_downloads_follow_the_pages_lookback(orders: Shop, manager: Browser) -> None:
+    page = manager.client.get("/analytics/attribution?from=2026-03-01&to=2026-03-31&lookback=60")
+    assert "/analytics/attribution/export/channels.csv?lookback=60&amp;from=2026-03-01" in page.text
+    month = "from=2026-03-01&to=2026-03-31"
+    thirty = manager.client.get(f"/analytics/attribution/export/paths.csv?{month}").content.decode("utf-8")
+    sixty = manager.client.get(f"/analytics/attribution/export/paths.csv?{month}&lookback=60").content.decode("utf-8")
+    assert "Email" not in thirty and "Email → Zalo OA → Website → POS tại cửa hàng" in sixty  # X's older click
+    refused = manager.client.get(f"/analytics/attribution/export/paths.csv?{month}&lookback=91")
+    assert refused.status_code == 422 and "invalid_lookback" in refused.text

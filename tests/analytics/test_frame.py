@@ -137,3 +137,12 @@ def test_the_analytics_page_lists_the_dashboards_for_managers(manager: Browser) 
 def test_a_range_one_day_long_starts_and_ends_at_local_midnight() -> None:
     chosen = filters.parse(first="2026-07-04", last="2026-07-04", timezone="Asia/Ho_Chi_Minh")
     assert chosen.end - chosen.start == timedelta(days=1)
+
+
+def test_a_pages_own_choices_travel_with_its_downloads(manager: Browser) -> None:
+    chosen = filters.parse(first="2026-03-01", last="2026-03-07").with_options(lookback="60", kind="")
+    assert chosen.as_query() == {"lookback": "60", "from": "2026-03-01", "to": "2026-03-07"}
+    assert filters.page_options({"from": "2026-03-01", "kind": "zalo"}) == {"kind": "zalo"}
+    too_many = "&".join(f"o{number}=1" for number in range(filters.MAX_OPTIONS + 1))
+    assert manager.client.get(f"/analytics/frame-test/export/sample.csv?{too_many}").status_code == 422
+    assert manager.client.get("/analytics/frame-test/export/sample.csv?kind=" + "z" * 41).status_code == 422

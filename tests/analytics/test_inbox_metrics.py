@@ -73,3 +73,18 @@ def test_agents_may_not_look_and_bad_filters_are_refused(agent: Browser, manager
     assert manager.client.get("/analytics/inbox").status_code == 200
     listed = manager.client.get("/analytics").text
     assert all(f'href="/analytics/{key}"' in listed for key in ("inbox", "journeys", "stock", "schedules"))
+
+
+def test_the_hours_download_follows_the_pages_channel(session: Session, manager: Browser) -> None:
+    inbox_data.build(session)
+    week = "from=2026-03-02&to=2026-03-08"
+    page = manager.client.get(f"/analytics/inbox?{week}&kind=zalo")
+    assert "/analytics/inbox/export/hours.csv?kind=zalo&amp;from=2026-03-02" in page.text
+
+    def totals(query: str) -> int:
+        answer = manager.client.get(f"/analytics/inbox/export/hours.csv?{query}")
+        rows = list(csv.reader(io.StringIO(answer.content.decode("utf-8").lstrip("\ufeff"))))
+        return sum(int(row[-1]) for row in rows[1:])
+
+    assert (totals(week), totals(f"{week}&kind=zalo")) == (4, 2)  # all four customer messages, two on Zalo
+    assert manager.client.get(f"/analytics/inbox/export/hours.csv?{week}&kind=tiki").status_code == 422

@@ -6,7 +6,8 @@ an order placed at 23:30 in Hà Nội on 1 March belongs to 1 March, whatever UT
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,6 +18,8 @@ from xuyen.errors import ValidationFailed
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 3 * 366
+STANDARD = frozenset({"from", "to", "channel", "store"})
+MAX_OPTIONS, MAX_OPTION_CHARS = 8, 40
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,7 @@ class Filters:
     channel: SalesChannel | None = None
     store_id: int | None = None
     timezone: str = "Asia/Ho_Chi_Minh"
+    options: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def days(self) -> int:
@@ -49,9 +53,13 @@ class Filters:
         """The same number of days just before this range (for "compared with the period before")."""
         return replace(self, first=self.first - timedelta(days=self.days), last=self.first - timedelta(days=1))
 
+    def with_options(self, **options: str) -> Filters:
+        """These filters with a page's own choices added (empty values left out)."""
+        return replace(self, options={**self.options, **{name: value for name, value in options.items() if value}})
+
     def as_query(self) -> dict[str, str]:
         """The filters as the query parameters that give them back (for links and exports)."""
-        query = {"from": self.first.isoformat(), "to": self.last.isoformat()}
+        query = {**self.options, "from": self.first.isoformat(), "to": self.last.isoformat()}
         if self.channel is not None:
             query["channel"] = self.channel.value
         if self.store_id is not None:
@@ -93,6 +101,17 @@ def parse(*, first: str | None = None, last: str | None = None, channel: str | N
         raise ValidationFailed(f"A range holds at most {MAX_DAYS} days: choose a shorter one.",
                                code="invalid_filters", details={"days": (last_day - first_day).days + 1})
     return Filters(first=first_day, last=last_day, channel=_channel(channel), store_id=_store(store), timezone=zone)
+
+
+def page_options(query: Mapping[str, str]) -> dict[str, str]:
+    """A page's own query parameters (every one but the shared filters), for its downloads; ``ValidationFailed``
+    when there are too many or one is too long."""
+    options = {name: value for name, value in query.items() if name not in STANDARD}
+    if len(options) > MAX_OPTIONS or any(len(name) > MAX_OPTION_CHARS or len(value) > MAX_OPTION_CHARS
+                                         for name, value in options.items()):
+        raise ValidationFailed(f"At most {MAX_OPTIONS} page options of up to {MAX_OPTION_CHARS} characters each.",
+                               code="invalid_filters", details={"options": sorted(options)[:MAX_OPTIONS + 1]})
+    return options
 
 
 def _day(value: str, name: str) -> date:

@@ -273,9 +273,9 @@ def channels_table(session: Session, filters: Filters, locale: str) -> tables.Ta
 
 @tables.exportable("inbox", "hours")
 def hours_table(session: Session, filters: Filters, locale: str) -> tables.Table:
-    """Customer messages per day of the week and local hour."""
+    """Customer messages per day of the week and local hour, of the page's inbox channel (``kind``) or of all."""
     _ = translations(locale).gettext
-    metrics = inbox_metrics(session, filters=filters)
+    metrics = inbox_metrics(session, filters=filters, kind=check_kind(filters.options.get("kind")))
     rows: list[list[tables.Cell]] = [[hour, *[metrics.by_weekday_hour[day][hour] for day in range(7)],
                                       metrics.by_hour[hour]] for hour in range(24)]
     return tables.Table(title=_("Inbox by hour"), columns=[_("Hour"), *[_(day) for day in WEEKDAYS], _("Total")],

@@ -52,6 +52,7 @@ def inbox_page(request: Request, session: DbSession, viewer: ManagerViewer,
     """The inbox dashboard."""
     chosen = filtering.parse(first=from_ or None, last=to or None)
     channel = inbox.check_kind(kind)
+    chosen = chosen.with_options(kind=channel or "")
     metrics = inbox.inbox_metrics(session, filters=chosen, kind=channel)
     locale = request_locale(request, viewer)
     return render(request, "analytics/inbox.html", {

@@ -80,7 +80,8 @@ def export_table(request: Request, session: DbSession, viewer: ManagerViewer, fi
     """One dashboard table as CSV or Excel, for the page's filters."""
     if fmt not in tables.FORMATS:
         raise ValidationFailed("Download a table as .csv or .xlsx.", code="invalid_format", details={"format": fmt})
-    table = tables.build(session, dashboard=dashboard_key, name=name, filters=filters,
+    chosen = filters.with_options(**filtering.page_options(request.query_params))
+    table = tables.build(session, dashboard=dashboard_key, name=name, filters=chosen,
                          locale=request_locale(request, viewer))
     body, media_type = tables.render(table, fmt=fmt)
     filename = f"{dashboard_key}-{name}-{filters.first.isoformat()}-{filters.last.isoformat()}.{fmt}"

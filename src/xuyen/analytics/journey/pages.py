@@ -197,6 +197,7 @@ def attribution_page(request: Request, session: DbSession, viewer: ManagerViewer
                      model: Annotated[str, Query(max_length=40)] = "") -> Response:
     """Attributed orders and revenue per channel under the five models, and the paths before a purchase."""
     days, chosen = attribution.parse_lookback(lookback), _model(model)
+    filters = filters.with_options(lookback=str(days))
     locale = request_locale(request, viewer)
     result = attribution.compute(session, filters=filters, lookback_days=days)
     with activated(locale, filters.timezone):
@@ -215,8 +216,9 @@ def attribution_page(request: Request, session: DbSession, viewer: ManagerViewer
 
 @tables.exportable("attribution", "channels")
 def channels_table(session: Session, filters: Filters, locale: str) -> tables.Table:
-    """Attributed orders and revenue per channel under each model (lookback: the default 30 days)."""
-    result = attribution.compute(session, filters=filters)
+    """Attributed orders and revenue per channel under each model, for the page's lookback."""
+    result = attribution.compute(session, filters=filters,
+                                 lookback_days=attribution.parse_lookback(filters.options.get("lookback")))
     with activated(locale, filters.timezone):
         columns = [gettext("Channel")]
         for model in attribution.MODELS:
@@ -234,8 +236,9 @@ def channels_table(session: Session, filters: Filters, locale: str) -> tables.Ta
 
 @tables.exportable("attribution", "paths")
 def paths_table(session: Session, filters: Filters, locale: str) -> tables.Table:
-    """The channel paths most often seen before a purchase (lookback: the default 30 days)."""
-    result = attribution.compute(session, filters=filters)
+    """The channel paths most often seen before a purchase, for the page's lookback."""
+    result = attribution.compute(session, filters=filters,
+                                 lookback_days=attribution.parse_lookback(filters.options.get("lookback")))
     with activated(locale, filters.timezone):
         return tables.Table(title=gettext("Paths before a purchase"), columns=[
             gettext("Path"), gettext("Orders"), gettext("Revenue")],
