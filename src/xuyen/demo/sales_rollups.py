@@ -14,7 +14,7 @@ from xuyen.demo.registry import DemoContext, demo_step
 STEP = "số liệu bán hàng"
 
 
-@demo_step(STEP, order=110)
+@demo_step(STEP, order=120)  # last: every step that writes orders or events comes before
 def build_sales_rollups(session: Session, rng: random.Random, context: DemoContext) -> None:
     """Recompute the rollups from the first order's day to today (in the demo's one transaction)."""
     zone = business_timezone()
