@@ -8,7 +8,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
-from xuyen.ui import i18n
+from xuyen import i18n
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "src" / "xuyen"

@@ -14,8 +14,8 @@ from xuyen.auth import service as auth_service
 from xuyen.auth.models import Role
 from xuyen.events import service as events_service
 from xuyen.events.models import ChannelType
+from xuyen.i18n import activated
 from xuyen.ui.formatting import format_local_time, format_money
-from xuyen.ui.i18n import activated
 from xuyen.ui.rendering import environment
 
 NBSP = "\u00a0"

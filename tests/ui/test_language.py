@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from tests.ui.helpers import sign_in, signed_in_token
 from xuyen.auth import service as auth_service
 from xuyen.auth.models import User
-from xuyen.ui.i18n import prefers_english
+from xuyen.i18n import prefers_english
 
 
 def test_switching_language_saves_it_for_the_user_and_the_page_turns_english(

@@ -22,13 +22,13 @@ from sqlalchemy.orm import Session
 from xuyen.analytics import tables
 from xuyen.analytics.filters import Filters
 from xuyen.errors import ValidationFailed
+from xuyen.i18n import N_, translations
 from xuyen.inbox.csat.service import Figures, csat_report
 from xuyen.inbox.models import Channel, Direction, Message
 from xuyen.inbox.sla.calendar import BusinessCalendar, business_time_between
 from xuyen.inbox.sla.models import Clock, ClockKind, ConversationSla, Policy
 from xuyen.inbox.sla.policies import calendar_of
 from xuyen.inbox.sla.service import MAX_REPORT_PERIOD
-from xuyen.ui.i18n import N_, translations
 
 INBOX_CHANNELS = ("zalo", "messenger", "email", "sms", "webchat", "whatsapp")
 SATISFIED = (4, 5)

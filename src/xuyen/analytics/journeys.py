@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from xuyen.analytics import tables
 from xuyen.analytics.filters import Filters
+from xuyen.i18n import translations
 from xuyen.journeys.flows.models import Enrolment, EnrolmentStatus, Journey, JourneySend
 from xuyen.journeys.flows.results import JourneyResults
-from xuyen.ui.i18n import translations
 
 
 @dataclass(frozen=True)

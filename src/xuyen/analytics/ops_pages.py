@@ -13,11 +13,12 @@ from xuyen.analytics import filters as filtering
 from xuyen.analytics import inbox, journeys, stock
 from xuyen.analytics.pages import PageFilters, dashboard, filter_context
 from xuyen.auth.models import Role
+from xuyen.events.labels import channel_label
 from xuyen.http import get_session
+from xuyen.i18n import N_, gettext
 from xuyen.ui import charts
 from xuyen.ui.deps import Viewer, page_role
-from xuyen.ui.formatting import channel_label, format_money, format_number
-from xuyen.ui.i18n import N_, gettext
+from xuyen.ui.formatting import format_money, format_number
 from xuyen.ui.rendering import render, request_locale
 
 router: APIRouter = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)

@@ -19,10 +19,10 @@ from xuyen.analytics.filters import Filters
 from xuyen.auth.models import Role
 from xuyen.commerce.channels import SalesChannel
 from xuyen.errors import ValidationFailed
+from xuyen.events.labels import channel_label
 from xuyen.http import get_session
 from xuyen.stores import service as stores_service
 from xuyen.ui.deps import Viewer, page_role
-from xuyen.ui.formatting import channel_label
 from xuyen.ui.rendering import render, request_locale
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)

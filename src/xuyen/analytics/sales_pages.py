@@ -1,7 +1,8 @@
 """The sales and customers dashboard (``/analytics/sales``): KPI tiles against the period before, revenue per day,
 revenue, orders and average order value by channel and by store, new vs returning, multi-channel customers and
 what they spend, the repeat-purchase rate and monthly retention cohorts. Every figure comes from the daily rollups
-(``xuyen.analytics.sales``); every table downloads as CSV or Excel (``xuyen.analytics.sales_tables``).
+(``xuyen.analytics.sales``), laid out by ``xuyen.ui.sales_dashboard``; every table downloads as CSV or Excel
+(``xuyen.analytics.sales_tables``).
 
 Included by ``xuyen.analytics.pages`` (import that module, not this one)."""
 
@@ -11,9 +12,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from xuyen.analytics.pages import DbSession, ManagerViewer, PageFilters, dashboard, filter_context
-from xuyen.analytics.sales_views import DASHBOARD, dashboard_context
-from xuyen.ui.i18n import N_
+from xuyen.i18n import N_
 from xuyen.ui.rendering import render
+from xuyen.ui.sales_dashboard import DASHBOARD, dashboard_context
 
 router: APIRouter = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 

@@ -12,9 +12,9 @@ from xuyen.analytics import sales
 from xuyen.analytics.filters import Filters, business_timezone
 from xuyen.analytics.sales_models import NO_STORE
 from xuyen.analytics.tables import Table, exportable
+from xuyen.events.labels import channel_label
+from xuyen.i18n import N_, activated, gettext
 from xuyen.stores import service as stores_service
-from xuyen.ui.formatting import channel_label
-from xuyen.ui.i18n import N_, activated, gettext
 
 DASHBOARD = "sales"
 NO_STORE_LABEL = N_("No store (online and marketplaces)")

@@ -17,9 +17,9 @@ from xuyen.analytics.schedule_models import ReportSchedule
 from xuyen.auth.models import Role, User
 from xuyen.errors import XuyenError
 from xuyen.http import get_session
+from xuyen.i18n import N_
 from xuyen.identity.service import actor_name
 from xuyen.ui.deps import Viewer, check_csrf, page_role
-from xuyen.ui.i18n import N_
 from xuyen.ui.rendering import render, request_locale
 
 router: APIRouter = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)

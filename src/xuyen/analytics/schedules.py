@@ -30,9 +30,9 @@ from xuyen.channels.base import Attachment, AttachmentKind, ContactIdentifier, O
 from xuyen.clock import utcnow
 from xuyen.db import is_postgres
 from xuyen.errors import NotFound, ValidationFailed
+from xuyen.i18n import N_
 from xuyen.inbox import connections
 from xuyen.jobs import add_job_once
-from xuyen.ui.i18n import N_
 
 DUE_JOB = "analytics.reports.due"
 SEND_JOB = "analytics.reports.send"

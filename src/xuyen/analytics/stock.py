@@ -25,7 +25,7 @@ from xuyen.commerce.stock.models import (
     StockMovement,
 )
 from xuyen.commerce.stock.service import available_for_channel
-from xuyen.ui.i18n import translations
+from xuyen.i18n import translations
 
 LOW_STOCK = 5  # a SKU with this many units or fewer available is low
 LIST_LIMIT = 100

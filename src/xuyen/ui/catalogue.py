@@ -33,9 +33,9 @@ from xuyen.commerce.catalogue.schemas import (
 from xuyen.commerce.channels import SalesChannel
 from xuyen.errors import XuyenError
 from xuyen.http import get_session
+from xuyen.i18n import N_
 from xuyen.identity.service import actor_name
 from xuyen.ui.deps import Viewer, check_csrf, page_role
-from xuyen.ui.i18n import N_
 from xuyen.ui.rendering import render
 
 BASE = "/catalogue"

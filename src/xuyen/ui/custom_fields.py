@@ -30,10 +30,10 @@ from xuyen.fields.models import ENTITIES, KINDS, CustomField
 from xuyen.fields.service import OptionSpec
 from xuyen.fields.values import MAX_TEXT, vietnamese_number
 from xuyen.http import get_session
+from xuyen.i18n import N_
 from xuyen.identity.schemas import MAX_ID
 from xuyen.identity.service import actor_name
 from xuyen.ui.deps import Viewer, check_csrf, page_role
-from xuyen.ui.i18n import N_
 from xuyen.ui.panels import customer_panel
 from xuyen.ui.rendering import render
 

@@ -25,9 +25,9 @@ from xuyen.customers.importing.schemas import MAX_ID
 from xuyen.errors import XuyenError
 from xuyen.events import service as events_service
 from xuyen.http import get_session
+from xuyen.i18n import N_, gettext
 from xuyen.identity.normalise import fold_name
 from xuyen.ui.deps import Viewer, check_csrf, page_role
-from xuyen.ui.i18n import N_, gettext
 from xuyen.ui.rendering import render, request_locale
 from xuyen.ui.security import settings_of
 

@@ -20,6 +20,7 @@ from xuyen.customers.service import display_names
 from xuyen.errors import NotFound, ValidationFailed, XuyenError
 from xuyen.fields import service as field_service
 from xuyen.http import get_session
+from xuyen.i18n import N_
 from xuyen.identity.service import actor_name, merged_profile_ids
 from xuyen.sales.custom_fields import DEAL, MAX_EXPORT
 from xuyen.sales.deals import board as boards
@@ -31,7 +32,6 @@ from xuyen.sales.scope import SalesScope, scope_of
 from xuyen.stores import service as stores
 from xuyen.ui import custom_fields as custom_field_pages
 from xuyen.ui.deps import Viewer, check_csrf, page_role
-from xuyen.ui.i18n import N_
 from xuyen.ui.panels import customer_panel
 from xuyen.ui.rendering import render
 

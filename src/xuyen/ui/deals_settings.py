@@ -14,12 +14,12 @@ from sqlalchemy.orm import Session
 from xuyen.auth.models import Role
 from xuyen.errors import ValidationFailed, XuyenError
 from xuyen.http import get_session
+from xuyen.i18n import N_
 from xuyen.identity.service import actor_name
 from xuyen.sales.deals import pipelines
 from xuyen.sales.deals.models import Pipeline, StageKind
 from xuyen.sales.deals.pipelines import DEFAULT_STAGES, MAX_STAGES, StageIn
 from xuyen.ui.deps import Viewer, check_csrf, page_role
-from xuyen.ui.i18n import N_
 from xuyen.ui.rendering import render
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)

@@ -19,9 +19,9 @@ from xuyen.customers.duplicates import service
 from xuyen.customers.duplicates.models import SuggestionStatus
 from xuyen.customers.duplicates.reasons import FIELD_LABELS, LEVEL_LABELS
 from xuyen.http import get_session
+from xuyen.i18n import N_
 from xuyen.identity.service import actor_name
 from xuyen.ui.deps import Viewer, check_csrf, page_role, page_user
-from xuyen.ui.i18n import N_
 from xuyen.ui.rendering import render
 
 MAX_ID = 2**63 - 1

@@ -10,28 +10,11 @@ from babel.numbers import format_currency, format_decimal
 
 from xuyen.auth.models import Role
 from xuyen.clock import to_local
-from xuyen.events.models import ChannelType
+from xuyen.i18n import DEFAULT_TIMEZONE, N_, current_locale, current_timezone, gettext
 from xuyen.jobs import JobStatus
-from xuyen.ui.i18n import DEFAULT_TIMEZONE, N_, current_locale, current_timezone, gettext
 
 TIME_FORMAT = "%d/%m/%Y %H:%M"
 EMPTY = "—"
-
-CHANNEL_LABELS: dict[str, str] = {
-    ChannelType.web: N_("Website"),
-    ChannelType.app: N_("Mobile app"),
-    ChannelType.pos: N_("Store POS"),
-    ChannelType.shopee: N_("Shopee"),
-    ChannelType.lazada: N_("Lazada"),
-    ChannelType.tiktok_shop: N_("TikTok Shop"),
-    ChannelType.messenger: N_("Facebook Messenger"),
-    ChannelType.zalo: N_("Zalo OA"),
-    ChannelType.whatsapp: N_("WhatsApp"),
-    ChannelType.email: N_("Email"),
-    ChannelType.sms: N_("SMS"),
-    ChannelType.api: N_("API"),
-    "chat": N_("Chat"),  # the sales channel of orders taken in a conversation
-}
 
 ROLE_LABELS: dict[str, str] = {
     Role.owner: N_("Owner"),
@@ -101,11 +84,6 @@ def _translated(labels: dict[str, str], code: str) -> str:
     """The translated label of ``code``, or the code itself when it has none."""
     label = labels.get(code)
     return gettext(label) if label else str(code)
-
-
-def channel_label(channel: str) -> str:
-    """The human name of a channel, translated."""
-    return _translated(CHANNEL_LABELS, channel)
 
 
 def role_label(role: str) -> str:

@@ -20,6 +20,7 @@ from xuyen.clock import utcnow
 from xuyen.customers.service import display_names
 from xuyen.errors import Conflict, ValidationFailed
 from xuyen.http import get_session
+from xuyen.i18n import N_
 from xuyen.identity.graph import resolve_profile_id
 from xuyen.identity.service import actor_name
 from xuyen.inbox import connections, service
@@ -28,7 +29,6 @@ from xuyen.sales.leads import channel_leads
 from xuyen.ui import inbox_routing as routing_parts
 from xuyen.ui.csat import csat_context
 from xuyen.ui.deps import Viewer, check_csrf, page_role, page_user
-from xuyen.ui.i18n import N_
 from xuyen.ui.rendering import render
 from xuyen.ui.sla import sla_context
 

@@ -18,6 +18,7 @@ from xuyen.auth.models import Role
 from xuyen.customers.service import display_names
 from xuyen.errors import ValidationFailed, XuyenError
 from xuyen.http import get_session
+from xuyen.i18n import N_
 from xuyen.identity.graph import resolve_profile_id
 from xuyen.identity.service import actor_name
 from xuyen.inbox.models import Conversation, ConversationStatus
@@ -26,7 +27,6 @@ from xuyen.inbox.routing.models import Availability
 from xuyen.inbox.routing.rows import active_users
 from xuyen.inbox.service import get_conversation
 from xuyen.ui.deps import Viewer, check_csrf, page_role, page_user
-from xuyen.ui.i18n import N_
 from xuyen.ui.rendering import render
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)

@@ -19,11 +19,11 @@ from xuyen.auth.models import Role
 from xuyen.channels.registry import adapters
 from xuyen.errors import ValidationFailed, XuyenError
 from xuyen.http import get_session
+from xuyen.i18n import N_, gettext
 from xuyen.identity.service import actor_name
 from xuyen.inbox.routing import canned, labels, service
 from xuyen.inbox.routing.models import AssignmentRule, LabelRule, LabelRuleKind
 from xuyen.ui.deps import Viewer, check_csrf, page_role
-from xuyen.ui.i18n import N_, gettext
 from xuyen.ui.rendering import render
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)

@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from xuyen.errors import ValidationFailed
+from xuyen.i18n import N_, translations
 from xuyen.ui.formatting import format_money, format_number
-from xuyen.ui.i18n import N_, translations
 
 MAX_DEFINITION_CHARS = 200_000  # what the service stores at most
 MAX_FORM_CHARS = 1_000_000  # the form field; between the two the editor answers with its own message

@@ -15,10 +15,10 @@ from xuyen.auth.models import Role
 from xuyen.commerce.channels import SalesChannel
 from xuyen.errors import Conflict, NotFound, ValidationFailed
 from xuyen.http import get_session
+from xuyen.i18n import N_
 from xuyen.identity.service import actor_name
 from xuyen.loyalty import programme, service
 from xuyen.ui.deps import Viewer, check_csrf, page_role
-from xuyen.ui.i18n import N_
 from xuyen.ui.panels import customer_panel
 from xuyen.ui.rendering import render
 

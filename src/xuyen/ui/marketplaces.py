@@ -16,9 +16,9 @@ from xuyen.commerce.marketplaces import service
 from xuyen.commerce.marketplaces.models import ActivityEntry, ActivityKind, ActivityLevel
 from xuyen.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from xuyen.http import get_session
+from xuyen.i18n import N_, gettext
 from xuyen.identity.service import actor_name
 from xuyen.ui.deps import Viewer, check_csrf, page_role
-from xuyen.ui.i18n import N_, gettext
 from xuyen.ui.rendering import render
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)

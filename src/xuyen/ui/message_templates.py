@@ -18,13 +18,13 @@ from sqlalchemy.orm import Session
 from xuyen.auth.models import Role
 from xuyen.errors import Conflict, NotFound, ValidationFailed
 from xuyen.http import get_session
+from xuyen.i18n import N_
 from xuyen.identity.service import actor_name
 from xuyen.journeys.templates import service
 from xuyen.journeys.templates.models import MessageTemplate
 from xuyen.journeys.templates.service import Preview
 from xuyen.journeys.templates.variants import ZNS_DEFAULT_PARAM_LENGTH
 from xuyen.ui.deps import Viewer, check_csrf, page_role
-from xuyen.ui.i18n import N_
 from xuyen.ui.rendering import render
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session
 
-from xuyen.analytics import sales_views
+from xuyen import i18n
 from xuyen.auth import service as auth_service
 from xuyen.auth.deps import session_user
 from xuyen.auth.models import AuthSession, Role, User
@@ -27,7 +27,6 @@ from xuyen.ui import customers as customer_pages
 from xuyen.ui import deals as deal_pages
 from xuyen.ui import deals_settings as deal_settings_pages
 from xuyen.ui import duplicates as duplicate_pages
-from xuyen.ui import i18n, views
 from xuyen.ui import inbox as inbox_pages
 from xuyen.ui import inbox_routing as inbox_routing_pages
 from xuyen.ui import inbox_routing_settings as routing_settings_pages
@@ -35,6 +34,7 @@ from xuyen.ui import loyalty as loyalty_pages
 from xuyen.ui import marketplaces as marketplace_pages
 from xuyen.ui import message_templates as message_template_pages
 from xuyen.ui import pricing as pricing_pages
+from xuyen.ui import sales_dashboard, views
 from xuyen.ui import sla as sla_pages
 from xuyen.ui import stock as stock_pages
 from xuyen.ui import stock_locations as stock_location_pages
@@ -163,7 +163,7 @@ def overview_page(request: Request, session: DbSession, viewer: PageViewer) -> R
     """The last 30 days' sales in brief (managers and above), counts of stores, sources, staff and jobs, and a card
     per store."""
     overview = views.overview(session, store_id=viewer.principal.store_id)
-    sales = sales_views.headline(session) if viewer.can(Role.manager) else None
+    sales = sales_dashboard.headline(session) if viewer.can(Role.manager) else None
     return render(request, "overview.html", {"overview": overview, "sales": sales})
 
 

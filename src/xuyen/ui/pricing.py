@@ -19,12 +19,12 @@ from xuyen.commerce.pricing.prices import base_price_list
 from xuyen.commerce.pricing.rules import PARAMS, percent_to_bp
 from xuyen.commerce.pricing.vat import percent
 from xuyen.errors import Conflict, NotFound, ValidationFailed, XuyenError
+from xuyen.events.labels import channel_label
 from xuyen.http import get_session
+from xuyen.i18n import N_, gettext
 from xuyen.identity.service import actor_name
 from xuyen.stores import service as stores
 from xuyen.ui.deps import Viewer, check_csrf, page_role
-from xuyen.ui.formatting import channel_label
-from xuyen.ui.i18n import N_, gettext
 from xuyen.ui.rendering import render
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)

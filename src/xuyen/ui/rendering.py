@@ -13,10 +13,11 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from xuyen import __version__
+from xuyen import __version__, i18n
 from xuyen.auth.models import Role
+from xuyen.events.labels import channel_label
 from xuyen.logs import request_id_var
-from xuyen.ui import formatting, i18n
+from xuyen.ui import formatting
 from xuyen.ui.deps import Viewer
 from xuyen.ui.security import LANGUAGE_COOKIE, login_url, settings_of
 
@@ -120,7 +121,7 @@ def environment() -> Environment:
     )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(local_time=formatting.local_time, money=formatting.money, number=formatting.number)
-    env.globals.update(channel_label=formatting.channel_label, role_label=formatting.role_label,
+    env.globals.update(channel_label=channel_label, role_label=formatting.role_label,
                        job_status_label=formatting.job_status_label,
                        quarantine_reason_label=formatting.quarantine_reason_label, Role=Role, version=__version__)
     return env

@@ -16,6 +16,7 @@ from xuyen.auth.models import Role
 from xuyen.channels.registry import adapters
 from xuyen.errors import Conflict, ValidationFailed
 from xuyen.http import get_session
+from xuyen.i18n import N_, gettext
 from xuyen.identity.service import actor_name
 from xuyen.inbox.csat import service as csat
 from xuyen.inbox.models import Conversation
@@ -23,7 +24,6 @@ from xuyen.inbox.sla import policies, service
 from xuyen.inbox.sla.models import ClockKind, Policy
 from xuyen.inbox.sla.service import ClockView
 from xuyen.ui.deps import Viewer, check_csrf, page_role
-from xuyen.ui.i18n import N_, gettext
 from xuyen.ui.rendering import render
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)

@@ -13,10 +13,10 @@ from xuyen.commerce.channels import SalesChannel
 from xuyen.commerce.stock import locations
 from xuyen.commerce.stock.models import LocationKind
 from xuyen.errors import XuyenError
+from xuyen.i18n import N_, gettext
 from xuyen.identity.service import actor_name
 from xuyen.stores import service as stores
 from xuyen.ui.deps import check_csrf
-from xuyen.ui.i18n import N_, gettext
 from xuyen.ui.rendering import render
 from xuyen.ui.stock import CHANNEL_NAMES, DbSession, FormText, ManagerViewer, RowId
 

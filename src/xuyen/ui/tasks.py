@@ -20,12 +20,12 @@ from xuyen.clock import utcnow
 from xuyen.customers.models import CustomerProfile
 from xuyen.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from xuyen.http import get_session
+from xuyen.i18n import N_
 from xuyen.identity.graph import resolve_profile_ids
 from xuyen.sales.tasks import reminders, service
 from xuyen.sales.tasks.models import CallOutcome, Task, TaskKind, TaskStatus
 from xuyen.sales.tasks.service import MAX_NOTES, MAX_TITLE, TaskFilter
 from xuyen.ui.deps import Viewer, check_csrf, page_user
-from xuyen.ui.i18n import N_
 from xuyen.ui.panels import customer_panel
 from xuyen.ui.rendering import header_link, render
 

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from xuyen import i18n
 from xuyen.analytics import rfm, tables, value
 from xuyen.analytics.filters import Filters
 from xuyen.analytics.pages import dashboard
@@ -19,10 +20,10 @@ from xuyen.analytics.value_models import CustomerScore
 from xuyen.auth.models import Role
 from xuyen.customers.models import CustomerProfile
 from xuyen.http import get_session
-from xuyen.ui import charts, i18n
+from xuyen.i18n import N_
+from xuyen.ui import charts
 from xuyen.ui.deps import Viewer, page_role
 from xuyen.ui.formatting import money, number
-from xuyen.ui.i18n import N_
 from xuyen.ui.panels import customer_panel
 from xuyen.ui.rendering import render, request_locale
 

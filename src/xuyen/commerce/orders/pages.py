@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from xuyen import i18n
 from xuyen.auth.models import Role
 from xuyen.commerce.channels import SalesChannel
 from xuyen.commerce.orders import service
@@ -30,7 +31,6 @@ from xuyen.errors import ValidationFailed, XuyenError
 from xuyen.http import get_session
 from xuyen.identity.service import actor_name
 from xuyen.stores import service as stores
-from xuyen.ui import i18n
 from xuyen.ui.deps import Viewer, check_csrf, page_role
 from xuyen.ui.rendering import render
 

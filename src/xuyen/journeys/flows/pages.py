@@ -16,12 +16,12 @@ from sqlalchemy.orm import Session
 from xuyen.auth.models import Role
 from xuyen.errors import NotFound, ValidationFailed, XuyenError
 from xuyen.http import get_session
+from xuyen.i18n import N_
 from xuyen.identity.service import actor_name
 from xuyen.journeys.flows import results, service
 from xuyen.journeys.policy.settings import CHANNELS
 from xuyen.ui import journey_editor
 from xuyen.ui.deps import Viewer, check_csrf, page_role
-from xuyen.ui.i18n import N_
 from xuyen.ui.rendering import render, request_locale
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)

@@ -10,6 +10,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from xuyen import i18n
 from xuyen.auth.models import Role
 from xuyen.errors import NotFound, ValidationFailed, XuyenError
 from xuyen.http import get_session
@@ -17,7 +18,6 @@ from xuyen.identity.service import actor_name
 from xuyen.journeys.policy import settings, suppressions
 from xuyen.journeys.policy.schemas import clock_text
 from xuyen.journeys.policy.settings import CHANNELS, PURPOSES, Cap, PolicyConfig
-from xuyen.ui import i18n
 from xuyen.ui.deps import Viewer, check_csrf, page_role
 from xuyen.ui.rendering import render
 

@@ -13,7 +13,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from xuyen import audit
+from xuyen import audit, i18n
 from xuyen.auth import service as auth_service
 from xuyen.auth.models import Role
 from xuyen.errors import ValidationFailed, XuyenError
@@ -25,7 +25,6 @@ from xuyen.sales.leads import configuration, exporting, service
 from xuyen.sales.leads.models import Lead, LeadStatus, SourceKind
 from xuyen.sales.scope import scope_of, sees
 from xuyen.ui import custom_fields as custom_field_pages
-from xuyen.ui import i18n
 from xuyen.ui.deps import Viewer, check_csrf, page_role
 from xuyen.ui.panels import customer_panel
 from xuyen.ui.rendering import render

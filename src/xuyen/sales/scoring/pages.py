@@ -10,6 +10,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from xuyen import i18n
 from xuyen.auth.models import Role
 from xuyen.errors import ValidationFailed
 from xuyen.fields.filters import OPERATORS
@@ -17,7 +18,6 @@ from xuyen.http import get_session
 from xuyen.identity.service import actor_name
 from xuyen.sales.scoring import rules
 from xuyen.sales.scoring.models import CapPeriod, RuleKind
-from xuyen.ui import i18n
 from xuyen.ui.deps import Viewer, check_csrf, page_role
 from xuyen.ui.rendering import render
 

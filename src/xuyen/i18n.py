@@ -1,4 +1,7 @@
-"""Translations for the pages: .po catalogues compiled in memory, and the locale of the current request.
+"""Translations: .po catalogues compiled in memory, and the locale and time zone being written in.
+
+Pages, e-mails and downloads all translate through here: a request activates its viewer's language, a job
+that writes to someone (a scheduled report, a reminder) activates the recipient's.
 
 The catalogues under ``xuyen/locale/<lang>/LC_MESSAGES/messages.po`` are read once, compiled into
 ``.mo`` bytes in memory and wrapped in :class:`babel.support.Translations`; no compiled files are kept
@@ -22,11 +25,11 @@ from babel.support import NullTranslations, Translations
 LOCALES: tuple[str, ...] = ("vi", "en")
 DEFAULT_LOCALE = "vi"
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
-LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 DOMAIN = "messages"
 
-current_locale: ContextVar[str] = ContextVar("xuyen_ui_locale", default=DEFAULT_LOCALE)
-current_timezone: ContextVar[str] = ContextVar("xuyen_ui_timezone", default=DEFAULT_TIMEZONE)
+current_locale: ContextVar[str] = ContextVar("xuyen_locale", default=DEFAULT_LOCALE)
+current_timezone: ContextVar[str] = ContextVar("xuyen_timezone", default=DEFAULT_TIMEZONE)
 
 
 def N_(message: str) -> str:  # noqa: N802 - the conventional name that pybabel extracts

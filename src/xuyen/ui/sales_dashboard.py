@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 from xuyen.analytics import filters as filtering
 from xuyen.analytics import sales, sales_tables
 from xuyen.analytics.filters import Filters
+from xuyen.i18n import N_, current_locale, gettext
 from xuyen.ui import charts
 from xuyen.ui.formatting import format_money, format_number
-from xuyen.ui.i18n import N_, current_locale, gettext
 
 DASHBOARD = "sales"
 
