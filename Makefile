@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 XUYEN_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
+# Test processes for `make test` (pytest-xdist): one per core by default; TEST_WORKERS=0 runs in this process.
+TEST_WORKERS ?= auto
 export XUYEN_TEST_POSTGRES_URL
 
 .PHONY: install demo test lint bench clean
@@ -37,7 +39,7 @@ test: $(STAMP)
 	else \
 	  echo "Browser tests: cannot run, no Chromium at $(CHROMIUM) (Debian: apt-get install chromium)."; \
 	fi
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest --numprocesses $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
