@@ -269,8 +269,10 @@ def _blocked_by_earlier() -> Any:
 
 
 def urgent_work_waiting(session: Session, *, skip: Collection[str] = ()) -> bool:
-    """Whether an urgent job is due and nobody has claimed it yet (among jobs not called one of ``skip``)."""
-    query = select(Job.id).where(Job.status == JobStatus.queued, Job.priority <= URGENT, Job.run_at <= utcnow())
+    """Whether an urgent job is due, claimable and not claimed yet (among jobs not called one of ``skip``). One
+    waiting behind an earlier job of its ordering key is not: it could not be taken before that job is done."""
+    query = select(Job.id).where(Job.status == JobStatus.queued, Job.priority <= URGENT, Job.run_at <= utcnow(),
+                                 or_(Job.ordering_key.is_(None), ~_blocked_by_earlier()))
     if skip:
         query = query.where(Job.name.not_in(sorted(skip)))
     return session.scalar(query.limit(1)) is not None

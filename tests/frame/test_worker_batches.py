@@ -7,12 +7,12 @@ import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from tests.frame.job_handlers import STOP_REQUESTED, create_effects_table, effects
 from xuyen.config import get_settings
-from xuyen.jobs import URGENT, Job, JobStatus, add_job, claim_jobs, enqueue
+from xuyen.jobs import URGENT, Job, JobStatus, add_job, claim_jobs, enqueue, urgent_work_waiting
 from xuyen.worker import Worker
 
 
@@ -87,6 +87,17 @@ def test_a_batch_of_ordinary_jobs_makes_way_for_urgent_work_queued_meanwhile(
     session.rollback()
     handed_back = session.scalar(select(Job).where(Job.payload["key"].as_string() == "ordinary 1"))
     assert handed_back is not None and handed_back.attempts == 1, "a handed-back job keeps its attempts"
+
+
+def test_urgent_work_waiting_behind_an_earlier_job_of_its_key_is_not_waiting(session: Session) -> None:
+    add_job(session, name="test.record", payload={"key": "first"}, ordering_key="customer-7", sequence=1)
+    add_job(session, name="test.record", payload={"key": "second"}, ordering_key="customer-7", sequence=2,
+            priority=URGENT)
+    session.commit()
+    assert not urgent_work_waiting(session)  # it cannot be claimed before "first" is done
+    session.execute(update(Job).where(Job.sequence == 1).values(status=JobStatus.done))
+    session.commit()
+    assert urgent_work_waiting(session)
 
 
 def test_an_idle_worker_is_woken_when_work_is_committed_not_at_its_next_poll(
