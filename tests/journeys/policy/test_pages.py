@@ -6,15 +6,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from tests.api_client import Browser
 from tests.journeys.policy.conftest import customer
 from xuyen.audit import AuditEntry
-from xuyen.journeys.policy import settings
+from xuyen.customers.privacy import erase_person
+from xuyen.journeys.policy import settings, suppressions
 from xuyen.journeys.policy.models import Suppression
 from xuyen.journeys.policy.settings import Cap
+from xuyen.worker import Worker
 
 PAGE = "/settings/messaging-policy"
 
@@ -101,3 +103,15 @@ def test_the_page_is_in_english_when_asked(session: Session, manager: Browser) -
     manager.client.post("/language", data={"locale": "en", "csrf_token": manager.csrf, "next": PAGE})
     english = manager.client.get(PAGE)
     assert "Messaging policy" in english.text and "Suppression list" in english.text
+
+
+def test_an_erased_persons_address_is_shown_as_kept_only_as_a_hash(session: Session, engine: Engine,
+                                                                    manager: Browser) -> None:
+    lan = customer(session)
+    suppressions.add_suppression(session, kind="email", value="lan@example.vn", reason="Hủy", actor="user:1")
+    erase_person(session, profile_id=lan, actor="user:1", reason="Yêu cầu xóa dữ liệu")
+    Worker(engine=engine, periodic=False).run_until_idle()
+    page = manager.client.get(PAGE)
+    assert page.status_code == 200
+    assert "Địa chỉ của một người đã bị xóa dữ liệu, chỉ còn giữ dạng băm" in page.text
+    assert "lan@example.vn" not in page.text

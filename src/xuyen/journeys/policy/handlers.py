@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from xuyen.errors import NotFound
 from xuyen.inbox.service import get_conversation
+from xuyen.journeys.policy import suppressions
 from xuyen.journeys.policy.service import count_engagement, count_reply, forget_customers
 from xuyen.journeys.policy.settings import CHANNELS
 from xuyen.outbox import DomainEvent, on_event
@@ -46,5 +47,6 @@ def count_opens_and_clicks(session: Session, event: DomainEvent) -> None:
 @on_event("customer.erased", name="messaging_policy.forget_erased")
 def forget_erased(session: Session, event: DomainEvent) -> None:
     """An erased person's sends and engagement counters go; a suppression of them stays, so they are never
-    written to again."""
+    written to again, with their phones and e-mails on the list replaced by salted hashes."""
     forget_customers(session, profile_ids=[int(item) for item in event.payload["profile_ids"]])
+    suppressions.hash_erased_addresses(session)

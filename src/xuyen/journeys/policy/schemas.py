@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from xuyen.journeys.policy.models import Suppression
 from xuyen.journeys.policy.service import Decision
 from xuyen.journeys.policy.settings import MAX_HOURS, MAX_LIMIT, Cap, PolicyConfig
+from xuyen.journeys.policy.suppressions import is_erased
 
 TIME_OF_DAY = r"^([01]\d|2[0-3]):[0-5]\d$"
 
@@ -91,7 +92,9 @@ class SuppressionOut(BaseModel):
 
     id: int
     kind: str
-    value: str
+    value: str = Field(description="The profile id, phone (E.164) or e-mail; ``erased:<hash>`` for a phone or "
+                                    "e-mail of a person erased since, kept so that it is never written to again.")
+    erased: bool = Field(description="Whether ``value`` is the salted hash of an erased person's phone or e-mail.")
     reason: str
     source: str
     created_by: str
@@ -100,8 +103,9 @@ class SuppressionOut(BaseModel):
     @classmethod
     def of(cls, entry: Suppression) -> SuppressionOut:
         """The answer for ``entry``."""
-        return cls(id=entry.id, kind=entry.kind, value=entry.value, reason=entry.reason, source=entry.source,
-                   created_by=entry.created_by, created_at=entry.created_at)
+        return cls(id=entry.id, kind=entry.kind, value=entry.value, erased=is_erased(entry),
+                   reason=entry.reason, source=entry.source, created_by=entry.created_by,
+                   created_at=entry.created_at)
 
 
 class DecisionIn(BaseModel):

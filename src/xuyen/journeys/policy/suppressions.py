@@ -3,6 +3,9 @@
 Entries come from managers (``manual``) and from channels reporting hard bounces, unsubscribes and complaints
 (``bounce``, ``unsubscribe``, ``complaint``); every addition and removal is audited. Phones are kept in E.164 and
 e-mails lower-case, so any way of writing them matches.
+
+When a person is erased, their phones and e-mails on the list are replaced by the salted hash the erasure keeps of
+each identifier (``erased:<hash>``): they are still never written to, and the list no longer names them.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from sqlalchemy.orm import Session
 
 from xuyen import audit
 from xuyen.clock import utcnow
+from xuyen.customers.models import ErasedIdentity
+from xuyen.customers.privacy_digest import identifier_digest
 from xuyen.customers.service import require_customer
 from xuyen.errors import Conflict, NotFound, ValidationFailed
 from xuyen.identity.emails import normalise_email
@@ -24,6 +29,19 @@ from xuyen.journeys.policy.models import Suppression
 KINDS = ("profile", "phone", "email")
 SOURCES = ("manual", "bounce", "unsubscribe", "complaint")
 MAX_REASON = 500
+ADDRESS_KINDS = ("phone", "email")
+ERASED_PREFIX = "erased:"
+HASHING_BATCH = 500
+
+
+def erased_form(kind: str, value: str) -> str:
+    """How a normalised phone or e-mail of an erased person stands on the list: its salted hash."""
+    return ERASED_PREFIX + identifier_digest(kind, "", value)
+
+
+def is_erased(entry: Suppression) -> bool:
+    """Whether the entry is the hash of an erased person's phone or e-mail."""
+    return entry.value.startswith(ERASED_PREFIX)
 
 
 def normalised(kind: str, value: str) -> str:
@@ -54,6 +72,10 @@ def add_suppression(session: Session, *, kind: str, value: str, reason: str, act
     stored = normalised(kind, value)
     if kind == "profile":
         stored = str(require_customer(session, profile_id=int(stored)))
+    already = Conflict("That is already on the suppression list.", code="already_suppressed")
+    if kind in ADDRESS_KINDS and session.scalar(select(Suppression.id).where(
+            Suppression.kind == kind, Suppression.value == erased_form(kind, stored))) is not None:
+        raise already
     entry = Suppression(kind=kind, value=stored, reason=reason.strip(), source=source, created_by=actor,
                         created_at=utcnow())
     session.add(entry)
@@ -61,7 +83,7 @@ def add_suppression(session: Session, *, kind: str, value: str, reason: str, act
         session.flush()
     except IntegrityError:
         session.rollback()
-        raise Conflict("That is already on the suppression list.", code="already_suppressed") from None
+        raise already from None
     audit.record(session, actor=actor, action="messaging_policy.suppressed", subject_type="messaging_suppression",
                  subject_id=entry.id, detail={"kind": kind, "source": source, "reason": entry.reason})
     session.commit()
@@ -97,9 +119,31 @@ def profile_suppressed(session: Session, *, profile_ids: Iterable[int]) -> bool:
 
 
 def suppressed_addresses(session: Session, *, phones: Iterable[str], emails: Iterable[str]) -> set[str]:
-    """Which of these (already normalised) phones and e-mails are suppressed."""
-    wanted_phones, wanted_emails = sorted(set(phones)), sorted({email.lower() for email in emails})
+    """Which of these (already normalised) phones and e-mails are suppressed, as they are or by their hash."""
+    forms: dict[tuple[str, str], str] = {}  # (kind, value on the list) -> the address asked about
+    for kind, addresses in (("phone", set(phones)), ("email", {email.lower() for email in emails})):
+        for address in addresses:
+            forms[(kind, address)] = address
+            forms[(kind, erased_form(kind, address))] = address
+    wanted = {kind: sorted(value for form_kind, value in forms if form_kind == kind) for kind in ADDRESS_KINDS}
     rows = session.execute(select(Suppression.kind, Suppression.value).where(
-        ((Suppression.kind == "phone") & Suppression.value.in_(wanted_phones))
-        | ((Suppression.kind == "email") & Suppression.value.in_(wanted_emails))))
-    return {value for _, value in rows}
+        ((Suppression.kind == "phone") & Suppression.value.in_(wanted["phone"]))
+        | ((Suppression.kind == "email") & Suppression.value.in_(wanted["email"]))))
+    return {forms[(kind, value)] for kind, value in rows}
+
+
+def hash_erased_addresses(session: Session) -> int:
+    """Replace every phone and e-mail on the list that belonged to an erased person by its salted hash; how many
+    were replaced (helper: no commit). Run after each erasure; entries added since keep matching by hash."""
+    replaced = 0
+    entries = list(session.scalars(select(Suppression).where(Suppression.kind.in_(ADDRESS_KINDS),
+                                                             ~Suppression.value.startswith(ERASED_PREFIX))))
+    for start in range(0, len(entries), HASHING_BATCH):
+        batch = {identifier_digest(entry.kind, "", entry.value): entry
+                 for entry in entries[start:start + HASHING_BATCH]}
+        erased = set(session.scalars(select(ErasedIdentity.digest).where(ErasedIdentity.digest.in_(list(batch)))))
+        for digest in erased:
+            batch[digest].value = ERASED_PREFIX + digest
+            replaced += 1
+    session.flush()
+    return replaced
