@@ -8,7 +8,8 @@ own last weeks so every step of every journey shows its figures.
 3. Quà sinh nhật (birthday): a single-use coupon at 09:00 on the customer's birthday.
 4. Mã chỉ dùng tại cửa hàng (store-only coupon): online shoppers who never bought in a store get, by e-mail, a
    coupon of a promotion that only the tills accept.
-5. Khách sắp rời bỏ (win-back): the "at risk" group gets a note; no order within 14 days, a coupon.
+5. Khách sắp rời bỏ (win-back): the RFM "at risk" and "cannot lose them" groups get a note; no order within 14
+   days, a coupon.
 6. Chăm sóc sau khi sửa đồ (care after an in-store service): care instructions the day after an alteration.
 7. Ưu đãi gần cửa hàng (near a store): an offer for the customers within 3 km of the Hàng Gai store.
 8. Trạng thái đơn hàng (order status): "shipped" and "delivered" notices, transactional.
@@ -46,7 +47,8 @@ from xuyen.segments.service import add_segment
 STEP = "hành trình mẫu"
 ACTOR = "demo"
 WINDOW_DAYS = 7  # how far back the journeys are played, as if published then (a week keeps `make demo` quick)
-AT_RISK_DAYS = 60  # the demo's history covers four months, so 60 days stand for the usual 90
+AT_RISK_GROUPS = ("at_risk", "cannot_lose")  # the RFM groups of good customers who stopped buying
+AT_RISK_DAYS = 60  # how long after their last order the nightly scores first count them at risk, in the demo
 VALUED_REVENUE = 3_000_000  # VND spent in all: the customers whose forgotten cart the store manager hears about
 NEAR_STORE = SHOP_SEGMENTS[2][0]  # "Khách gần cửa hàng Hàng Gai 3 km", made by the segments step
 
@@ -69,10 +71,9 @@ def _segments(store_codes: list[str]) -> tuple[tuple[str, str, dict[str, Any]], 
          {"all": [{"did": "Checkout Started", "days": 120},
                   *[{"did_not": "Order Completed", "days": 365, "where": {"store_code": code}}
                     for code in store_codes]]}),
-        (AT_RISK, f"Đã mua ít nhất 2 lần trong năm qua nhưng không mua trong {AT_RISK_DAYS} ngày gần đây. Thay "
-                  "cho nhóm RFM “có nguy cơ rời bỏ” cho đến khi phần phân tích tính RFM.",
-         {"all": [{"did": "Order Completed", "times": 2, "days": 365},
-                  {"did_not": "Order Completed", "days": AT_RISK_DAYS}]}),
+        (AT_RISK, "Nhóm RFM “Có nguy cơ rời bỏ” và “Không thể để mất”: từng mua nhiều, chi nhiều nhưng đã lâu "
+                  "không quay lại (theo điểm RFM tính mỗi đêm).",
+         {"all": [{"rfm": list(AT_RISK_GROUPS)}]}),
     )
 
 
@@ -133,8 +134,8 @@ def _definitions(t: dict[str, int], p: dict[str, int], s: dict[str, int]) -> lis
              "mail": _send(t["Mã giảm giá chỉ dùng tại cửa hàng"], "marketing", None, channel="email")},
              holdout_percent=10, conversion_days=30)),
         ("Khách sắp rời bỏ",
-         f"Khách vào nhóm “{AT_RISK}” (thay cho nhóm RFM cho đến khi phần phân tích tính RFM): nhắn hỏi thăm; "
-         "14 ngày chưa mua thì tặng mã giảm 10%. Mục tiêu: đặt hàng.",
+         f"Khách vào nhóm “{AT_RISK}” (nhóm RFM có nguy cơ rời bỏ): nhắn hỏi thăm; 14 ngày chưa mua thì tặng mã "
+         "giảm 10%. Mục tiêu: đặt hàng.",
          _flow({"type": "segment_entered", "segment_id": s[AT_RISK]}, "hello", {
              "hello": _send(t["Lâu rồi không gặp"], "marketing", "wait", label="Hỏi thăm"),
              "wait": {"type": "wait_event", "event": "Order Completed", "where": {}, "timeout": {"days": 14},
@@ -220,8 +221,8 @@ def _members(session: Session, segment_id: int) -> list[int]:
 
 
 def _at_risk_entries(session: Session, segment_id: int, *, start: datetime, now: datetime) -> dict[int, datetime]:
-    """When each member of the at-risk group entered it: the day their last order became ``AT_RISK_DAYS`` old (no
-    earlier than the window, no later than now)."""
+    """When each member of the at-risk group entered it: the nightly scoring after their last order became
+    ``AT_RISK_DAYS`` old (no earlier than the window, no later than now)."""
     members = set(_members(session, segment_id))
     if not members:
         return {}
