@@ -64,6 +64,11 @@ def test_the_page_shows_the_figures_and_the_tables_download(session: Session, ma
     assert zalo[1:] == ["2", "2", "75.0", "120.0", "105.0", "150.0", "0.5", "4.0", "0.5", "2"]
     hours = manager.client.get("/analytics/inbox/export/hours.xlsx?from=2026-03-02&to=2026-03-08")
     assert hours.status_code == 200 and hours.content[:2] == b"PK"
+    # the hours table on the page: Monday (the week's first column) holds the two messages of 11:00
+    table = page.text[page.text.index('data-table="hours"'):]
+    eleven = table[table.index('<tr data-hour="11">'):table.index('<tr data-hour="12">')]
+    assert [cell.split("<")[0] for cell in eleven.split("<td>")[1:]] == ["2", "0", "0", "0", "0", "0", "0", "2"]
+    assert "<th scope=\"col\">T2</th>" in table  # weekday headings in the page's language
 
 
 def test_agents_may_not_look_and_bad_filters_are_refused(agent: Browser, manager: Browser) -> None:

@@ -57,7 +57,7 @@ def inbox_page(request: Request, session: DbSession, viewer: ManagerViewer,
     metrics = inbox.inbox_metrics(session, filters=chosen, kind=channel)
     locale = request_locale(request, viewer)
     return render(request, "analytics/inbox.html", {
-        "metrics": metrics, "kind": channel or "",
+        "metrics": metrics, "kind": channel or "", "weekdays": [gettext(day) for day in inbox.WEEKDAYS],
         "kinds": [(item, inbox_label(item)) for item in inbox.INBOX_CHANNELS],
         "kpis": _inbox_tiles(metrics, locale), "charts": _inbox_charts(metrics, locale),
         "label": inbox_label, "duration": inbox.duration_text, "percent": lambda value: _percent(value, locale),
