@@ -5,7 +5,6 @@ reaches a real SMTP server once, with the inbox dashboard's figures attached, ho
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -13,18 +12,20 @@ from openpyxl import load_workbook
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from tests import api_client
+from tests import api_client, shop_mailbox
 from tests.analytics import inbox_data
 from tests.api_client import Browser
-from tests.channels.test_email import ADDRESS, PASSWORD, SECRET, SmtpServer, run_smtp
+from tests.channels.test_email import SmtpServer
 from tests.factories import make_user
+from tests.shop_mailbox import connect_mailbox
 from xuyen.analytics import inbox, schedules  # noqa: F401  (inbox registers the tables sent)
 from xuyen.analytics.schedule_models import ReportRun, ReportSchedule
 from xuyen.auth.models import Role
 from xuyen.clock import utcnow
-from xuyen.inbox import connections
 from xuyen.jobs import Job, add_job, periodic_specs
 from xuyen.worker import Worker
+
+smtp = shop_mailbox.smtp  # the fixture
 
 agent, manager = api_client.agent, api_client.manager
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
@@ -138,18 +139,6 @@ def test_managers_create_edit_pause_and_delete_on_the_page(session: Session, man
     assert session.scalar(select(func.count()).select_from(ReportSchedule)) == 0
 
 
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    yield from run_smtp(auth_require_tls=False)
-
-
-def _mailbox(session: Session, port: int) -> None:
-    connections.add_channel(session, kind="email", name="Hộp thư CSKH", actor="test", settings={
-        "address": ADDRESS, "display_name": "Shop Áo Dài", "smtp_host": "127.0.0.1", "smtp_port": str(port),
-        "smtp_security": "none", "imap_host": "127.0.0.1", "imap_port": "1", "imap_security": "none"},
-        secrets={"password": PASSWORD, "reply_token_secret": SECRET})
-
-
 def _run_jobs(engine: Engine) -> None:
     Worker(engine=engine, periodic=False).run_until_idle()
 
@@ -158,7 +147,7 @@ def test_a_due_report_reaches_each_recipient_once_with_the_figures(session: Sess
                                                                    smtp: SmtpServer) -> None:
     inbox_data.build(session)
     boss = make_user(session, role=Role.manager, email="quanly@shop.vn")
-    _mailbox(session, smtp.port)
+    connect_mailbox(session, smtp.port)
     schedule = schedules.create_schedule(session, value=_value(user_ids=[str(boss.id)]), timezone=HANOI,
                                          locale="vi", actor="test", now=utc(2026, 3, 8, 0))
     assert schedules.queue_due(session, now=utc(2026, 3, 9, 0, 59)) == 0  # 07:59 in Hà Nội: not yet
@@ -194,7 +183,7 @@ def test_a_due_report_reaches_each_recipient_once_with_the_figures(session: Sess
 
 
 def test_the_periodic_job_run_twice_sends_once(session: Session, engine: Engine, smtp: SmtpServer) -> None:
-    _mailbox(session, smtp.port)
+    connect_mailbox(session, smtp.port)
     schedules.create_schedule(session, value=_value(frequency="daily"), timezone=HANOI, locale="vi", actor="test",
                               now=utcnow() - timedelta(days=1))  # due some time in the last day
     assert schedules.DUE_JOB in {spec.name for spec in periodic_specs()}
@@ -212,7 +201,7 @@ def test_the_periodic_job_run_twice_sends_once(session: Session, engine: Engine,
 def test_a_retry_after_a_partial_send_mails_only_those_left(session: Session, engine: Engine,
                                                             smtp: SmtpServer) -> None:
     inbox_data.build(session)
-    _mailbox(session, smtp.port)
+    connect_mailbox(session, smtp.port)
     schedule = schedules.create_schedule(session, value=_value(emails="a@shop.vn, b@shop.vn"), timezone=HANOI,
                                          locale="en", actor="test", now=utc(2026, 3, 8, 0))
     schedules.queue_due(session, now=utc(2026, 3, 9, 2))

@@ -4,40 +4,30 @@ a real SMTP server), however often the job runs and when two workers race; overd
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from tests.channels.test_email import ADDRESS, PASSWORD, SECRET, SmtpServer, run_smtp
+from tests import shop_mailbox
+from tests.channels.test_email import SmtpServer
 from tests.factories import make_user
 from tests.sales.tasks.conftest import NOW, as_principal, make_customer
+from tests.shop_mailbox import connect_mailbox
 from xuyen.auth.models import Role
 from xuyen.db import session_factory
-from xuyen.inbox import connections
 from xuyen.jobs import Job, add_job, periodic_specs
 from xuyen.outbox import OutboxEvent
 from xuyen.sales.tasks import reminders, service
 from xuyen.sales.tasks.models import CallOutcome, Task, TaskReminder
 from xuyen.worker import Worker
 
+smtp = shop_mailbox.smtp  # the fixture
+
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 
 DUE = NOW + timedelta(hours=1)
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    yield from run_smtp(auth_require_tls=False)
-
-
-def _mailbox(session: Session, port: int) -> None:
-    connections.add_channel(session, kind="email", name="Hộp thư CSKH", actor="test", settings={
-        "address": ADDRESS, "display_name": "Shop Áo Dài", "smtp_host": "127.0.0.1", "smtp_port": str(port),
-        "smtp_security": "none", "imap_host": "127.0.0.1", "imap_port": "1", "imap_security": "none"},
-        secrets={"password": PASSWORD, "reply_token_secret": SECRET})
 
 
 def _counts(session: Session) -> tuple[int, int, int]:
@@ -52,7 +42,7 @@ def test_a_due_reminder_reaches_the_owner_once_in_the_app_and_by_mail(session: S
                                                                        smtp: SmtpServer) -> None:
     lan = make_user(session, role=Role.agent, name="Trần Thị Lan", email="lan@shop.vn")
     customer = make_customer(session, engine, name="Phạm Minh Châu")
-    _mailbox(session, smtp.port)
+    connect_mailbox(session, smtp.port)
     task = service.create(session, principal=as_principal(lan), profile_id=customer, title="Gọi chốt đơn áo dài",
                           due_at=DUE, notes="Khách hỏi size M")
     assert reminders.run(session, now=DUE - timedelta(minutes=31)) == reminders.RunResult(0, 0)
