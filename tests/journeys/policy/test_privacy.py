@@ -72,3 +72,16 @@ def test_the_api_marks_hashed_entries(session: Session, engine: Engine, manager:
     by_kind = {entry["kind"]: entry for entry in listed.json()}
     assert by_kind["email"]["erased"] is True and by_kind["email"]["value"].startswith("erased:")
     assert by_kind["phone"] == {**by_kind["phone"], "erased": False, "value": "+84987654321"}
+
+
+def test_an_address_already_kept_as_a_hash_is_not_kept_twice(session: Session, engine: Engine) -> None:
+    lan = customer(session)
+    hashed = suppressions.erased_form("email", "lan@example.vn")
+    session.add(Suppression(kind="email", value=hashed, reason="Hủy", source="unsubscribe"))  # an earlier erasure's
+    session.commit()
+    session.add(Suppression(kind="email", value="lan@example.vn", reason="Hủy", source="unsubscribe"))  # a race's
+    session.commit()
+    erase_person(session, profile_id=lan, actor="user:1", reason="Yêu cầu xóa dữ liệu")
+    Worker(engine=engine, periodic=False).run_until_idle()
+    session.rollback()
+    assert session.scalars(select(Suppression.value)).all() == [hashed]

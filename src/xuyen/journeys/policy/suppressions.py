@@ -142,8 +142,13 @@ def hash_erased_addresses(session: Session) -> int:
         batch = {identifier_digest(entry.kind, "", entry.value): entry
                  for entry in entries[start:start + HASHING_BATCH]}
         erased = set(session.scalars(select(ErasedIdentity.digest).where(ErasedIdentity.digest.in_(list(batch)))))
+        hashed_already = set(session.scalars(select(Suppression.value).where(
+            Suppression.value.in_([ERASED_PREFIX + digest for digest in erased]))))
         for digest in erased:
-            batch[digest].value = ERASED_PREFIX + digest
+            if ERASED_PREFIX + digest in hashed_already:  # the same address, kept as a hash since an earlier erasure
+                session.delete(batch[digest])
+            else:
+                batch[digest].value = ERASED_PREFIX + digest
             replaced += 1
     session.flush()
     return replaced
