@@ -27,6 +27,14 @@ def identifier_digest(kind: str, scope: str, value: str) -> str:
     return hmac.new(_salt(), message, hashlib.sha256).hexdigest()
 
 
+def erased_digests(session: Session, *, digests: Iterable[str]) -> set[str]:
+    """Which of these identifier digests belonged to a person who was erased."""
+    wanted = sorted(set(digests))
+    if not wanted:
+        return set()
+    return set(session.scalars(select(ErasedIdentity.digest).where(ErasedIdentity.digest.in_(wanted))))
+
+
 def erased_among(session: Session, *, identifiers: Iterable[tuple[str, str, str]]) -> bool:
     """Whether any of the (type, scope, value) identifiers belonged to a person who was erased."""
     digests = [identifier_digest(*identifier) for identifier in identifiers]

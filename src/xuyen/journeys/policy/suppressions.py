@@ -18,8 +18,7 @@ from sqlalchemy.orm import Session
 
 from xuyen import audit
 from xuyen.clock import utcnow
-from xuyen.customers.models import ErasedIdentity
-from xuyen.customers.privacy_digest import identifier_digest
+from xuyen.customers.privacy_digest import erased_digests, identifier_digest
 from xuyen.customers.service import require_customer
 from xuyen.errors import Conflict, NotFound, ValidationFailed
 from xuyen.identity.emails import normalise_email
@@ -141,7 +140,7 @@ def hash_erased_addresses(session: Session) -> int:
     for start in range(0, len(entries), HASHING_BATCH):
         batch = {identifier_digest(entry.kind, "", entry.value): entry
                  for entry in entries[start:start + HASHING_BATCH]}
-        erased = set(session.scalars(select(ErasedIdentity.digest).where(ErasedIdentity.digest.in_(list(batch)))))
+        erased = erased_digests(session, digests=batch)
         hashed_already = set(session.scalars(select(Suppression.value).where(
             Suppression.value.in_([ERASED_PREFIX + digest for digest in erased]))))
         for digest in erased:
