@@ -18,6 +18,7 @@ from xuyen.analytics import filters, tables
 from xuyen.analytics.owners import merged_roots, owner_id
 from xuyen.commerce.channels import SalesChannel
 from xuyen.errors import ValidationFailed
+from xuyen.i18n import activated
 from xuyen.identity.models import Profile
 from xuyen.ui import charts
 
@@ -86,6 +87,17 @@ def test_charts_scale_their_marks_to_the_largest_value() -> None:
     heat = charts.heat_map(title="Cohort", key="cohorts", rows=["T1", "T2"], columns=["0", "1"],
                            values=[[1.0, 0.5], [1.0, None]], texts=[["100%", "50%"], ["100%", ""]])
     assert [cell.opacity for cell in heat.cells][:2] == [1.0, 0.56] and heat.cells[3].opacity == 0.0
+
+
+def test_a_line_charts_axis_writes_numbers_in_the_pages_language() -> None:
+    series = [("Doanh thu", [0.0, 2_045_000.0], ["0 ₫", "2.045.000 ₫"])]
+    with activated("vi", "Asia/Ho_Chi_Minh"):
+        vietnamese = [tick.text for tick in charts.line_chart(title="", key="r", labels=["1", "2"],
+                                                               series=series).y_ticks]
+    with activated("en", "Asia/Ho_Chi_Minh"):
+        english = [tick.text for tick in charts.line_chart(title="", key="r", labels=["1", "2"],
+                                                            series=series).y_ticks]
+    assert (vietnamese, english) == (["0", "1.022.500", "2.045.000"], ["0", "1,022,500", "2,045,000"])
 
 
 SAMPLE = tables.Table(title="Doanh thu: theo kênh", columns=["Kênh", "Đơn", "Ngày", "Ghi chú"],

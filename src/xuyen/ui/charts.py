@@ -6,8 +6,10 @@ always sits under the chart.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+from xuyen.ui.formatting import number
 
 WIDTH = 640
 BAR_HEIGHT = 22
@@ -105,10 +107,16 @@ class LineChart:
     left: int
 
 
+def whole_number(value: float) -> str:
+    """``value`` rounded to a whole number, written the way the page's language writes numbers."""
+    return number(round(value))
+
+
 def line_chart(*, title: str, key: str, labels: Sequence[str],
-               series: Sequence[tuple[str, Sequence[float], Sequence[str]]], y_format: str = "{:,.0f}",
-               max_ticks: int = 8) -> LineChart:
-    """Lines for ``series`` of (name, values, values as shown), one value per label."""
+               series: Sequence[tuple[str, Sequence[float], Sequence[str]]],
+               y_text: Callable[[float], str] = whole_number, max_ticks: int = 8) -> LineChart:
+    """Lines for ``series`` of (name, values, values as shown), one value per label; ``y_text`` writes the
+    vertical axis' numbers."""
     left, right = 64, 12
     plot_width, plot_height = WIDTH - left - right, LINE_HEIGHT - PLOT_TOP - PLOT_BOTTOM
     top = max((value for _, values, _ in series for value in values), default=0) or 1
@@ -126,7 +134,7 @@ def line_chart(*, title: str, key: str, labels: Sequence[str],
              for number, (name, values, texts) in enumerate(series)]
     every = max(1, -(-len(labels) // max_ticks))
     x_ticks = [Tick(text=label, at=x_at(index)) for index, label in enumerate(labels) if index % every == 0]
-    y_ticks = [Tick(text=y_format.format(top * share), at=y_at(top * share)) for share in (0, 0.5, 1)]
+    y_ticks = [Tick(text=y_text(top * share), at=y_at(top * share)) for share in (0, 0.5, 1)]
     return LineChart(title=title, key=key, lines=lines, x_ticks=x_ticks, y_ticks=y_ticks, width=WIDTH,
                      height=LINE_HEIGHT, left=left)
 
