@@ -100,6 +100,10 @@ def test_the_dashboard_and_its_downloads(session: Session, scored: dict[str, int
     assert 'data-label="Khách hàng xuất sắc" data-value="1"' in page.text
     assert 'data-row="R5" data-column="F5" data-value="1.0"' in page.text
     assert 'data-kpi="predicted-value" data-value="3300000"' in page.text
+    tile = page.text[page.text.index('data-kpi="expected-purchases"'):]
+    purchases = float(tile.split('data-value="', 1)[1].split('"', 1)[0])
+    shown = tile.split('<strong class="kpi__value">', 1)[1].split("<", 1)[0]
+    assert shown == f"{round(purchases, 3):g}".replace(".", ",")  # written as Vietnamese writes numbers
     assert "r = 0.5000" in page.text
     assert "/analytics/customers-value" in manager.client.get("/analytics").text
     groups = manager.client.get("/analytics/value/export/groups.csv").content.decode("utf-8").lstrip("\ufeff")

@@ -22,6 +22,7 @@ from xuyen.http import get_session
 from xuyen.i18n import N_
 from xuyen.identity.service import actor_name
 from xuyen.ui.deps import Viewer, check_csrf, page_role, page_user
+from xuyen.ui.formatting import number
 from xuyen.ui.rendering import render
 
 MAX_ID = 2**63 - 1
@@ -64,7 +65,7 @@ def _labels() -> dict[str, Any]:
             "level_name": lambda code: LEVEL_NAMES.get(code, code),
             "status_name": lambda status: STATUS_NAMES.get(str(status), str(status)),
             "run_status_name": lambda status: RUN_STATUS_NAMES.get(str(status), str(status)),
-            "percent": lambda score: f"{math.floor(score * 1000) / 10:.1f} %"}
+            "percent": lambda score: f"{number(math.floor(score * 1000) / 10)} %"}
 
 
 def _see_other(target: str) -> RedirectResponse:

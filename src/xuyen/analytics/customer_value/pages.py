@@ -92,7 +92,7 @@ def _tiles(scores: list[CustomerScore], _: Callable[[str], str]) -> list[dict[st
         {"key": "predicted-value", "label": _("Predicted value"), "value": total if predicted else None,
          "text": money(total) if predicted else "—", "note": ""},
         {"key": "expected-purchases", "label": _("Expected purchases"), "value": purchases if predicted else None,
-         "text": f"{purchases:,.1f}" if predicted else "—", "note": ""},
+         "text": number(purchases) if predicted else "—", "note": ""},
         {"key": "active", "label": _("Probably still active"), "value": active if predicted else None,
          "text": number(active) if predicted else "—", "note": _("probability active of at least 0.5")},
     ]
