@@ -13,6 +13,7 @@ from tests import api_client
 from tests.analytics import inbox_data
 from tests.api_client import Browser
 from xuyen.analytics import filters, inbox
+from xuyen.i18n import activated
 
 agent, manager = api_client.agent, api_client.manager
 
@@ -93,3 +94,12 @@ def test_the_hours_download_follows_the_pages_channel(session: Session, manager:
 
     assert (totals(week), totals(f"{week}&kind=zalo")) == (4, 2)  # all four customer messages, two on Zalo
     assert manager.client.get(f"/analytics/inbox/export/hours.csv?{week}&kind=tiki").status_code == 422
+
+
+def test_durations_are_written_in_the_pages_language() -> None:
+    with activated("vi", "Asia/Ho_Chi_Minh"):
+        vietnamese = [inbox.duration_text(value) for value in (40, 12 * 60, 3900, None)]
+    with activated("en", "Asia/Ho_Chi_Minh"):
+        english = [inbox.duration_text(value) for value in (40, 12 * 60, 3900, None)]
+    assert vietnamese == ["40 giây", "12 phút", "1 giờ 5 phút", "—"]
+    assert english == ["40 s", "12 min", "1 h 5 min", "—"]

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from xuyen.analytics import tables
 from xuyen.analytics.filters import Filters
 from xuyen.errors import ValidationFailed
-from xuyen.i18n import N_, translations
+from xuyen.i18n import N_, gettext, translations
 from xuyen.inbox.csat.service import Figures, csat_report
 from xuyen.inbox.models import Channel, Direction, Message
 from xuyen.inbox.sla.calendar import BusinessCalendar, business_time_between
@@ -283,12 +283,15 @@ def hours_table(session: Session, filters: Filters, locale: str) -> tables.Table
 
 
 def duration_text(seconds: float | None) -> str:
-    """A duration as shown: 1 h 05 min, 12 min, 40 s; an em dash when there is none."""
+    """A duration as shown, in the current language: 1 h 5 min, 12 min, 40 s (1 giờ 5 phút, 12 phút, 40 giây); an
+    em dash when there is none."""
     if seconds is None:
         return "—"
     whole = round(seconds)
     if whole < 60:
-        return f"{whole} s"
+        return gettext("%(seconds)d s") % {"seconds": whole}
     hours, rest = divmod(whole // 60, 60)
-    return f"{hours} h {rest:02d} min" if hours else f"{rest} min"
+    if hours:
+        return gettext("%(hours)d h %(minutes)d min") % {"hours": hours, "minutes": rest}
+    return gettext("%(minutes)d min") % {"minutes": rest}
 
