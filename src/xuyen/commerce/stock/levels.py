@@ -35,10 +35,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import ExecutableReturnsRows
 
+from xuyen import outbox
 from xuyen.clock import utcnow
 from xuyen.commerce.stock.models import MovementKind, Reservation, ReservationStatus, StockLevel, StockMovement
 from xuyen.db import is_postgres, one_of
-from xuyen.outbox import emit
 
 AVAILABLE_CHANGED = "stock.available_changed"
 _NOTICE_KEY = "xuyen.stock.available_changed"
@@ -224,21 +224,21 @@ def note_available_changed(session: Session, variant_ids: Iterable[int]) -> None
     """Tell other domains that these variants' availability changed (helper: no commit).
 
     One ``stock.available_changed`` event per transaction carries every variant id changed in it: the first
-    change writes the event, later ones add their ids to it."""
+    change writes the event at once (one INSERT, no flush), later ones add their ids to it."""
     ids = set(variant_ids)
     if not ids:
         return
     transaction = session.get_transaction()
     held = session.info.get(_NOTICE_KEY)
     if held is not None and held[0] is transaction and transaction is not None:
-        event, known = held[1], held[2]
+        event_id, known = held[1], held[2]
         if not ids <= known:
             known |= ids
-            event.payload = {"variant_ids": sorted(known)}
+            outbox.replace_payload(session, event_id=event_id, payload={"variant_ids": sorted(known)})
         return
-    event = emit(session, topic=AVAILABLE_CHANGED, aggregate_type="stock", aggregate_id="available",
-                 payload={"variant_ids": sorted(ids)})
-    session.info[_NOTICE_KEY] = (session.get_transaction(), event, ids)
+    event_id = outbox.emit_at_once(session, topic=AVAILABLE_CHANGED, aggregate_type="stock",
+                                   aggregate_id="available", payload={"variant_ids": sorted(ids)})
+    session.info[_NOTICE_KEY] = (session.get_transaction(), event_id, ids)
 
 
 def totals(session: Session, *, variant_ids: Collection[int], location_ids: Collection[int]) -> dict[int, int]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, Protocol, TypeVar
 
-from sqlalchemy import and_, delete, exists, or_, select
+from sqlalchemy import ColumnElement, and_, delete, exists, or_, select
 from sqlalchemy.orm import Session
 
 from xuyen import audit
@@ -19,6 +19,22 @@ from xuyen.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from xuyen.stores import service as stores
 
 EARTH_RADIUS_KM = 6371.0
+
+
+class Place(Protocol):
+    """What allocation order and distances need of a location (a ``Location`` or a row read with it)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def priority(self) -> int: ...
+    @property
+    def latitude(self) -> float | None: ...
+    @property
+    def longitude(self) -> float | None: ...
+
+
+PlaceT = TypeVar("PlaceT", bound=Place)
 
 
 def get(session: Session, *, location_id: int) -> Location:
@@ -157,14 +173,18 @@ def default_serves(location: Location, channel: SalesChannel) -> bool:
     return location.ships
 
 
-def serving_locations(session: Session, *, channel: SalesChannel) -> list[Location]:
-    """The active locations that serve ``channel``, in allocation order (priority, then id); one query."""
+def serves(channel: SalesChannel) -> ColumnElement[bool]:
+    """The condition on ``Location`` of the active locations serving ``channel``: its own locations if it has
+    some, else the default rule (``default_serves``)."""
     chosen = select(ChannelLocation.location_id).where(ChannelLocation.channel == channel.value)
     configured = exists().where(ChannelLocation.channel == channel.value)
     default = Location.kind == LocationKind.store if channel is SalesChannel.pos else Location.ships.is_(True)
-    query = (select(Location)
-             .where(Location.is_active.is_(True), or_(Location.id.in_(chosen), and_(~configured, default)))
-             .order_by(Location.priority, Location.name, Location.id))
+    return and_(Location.is_active.is_(True), or_(Location.id.in_(chosen), and_(~configured, default)))
+
+
+def serving_locations(session: Session, *, channel: SalesChannel) -> list[Location]:
+    """The active locations that serve ``channel``, in allocation order (priority, then id); one query."""
+    query = select(Location).where(serves(channel)).order_by(Location.priority, Location.name, Location.id)
     return list(session.scalars(query))
 
 
@@ -194,7 +214,7 @@ def set_channel_locations(session: Session, *, channel: SalesChannel,
 # Allocation order -------------------------------------------------------------------------------------
 
 
-def distance_km(location: Location, near: tuple[float, float]) -> float | None:
+def distance_km(location: Place, near: tuple[float, float]) -> float | None:
     """The great-circle (haversine) distance from ``near`` (latitude, longitude) to the location, if it has
     coordinates."""
     if location.latitude is None or location.longitude is None:
@@ -206,10 +226,10 @@ def distance_km(location: Location, near: tuple[float, float]) -> float | None:
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
 
 
-def allocation_order(locations: Sequence[Location], *, near: tuple[float, float] | None) -> list[Location]:
+def allocation_order(locations: Sequence[PlaceT], *, near: tuple[float, float] | None) -> list[PlaceT]:
     """Locations in the order allocation tries them: lower priority first (the warehouse before the stores);
     among equal priorities the nearest to ``near`` (those without coordinates last), then by id."""
-    def key(location: Location) -> tuple[int, float, int]:
+    def key(location: PlaceT) -> tuple[int, float, int]:
         distance = distance_km(location, near) if near is not None else 0.0
         return location.priority, math.inf if distance is None else distance, location.id
 

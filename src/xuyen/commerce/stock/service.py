@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from functools import cache
+from typing import Any, NamedTuple
 
-from sqlalchemy import select, text, update
+from sqlalchemy import Integer, Select, and_, any_, bindparam, exists, select, text, true, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from xuyen.clock import utcnow
@@ -21,6 +23,7 @@ from xuyen.commerce.stock.models import (
     MovementKind,
     Reservation,
     ReservationStatus,
+    StockLevel,
     StockMovement,
 )
 from xuyen.db import is_postgres, one_of
@@ -145,6 +148,63 @@ def reservations_of(session: Session, *, reference: str,
     return list(session.scalars(query))
 
 
+class _Candidate(NamedTuple):
+    """A location a reservation may take from, as ``_look`` reads it."""
+
+    id: int
+    priority: int
+    latitude: float | None
+    longitude: float | None
+    is_active: bool
+
+
+@dataclass(frozen=True)
+class _Look:
+    """What a reservation needs to know before it takes anything: whether the reference already holds stock,
+    the candidate locations, and what is available at each (absent: none)."""
+
+    held: bool
+    candidates: list[_Candidate]
+    available: dict[Key, int]
+
+
+def _look(session: Session, *, reference: str, variant_ids: Collection[int], channel: SalesChannel,
+          location_id: int | None) -> _Look:
+    """Read, in one statement, whether ``reference`` holds active reservations, the candidate locations (the
+    given one, or those serving ``channel``) and the levels of ``variant_ids`` there. Unlocked on PostgreSQL; on
+    SQLite the transaction holds the write lock already, so what it reads cannot change before the commit."""
+    rows = session.execute(_look_statement(is_postgres(session), None if location_id is not None else channel),
+                           {"reference": reference, "variant_ids": sorted(variant_ids),
+                            "location_id": location_id}).all()
+    candidates: dict[int, _Candidate] = {}
+    available: dict[Key, int] = {}
+    for row in rows:
+        if row.id is None:
+            continue
+        candidates.setdefault(row.id, _Candidate(row.id, row.priority, row.latitude, row.longitude,
+                                                 row.is_active))
+        if row.variant_id is not None:
+            available[(row.variant_id, row.id)] = row.available
+    return _Look(held=bool(rows[0].held), candidates=list(candidates.values()), available=available)
+
+
+@cache
+def _look_statement(postgres: bool, channel: SalesChannel | None) -> Select[Any]:
+    """``_look``'s statement, built once for the locations serving ``channel`` (None: the one ``location_id``)."""
+    if postgres:
+        wanted = StockLevel.variant_id == any_(bindparam("variant_ids", type_=postgresql.ARRAY(Integer)))
+    else:
+        wanted = StockLevel.variant_id.in_(bindparam("variant_ids", expanding=True))
+    held = select(exists().where(Reservation.reference == bindparam("reference"),
+                                 Reservation.status == ReservationStatus.active).label("held")).subquery()
+    candidate = Location.id == bindparam("location_id") if channel is None else locations.serves(channel)
+    places = (select(Location.id, Location.priority, Location.latitude, Location.longitude, Location.is_active,
+                     StockLevel.variant_id, (StockLevel.on_hand - StockLevel.reserved).label("available"))
+              .outerjoin(StockLevel, and_(StockLevel.location_id == Location.id, wanted))
+              .where(candidate).subquery())
+    return select(held, places).select_from(held.outerjoin(places, true()))
+
+
 def reserve(session: Session, *, reference: str, lines: Sequence[StockLine], channel: SalesChannel, actor: str,
             expires_at: datetime | None, location_id: int | None = None,
             near: tuple[float, float] | None = None) -> list[Reservation]:
@@ -156,21 +216,22 @@ def reserve(session: Session, *, reference: str, lines: Sequence[StockLine], cha
     reference = check_reference(reference)
     wanted = merge_lines(lines)
     levels.lock_reference(session, reference)
-    existing = reservations_of(session, reference=reference)
-    if existing:
-        return existing
-    if location_id is not None:
-        candidates = [active_location(session, location_id)]
-    else:
-        candidates = locations.allocation_order(locations.serving_locations(session, channel=channel), near=near)
-    order = [location.id for location in candidates]
+    look = _look(session, reference=reference, variant_ids=wanted, channel=channel, location_id=location_id)
+    if look.held:
+        return reservations_of(session, reference=reference)
+    if location_id is not None and not (look.candidates and look.candidates[0].is_active):
+        active_location(session, location_id)  # raises: unknown or closed
+    order = [place.id for place in locations.allocation_order(look.candidates, near=near)]
     if is_postgres(session):
-        made = _reserve_optimistically(session, reference=reference, wanted=wanted, order=order, channel=channel,
-                                       actor=actor, expires_at=expires_at)
+        made = _reserve_optimistically(session, reference=reference, wanted=wanted, order=order, seen=look.available,
+                                       channel=channel, actor=actor, expires_at=expires_at)
         if made is not None:
             return made
-    locked = levels.lock_levels(session, variant_ids=list(wanted), location_ids=order)
-    plan, shortages = allocate(wanted, order, {key: level.available for key, level in locked.items()})
+        locked = levels.lock_levels(session, variant_ids=list(wanted), location_ids=order)
+        available = {key: level.available for key, level in locked.items()}
+    else:
+        available = look.available  # read under SQLite's write lock
+    plan, shortages = allocate(wanted, order, available)
     if shortages:
         raise OutOfStock(shortages)
     levels.note_available_changed(session, wanted)
@@ -204,14 +265,14 @@ def _write_reservations(session: Session, *, reference: str, plan: dict[Key, int
 
 
 def _reserve_optimistically(session: Session, *, reference: str, wanted: dict[int, int], order: list[int],
-                            channel: SalesChannel, actor: str, expires_at: datetime | None) -> list[Reservation] | None:
-    """The hot path on PostgreSQL, for an allocation that takes one level row: plan from an unlocked read, then
-    take the stock and write the reservation and its ledger line in one guarded statement, so the row lock is
-    held only for that statement and the commit. None when the plan needs several rows, when the read shows a
-    shortage, or when another transaction took the stock meanwhile: the caller then locks every candidate row in
-    the fixed order and decides there."""
-    seen = levels.lock_levels(session, variant_ids=list(wanted), location_ids=order, lock=False)
-    plan, shortages = allocate(wanted, order, {key: level.available for key, level in seen.items()})
+                            seen: dict[Key, int], channel: SalesChannel, actor: str,
+                            expires_at: datetime | None) -> list[Reservation] | None:
+    """The hot path on PostgreSQL, for an allocation that takes one level row: plan from what an unlocked read
+    ``seen``, then take the stock and write the reservation and its ledger line in one guarded statement, so the
+    row lock is held only for that statement and the commit. None when the plan needs several rows, when the
+    read shows a shortage, or when another transaction took the stock meanwhile: the caller then locks every
+    candidate row in the fixed order and decides there."""
+    plan, shortages = allocate(wanted, order, seen)
     if shortages or len(plan) != 1:
         return None
     levels.note_available_changed(session, wanted)
