@@ -8,13 +8,13 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from tests.analytics import sales_data
 from tests.analytics.sales_data import Shop
 from xuyen.analytics import filters, rollups, sales
-from xuyen.analytics.sales_models import CustomerDay, SalesCustomer, SalesDay, TouchDay
+from xuyen.analytics.sales_models import CohortMonth, CustomerDay, SalesCustomer, SalesDay, TouchDay
 from xuyen.commerce.channels import SalesChannel
 from xuyen.commerce.orders import service as orders_service
 from xuyen.commerce.orders.external import ExternalLine, ExternalOrder, ExternalStatus
@@ -32,7 +32,19 @@ def shop(session: Session) -> Shop:
 
 def _dump(session: Session) -> list[list[tuple[object, ...]]]:
     return [sorted(tuple(row) for row in session.execute(select(*model.__table__.columns)))
-            for model in (SalesDay, CustomerDay, TouchDay, SalesCustomer)]
+            for model in (SalesDay, CustomerDay, TouchDay, SalesCustomer, CohortMonth)]
+
+
+def _cohort_cells(session: Session) -> dict[tuple[date, date], int]:
+    return {(row.first_month, row.month): row.customers for row in session.scalars(select(CohortMonth))}
+
+
+def _cohort_cells_recounted(session: Session) -> dict[tuple[date, date], int]:
+    """The cohort cells counted afresh from the customer-days, as the rollup must hold them."""
+    return {(first_month, month): count for first_month, month, count in session.execute(
+        select(SalesCustomer.first_month, CustomerDay.month, func.count(func.distinct(CustomerDay.customer_id)))
+        .join(SalesCustomer, SalesCustomer.customer_id == CustomerDay.customer_id)
+        .group_by(SalesCustomer.first_month, CustomerDay.month))}
 
 
 def test_the_period_totals_count_placed_orders_on_their_local_day(session: Session, shop: Shop) -> None:
@@ -85,6 +97,8 @@ def test_monthly_cohorts(session: Session, shop: Shop) -> None:
     january, march = cohorts.shares
     assert january[:3] == [1.0, 0.5, 0.5] and january[3] is None  # A (D's Shopee order) in Feb, A in March
     assert march[0] == 1.0 and march[1] is None
+    assert _cohort_cells(session) == {(date(2026, 1, 1), date(2026, 1, 1)): 2, (date(2026, 1, 1), date(2026, 2, 1)): 1,
+                                      (date(2026, 1, 1), date(2026, 3, 1)): 1, (date(2026, 3, 1), date(2026, 3, 1)): 2}
 
 
 def test_rebuilding_twice_gives_the_same_rows(session: Session, shop: Shop) -> None:
@@ -114,6 +128,8 @@ def test_order_events_update_the_rollups_through_the_job(session: Session, engin
     totals = sales.totals(session, filters=MARCH)
     assert (totals.orders, totals.revenue, totals.items, totals.customers) == (7, 1_340_000, 17, 4)
     assert sales.customer_mix(session, filters=MARCH).new.customers == 3
+    assert sales.cohorts(session, filters=MARCH).sizes == [2, 3]  # the new Shopee buyer joins March's cohort
+    assert _cohort_cells(session) == _cohort_cells_recounted(session)
     orders_service.upsert_external_order(session, order=_shopee(ExternalStatus.cancelled, placed,
                                                                 placed + timedelta(hours=1)))
     session.commit()
@@ -121,6 +137,8 @@ def test_order_events_update_the_rollups_through_the_job(session: Session, engin
     session.rollback()
     again = sales.totals(session, filters=MARCH)
     assert (again.orders, again.revenue, again.customers) == (6, 1_250_000, 3)
+    assert sales.cohorts(session, filters=MARCH).sizes == [2, 2]
+    assert _cohort_cells(session) == _cohort_cells_recounted(session)
 
 
 def test_a_merge_moves_the_absorbed_customers_orders_to_the_survivor(session: Session, shop: Shop) -> None:
@@ -135,3 +153,24 @@ def test_a_merge_moves_the_absorbed_customers_orders_to_the_survivor(session: Se
     mix = sales.customer_mix(session, filters=MARCH)
     assert (mix.customers, mix.new.customers, mix.new.revenue) == (2, 1, 700_000)
     assert session.get(SalesCustomer, shop.profiles["E"]) is None
+    assert _cohort_cells(session) == _cohort_cells_recounted(session)
+
+
+def test_a_first_order_cancelled_moves_the_customer_to_a_later_cohort(session: Session, shop: Shop) -> None:
+    # A ordered in January (o1), February (D's o3) and March (o4); o1 cancelled makes February A's first month, and
+    # the March cells of both cohorts change though only January's days are recomputed for the order itself
+    from xuyen.commerce.orders.models import Order, OrderStatus
+
+    first = session.get(Order, shop.orders["o1"])
+    assert first is not None
+    first.status = OrderStatus.cancelled
+    session.commit()
+    rollups.refresh_orders(session, order_ids=[shop.orders["o1"]])
+    cells = _cohort_cells(session)
+    assert cells == _cohort_cells_recounted(session)
+    assert cells[(date(2026, 1, 1), date(2026, 1, 1))] == 1  # B alone
+    assert (date(2026, 1, 1), date(2026, 3, 1)) not in cells
+    assert cells[(date(2026, 2, 1), date(2026, 2, 1))] == 1 and cells[(date(2026, 2, 1), date(2026, 3, 1))] == 1
+    cohorts = sales.cohorts(session, filters=MARCH)
+    assert cohorts.months == [date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)]
+    assert cohorts.sizes == [1, 1, 2] and cohorts.shares[1][:2] == [1.0, 1.0]

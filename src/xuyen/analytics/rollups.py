@@ -8,7 +8,9 @@ transaction), so recomputing a day twice gives the same rows, and a day can be r
 - ``analytics_touch_days``: per local day × customer × channel, how many events the customer sent from it;
 - ``analytics_sales_customers``: per customer, the first and last order day, lifetime orders and revenue;
 - ``analytics_sales_days``: per local day × sales channel × store, the sums of the customer-days, with the
-  customers who ordered, and of them those for whom it is their first order day (new) or not (returning).
+  customers who ordered, and of them those for whom it is their first order day (new) or not (returning);
+- ``analytics_cohort_months``: per first-order month × month, how many of the customers whose first order fell in
+  that month ordered in the month (the retention cohorts).
 
 An order counts on the local day of ``placed_at`` (the shop's time zone) unless it is cancelled; returns and
 refunds do not change it (revenue is what was sold). Orders of merged profiles count for the surviving customer.
@@ -23,12 +25,20 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date, case, delete, func, insert, literal, select
+from sqlalchemy import Date, case, delete, func, insert, literal, or_, select
 from sqlalchemy.orm import Session
 
 from xuyen.analytics.filters import business_timezone, local_day, local_midnight, today
 from xuyen.analytics.owners import merged_roots, owner_id
-from xuyen.analytics.sales_models import NO_CUSTOMER, NO_STORE, CustomerDay, SalesCustomer, SalesDay, TouchDay
+from xuyen.analytics.sales_models import (
+    NO_CUSTOMER,
+    NO_STORE,
+    CohortMonth,
+    CustomerDay,
+    SalesCustomer,
+    SalesDay,
+    TouchDay,
+)
 from xuyen.commerce.orders.models import Order, OrderLine, OrderStatus
 from xuyen.db import is_postgres
 from xuyen.events.models import Event
@@ -76,6 +86,8 @@ def refresh_days(session: Session, *, days: Iterable[date], timezone: str | None
     all_days = {day for first, last in runs for day in each_day(first, last)} | moved_days
     for first, last in _runs(sorted(all_days)):
         _rebuild_sales_days(session, first=first, last=last)
+    _rebuild_cohorts(session, months={day.replace(day=1) for day in all_days},
+                     cohorts={day.replace(day=1) for day in moved_days})
     return RollupResult(days=len(all_days), customer_days=written, touch_days=touches, customers=len(touched))
 
 
@@ -236,6 +248,20 @@ def _rebuild_sales_days(session: Session, *, first: date, last: date) -> None:
     session.execute(insert(SalesDay).from_select(
         ["day", "channel", "store_id", "orders", "revenue", "items", "customers", "new_customers",
          "returning_customers"], sums))
+
+
+def _rebuild_cohorts(session: Session, *, months: set[date], cohorts: set[date]) -> None:
+    """Recount the cohort cells of ``months`` (whose customer-days changed) in every cohort, and every cell of
+    ``cohorts`` (whose customers changed: a first order moved in or out of them)."""
+    if not months and not cohorts:
+        return
+    counts = (select(SalesCustomer.first_month, CustomerDay.month, func.count(func.distinct(CustomerDay.customer_id)))
+              .join(SalesCustomer, SalesCustomer.customer_id == CustomerDay.customer_id)
+              .where(or_(CustomerDay.month.in_(sorted(months)), SalesCustomer.first_month.in_(sorted(cohorts))))
+              .group_by(SalesCustomer.first_month, CustomerDay.month))
+    session.execute(delete(CohortMonth).where(or_(CohortMonth.month.in_(sorted(months)),
+                                                  CohortMonth.first_month.in_(sorted(cohorts)))))
+    session.execute(insert(CohortMonth).from_select(["first_month", "month", "customers"], counts))
 
 
 def _first_days(session: Session, customers: set[int] | None) -> dict[int, date]:

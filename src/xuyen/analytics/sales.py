@@ -11,7 +11,7 @@ from sqlalchemy import case, func, or_, select, union
 from sqlalchemy.orm import Session
 
 from xuyen.analytics.filters import Filters
-from xuyen.analytics.sales_models import NO_CUSTOMER, CustomerDay, SalesCustomer, SalesDay, TouchDay
+from xuyen.analytics.sales_models import NO_CUSTOMER, CohortMonth, CustomerDay, SalesCustomer, SalesDay, TouchDay
 
 COHORT_MONTHS = 12
 
@@ -182,11 +182,9 @@ def cohorts(session: Session, *, filters: Filters, months: int = COHORT_MONTHS) 
     last_month = filters.last.replace(day=1)
     first_month = _add_months(last_month, -(months - 1))
     counts: dict[tuple[date, date], int] = {
-        (cohort, month): int(count) for cohort, month, count in session.execute(
-            select(SalesCustomer.first_month, CustomerDay.month, func.count(func.distinct(CustomerDay.customer_id)))
-            .join(SalesCustomer, SalesCustomer.customer_id == CustomerDay.customer_id)
-            .where(SalesCustomer.first_month.between(first_month, last_month), CustomerDay.month <= last_month)
-            .group_by(SalesCustomer.first_month, CustomerDay.month))}
+        (cohort, month): count for cohort, month, count in session.execute(
+            select(CohortMonth.first_month, CohortMonth.month, CohortMonth.customers)
+            .where(CohortMonth.first_month.between(first_month, last_month), CohortMonth.month <= last_month))}
     rows = sorted({cohort for cohort, _ in counts})
     sizes = [counts.get((cohort, cohort), 0) for cohort in rows]
     shares: list[list[float | None]] = []

@@ -76,3 +76,14 @@ class SalesCustomer(Base):
     last_day: Mapped[date] = mapped_column(Date)
     orders: Mapped[int] = mapped_column(Integer, default=0)
     revenue: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class CohortMonth(Base):
+    """A monthly retention cohort's month: of the customers whose first order fell in ``first_month``, how many
+    ordered in ``month`` (``month == first_month``: the cohort's size)."""
+
+    __tablename__ = "analytics_cohort_months"
+
+    first_month: Mapped[date] = mapped_column(Date, primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    customers: Mapped[int] = mapped_column(Integer, default=0)
