@@ -12,7 +12,12 @@ the customers merged into another, 5% of the orders cancelled, 10% walk-ins), wr
 - **baseline**: the same figures straight from the orders and events tables (no rollups), cold and warm;
 - the ratio baseline / dashboard (warm).
 
-Usage: ``python bench/analytics.py [--customers 20000] [--repeat 5]``. Aim: under 1 s warm with 1,000,000 customers.
+Each range's line is followed by each query's warm time. ``--keep`` keeps the filled database and prints its
+address; ``--reuse URL`` measures again on it (migrated to the newest schema, rollups rebuilt), so a change can be
+compared with the code before it on the same data without filling again.
+
+Usage: ``python bench/analytics.py [--customers 20000] [--repeat 5] [--keep | --reuse URL]``. Aim: under 1 s warm
+with 1,000,000 customers.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from xuyen.db import insert_many, make_engine, session_factory
 from xuyen.domains import load_handlers
 from xuyen.events.models import ChannelType, Event, EventType, Source
 from xuyen.identity.models import Profile
+from xuyen.migrate import upgrade
 from xuyen.stores.models import Store
 
 BATCH = 20_000
@@ -132,16 +138,24 @@ def _buyer(rng: random.Random, customers: int) -> int | None:
     return rng.randint(1, max(1, customers // 10)) if rng.random() < 0.3 else rng.randint(1, customers)
 
 
-def dashboard(session: Session, chosen: filters.Filters) -> int:
-    """Every query the dashboard runs for ``chosen`` (what the page shows); the revenue, as a check."""
-    totals = sales.totals(session, filters=chosen)
-    sales.totals(session, filters=chosen.previous())
-    sales.per_day(session, filters=chosen)
-    sales.by_channel(session, filters=chosen)
-    sales.by_store(session, filters=chosen)
-    sales.customer_mix(session, filters=chosen)
-    sales.cohorts(session, filters=chosen)
-    return totals.revenue
+def dashboard(session: Session, chosen: filters.Filters, spent: dict[str, list[float]] | None = None) -> int:
+    """Every query the dashboard runs for ``chosen`` (what the page shows); the revenue, as a check. ``spent``
+    collects each query's time (ms) by name."""
+    def timed_query(name: str, query: Callable[[], Any]) -> Any:
+        started = time.perf_counter()
+        result = query()
+        if spent is not None:
+            spent.setdefault(name, []).append((time.perf_counter() - started) * 1000)
+        return result
+
+    totals = timed_query("totals", lambda: sales.totals(session, filters=chosen))
+    timed_query("totals (before)", lambda: sales.totals(session, filters=chosen.previous()))
+    timed_query("per day", lambda: sales.per_day(session, filters=chosen))
+    timed_query("by channel", lambda: sales.by_channel(session, filters=chosen))
+    timed_query("by store", lambda: sales.by_store(session, filters=chosen))
+    timed_query("customer mix", lambda: sales.customer_mix(session, filters=chosen))
+    timed_query("cohorts", lambda: sales.cohorts(session, filters=chosen))
+    return int(totals.revenue)
 
 
 RAW_OWNER = "coalesce(p.merged_into_id, o.profile_id)"
@@ -216,14 +230,21 @@ def timed(engine: Engine, work: Callable[[Session], int], repeat: int) -> tuple[
     return cold, statistics.median(runs), result
 
 
-def run(url: str, *, customers: int, repeat: int) -> None:
-    """Fill the scratch database, build the rollups, and print the dashboard's and the baseline's times."""
+def run(url: str, *, customers: int, repeat: int, fill_first: bool = True) -> None:
+    """Fill the database (unless ``fill_first`` is False: it holds the data already), build the rollups, and print
+    the dashboard's and the baseline's times."""
     engine = make_engine(url)
     with session_factory(engine)() as session:
-        started = time.perf_counter()
-        events, orders = fill(session, customers=customers, rng=random.Random(2026))
-        print(f"PostgreSQL: {customers:,} customers, {events:,} events, {orders:,} orders written in "
-              f"{time.perf_counter() - started:.1f} s")
+        if fill_first:
+            started = time.perf_counter()
+            events, orders = fill(session, customers=customers, rng=random.Random(2026))
+            print(f"PostgreSQL: {customers:,} customers, {events:,} events, {orders:,} orders written in "
+                  f"{time.perf_counter() - started:.1f} s")
+        else:
+            counted = session.execute(text("SELECT (SELECT count(*) FROM profiles), (SELECT count(*) FROM events), "
+                                           "(SELECT count(*) FROM orders)")).one()
+            print(f"PostgreSQL, data already there: {counted[0]:,} profiles, {counted[1]:,} events, "
+                  f"{counted[2]:,} orders")
         started = time.perf_counter()
         built = rollups.rebuild(session)
         session.execute(text("ANALYZE"))
@@ -233,24 +254,37 @@ def run(url: str, *, customers: int, repeat: int) -> None:
     last = filters.today()
     for label, days in (("last 30 days", 30), ("last 365 days", DAYS)):
         chosen = filters.parse(first=(last - timedelta(days=days - 1)).isoformat(), last=last.isoformat())
-        cold, warm, revenue = timed(engine, partial(dashboard, chosen=chosen), repeat)
+        spent: dict[str, list[float]] = {}
+        cold, warm, revenue = timed(engine, partial(dashboard, chosen=chosen, spent=spent), repeat)
         raw_cold, raw_warm, raw_revenue = timed(engine, partial(baseline, chosen=chosen), repeat)
         check = "same revenue" if revenue == raw_revenue else f"REVENUE DIFFERS: {revenue:,} vs {raw_revenue:,}"
         print(f"  {label}: dashboard cold {cold:8.1f} ms, warm {warm:8.1f} ms | baseline (raw orders) cold "
               f"{raw_cold:8.1f} ms, warm {raw_warm:8.1f} ms | baseline / dashboard {raw_warm / max(warm, 0.001):6.1f}"
               f" ({check})")
+        print("    warm, per query: " + ", ".join(f"{name} {statistics.median(times[1:] or times):.1f} ms"
+                                                 for name, times in spent.items()))
     engine.dispose()
 
 
 def main() -> None:
-    """Parse the options and run on a scratch PostgreSQL database."""
+    """Parse the options and run on a scratch PostgreSQL database (or on one filled by an earlier ``--keep`` run)."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the filled database and print its address, to measure again with --reuse")
+    parser.add_argument("--reuse", metavar="URL",
+                        help="measure on a database an earlier --keep run filled (migrated to the newest first)")
     options = parser.parse_args()
     load_handlers()
-    with scratch_postgres() as url:
+    if options.reuse:
+        upgrade(options.reuse)
+        run(options.reuse, customers=options.customers, repeat=options.repeat, fill_first=False)
+        return
+    with scratch_postgres(keep=options.keep) as url:
         run(url, customers=options.customers, repeat=options.repeat)
+        if options.keep:
+            print(f"  kept: measure again with --reuse {url}")
 
 
 if __name__ == "__main__":

@@ -54,8 +54,8 @@ def _server_url() -> str:
 
 
 @contextmanager
-def scratch_postgres() -> Iterator[str]:
-    """A new, migrated PostgreSQL database, dropped afterwards."""
+def scratch_postgres(*, keep: bool = False) -> Iterator[str]:
+    """A new, migrated PostgreSQL database, dropped afterwards unless ``keep``."""
     server = _server_url()
     name = f"xuyen_bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(normalise_url(server), isolation_level="AUTOCOMMIT")
@@ -66,8 +66,9 @@ def scratch_postgres() -> Iterator[str]:
         upgrade(url)
         yield url
     finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if not keep:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
 

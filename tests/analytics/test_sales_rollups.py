@@ -174,3 +174,18 @@ def test_a_first_order_cancelled_moves_the_customer_to_a_later_cohort(session: S
     cohorts = sales.cohorts(session, filters=MARCH)
     assert cohorts.months == [date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)]
     assert cohorts.sizes == [1, 1, 2] and cohorts.shares[1][:2] == [1.0, 1.0]
+
+
+def test_two_order_channels_make_a_customer_multi_channel_and_filters_keep_every_channel(session: Session,
+                                                                                          shop: Shop) -> None:
+    winter = sales.customer_mix(session, filters=filters.parse(first="2026-01-01", last="2026-02-28",
+                                                               timezone="Asia/Ho_Chi_Minh"))
+    # A: a web order (o1) and a Shopee one (D's o3), no events then; B: one POS order
+    assert (winter.multi_channel.customers, winter.multi_channel.revenue) == (1, 250_000)
+    assert (winter.single_channel.customers, winter.single_channel.revenue) == (1, 200_000)
+    at_the_till = sales.customer_mix(session, filters=filters.parse(first="2026-03-01", last="2026-03-10",
+                                                                    channel="pos", timezone="Asia/Ho_Chi_Minh"))
+    # POS buyers: A (o4 and D's o10, in touch on Zalo and Messenger) and E (Shopee event in February: outside)
+    assert (at_the_till.multi_channel.customers, at_the_till.multi_channel.revenue) == (1, 500_000)
+    assert (at_the_till.single_channel.customers, at_the_till.single_channel.revenue) == (1, 500_000)
+    assert at_the_till.repeat == 1  # A had ordered before March

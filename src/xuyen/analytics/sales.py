@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, cast
 
-from sqlalchemy import case, func, or_, select, union
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from xuyen.analytics.filters import Filters
@@ -140,32 +140,37 @@ def _slices(session: Session, column: Any, filters: Filters) -> list[Slice]:
 
 
 def customer_mix(session: Session, *, filters: Filters) -> CustomerMix:
-    """The period's customers: new or returning, on one channel or several, and how many bought twice or more."""
-    buyers = (select(CustomerDay.customer_id.label("customer_id"), func.sum(CustomerDay.revenue).label("revenue"))
-              .where(*_day_filters(CustomerDay, filters), CustomerDay.customer_id != NO_CUSTOMER)
-              .group_by(CustomerDay.customer_id).subquery("buyers"))
-    in_period = [CustomerDay.day.between(filters.first, filters.last), CustomerDay.customer_id != NO_CUSTOMER]
-    all_orders = (select(CustomerDay.customer_id.label("customer_id"), func.sum(CustomerDay.orders).label("orders"))
-                  .where(*in_period).group_by(CustomerDay.customer_id).subquery("period_orders"))
-    buyer_ids = select(buyers.c.customer_id)
-    touched = union(select(CustomerDay.customer_id, CustomerDay.channel)
-                    .where(*in_period, CustomerDay.customer_id.in_(buyer_ids)),
-                    select(TouchDay.customer_id, TouchDay.channel)
-                    .where(TouchDay.day.between(filters.first, filters.last), TouchDay.customer_id.in_(buyer_ids))
-                    ).subquery("touched")
-    channels = (select(touched.c.customer_id.label("customer_id"), func.count().label("channels"))
-                .group_by(touched.c.customer_id).subquery("channels"))
+    """The period's customers: new or returning, on one channel or several, and how many bought twice or more.
+
+    One pass over the period's customer-days gives each buyer their spend (under the channel and store filters),
+    their orders and the lowest and highest sales channel of their orders (whatever the filters). A buyer whose
+    orders span two channels is multi-channel; one whose orders all came from one channel is multi-channel when
+    an event of theirs in the period came from another one (one join of the period's touch-days with those
+    buyers): exactly "two or more distinct channels", without collecting every buyer's channels."""
+    chosen = and_(*_day_filters(CustomerDay, filters))
+    buyers = (select(CustomerDay.customer_id.label("customer_id"),
+                     func.sum(case((chosen, CustomerDay.revenue), else_=0)).label("revenue"),
+                     func.sum(case((chosen, 1), else_=0)).label("matched"),
+                     func.sum(CustomerDay.orders).label("orders"),
+                     func.min(CustomerDay.channel).label("low"), func.max(CustomerDay.channel).label("high"))
+              .where(CustomerDay.day.between(filters.first, filters.last), CustomerDay.customer_id != NO_CUSTOMER)
+              .group_by(CustomerDay.customer_id).cte("buyers"))
+    elsewhere = (select(TouchDay.customer_id.label("customer_id"))
+                 .join(buyers, buyers.c.customer_id == TouchDay.customer_id)
+                 .where(TouchDay.day.between(filters.first, filters.last), TouchDay.channel != buyers.c.low)
+                 .distinct().subquery("elsewhere"))
     is_new = SalesCustomer.first_day >= filters.first
-    is_multi = channels.c.channels >= 2
-    is_repeat = or_(SalesCustomer.first_day < filters.first, all_orders.c.orders >= 2)
+    is_multi = or_(buyers.c.low != buyers.c.high, elsewhere.c.customer_id.is_not(None))
+    is_repeat = or_(SalesCustomer.first_day < filters.first, buyers.c.orders >= 2)
     spent = buyers.c.revenue
     query = (select(*_group_sums(is_new, spent), *_group_sums(~is_new, spent), *_group_sums(is_multi, spent),
                     *_group_sums(~is_multi, spent),
                     func.coalesce(func.sum(case((is_repeat, 1), else_=0)), 0))
              .select_from(buyers)
-             .join(SalesCustomer, SalesCustomer.customer_id == buyers.c.customer_id)
-             .join(all_orders, all_orders.c.customer_id == buyers.c.customer_id)
-             .join(channels, channels.c.customer_id == buyers.c.customer_id))
+             .join(SalesCustomer, and_(SalesCustomer.customer_id == buyers.c.customer_id,
+                                       SalesCustomer.last_day >= filters.first))  # lets the index skip the rest
+             .outerjoin(elsewhere, elsewhere.c.customer_id == buyers.c.customer_id)
+             .where(buyers.c.matched > 0))
     row = [int(value or 0) for value in session.execute(query).one()]
     return CustomerMix(new=Group(row[0], row[1]), returning=Group(row[2], row[3]),
                        multi_channel=Group(row[4], row[5]), single_channel=Group(row[6], row[7]), repeat=row[8])

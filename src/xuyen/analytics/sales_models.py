@@ -68,7 +68,8 @@ class SalesCustomer(Base):
     """One customer's whole purchase history in brief: their first order day and month, orders and revenue."""
 
     __tablename__ = "analytics_sales_customers"
-    __table_args__ = (Index("ix_analytics_sales_customers_first_month", "first_month"),)
+    __table_args__ = (Index("ix_analytics_sales_customers_first_month", "first_month"),
+                      Index("ix_analytics_sales_customers_last_day", "last_day"))
 
     customer_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     first_day: Mapped[date] = mapped_column(Date)

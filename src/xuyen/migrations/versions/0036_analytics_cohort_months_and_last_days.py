@@ -1,4 +1,5 @@
-"""Analytics: the retention cohorts as a rollup, filled from the customer-days already kept
+"""Analytics: the retention cohorts as a rollup, filled from the customer-days already kept; customers by last
+order day (the customer mix reads only those who may have bought in its range)
 
 Revision ID: 0036
 Revises: 0035
@@ -28,7 +29,9 @@ def upgrade() -> None:
     op.execute("INSERT INTO analytics_cohort_months (first_month, month, customers) "
                "SELECT s.first_month, d.month, count(DISTINCT d.customer_id) FROM analytics_customer_days d "
                "JOIN analytics_sales_customers s ON s.customer_id = d.customer_id GROUP BY s.first_month, d.month")
+    op.create_index('ix_analytics_sales_customers_last_day', 'analytics_sales_customers', ['last_day'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_analytics_sales_customers_last_day', table_name='analytics_sales_customers')
     op.drop_table('analytics_cohort_months')
