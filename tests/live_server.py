@@ -17,6 +17,10 @@ from xuyen.app import create_app
 from xuyen.config import Settings
 
 STARTUP_SECONDS = 20.0
+# How long a test's own call to the live server may take. The server shares its process (and its interpreter lock)
+# with the test and often with a worker thread, on machines shared with other work: a call that asserts behaviour
+# must not fail because the machine was busy for a few seconds (httpx's default is 5 s).
+REQUEST_SECONDS = 30.0
 
 
 class LiveServer:

@@ -11,6 +11,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from tests.live_server import REQUEST_SECONDS
 from tests.ui.helpers import PASSWORD, seed_shop
 from xuyen.events.models import ChannelType
 from xuyen.events.service import create_source
@@ -95,7 +96,8 @@ def test_search_a_customer_and_read_their_timeline_across_channels(live_server: 
                     "timestamp": "2026-11-02T09:00:00Z", "properties": {"name": "Áo dài lụa"}}]),
     ):
         batch = [{"messageId": f"e2e-{key[-6:]}-{n}", **call} for n, call in enumerate(calls)]
-        assert httpx.post(live_server + "/v1/batch", json={"batch": batch}, auth=(key, "")).status_code == 200
+        assert httpx.post(live_server + "/v1/batch", json={"batch": batch}, auth=(key, ""),
+                          timeout=REQUEST_SECONDS).status_code == 200
     Worker(engine=engine).run_until_idle()
 
     page.goto(live_server + "/login")

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from tests.fakes.meta import GraphFake, messenger_message, messenger_webhook, meta_json, sign
 from tests.fakes.server import serving
+from tests.live_server import REQUEST_SECONDS
 from tests.ui.helpers import PASSWORD, seed_shop
 from xuyen.inbox.connections import add_channel
 from xuyen.worker import Worker
@@ -47,7 +48,8 @@ def customer_writes(server: str, channel_id: int, mid: str, text: str) -> None:
     at = datetime.now(UTC)
     body = meta_json(messenger_webhook(PAGE_ID, messenger_message(PAGE_ID, PSID, mid, at, text=text)))
     answer = httpx.post(f"{server}/webhooks/{channel_id}", content=body,
-                        headers={"Content-Type": "application/json", "X-Hub-Signature-256": sign(body, SECRET)})
+                        headers={"Content-Type": "application/json", "X-Hub-Signature-256": sign(body, SECRET)},
+                        timeout=REQUEST_SECONDS)
     assert answer.status_code == 200, answer.text
 
 

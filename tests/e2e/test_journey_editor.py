@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from tests.channels.test_email import SmtpServer
 from tests.journeys.flows import conftest as journey_fixtures
+from tests.live_server import REQUEST_SECONDS
 from tests.ui.helpers import PASSWORD, seed_shop
 from xuyen.events.models import ChannelType
 from xuyen.events.service import create_source
@@ -108,7 +109,8 @@ def test_build_publish_and_watch_a_customer_pass(live_server: str, page: Page, s
     call = {"type": "track", "event": "Checkout Started", "userId": "KH-0912345678", "messageId": "journey-e2e-1",
             "context": {"traits": {"email": "lan.khach@example.vn", "phone": "0912345678"}},
             "properties": {"value": 1_250_000}}
-    assert httpx.post(live_server + "/v1/track", json=call, auth=(write_key, "")).status_code == 200
+    tracked = httpx.post(live_server + "/v1/track", json=call, auth=(write_key, ""), timeout=REQUEST_SECONDS)
+    assert tracked.status_code == 200
     Worker(engine=engine, periodic=False).run_until_idle()
 
     page.reload()

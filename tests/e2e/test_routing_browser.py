@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from tests.fakes.meta import GraphFake, messenger_message, messenger_webhook, meta_json, sign
 from tests.fakes.server import serving
+from tests.live_server import REQUEST_SECONDS
 from tests.ui.helpers import PASSWORD, seed_shop
 from xuyen.auth.service import principal_for_user
 from xuyen.inbox.connections import add_channel
@@ -74,7 +75,8 @@ def test_an_agent_comes_online_labels_answers_with_a_shortcut_and_searches(
     body = meta_json(messenger_webhook(PAGE_ID, messenger_message(PAGE_ID, PSID, "m_route_1", datetime.now(UTC),
                                                                   text="Váy lụa còn màu đỏ không ạ?")))
     answer = httpx.post(f"{live_server}/webhooks/{channel.id}", content=body,
-                        headers={"Content-Type": "application/json", "X-Hub-Signature-256": sign(body, SECRET)})
+                        headers={"Content-Type": "application/json", "X-Hub-Signature-256": sign(body, SECRET)},
+                        timeout=REQUEST_SECONDS)
     assert answer.status_code == 200
 
     page.goto(live_server + "/login?next=%2Finbox")

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from tests.e2e.shop_site import ShopSite
 from tests.factories import PASSWORD, make_user
+from tests.live_server import REQUEST_SECONDS
 from xuyen.auth.models import Role
 from xuyen.channels.webchat import identity_hash
 from xuyen.events.models import ChannelType, Event
@@ -58,7 +59,7 @@ def chat_id(session: Session, shop: ShopSite) -> int:
 def staff(live_server: str, session: Session) -> Iterator[httpx.Client]:
     """An agent signed in to the live server's API."""
     agent = make_user(session, role=Role.agent)
-    with httpx.Client(base_url=live_server, timeout=10.0) as http:
+    with httpx.Client(base_url=live_server, timeout=REQUEST_SECONDS) as http:
         signed_in = http.post("/api/v1/auth/session", json={"email": agent.email, "password": PASSWORD})
         assert signed_in.status_code == 200, signed_in.text
         http.headers["X-CSRF-Token"] = signed_in.json()["csrf_token"]
