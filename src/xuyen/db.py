@@ -9,6 +9,7 @@ for long can ask for ``engine.execution_options(sqlite_begin="DEFERRED")`` so it
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -39,6 +40,7 @@ from sqlalchemy import (
 from sqlalchemy import column as sql_column
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
@@ -93,6 +95,9 @@ def _json_dumps(value: Any) -> str:
     return jsonio.dumps(value).decode()
 
 
+_BEGIN = {"IMMEDIATE": "BEGIN IMMEDIATE", "DEFERRED": "BEGIN DEFERRED", "EXCLUSIVE": "BEGIN EXCLUSIVE"}
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -107,7 +112,13 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        # Straight to the driver: BEGIN returns no rows and needs none of an execution's machinery, and every
+        # transaction pays for it.
+        statement = _BEGIN[mode]
+        try:
+            connection.connection.driver_connection.execute(statement)
+        except sqlite3.Error as exc:  # raised as SQLAlchemy raises every other database error
+            raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
 
 
 def normalise_url(url: str) -> str:
@@ -162,6 +173,25 @@ def dispose_engines() -> None:
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     """A session factory bound to ``engine``; sessions do not expire objects on commit."""
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+
+
+@contextmanager
+def reading(session: Session) -> Iterator[Session]:
+    """Reads in a transaction of their own that ends with the block, taking no write lock on SQLite.
+
+    For short checks before a request's real work (who is calling): on SQLite the transaction begins
+    ``DEFERRED``, so concurrent requests read at once instead of queueing for the write lock, and the work that
+    follows begins its own (``IMMEDIATE``) transaction. Objects read inside are expired when the block ends: keep
+    plain values. A session already in a transaction is used as it is, and its transaction is left alone.
+    """
+    if session.in_transaction():
+        yield session
+        return
+    session.connection(execution_options={"sqlite_begin": "DEFERRED"})
+    try:
+        yield session
+    finally:
+        session.rollback()
 
 
 @contextmanager

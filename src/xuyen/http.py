@@ -6,13 +6,14 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -44,14 +45,21 @@ HTTP_CODES = {
 HtmlErrorRenderer = Callable[[Request, int, str, str], Response | None]
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """A database session for one request; services inside commit, anything left over is rolled back."""
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A database session for one request; services inside commit, anything left over is rolled back.
+
+    Opening a session touches no database, so it happens on the event loop; so does closing one that holds
+    no connection (the work committed and nothing was read after). Only a session still holding a connection is
+    closed on a worker thread, as its rollback is a round trip to the database.
+    """
     session: Session = request.app.state.sessions()
     try:
         yield session
     finally:
-        session.rollback()
-        session.close()
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
 def problem(status: int, *, code: str, title: str, detail: str, request: Request | None = None,

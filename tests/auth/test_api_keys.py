@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tests.api_client import API, Browser, assert_problem, bearer
 from tests.factories import make_store, make_user
 from xuyen.auth import service
-from xuyen.auth.models import ApiKey, Role, User
+from xuyen.auth.models import ApiKey, AuthSession, Role, User
+from xuyen.clock import utcnow
 
 BrowserFor = Callable[[User], Browser]
 
@@ -126,3 +129,29 @@ def _create_key(browser: Browser, *, role: str, store_id: int | None = None) -> 
                                                           "store_id": store_id})
     assert response.status_code == 201, response.text
     return response.json()["id"], response.json()["key"]
+
+
+def test_a_key_s_and_a_browser_session_s_use_are_written_down_once_a_minute(
+        client: TestClient, session: Session, browser_for: BrowserFor) -> None:
+    browser = browser_for(make_user(session, role=Role.owner))
+    _, key = _create_key(browser, role="agent")
+
+    def read(column: Any) -> Any:
+        session.rollback()  # see what the app committed since
+        return session.scalar(select(column))
+
+    assert read(ApiKey.last_used_at) is None
+    assert client.get(f"{API}/me", headers=bearer(key)).status_code == 200
+    first_use = read(ApiKey.last_used_at)
+    assert first_use is not None
+    assert client.get(f"{API}/me", headers=bearer(key)).status_code == 200
+    assert read(ApiKey.last_used_at) == first_use  # a minute has not passed: nothing written
+    session.execute(update(ApiKey).values(last_used_at=first_use - timedelta(minutes=2)))
+    session.commit()
+    assert client.get(f"{API}/me", headers=bearer(key)).status_code == 200
+    assert read(ApiKey.last_used_at) >= first_use
+
+    session.execute(update(AuthSession).values(last_seen_at=utcnow() - timedelta(minutes=2)))
+    session.commit()
+    assert browser.request("GET", "/me").status_code == 200
+    assert utcnow() - read(AuthSession.last_seen_at) < timedelta(minutes=1)

@@ -31,6 +31,7 @@ from xuyen.stores import service as stores_service
 
 LOCALES = ("vi", "en")
 API_KEY_PREFIX = "xk"
+USE_NOTED_EVERY = timedelta(minutes=1)  # how often a key's or session's last use is written down
 IP_FAILURE_FACTOR = 4  # one address may fail this many times more than one account before it is slowed down
 MAX_PASSWORD_LENGTH = 256  # Argon2 hashes any length; a cap keeps a huge password from costing us much
 # Structure only (one @, no spaces, a dotted domain): intranet domains such as .local stay allowed.
@@ -438,10 +439,15 @@ def resolve_session(session: Session, *, token: str) -> tuple[User, AuthSession]
     return user, row
 
 
+def use_is_due(last_used_at: datetime | None) -> bool:
+    """Whether a use after ``last_used_at`` is worth writing down (once a minute at most)."""
+    return last_used_at is None or utcnow() - last_used_at > USE_NOTED_EVERY
+
+
 def touch_session(session: Session, *, auth_session_id: int) -> None:
     """Note that a session was used just now (at most once a minute, to keep writes rare)."""
     row = session.get(AuthSession, auth_session_id)
-    if row is not None and (utcnow() - row.last_seen_at) > timedelta(minutes=1):
+    if row is not None and use_is_due(row.last_seen_at):
         row.last_seen_at = utcnow()
         session.commit()
 
@@ -484,18 +490,22 @@ def create_api_key(session: Session, *, name: str, role: Role, store_id: int | N
 
 
 def resolve_api_key(session: Session, *, key: str) -> ApiKey | None:
-    """The live API key matching ``key``, or None; records when it was last used (once a minute)."""
+    """The live API key matching ``key``, or None (a read only: ``touch_api_key`` records the use)."""
     parts = key.split("_", 2)
     if len(parts) != 3 or parts[0] != API_KEY_PREFIX or len(key) > 200:
         return None
     row = session.scalar(select(ApiKey).where(ApiKey.prefix == parts[1]))
     if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, _digest(key)):
         return None
-    now = utcnow()
-    if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
-        row.last_used_at = now
-        session.commit()
     return row
+
+
+def touch_api_key(session: Session, *, api_key_id: int) -> None:
+    """Note that an API key was used just now (at most once a minute, to keep writes rare)."""
+    row = session.get(ApiKey, api_key_id)
+    if row is not None and use_is_due(row.last_used_at):
+        row.last_used_at = utcnow()
+        session.commit()
 
 
 def principal_for_api_key(row: ApiKey) -> Principal:

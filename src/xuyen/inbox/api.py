@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
-from xuyen.auth.deps import current_principal, require_role, session_user
+from xuyen.auth.deps import current_principal, ensure_role, require_role
 from xuyen.auth.models import Role
 from xuyen.auth.service import Principal
 from xuyen.http import get_session
@@ -156,8 +156,8 @@ def _stream_caller(request: Request) -> Principal:
     lasts for hours and must not hold a database connection (on SQLite, the write lock) all that time."""
     with request.app.state.sessions() as session:
         try:
-            principal = current_principal(request, session, session_user(request, session))
-            require_role(Role.agent)(principal)
+            principal = current_principal(request, session)
+            ensure_role(principal, Role.agent)
         finally:
             session.rollback()
     return principal

@@ -3,19 +3,20 @@ written, and the management endpoints for managers and owners only."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
 from tests.api_client import API, Browser, assert_problem, bearer
 from tests.commerce.pricing.support import Shop
 from tests.factories import make_store
 from xuyen.auth import service as auth_service
-from xuyen.auth.models import Role
-from xuyen.commerce.pricing.models import Promotion
+from xuyen.auth.models import ApiKey, Role
+from xuyen.commerce.pricing.models import PricingVersion, Promotion
 from xuyen.outbox import OutboxEvent
 
 CART = {"lines": [{"sku": "AO-1", "quantity": 2}, {"sku": "AO-2", "quantity": 1}],
@@ -66,6 +67,35 @@ def test_a_store_code_an_api_key_and_a_coupon(client: TestClient, session: Sessi
     assert body["coupons"] == [{"code": "GIAM20K", "accepted": True, "applied": True,
                                 "promotion_id": promotion["id"], "reason": None, "message": None}]
     assert body["total"] == 2 * 150_000 + 349_000 - 20_000
+
+
+def test_quotes_are_answered_while_a_writer_holds_the_database(client: TestClient, session: Session, engine: Engine,
+                                                              db_url: str, shop: Shop) -> None:
+    """A quote only reads, and so does finding its caller: on SQLite neither waits for the write lock another
+    request holds; on PostgreSQL neither waits for the rows a price change holds (the key, the pricing version)."""
+    _, key = auth_service.create_api_key(session, name="Máy POS", role=Role.agent)
+    assert client.post(f"{API}/quote", headers=bearer(key), json={"channel": "pos", **CART}).status_code == 200
+    holding, answered = threading.Event(), threading.Event()
+    gave_up: list[bool] = []
+
+    def writer() -> None:
+        with engine.connect() as connection, connection.begin():  # on SQLite: BEGIN IMMEDIATE, the write lock
+            connection.execute(update(PricingVersion).values(token=PricingVersion.token))
+            connection.execute(select(ApiKey).with_for_update()).all()
+            holding.set()
+            gave_up.append(not answered.wait(timeout=30))
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    assert holding.wait(timeout=30)
+    try:
+        response = client.post(f"{API}/quote", headers=bearer(key), json={"channel": "pos", **CART})
+    finally:
+        answered.set()
+        thread.join()
+    assert response.status_code == 200, response.text
+    assert response.json()["total"] == 2 * 199_000 + 349_000
+    assert gave_up == [False], f"the quote waited for the writer to let go ({db_url.split(':')[0]})"
 
 
 @pytest.mark.parametrize(("body", "status", "code"), [

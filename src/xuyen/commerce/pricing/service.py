@@ -26,6 +26,7 @@ from xuyen.commerce.pricing.schemas import (
 )
 from xuyen.commerce.pricing.variants import VariantInfo
 from xuyen.commerce.pricing.vat import RateUnknown, percent, rate_on, split, totals_per_rate
+from xuyen.db import reading
 from xuyen.errors import Conflict, ValidationFailed
 from xuyen.identity import service as identity
 from xuyen.loyalty import service as loyalty
@@ -100,7 +101,15 @@ def quote(session: Session, *, channel: SalesChannel, lines: Sequence[QuoteReque
 
 
 def quote_request(session: Session, *, request: QuoteIn) -> Quote:
-    """The quote for an API request: the store by id or code, the customer by profile id or identifier."""
+    """The quote for an API request: the store by id or code, the customer by profile id or identifier.
+
+    A quote only reads, in a transaction of its own (``reading``): on SQLite, quotes do not queue for the write lock.
+    """
+    with reading(session):
+        return _quote_request(session, request=request)
+
+
+def _quote_request(session: Session, *, request: QuoteIn) -> Quote:
     store_id = request.store_id
     if request.store_code is not None:
         store = stores.get_by_code(session, code=request.store_code)
