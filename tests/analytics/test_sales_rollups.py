@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session
 from tests.analytics import sales_data
 from tests.analytics.sales_data import Shop
 from xuyen.analytics import filters, rollups, sales
-from xuyen.analytics.sales_models import CohortMonth, CustomerDay, SalesCustomer, SalesDay, TouchDay
+from xuyen.analytics.sales_models import CohortMonth, CustomerDay, CustomerReach, SalesCustomer, SalesDay, TouchDay
 from xuyen.commerce.channels import SalesChannel
 from xuyen.commerce.orders import service as orders_service
 from xuyen.commerce.orders.external import ExternalLine, ExternalOrder, ExternalStatus
+from xuyen.events.models import Event, EventType
 from xuyen.worker import Worker
 
 MARCH = filters.parse(first="2026-03-01", last="2026-03-10", timezone="Asia/Ho_Chi_Minh")
@@ -189,3 +190,58 @@ def test_two_order_channels_make_a_customer_multi_channel_and_filters_keep_every
     assert (at_the_till.multi_channel.customers, at_the_till.multi_channel.revenue) == (1, 500_000)
     assert (at_the_till.single_channel.customers, at_the_till.single_channel.revenue) == (1, 500_000)
     assert at_the_till.repeat == 1  # A had ordered before March
+
+
+def _reach(session: Session) -> dict[int, tuple[object, ...]]:
+    return {row.customer_id: (row.channel, row.last_day, row.other_channel, row.other_last_day)
+            for row in session.scalars(select(CustomerReach))}
+
+
+def test_each_customer_s_two_latest_event_channels_are_kept_through_merges(session: Session, shop: Shop,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    a, c, e = shop.profiles["A"], shop.profiles["C"], shop.profiles["E"]
+    # A: Zalo on 2 March and D's Messenger on 4 March; C: web (the API event is no channel); E: Shopee in February
+    built = {a: ("messenger", date(2026, 3, 4), "zalo", date(2026, 3, 2)), c: ("web", date(2026, 3, 3), None, None),
+             e: ("shopee", date(2026, 2, 20), None, None)}
+    assert _reach(session) == built
+    monkeypatch.setattr(rollups, "FULL_RECOMPUTE_AT", 1)  # more customers than that: everyone's reach at once
+    rollups.rebuild(session, first=date(2026, 2, 20), last=date(2026, 3, 4))
+    assert _reach(session) == built
+    monkeypatch.undo()
+    from xuyen.identity.models import Profile
+
+    absorbed = session.get(Profile, e)
+    assert absorbed is not None
+    absorbed.merged_into_id = c
+    session.commit()
+    rollups.refresh_profiles(session, profile_ids=[c, e])
+    assert _reach(session) == {a: ("messenger", date(2026, 3, 4), "zalo", date(2026, 3, 2)),
+                               c: ("web", date(2026, 3, 3), "shopee", date(2026, 2, 20))}
+
+
+def _mix_channels(session: Session, first: str, last: str) -> tuple[int, int]:
+    mix = sales.customer_mix(session, filters=filters.parse(first=first, last=last, timezone="Asia/Ho_Chi_Minh"))
+    return mix.multi_channel.customers, mix.single_channel.customers
+
+
+def test_an_event_from_another_channel_counts_only_inside_the_range(session: Session, shop: Shop) -> None:
+    # C orders on the web (1 and 2 March) and browses the web on 3 March; a Zalo message on 1 March is C's older
+    # event channel. Ranges up to 10 March run past the newest touch-day (4 March) and read the latest channels;
+    # a range to 3 March reads its touch-days. Either way: the same answers.
+    source_id = session.scalar(select(Event.source_id).limit(1))
+    moment = sales_data.local("2026-03-01 08:00")
+    session.add(Event(source_id=source_id, channel="zalo", type=EventType.track, event="Message Sent",
+                      message_id="sales-test-zalo-c", profile_id=shop.profiles["C"], timestamp=moment,
+                      received_at=moment))
+    session.commit()
+    rollups.rebuild(session, first=date(2026, 3, 1), last=date(2026, 3, 10))
+    assert _reach(session)[shop.profiles["C"]] == ("web", date(2026, 3, 3), "zalo", date(2026, 3, 1))
+    # A (POS; Zalo and Messenger) and C (web; Zalo) multi-channel, E (POS; Shopee in February) single
+    assert _mix_channels(session, "2026-03-01", "2026-03-10") == (2, 1)
+    assert _mix_channels(session, "2026-03-01", "2026-03-03") == (2, 1)
+    # from 2 March C's Zalo message is outside: C buys (o6) and browses on the web only
+    assert _mix_channels(session, "2026-03-02", "2026-03-10") == (1, 2)
+    assert _mix_channels(session, "2026-03-02", "2026-03-03") == (0, 2)  # C and E; A bought on 1 and 6 March
+    # A's D ordered on 6 March; the Messenger message on 4 March counts from 4 March, not from 5 March
+    assert _mix_channels(session, "2026-03-04", "2026-03-10") == (1, 0)
+    assert _mix_channels(session, "2026-03-05", "2026-03-10") == (0, 1)

@@ -10,7 +10,9 @@ transaction), so recomputing a day twice gives the same rows, and a day can be r
 - ``analytics_sales_days``: per local day × sales channel × store, the sums of the customer-days, with the
   customers who ordered, and of them those for whom it is their first order day (new) or not (returning);
 - ``analytics_cohort_months``: per first-order month × month, how many of the customers whose first order fell in
-  that month ordered in the month (the retention cohorts).
+  that month ordered in the month (the retention cohorts);
+- ``analytics_customer_reach``: per customer in touch, their two most recent event channels and the last day of
+  each (the customer mix of a range up to today reads it instead of the range's touch-days).
 
 An order counts on the local day of ``placed_at`` (the shop's time zone) unless it is cancelled; returns and
 refunds do not change it (revenue is what was sold). Orders of merged profiles count for the surviving customer.
@@ -25,7 +27,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date, case, delete, func, insert, literal, or_, select
+from sqlalchemy import Date, Select, case, delete, func, insert, literal, or_, select
 from sqlalchemy.orm import Session
 
 from xuyen.analytics.filters import business_timezone, local_day, local_midnight, today
@@ -35,6 +37,7 @@ from xuyen.analytics.sales_models import (
     NO_STORE,
     CohortMonth,
     CustomerDay,
+    CustomerReach,
     SalesCustomer,
     SalesDay,
     TouchDay,
@@ -73,15 +76,19 @@ def refresh_days(session: Session, *, days: Iterable[date], timezone: str | None
         return RollupResult(days=0, customer_days=0, touch_days=0, customers=0)
     _one_at_a_time(session)
     touched: set[int] = set()
+    in_touch: set[int] | None = set()  # None: too many to name, recompute everyone's reach
     written = touches = 0
     for first, last in runs:
         touched |= _customers_on(session, first, last)
+        in_touch = _in_touch_on(session, first, last, adding_to=in_touch)
         written += _rebuild_customer_days(session, first=first, last=last, timezone=zone)
         touches += _rebuild_touch_days(session, first=first, last=last, timezone=zone)
         touched |= _customers_on(session, first, last)
+        in_touch = _in_touch_on(session, first, last, adding_to=in_touch)
         if progress is not None:
             progress(first, last)
     touched.discard(NO_CUSTOMER)
+    _refresh_reach(session, customers=in_touch)
     moved_days = _refresh_customers(session, customers=touched)
     all_days = {day for first, last in runs for day in each_day(first, last)} | moved_days
     for first, last in _runs(sorted(all_days)):
@@ -264,6 +271,41 @@ def _rebuild_cohorts(session: Session, *, months: set[date], cohorts: set[date])
     session.execute(insert(CohortMonth).from_select(["first_month", "month", "customers"], counts))
 
 
+def _refresh_reach(session: Session, *, customers: set[int] | None) -> None:
+    """Recompute the two most recent event channels of ``customers`` (None: every customer's) from their
+    touch-days."""
+    if customers is not None and not customers:
+        return
+    if customers is None:
+        session.execute(delete(CustomerReach))
+        session.execute(insert(CustomerReach).from_select(REACH_COLUMNS, reach_of(None)))
+        return
+    for chunk in _chunks(sorted(customers), IN_LIST):
+        session.execute(delete(CustomerReach).where(CustomerReach.customer_id.in_(chunk)))
+        session.execute(insert(CustomerReach).from_select(REACH_COLUMNS, reach_of(chunk)))
+
+
+REACH_COLUMNS = ["customer_id", "channel", "last_day", "other_channel", "other_last_day"]
+
+
+def reach_of(customers: Sequence[int] | None) -> Select[Any]:
+    """The rows of ``analytics_customer_reach`` for ``customers`` (None: everyone), from the touch-days: each
+    channel's last day, ranked newest first (a tie goes to the channel that sorts first), the top two side by side."""
+    latest = select(TouchDay.customer_id, TouchDay.channel, func.max(TouchDay.day).label("last_day"))
+    if customers is not None:
+        latest = latest.where(TouchDay.customer_id.in_(customers))
+    last = latest.group_by(TouchDay.customer_id, TouchDay.channel).subquery("latest")
+    rank = func.row_number().over(partition_by=last.c.customer_id, order_by=(last.c.last_day.desc(), last.c.channel))
+    ranked = select(last, rank.label("rank")).subquery("ranked")
+
+    def of(place: int, column: Any) -> Any:
+        return func.max(case((ranked.c.rank == place, column)))
+
+    return (select(ranked.c.customer_id, of(1, ranked.c.channel), of(1, ranked.c.last_day), of(2, ranked.c.channel),
+                   of(2, ranked.c.last_day))
+            .where(ranked.c.rank <= 2).group_by(ranked.c.customer_id))
+
+
 def _first_days(session: Session, customers: set[int] | None) -> dict[int, date]:
     query = select(SalesCustomer.customer_id, SalesCustomer.first_day)
     if customers is None:
@@ -273,6 +315,16 @@ def _first_days(session: Session, customers: set[int] | None) -> dict[int, date]
         found.update({customer: day for customer, day in
                       session.execute(query.where(SalesCustomer.customer_id.in_(chunk)))})
     return found
+
+
+def _in_touch_on(session: Session, first: date, last: date, *, adding_to: set[int] | None) -> set[int] | None:
+    """``adding_to`` with the customers in touch on ``first``..``last``; None once they are more than
+    ``FULL_RECOMPUTE_AT`` (a long rebuild then reads no ids it would not use)."""
+    if adding_to is None:
+        return None
+    query = select(TouchDay.customer_id).where(TouchDay.day.between(first, last)).distinct()
+    found = adding_to | set(session.scalars(query.limit(FULL_RECOMPUTE_AT + 1)))
+    return None if len(found) > FULL_RECOMPUTE_AT else found
 
 
 def _customers_on(session: Session, first: date, last: date) -> set[int]:

@@ -7,11 +7,19 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, cast
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from xuyen.analytics.filters import Filters
-from xuyen.analytics.sales_models import NO_CUSTOMER, CohortMonth, CustomerDay, SalesCustomer, SalesDay, TouchDay
+from xuyen.analytics.sales_models import (
+    NO_CUSTOMER,
+    CohortMonth,
+    CustomerDay,
+    CustomerReach,
+    SalesCustomer,
+    SalesDay,
+    TouchDay,
+)
 
 COHORT_MONTHS = 12
 
@@ -145,8 +153,10 @@ def customer_mix(session: Session, *, filters: Filters) -> CustomerMix:
     One pass over the period's customer-days gives each buyer their spend (under the channel and store filters),
     their orders and the lowest and highest sales channel of their orders (whatever the filters). A buyer whose
     orders span two channels is multi-channel; one whose orders all came from one channel is multi-channel when
-    an event of theirs in the period came from another one (one join of the period's touch-days with those
-    buyers): exactly "two or more distinct channels", without collecting every buyer's channels."""
+    an event of theirs in the period came from another one: exactly "two or more distinct channels", without
+    collecting every buyer's channels. For a period that runs to the newest touch-day (the dashboard's ranges end
+    today) each buyer's two most recent event channels answer that (``analytics_customer_reach``); for an older
+    period, one join of its touch-days with its buyers."""
     chosen = and_(*_day_filters(CustomerDay, filters))
     buyers = (select(CustomerDay.customer_id.label("customer_id"),
                      func.sum(case((chosen, CustomerDay.revenue), else_=0)).label("revenue"),
@@ -155,25 +165,50 @@ def customer_mix(session: Session, *, filters: Filters) -> CustomerMix:
                      func.min(CustomerDay.channel).label("low"), func.max(CustomerDay.channel).label("high"))
               .where(CustomerDay.day.between(filters.first, filters.last), CustomerDay.customer_id != NO_CUSTOMER)
               .group_by(CustomerDay.customer_id).cte("buyers"))
+    is_new = SalesCustomer.first_day >= filters.first
+    is_repeat = or_(SalesCustomer.first_day < filters.first, buyers.c.orders >= 2)
+    query = (select(buyers)
+             .join(SalesCustomer, and_(SalesCustomer.customer_id == buyers.c.customer_id,
+                                       SalesCustomer.last_day >= filters.first))  # lets the index skip the rest
+             .where(buyers.c.matched > 0))
+    if _runs_to_newest_touch(session, filters):
+        query, in_touch_elsewhere = _reach_elsewhere(query, buyers, filters)
+    else:
+        query, in_touch_elsewhere = _touch_days_elsewhere(query, buyers, filters)
+    is_multi = or_(buyers.c.low != buyers.c.high, in_touch_elsewhere)
+    spent = buyers.c.revenue
+    query = query.with_only_columns(
+        *_group_sums(is_new, spent), *_group_sums(~is_new, spent), *_group_sums(is_multi, spent),
+        *_group_sums(~is_multi, spent), func.coalesce(func.sum(case((is_repeat, 1), else_=0)), 0),
+        maintain_column_froms=True)
+    row = [int(value or 0) for value in session.execute(query).one()]
+    return CustomerMix(new=Group(row[0], row[1]), returning=Group(row[2], row[3]),
+                       multi_channel=Group(row[4], row[5]), single_channel=Group(row[6], row[7]), repeat=row[8])
+
+
+def _runs_to_newest_touch(session: Session, filters: Filters) -> bool:
+    newest = session.scalar(select(func.max(TouchDay.day)))  # the end of the primary key's index
+    return newest is None or filters.last >= newest
+
+
+def _reach_elsewhere(query: Select[Any], buyers: Any, filters: Filters) -> tuple[Select[Any], Any]:
+    """A buyer's latest event from a channel other than their orders' is on or after the period's first day."""
+    reach = CustomerReach
+    query = query.outerjoin(reach, reach.customer_id == buyers.c.customer_id)
+    return query, or_(and_(reach.channel.is_not(None), reach.channel != buyers.c.low,
+                           reach.last_day >= filters.first),
+                      and_(reach.other_channel.is_not(None), reach.other_channel != buyers.c.low,
+                           reach.other_last_day >= filters.first))
+
+
+def _touch_days_elsewhere(query: Select[Any], buyers: Any, filters: Filters) -> tuple[Select[Any], Any]:
+    """A buyer has a touch-day in the period from a channel other than their orders' lowest."""
     elsewhere = (select(TouchDay.customer_id.label("customer_id"))
                  .join(buyers, buyers.c.customer_id == TouchDay.customer_id)
                  .where(TouchDay.day.between(filters.first, filters.last), TouchDay.channel != buyers.c.low)
                  .distinct().subquery("elsewhere"))
-    is_new = SalesCustomer.first_day >= filters.first
-    is_multi = or_(buyers.c.low != buyers.c.high, elsewhere.c.customer_id.is_not(None))
-    is_repeat = or_(SalesCustomer.first_day < filters.first, buyers.c.orders >= 2)
-    spent = buyers.c.revenue
-    query = (select(*_group_sums(is_new, spent), *_group_sums(~is_new, spent), *_group_sums(is_multi, spent),
-                    *_group_sums(~is_multi, spent),
-                    func.coalesce(func.sum(case((is_repeat, 1), else_=0)), 0))
-             .select_from(buyers)
-             .join(SalesCustomer, and_(SalesCustomer.customer_id == buyers.c.customer_id,
-                                       SalesCustomer.last_day >= filters.first))  # lets the index skip the rest
-             .outerjoin(elsewhere, elsewhere.c.customer_id == buyers.c.customer_id)
-             .where(buyers.c.matched > 0))
-    row = [int(value or 0) for value in session.execute(query).one()]
-    return CustomerMix(new=Group(row[0], row[1]), returning=Group(row[2], row[3]),
-                       multi_channel=Group(row[4], row[5]), single_channel=Group(row[6], row[7]), repeat=row[8])
+    query = query.outerjoin(elsewhere, elsewhere.c.customer_id == buyers.c.customer_id)
+    return query, elsewhere.c.customer_id.is_not(None)
 
 
 def _group_sums(condition: Any, revenue: Any) -> tuple[Any, Any]:

@@ -88,3 +88,20 @@ class CohortMonth(Base):
     first_month: Mapped[date] = mapped_column(Date, primary_key=True)
     month: Mapped[date] = mapped_column(Date, primary_key=True)
     customers: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CustomerReach(Base):
+    """The two channels a customer was most recently in touch from (their events, see ``TouchDay``), with the last
+    day of each: ``channel`` the latest, ``other_channel`` the latest of the rest (none when they used one).
+
+    Enough to tell, for a range that runs to the newest touch-day, whether a customer was in touch from a channel
+    other than a given one: the latest day of any other channel is ``last_day`` or, when ``channel`` is the given
+    one, ``other_last_day``."""
+
+    __tablename__ = "analytics_customer_reach"
+
+    customer_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    last_day: Mapped[date] = mapped_column(Date)
+    other_channel: Mapped[str | None] = mapped_column(String(32))
+    other_last_day: Mapped[date | None] = mapped_column(Date)
