@@ -40,9 +40,13 @@ def _whole_weights(weights: Sequence[Fraction | int]) -> list[int]:
 
 def allocate(amount: int, weights: Sequence[Fraction | int]) -> list[int]:
     """Split ``amount`` (≥ 0) over ``weights`` (≥ 0) in proportion, in whole units, by the largest remainder."""
+    return allocate_whole(amount, _whole_weights(weights))
+
+
+def allocate_whole(amount: int, whole: Sequence[int]) -> list[int]:
+    """``allocate`` for weights that are whole numbers already (the promotions engine's remaining amounts)."""
     if amount < 0:
         raise ValueError("only a non-negative amount can be allocated")
-    whole = _whole_weights(weights)
     total = sum(whole)
     if amount == 0 or total == 0:
         if amount and total == 0:

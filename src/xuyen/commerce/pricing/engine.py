@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from fractions import Fraction
 
-from xuyen.commerce.pricing.allocation import allocate, divide_half_up, percent_of
+from xuyen.commerce.pricing.allocation import allocate, allocate_whole, divide_half_up, percent_of
 from xuyen.commerce.pricing.models import PromotionKind, PromotionScope
 
 FULL = 10_000  # 100 % in basis points
@@ -37,11 +37,10 @@ class CartLine:
     quantity: int
     unit_price: int
     is_gift: bool = False
+    amount: int = field(init=False)  # the line before discounts (a plain attribute: every run reads it)
 
-    @property
-    def amount(self) -> int:
-        """The line before discounts."""
-        return self.unit_price * self.quantity
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "amount", self.unit_price * self.quantity)
 
 
 @dataclass(frozen=True)
@@ -245,7 +244,7 @@ def _discounts(rule: Rule, work: _Working, gifts: Mapping[str, CartLine]) -> dic
 
 
 def _spread(amount: int, work: _Working, scope: list[int]) -> dict[int, int]:
-    parts = allocate(amount, [work.remaining[index] for index in scope])
+    parts = allocate_whole(amount, [work.remaining[index] for index in scope])
     return dict(zip(scope, parts, strict=True))
 
 
