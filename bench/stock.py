@@ -9,9 +9,10 @@ machine's state from the code's cost):
 - hot: every client on one SKU (stock in a warehouse and a store), reservations/s and p50/p95/p99 latency;
 - spread: every client on a random SKU out of 10,000;
 - baseline: the same work by 1 client in the same run; the ratio says what concurrency adds (or costs);
-- database floor (PostgreSQL): the least a reservation must do, by the same number of client processes with
-  bare connections (a guarded UPDATE of one hot row and one ledger INSERT, then the commit): what this machine
-  allows at most, and the share of it the real code reaches;
+- database floor (PostgreSQL), before each workload: the least a reservation must do, by the same number of
+  client processes with bare connections (a guarded UPDATE of one level, the hot one or one of as many as there
+  are SKUs, and one ledger INSERT, then the commit): what this machine allows at most, and the share of it the
+  real code reaches;
 - oversell: the clients hammer one SKU holding a few hundred units until it runs out; the units reserved must be
   exactly the units there were (oversold = 0), and every level must equal its ledger.
 
@@ -167,35 +168,42 @@ def _race(label: str, target: Callable[[Any, BarrierType, Queue[Outcome]], None]
                elapsed, [latency for _, _, latencies in gathered for latency in latencies])
 
 
-def _floor_client(spec: tuple[str, float], start: BarrierType, results: Queue[Outcome]) -> None:
-    """One bare client: the guarded update and the ledger line of a reservation, nothing else."""
+def _floor_client(spec: tuple[str, float, int], start: BarrierType, results: Queue[Outcome]) -> None:
+    """One bare client: the guarded update and the ledger line of a reservation on one of ``rows`` levels picked
+    at random, nothing else."""
     import psycopg
 
-    url, seconds = spec
+    url, seconds, rows = spec
     latencies: list[float] = []
     with psycopg.connect(url) as connection:
         start.wait()
         ends = time.perf_counter() + seconds
         while time.perf_counter() < ends:
+            level = random.randint(1, rows)
             began = time.perf_counter()
             with connection.transaction():
                 connection.execute("UPDATE bench_floor_levels SET reserved = reserved + 1 "
-                                   "WHERE id = 1 AND on_hand - reserved >= 1")
-                connection.execute("INSERT INTO bench_floor_moves (level_id, reserved_delta) VALUES (1, 1)")
+                                   "WHERE id = %s AND on_hand - reserved >= 1", (level,))
+                connection.execute("INSERT INTO bench_floor_moves (level_id, reserved_delta) VALUES (%s, 1)",
+                                    (level,))
             latencies.append(time.perf_counter() - began)
     results.put((len(latencies), 0, latencies))
 
 
-def _floor(engine: Engine, *, clients: int, seconds: float) -> Run:
-    """The database floor on PostgreSQL: bare clients doing only what a hot reservation must."""
+def _floor(engine: Engine, *, clients: int, seconds: float, rows: int) -> Run:
+    """The database floor on PostgreSQL: bare clients doing only what a reservation must, on one hot level
+    (``rows`` 1) or spread over ``rows`` levels."""
     with engine.begin() as connection:
+        connection.execute(text("DROP TABLE IF EXISTS bench_floor_levels, bench_floor_moves"))
         connection.execute(text("CREATE TABLE bench_floor_levels (id integer PRIMARY KEY, on_hand integer, "
                                 "reserved integer)"))
-        connection.execute(text("INSERT INTO bench_floor_levels VALUES (1, 1000000000, 0)"))
+        connection.execute(text("INSERT INTO bench_floor_levels SELECT id, 1000000000, 0 "
+                                "FROM generate_series(1, :rows) AS id"), {"rows": rows})
         connection.execute(text("CREATE TABLE bench_floor_moves (id bigserial PRIMARY KEY, level_id integer, "
                                 "reserved_delta integer)"))
     bare_url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    return _race("hot row, bare SQL (floor)", _floor_client, [(bare_url, seconds)] * clients)
+    label = "hot row, bare SQL (floor)" if rows == 1 else f"{rows} rows, bare SQL (floor)"
+    return _race(label, _floor_client, [(bare_url, seconds, rows)] * clients)
 
 
 def _ledger_matches(engine: Engine) -> bool:
@@ -233,17 +241,18 @@ def bench(url: str, *, name: str, clients: int, seconds: float, skus: int, overs
     print(f"{name} (one statement's round trip: {_round_trip_ms(engine):.2f} ms median):")
     hot, _, _ = _make_skus(engine, 1, 1_000_000)
     spread, _, _ = _make_skus(engine, skus, 1_000_000)
-    floor = _floor(engine, clients=clients, seconds=seconds) if engine.dialect.name == "postgresql" else None
-    if floor is not None:
-        _print(floor, None)
+    on_postgres = engine.dialect.name == "postgresql"
     for label, picked in (("hot SKU", hot), (f"spread over {skus} SKUs", spread)):
+        floor = _floor(engine, clients=clients, seconds=seconds, rows=len(picked)) if on_postgres else None
+        if floor is not None:
+            _print(floor, None)
         baseline = _run(url, label=f"{label} (baseline)", clients=1, seconds=seconds, skus=picked,
                         warm_up_sku=hot[0])
         _print(baseline, None)
         crowd = _run(url, label=label, clients=clients, seconds=seconds, skus=picked, warm_up_sku=hot[0])
         _print(crowd, baseline)
         if floor is not None and floor.rate:
-            print(f"  {'':<28} {crowd.rate / floor.rate:.0%} of the hot-row floor")
+            print(f"  {'':<28} {crowd.rate / floor.rate:.0%} of the floor")
     scarce, _, _ = _make_skus(engine, 1, oversell_units // 2)
     hammer = _run(url, label="oversell check", clients=clients, seconds=None, skus=scarce, warm_up_sku=hot[0])
     oversold = hammer.done - 2 * (oversell_units // 2)
