@@ -8,6 +8,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from typing import Any
 
 import httpx
 import uvicorn
@@ -21,6 +22,11 @@ STARTUP_SECONDS = 20.0
 # with the test and often with a worker thread, on machines shared with other work: a call that asserts behaviour
 # must not fail because the machine was busy for a few seconds (httpx's default is 5 s).
 REQUEST_SECONDS = 30.0
+
+
+def call(method: str, url: str, **options: Any) -> httpx.Response:
+    """One request of a test to a server under test (ours or a fake provider's), waiting up to REQUEST_SECONDS."""
+    return httpx.request(method, url, timeout=REQUEST_SECONDS, **options)
 
 
 class LiveServer:

@@ -7,7 +7,6 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.channels.sms_support import (
@@ -25,6 +24,7 @@ from tests.fakes.sms_gateway import (
     FakeSmsGateway,
     signed_webhook,
 )
+from tests.live_server import call
 from xuyen.channels.base import (
     ContactEvent,
     ContactEventKind,
@@ -123,7 +123,7 @@ def test_a_replay_within_the_window_gives_the_same_ids(gateway: tuple[FakeSmsGat
                                    HOOK_SECRET)
     assert fake.webhook_url is not None
     for _ in range(2):
-        assert httpx.post(fake.webhook_url, content=body, headers=headers).status_code == 200
+        assert call("POST", fake.webhook_url, content=body, headers=headers).status_code == 200
     first, second = inbox.received[:2], inbox.received[2:]
     assert [_ids(i) for i in first] == [_ids(i) for i in second] == [("message", "mo-9"), ("event", "mo-9:opt_out")]
 
@@ -133,7 +133,7 @@ def test_a_replay_after_the_window_is_refused(gateway: tuple[FakeSmsGateway, str
     body, headers = signed_webhook({"type": "mo", "from": "0912345678", "text": "hi", "message_id": "mo-1"},
                                    HOOK_SECRET, timestamp=int(time.time()) - 600)
     assert fake.webhook_url is not None
-    assert httpx.post(fake.webhook_url, content=body, headers=headers).status_code == 401
+    assert call("POST", fake.webhook_url, content=body, headers=headers).status_code == 401
     assert inbox.received == []
 
 
@@ -251,5 +251,5 @@ def test_a_malformed_body_is_answered_400_over_http(gateway: tuple[FakeSmsGatewa
     fake, _ = gateway
     body, headers = signed_webhook({"type": "mo", "from": "nobody", "text": "hi", "message_id": "1"}, HOOK_SECRET)
     assert fake.webhook_url is not None
-    assert httpx.post(fake.webhook_url, content=body, headers=headers).status_code == 400
+    assert call("POST", fake.webhook_url, content=body, headers=headers).status_code == 400
     assert "not a phone number" in inbox.refused[0]

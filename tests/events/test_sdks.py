@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 import requests
 import rudderstack.analytics as rudder_analytics
@@ -29,7 +28,7 @@ from segment.analytics.version import VERSION as SEGMENT_VERSION
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from tests.live_server import LiveServer
+from tests.live_server import LiveServer, call
 from xuyen.clock import utcnow
 from xuyen.config import Settings
 from xuyen.events.models import ChannelType, Event, EventType, QuarantinedEvent, Source
@@ -342,7 +341,7 @@ def test_a_batch_mixing_valid_and_invalid_calls_posted_like_the_sdks_is_answered
         {"type": "page", "userId": "KH-3001", "name": "Khuyến mãi", "messageId": "m-7", "timestamp": now},
     ]
     body = {"batch": batch, "context": {"library": library}, "sentAt": utcnow().isoformat()}
-    response = httpx.post(f"{live_url}/v1/batch", content=gzip.compress(json.dumps(body).encode()),
+    response = call("POST", f"{live_url}/v1/batch", content=gzip.compress(json.dumps(body).encode()),
                           headers={"Content-Type": "application/json", "Content-Encoding": "gzip",
                                    "User-Agent": f"analytics-python/{RUDDER_VERSION}"},
                           auth=(key, ""))

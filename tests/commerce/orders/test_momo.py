@@ -16,7 +16,7 @@ from tests.api_client import API, bearer
 from tests.commerce.orders.support import LAN, make_shop
 from tests.fakes.momo import FakeMomo
 from tests.fakes.server import serving
-from tests.live_server import LiveServer
+from tests.live_server import LiveServer, call
 from xuyen.auth import service as auth_service
 from xuyen.auth.models import Role
 from xuyen.commerce.orders import online, service
@@ -62,7 +62,7 @@ def _payment(session: Session, order_id: int) -> Payment:
 
 
 def _pay(momo_url: str, order_id: str, result_code: int = 0) -> int:
-    answer = httpx.post(f"{momo_url}/_fake/pay", data={"order_id": order_id, "result_code": str(result_code)})
+    answer = call("POST", f"{momo_url}/_fake/pay", data={"order_id": order_id, "result_code": str(result_code)})
     return int(answer.json()["status"])
 
 
@@ -71,7 +71,7 @@ def test_a_momo_payment_places_the_order_once(session: Session,
     fake, app_url, _config = gateway
     order_id = _pending_order(session)
     _row, key = auth_service.create_api_key(session, name="web shop", role=Role.agent)
-    answer = httpx.post(f"{app_url}{API}/orders/{order_id}/payments/momo", headers=bearer(key))
+    answer = call("POST", f"{app_url}{API}/orders/{order_id}/payments/momo", headers=bearer(key))
     assert answer.status_code == 200, answer.text
     [(momo_order_id, sent)] = fake.created.items()
     assert answer.json() == {"url": f"{fake.base_url}/v2/gateway/pay?t={answer.json()['url'].rsplit('=', 1)[1]}"}
@@ -87,7 +87,7 @@ def test_a_momo_payment_places_the_order_once(session: Session,
 
     assert _pay(fake.base_url, momo_order_id) == 204
     assert _payment(session, order_id).provider_reference == reference
-    again = httpx.post(f"{app_url}{API}/orders/{order_id}/payments/momo", headers=bearer(key))
+    again = call("POST", f"{app_url}{API}/orders/{order_id}/payments/momo", headers=bearer(key))
     assert again.status_code == 409 and again.json()["code"] == "no_payment_waiting"
 
 
@@ -125,7 +125,7 @@ def test_forged_wrongly_priced_unknown_and_malformed_reports_change_nothing(
     ipn = f"{app_url}/payments/momo/ipn"
 
     def status(body: Any) -> tuple[int, str]:
-        answer = httpx.post(ipn, json=body)
+        answer = call("POST", ipn, json=body)
         return answer.status_code, answer.json().get("code", "") if answer.content else ""
 
     assert status({**fake.ipn_body(momo_order_id), "transId": 999}) == (400, "invalid_signature")
@@ -137,7 +137,7 @@ def test_forged_wrongly_priced_unknown_and_malformed_reports_change_nothing(
     del body["resultCode"]
     assert status(body)[0] == 422
     assert status([1, 2])[0] == 422
-    assert httpx.post(ipn, content=b"{not json", headers={"Content-Type": "application/json"}).status_code == 422
+    assert call("POST", ipn, content=b"{not json", headers={"Content-Type": "application/json"}).status_code == 422
     other = FakeMomo(partner_code="SOMEONEELSE", access_key=ACCESS, secret_key=SECRET)
     other.created[momo_order_id] = fake.created[momo_order_id]
     assert status(other.ipn_body(momo_order_id)) == (400, "invalid_signature")

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from urllib.parse import parse_qsl, urlsplit
 
-import httpx
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -15,7 +14,7 @@ from tests.api_client import API, bearer
 from tests.commerce.orders.support import LAN, make_shop
 from tests.fakes.server import serving
 from tests.fakes.vnpay import FakeVnpay
-from tests.live_server import LiveServer
+from tests.live_server import LiveServer, call
 from xuyen.auth import service as auth_service
 from xuyen.auth.models import Role
 from xuyen.commerce.orders import online, service
@@ -55,21 +54,21 @@ def test_a_vnpay_payment_places_the_order_once(session: Session, gateway: tuple[
     _fake, app_url, vnpay_url = gateway
     order_id = _pending_order(session)
     _row, key = auth_service.create_api_key(session, name="web shop", role=Role.agent)
-    answer = httpx.post(f"{app_url}{API}/orders/{order_id}/payments/vnpay", params={"customer_ip": "113.161.1.2"},
+    answer = call("POST", f"{app_url}{API}/orders/{order_id}/payments/vnpay", params={"customer_ip": "113.161.1.2"},
                         headers=bearer(key))
     assert answer.status_code == 200, answer.text
     url = answer.json()["url"]
     sent = dict(parse_qsl(urlsplit(url).query))
     assert sent["vnp_Amount"] == "34900000" and sent["vnp_IpAddr"] == "113.161.1.2"
-    page = httpx.get(url)
+    page = call("GET", url)
     assert page.status_code == 200 and "X-Fake-Error" not in page.headers and "349000 VND" in page.text
     txn_ref = sent["vnp_TxnRef"]
-    assert httpx.post(f"{vnpay_url}/_fake/pay", data={"txn_ref": txn_ref}).json() == {
+    assert call("POST", f"{vnpay_url}/_fake/pay", data={"txn_ref": txn_ref}).json() == {
         "RspCode": "00", "Message": "Confirm Success"}
     session.rollback()
     order = service.get_order(session, order_id=order_id)
     assert order.status is OrderStatus.placed and order.paid_at is not None
-    assert httpx.post(f"{vnpay_url}/_fake/pay", data={"txn_ref": txn_ref}).json()["RspCode"] == "02"
+    assert call("POST", f"{vnpay_url}/_fake/pay", data={"txn_ref": txn_ref}).json()["RspCode"] == "02"
 
 
 def test_forged_wrongly_priced_and_failed_reports_change_nothing(session: Session,
@@ -79,23 +78,23 @@ def test_forged_wrongly_priced_and_failed_reports_change_nothing(session: Sessio
     config = vnpay.VnpayConfig(tmn_code=TMN, hash_secret=SECRET, payment_url=f"{vnpay_url}/paymentv2/vpcpay.html",
                                return_url="https://shop.example.vn/kq")
     url = online.vnpay_payment_url(session, order_id=order_id, ip="1.2.3.4", config=config)
-    assert httpx.get(url).headers.get("X-Fake-Error") is None
+    assert call("GET", url).headers.get("X-Fake-Error") is None
     tampered = url.replace("vnp_Amount=34900000", "vnp_Amount=100")
-    assert httpx.get(tampered).headers.get("X-Fake-Error") == "70"
+    assert call("GET", tampered).headers.get("X-Fake-Error") == "70"
     txn_ref = dict(parse_qsl(urlsplit(url).query))["vnp_TxnRef"]
     ipn = f"{app_url}/payments/vnpay/ipn"
 
     forged = {**fake.ipn_params(txn_ref), "vnp_TransactionNo": "999"}
-    assert httpx.get(ipn, params=forged).json()["RspCode"] == "97"
+    assert call("GET", ipn, params=forged).json()["RspCode"] == "97"
     cheap = fake.ipn_params(txn_ref)
     cheap["vnp_Amount"] = "100"
     cheap["vnp_SecureHash"] = vnpay.sign(cheap, SECRET)
-    assert httpx.get(ipn, params=cheap).json()["RspCode"] == "04"
+    assert call("GET", ipn, params=cheap).json()["RspCode"] == "04"
     unknown = fake.ipn_params(txn_ref)
     unknown["vnp_TxnRef"] = "WEB-999999-1"
     unknown["vnp_SecureHash"] = vnpay.sign(unknown, SECRET)
-    assert httpx.get(ipn, params=unknown).json()["RspCode"] == "01"
-    assert httpx.get(ipn, params=fake.ipn_params(txn_ref, response_code="24")).json()["RspCode"] == "00"
+    assert call("GET", ipn, params=unknown).json()["RspCode"] == "01"
+    assert call("GET", ipn, params=fake.ipn_params(txn_ref, response_code="24")).json()["RspCode"] == "00"
     session.rollback()
     assert service.get_order(session, order_id=order_id).status is OrderStatus.pending_payment
 
@@ -117,11 +116,11 @@ def test_a_vnpay_payment_for_an_order_cancelled_meanwhile_is_recorded_for_a_refu
     config = vnpay.VnpayConfig(tmn_code=TMN, hash_secret=SECRET, payment_url=f"{vnpay_url}/paymentv2/vpcpay.html",
                                return_url="https://shop.example.vn/kq")
     url = online.vnpay_payment_url(session, order_id=order_id, ip="1.2.3.4", config=config)
-    assert httpx.get(url).headers.get("X-Fake-Error") is None
+    assert call("GET", url).headers.get("X-Fake-Error") is None
     txn_ref = dict(parse_qsl(urlsplit(url).query))["vnp_TxnRef"]
     service.cancel_order(session, order_id=order_id, actor="staff", reason="khách đổi ý")
-    assert httpx.post(f"{vnpay_url}/_fake/pay", data={"txn_ref": txn_ref}).json()["RspCode"] == "00"
+    assert call("POST", f"{vnpay_url}/_fake/pay", data={"txn_ref": txn_ref}).json()["RspCode"] == "00"
     session.rollback()
     order = service.get_order(session, order_id=order_id)
     assert order.status is OrderStatus.cancelled and order.needs_attention and "refund" in order.attention_reason
-    assert httpx.post(f"{vnpay_url}/_fake/pay", data={"txn_ref": txn_ref}).json()["RspCode"] == "02"
+    assert call("POST", f"{vnpay_url}/_fake/pay", data={"txn_ref": txn_ref}).json()["RspCode"] == "02"

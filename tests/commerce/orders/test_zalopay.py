@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -19,7 +18,7 @@ from tests.api_client import API, bearer
 from tests.commerce.orders.support import LAN, make_shop
 from tests.fakes.server import serving
 from tests.fakes.zalopay import FakeZalopay
-from tests.live_server import LiveServer
+from tests.live_server import LiveServer, call
 from xuyen.auth import service as auth_service
 from xuyen.auth.models import Role
 from xuyen.commerce.orders import online, service
@@ -65,7 +64,7 @@ def _payment(session: Session, order_id: int) -> Payment:
 
 
 def _pay(zalopay_url: str, app_trans_id: str) -> dict[str, Any]:
-    return dict(httpx.post(f"{zalopay_url}/_fake/pay", data={"app_trans_id": app_trans_id}).json())
+    return dict(call("POST", f"{zalopay_url}/_fake/pay", data={"app_trans_id": app_trans_id}).json())
 
 
 def test_a_zalopay_payment_places_the_order_once(session: Session,
@@ -73,7 +72,7 @@ def test_a_zalopay_payment_places_the_order_once(session: Session,
     fake, app_url, _config = gateway
     order_id = _pending_order(session)
     _row, key = auth_service.create_api_key(session, name="web shop", role=Role.agent)
-    answer = httpx.post(f"{app_url}{API}/orders/{order_id}/payments/zalopay", headers=bearer(key))
+    answer = call("POST", f"{app_url}{API}/orders/{order_id}/payments/zalopay", headers=bearer(key))
     assert answer.status_code == 200, answer.text
     assert answer.json()["url"].startswith(f"{fake.base_url}/openinapp?order=")
     [(trans_id, sent)] = fake.created.items()
@@ -91,7 +90,7 @@ def test_a_zalopay_payment_places_the_order_once(session: Session,
     assert payment.status is PaymentStatus.paid and payment.provider_reference
     reference = payment.provider_reference
     data = fake.callback_data(trans_id)
-    assert httpx.post(f"{app_url}/payments/zalopay/callback", json=fake.callback_body(data)).json() == ALREADY
+    assert call("POST", f"{app_url}/payments/zalopay/callback", json=fake.callback_body(data)).json() == ALREADY
     assert _payment(session, order_id).provider_reference == reference
 
 
@@ -113,7 +112,7 @@ def test_forged_wrongly_priced_unknown_and_malformed_callbacks_change_nothing(
     callback = f"{app_url}/payments/zalopay/callback"
 
     def answer(body: Any) -> tuple[int, Any]:
-        got = httpx.post(callback, json=body)
+        got = call("POST", callback, json=body)
         return got.status_code, got.json().get("return_message", got.json().get("code"))
 
     data = json.loads(fake.callback_data(trans_id))
@@ -130,7 +129,7 @@ def test_forged_wrongly_priced_unknown_and_malformed_callbacks_change_nothing(
     assert answer({"data": 5, "mac": "x", "type": 1}) == (400, "invalid data")
     assert answer({"mac": "x"}) == (400, "invalid data")
     assert answer([1]) == (422, "validation_failed")
-    assert httpx.post(callback, content=b"{", headers={"Content-Type": "application/json"}).status_code == 422
+    assert call("POST", callback, content=b"{", headers={"Content-Type": "application/json"}).status_code == 422
 
     payment = _payment(session, order_id)
     assert payment.status is PaymentStatus.pending and not payment.provider_reference
