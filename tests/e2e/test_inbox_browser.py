@@ -88,3 +88,33 @@ def test_an_agent_sees_a_message_arrive_live_and_answers_it(live_server: str, pa
     (sent,) = fake.sent
     assert sent.to == PSID and sent.body["message"]["text"] == "Dạ còn size S ạ, giá 1.250.000 ₫."
     expect(thread.locator(".state--sent")).to_be_visible(timeout=10_000)
+
+
+def test_a_live_refresh_waits_while_the_agent_is_in_a_field(live_server: str, page: Page, session: Session,
+                                                            graph: tuple[GraphFake, str],
+                                                            start_worker: Callable[[], None]) -> None:
+    shop = seed_shop(session)
+    channel = add_channel(session, kind="messenger", name="Fanpage Xuyên", actor="test",
+                          settings={"page_id": PAGE_ID, "graph_api_base": graph[1]},
+                          secrets={"app_secret": SECRET, "page_access_token": TOKEN, "verify_token": "v"})
+    session.rollback()
+    start_worker()
+    page.goto(live_server + "/login?next=%2Finbox")
+    page.get_by_label("Địa chỉ email").fill(shop.hanoi_agent.email)
+    page.get_by_label("Mật khẩu").fill(PASSWORD)
+    page.get_by_role("button", name="Đăng nhập").click()
+    expect(page.locator("html")).to_have_attribute("data-inbox-live", "on")
+    bar = page.locator("#routing-bar")
+    search = page.get_by_label("Tìm hội thoại")
+    search.click()
+    page.evaluate("window.searchBox = document.getElementById('inbox-search')")
+
+    customer_writes(live_server, channel.id, "m_while_typing", "Shop ơi còn áo dài không ạ?")
+    expect(page.locator("#inbox-list")).to_contain_text("Messenger", timeout=10_000)
+    expect(bar).to_have_attribute("data-live-stale", "", timeout=10_000)
+    assert page.evaluate("document.getElementById('inbox-search') === window.searchBox"), \
+        "the field in focus is not replaced"
+
+    page.locator("h1").click()
+    expect(bar).not_to_have_attribute("data-live-stale", "")
+    page.wait_for_function("document.getElementById('inbox-search') !== window.searchBox")

@@ -13,8 +13,10 @@
       fetch(part.getAttribute("data-live-src"), { credentials: "same-origin", headers: { "Accept": "text/html" } })
         .then(function (answer) { return answer.ok ? answer.text() : null; })
         .then(function (html) {
-          // Never replace what someone is filling in: a part whose form they touched waits for its submit.
+          // Never replace what someone is filling in: a part whose form they touched waits for its submit, and
+          // one with a field in focus waits until the focus leaves it.
           if (html === null || part.hasAttribute("data-live-dirty")) { return; }
+          if (holdsFocusedField(part)) { part.setAttribute("data-live-stale", ""); return; }
           var stuck = part.scrollHeight - part.scrollTop - part.clientHeight < 40;
           part.innerHTML = html;
           if (stuck) { part.scrollTop = part.scrollHeight; }
@@ -22,6 +24,15 @@
         });
     });
     pending.clear();
+  }
+
+  function holdsFocusedField(part) {
+    var active = document.activeElement;
+    return Boolean(active && part.contains(active) && /^(INPUT|SELECT|TEXTAREA)$/.test(active.tagName));
+  }
+
+  function schedule(delay) {
+    if (pending.size && timer === null) { timer = window.setTimeout(refresh, delay); }
   }
 
   function concerns(part, news) {
@@ -32,6 +43,15 @@
   parts.forEach(function (part) {
     part.addEventListener("input", function () { part.setAttribute("data-live-dirty", ""); });
     part.addEventListener("change", function () { part.setAttribute("data-live-dirty", ""); });
+    part.addEventListener("focusout", function () {
+      // Wait for the focus to land: moving between fields of the same part keeps the refresh waiting.
+      window.setTimeout(function () {
+        if (!part.hasAttribute("data-live-stale") || holdsFocusedField(part)) { return; }
+        part.removeAttribute("data-live-stale");
+        pending.add(part);
+        schedule(0);
+      }, 0);
+    });
   });
 
   var stream = new EventSource("/api/v1/inbox/stream");
@@ -39,13 +59,13 @@
     var news = {};
     try { news = JSON.parse(event.data); } catch (error) { news = { kind: "reload" }; }
     parts.forEach(function (part) { if (concerns(part, news)) { pending.add(part); } });
-    if (pending.size && timer === null) { timer = window.setTimeout(refresh, 100); }
+    schedule(100);
   });
   stream.addEventListener("open", function () {
     // Whatever changed between the page being drawn and the stream connecting (or while it was reconnecting)
     // was told to nobody: fetch every part once now.
     parts.forEach(function (part) { pending.add(part); });
-    if (timer === null) { timer = window.setTimeout(refresh, 0); }
+    schedule(0);
     document.documentElement.setAttribute("data-inbox-live", "on");
   });
   parts.forEach(function (part) {
