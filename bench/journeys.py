@@ -22,7 +22,8 @@ Printed figures, per run:
 - a **crash run** with two workers, one killed with SIGKILL mid-run and started again: duplicates (a customer who
   got more than one message) and losses (an enrolment not completed, a customer with no message), both must be 0.
 
-Usage: ``python -m bench.journeys [--customers 1000] [--db postgres|sqlite|both] [--skip-crash]``. PostgreSQL
+Usage: ``python -m bench.journeys [--customers 1000] [--db postgres|sqlite|both] [--skip-crash] [--workers 1 2]
+[--logs DIR]``. PostgreSQL
 comes from ``XUYEN_BENCH_POSTGRES_URL`` (default: ``XUYEN_TEST_POSTGRES_URL`` or
 postgresql://postgres@127.0.0.1:5432/test); a scratch database is created and dropped.
 """
@@ -69,6 +70,7 @@ ACTOR = "bench"
 KEY, SECRET = "bench-api-key", "bench-secret-key"
 CHUNK = 20_000
 _runs = itertools.count(1)
+_log_runs = itertools.count(1)
 
 
 class TimedGateway(FakeSmsGateway):
@@ -259,13 +261,15 @@ def latencies(session: Session, fake: TimedGateway, *, journey_id: int) -> list[
 
 
 def run(url: str, *, fake: TimedGateway, gateway_url: str, segment_id: int, template_id: int, customers: int,
-        workers: int, limit: float, crash: bool = False) -> float:
+        workers: int, limit: float, crash: bool = False, logs_in: Path | None = None) -> float:
     """One broadcast to every customer with ``workers`` processes; messages per second (printed with latency,
-    and with duplicates and losses for the crash run)."""
+    and with duplicates and losses for the crash run). The workers' logs go to ``logs_in`` when given (kept)."""
     engine = make_engine(url, pool=False)
     fake.forget()
-    with tempfile.TemporaryDirectory() as logs:
-        processes = Workers(url, Path(logs))
+    with tempfile.TemporaryDirectory() as scratch:
+        logs = logs_in / f"run-{next(_log_runs)}" if logs_in is not None else Path(scratch)
+        logs.mkdir(parents=True, exist_ok=True)
+        processes = Workers(url, logs)
         processes.start(workers)
         time.sleep(3)  # imports and the first poll, as bench/jobs.py does
         session = session_factory(engine)()
@@ -319,8 +323,9 @@ def gateway_baseline(gateway_url: str, *, count: int) -> float:
         return count / (time.perf_counter() - started)
 
 
-def bench(url: str, *, label: str, customers: int, crash: bool, limit: float) -> None:
-    """Fill the database, then the baseline, the 1- and 2-worker runs and the crash run."""
+def bench(url: str, *, label: str, customers: int, crash: bool, limit: float, workers: list[int],
+          logs_in: Path | None) -> None:
+    """Fill the database, then the baseline, a run for each number of ``workers`` and the crash run."""
     fake = TimedGateway(api_key=KEY, api_secret=SECRET)
     with serving(fake.app()) as gateway_url:
         engine = make_engine(url)
@@ -335,13 +340,13 @@ def bench(url: str, *, label: str, customers: int, crash: bool, limit: float) ->
         engine.dispose()
         direct = gateway_baseline(gateway_url, count=min(customers, 5_000))
         print(f"  baseline: the fake gateway takes {direct:,.0f} messages/s posted directly by one HTTP client")
-        for workers in (1, 2):
+        for count in workers:
             rate = run(url, fake=fake, gateway_url=gateway_url, segment_id=segment_id, template_id=template_id,
-                       customers=customers, workers=workers, limit=limit)
+                       customers=customers, workers=count, limit=limit, logs_in=logs_in)
             print(f"  {'':<24} {rate / direct:8.3f} x baseline")
         if crash:
             run(url, fake=fake, gateway_url=gateway_url, segment_id=segment_id, template_id=template_id,
-                customers=customers, workers=2, limit=limit, crash=True)
+                customers=customers, workers=2, limit=limit, crash=True, logs_in=logs_in)
 
 
 def main() -> None:
@@ -353,6 +358,9 @@ def main() -> None:
     parser.add_argument("--db", choices=("postgres", "sqlite", "both"), default="postgres")
     parser.add_argument("--skip-crash", action="store_true", help="leave out the run with a killed worker")
     parser.add_argument("--limit", type=float, default=3600, help="seconds a run may take before giving up")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2],
+                        help="worker processes of each run before the crash run (default: 1 2)")
+    parser.add_argument("--logs", type=Path, help="keep the workers' logs in this folder, one subfolder a run")
     options = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # progress shows when piped
     load_handlers()
@@ -360,11 +368,11 @@ def main() -> None:
     if options.db in ("postgres", "both"):
         with scratch_postgres() as url:
             bench(url, label="PostgreSQL", customers=options.customers, crash=not options.skip_crash,
-                  limit=options.limit)
+                  limit=options.limit, workers=options.workers, logs_in=options.logs)
     if options.db in ("sqlite", "both"):
         with scratch_sqlite() as url:
             bench(url, label="SQLite", customers=options.customers, crash=not options.skip_crash,
-                  limit=options.limit)
+                  limit=options.limit, workers=options.workers, logs_in=options.logs)
 
 
 if __name__ == "__main__":

@@ -27,12 +27,15 @@ from sqlalchemy import (
     delete,
     exists,
     func,
+    literal_column,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
+from sqlalchemy.sql import Select
 
 from xuyen.clock import utcnow
 from xuyen.config import get_settings
@@ -46,6 +49,9 @@ class JobStatus(enum.StrEnum):
     running = "running"
     done = "done"
     dead = "dead"
+
+
+_OPEN = text("status IN ('queued', 'running')")
 
 
 class Job(Base):
@@ -75,6 +81,9 @@ class Job(Base):
     __table_args__ = (
         Index("ix_jobs_due", "status", "run_at"),
         Index("ix_jobs_ordering", "ordering_key", "sequence"),
+        # Whether an earlier job of the same ordering key is still open, asked of every candidate a claim looks at:
+        # only open jobs are indexed, so the answer stays one small probe however many jobs are done.
+        Index("ix_jobs_ordering_open", "ordering_key", "sequence", postgresql_where=_OPEN, sqlite_where=_OPEN),
         Index("ix_jobs_locked_by", "locked_by"),
     )
 
@@ -213,8 +222,8 @@ def add_job(
 
 
 def add_jobs(session: Session, jobs: Sequence[Mapping[str, Any]]) -> None:
-    """Queue many jobs due now in one statement (helper: the caller commits). Each names ``name`` and ``payload``
-    and may name ``priority``, ``ordering_key`` and ``sequence``."""
+    """Queue many jobs in one statement (helper: the caller commits). Each names ``name`` and ``payload`` and may
+    name ``run_at`` (None or left out: now), ``priority``, ``ordering_key`` and ``sequence``."""
     if not jobs:
         return
     now, default_attempts = utcnow(), get_settings().job_max_attempts
@@ -222,12 +231,13 @@ def add_jobs(session: Session, jobs: Sequence[Mapping[str, Any]]) -> None:
     for item in jobs:
         spec = _handlers.get(item["name"])
         rows.append({"name": item["name"], "payload": item["payload"], "status": JobStatus.queued.value,
-                     "priority": item.get("priority", 100), "run_at": now, "attempts": 0,
+                     "priority": item.get("priority", 100), "run_at": item.get("run_at") or now, "attempts": 0,
                      "max_attempts": (spec.max_attempts if spec else None) or default_attempts,
                      "ordering_key": item.get("ordering_key"), "sequence": item.get("sequence"), "created_at": now})
     session.flush()
     insert_many(session.connection(), Job, rows)
-    note_work_queued(session)
+    if any(row["run_at"] <= now for row in rows):
+        note_work_queued(session)
 
 
 def add_job_once(session: Session, *, name: str, dedupe_key: str, payload: dict[str, Any] | None = None,
@@ -264,7 +274,8 @@ def _blocked_by_earlier() -> Any:
     return exists().where(
         earlier.ordering_key == Job.ordering_key,
         earlier.sequence < Job.sequence,
-        earlier.status.in_([JobStatus.queued, JobStatus.running]),
+        # Spelled out, not bound, so that the planner sees it matches ix_jobs_ordering_open (prepared statements too).
+        earlier.status.in_([literal_column(f"'{status.value}'") for status in (JobStatus.queued, JobStatus.running)]),
     )
 
 
@@ -278,6 +289,17 @@ def urgent_work_waiting(session: Session, *, skip: Collection[str] = ()) -> bool
     return session.scalar(query.limit(1)) is not None
 
 
+def claimable(*, now: datetime, limit: int, skip: Collection[str] = ()) -> Select[int]:
+    """The ids of the first ``limit`` jobs a worker may take at ``now``, in the order it takes them."""
+    due = or_(
+        and_(Job.status == JobStatus.queued, Job.run_at <= now),
+        and_(Job.status == JobStatus.running, Job.locked_until < now),
+    )
+    in_order = or_(Job.ordering_key.is_(None), ~_blocked_by_earlier())
+    query = select(Job.id).where(due, in_order).order_by(Job.priority, Job.run_at, Job.id).limit(limit)
+    return query.where(Job.name.not_in(sorted(skip))) if skip else query
+
+
 def claim_jobs(session: Session, *, worker_id: str, limit: int, lease: timedelta,
                skip: Collection[str] = ()) -> list[Job]:
     """Claim up to ``limit`` due jobs for ``worker_id`` and commit, leaving jobs called one of ``skip`` to others.
@@ -286,14 +308,7 @@ def claim_jobs(session: Session, *, worker_id: str, limit: int, lease: timedelta
     PostgreSQL skips rows other workers hold (``FOR UPDATE SKIP LOCKED``); SQLite has one writer.
     """
     now = utcnow()
-    due = or_(
-        and_(Job.status == JobStatus.queued, Job.run_at <= now),
-        and_(Job.status == JobStatus.running, Job.locked_until < now),
-    )
-    in_order = or_(Job.ordering_key.is_(None), ~_blocked_by_earlier())
-    query = select(Job.id).where(due, in_order).order_by(Job.priority, Job.run_at, Job.id).limit(limit)
-    if skip:
-        query = query.where(Job.name.not_in(sorted(skip)))
+    query = claimable(now=now, limit=limit, skip=skip)
     if is_postgres(session):
         query = query.with_for_update(skip_locked=True)
     ids = list(session.scalars(query))

@@ -7,13 +7,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, select, text, update
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from tests.frame.job_handlers import create_effects_table, effects
 from xuyen.clock import utcnow
 from xuyen.config import get_settings
+from xuyen.db import insert_many, is_postgres
 from xuyen.errors import Conflict
 from xuyen.jobs import (
     Job,
@@ -21,6 +22,7 @@ from xuyen.jobs import (
     add_job,
     backoff_delay,
     claim_jobs,
+    claimable,
     enqueue,
     finish_jobs,
     retry_job,
@@ -231,3 +233,22 @@ def test_an_isolated_job_runs_once_even_when_a_job_beside_it_fails(
     Worker(engine=effects_engine).run_until_idle()
     assert log.read_text().splitlines() == ["sms-1", "sms-2"], "each outside call happened once"
     assert sorted(effects(effects_engine)) == [("sms-1", None), ("sms-2", None)]
+
+
+def test_a_claim_checks_earlier_open_jobs_of_a_key_among_the_open_jobs_only(session: Session) -> None:
+    """Thousands of done jobs with ordering keys (a broadcast's sends, the handlers of its messages) must not be
+    read again for every job a claim looks at: the check probes an index of the open jobs alone, whatever the
+    planner knows of the table (here: nothing, it was never analysed)."""
+    now = utcnow()
+    rows = [{"name": "noop", "payload": {}, "status": (JobStatus.done if n < 3_000 else JobStatus.queued).value,
+             "priority": 100, "run_at": now, "attempts": 0, "max_attempts": 5, "sequence": n, "created_at": now,
+             "ordering_key": f"conversation:{n % 200}"} for n in range(3_400)]
+    insert_many(session.connection(), Job, rows)
+    session.commit()
+    statement = claimable(now=now, limit=50).compile(dialect=session.get_bind().dialect,
+                                                     compile_kwargs={"literal_binds": True})
+    explain = "EXPLAIN " if is_postgres(session) else "EXPLAIN QUERY PLAN "
+    plan = "\n".join(str(row[-1]) for row in session.execute(text(explain + str(statement))))
+    assert "ix_jobs_ordering_open" in plan
+    claimed = claim_jobs(session, worker_id="w", limit=500, lease=timedelta(minutes=1))
+    assert sorted(job.sequence for job in claimed) == list(range(3_000, 3_200))  # the first open job of each key

@@ -6,6 +6,7 @@ and wraps the manual operations in one transaction each.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,14 +52,23 @@ def actor_name(principal: Principal) -> str:
 
 def merged_profile_ids(session: Session, *, profile_id: int) -> list[int]:
     """The ids of every profile merged into ``profile_id``, directly or through others, in id order."""
-    found: list[int] = []
-    frontier = [profile_id]
+    return merged_profile_ids_of(session, profile_ids=[profile_id])[profile_id]
+
+
+def merged_profile_ids_of(session: Session, *, profile_ids: Iterable[int]) -> dict[int, list[int]]:
+    """For each of ``profile_ids``, the ids of every profile merged into it, in id order: one query per merge
+    step, however many profiles are asked about."""
+    found: dict[int, list[int]] = {profile_id: [] for profile_id in profile_ids}
+    top = {profile_id: profile_id for profile_id in found}  # a profile of a frontier -> the one asked about
     for _ in range(MAX_MERGE_CHAIN):
-        frontier = list(session.scalars(select(Profile.id).where(Profile.merged_into_id.in_(frontier))))
-        if not frontier:
+        if not top:
             break
-        found.extend(frontier)
-    return sorted(found)
+        rows = session.execute(select(Profile.id, Profile.merged_into_id)
+                               .where(Profile.merged_into_id.in_(sorted(top)))).all()
+        top = {child: top[parent] for child, parent in rows if parent is not None}
+        for child, asked in top.items():
+            found[asked].append(child)
+    return {profile_id: sorted(children) for profile_id, children in found.items()}
 
 
 def get_profile_view(session: Session, *, profile_id: int) -> ProfileView:

@@ -3,6 +3,7 @@ opted out, on a channel that is not disabled, with when its free-text reply wind
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -31,17 +32,23 @@ class Reach:
 def reachable_points(session: Session, *, profile_id: int) -> list[Reach]:
     """Every channel the customer (or the profile merged into) can be written to on, newest contact first."""
     root = resolve_profile_id(session, profile_id=profile_id)
+    return reachable_points_of(session, roots=[root])[root]
+
+
+def reachable_points_of(session: Session, *, roots: Collection[int]) -> dict[int, list[Reach]]:
+    """``reachable_points`` of many surviving profiles at once (ids that are not survivors find nothing)."""
     rows = session.execute(select(ContactPoint, Channel).join(Channel, Channel.id == ContactPoint.channel_id)
-                           .where(ContactPoint.profile_id == root, ContactPoint.opted_out_at.is_(None),
+                           .where(ContactPoint.profile_id.in_(sorted(roots)), ContactPoint.opted_out_at.is_(None),
                                   Channel.status != ChannelStatus.disabled)
                            .order_by(ContactPoint.last_inbound_at.desc().nulls_last(), ContactPoint.id)).all()
     known = adapters()
-    found = []
+    found: dict[int, list[Reach]] = {root: [] for root in roots}
     for point, channel in rows:
         adapter = known.get(channel.kind)
         window = adapter.capabilities.reply_window if adapter is not None else None
         until = point.last_inbound_at + window if window is not None and point.last_inbound_at else None
-        found.append(Reach(channel_kind=channel.kind, channel_id=channel.id, address_type=point.type,
-                           address=point.value, last_inbound_at=point.last_inbound_at, window=window is not None,
-                           window_open_until=until))
+        found[point.profile_id].append(Reach(channel_kind=channel.kind, channel_id=channel.id,
+                                             address_type=point.type, address=point.value,
+                                             last_inbound_at=point.last_inbound_at, window=window is not None,
+                                             window_open_until=until))
     return found

@@ -31,6 +31,9 @@ from xuyen.journeys.flows import engine as journey_engine
 from xuyen.journeys.flows import service
 from xuyen.journeys.flows.models import Enrolment, EnrolmentStatus, JourneySend, JourneyStep
 from xuyen.journeys.flows.results import channel_stats, journey_results, node_stats
+from xuyen.journeys.policy import settings
+from xuyen.journeys.policy.models import PolicySend
+from xuyen.journeys.policy.settings import Cap, PolicyConfig
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 
@@ -322,3 +325,48 @@ def test_a_send_the_provider_refuses_falls_back_to_the_next_channel(session: Ses
     messages = list(session.scalars(select(Message).order_by(Message.id)))
     assert [(m.state, m.meta["journey_id"]) for m in messages] == [(MessageState.failed, journey.id),
                                                                    (MessageState.sent, journey.id)]
+
+
+def test_steps_run_together_send_once_each_and_count_a_customers_second_send(session: Session, engine: Engine,
+                                                                             mailbox: Channel) -> None:
+    settings.change(session, config=PolicyConfig(total=Cap(1, 24)), actor=ACTOR)
+    people = [customer(session, phone=f"09120001{number:02d}", email=f"khach{number}@example.vn")
+              for number in range(3)]
+    for person in people:
+        consent(session, person, "email")
+    nodes = {"a": {"type": "send", "template_id": template(session), "purpose": "marketing", "on_cap": "skip",
+                   "next": None}}
+    first, second = live(session, flow(CART, nodes)), live(session, flow(CART, nodes))
+    made = journey_engine.enrol(session, journey=first, profile_ids=people, context=CART_EVENT)
+    made += journey_engine.enrol(session, journey=second, profile_ids=people[:1], context=CART_EVENT)
+    session.commit()
+
+    outcomes = journey_engine.run_steps(session, due=[(enrolment_id, 0) for enrolment_id in made])
+    session.commit()
+
+    assert [outcomes[enrolment_id] for enrolment_id in made] == ["sent", "sent", "sent", "skipped"]
+    sends = list(session.scalars(select(JourneySend).order_by(JourneySend.enrolment_id)))
+    assert [send.enrolment_id for send in sends] == made[:3]
+    assert session.scalar(select(func.count()).select_from(Message)) == 3
+    assert session.scalar(select(func.count()).select_from(PolicySend)) == 3  # the cap counted each once
+    assert [enrolment.status for enrolment in _enrolments(session, first.id)] == [EnrolmentStatus.completed] * 3
+    [skipped] = session.scalars(select(JourneyStep).where(JourneyStep.enrolment_id == made[3]))
+    assert (skipped.outcome, skipped.detail) == ("skipped", "frequency_capped")
+    assert journey_engine.run_steps(session, due=[(enrolment_id, 0) for enrolment_id in made]) == {}
+
+
+def test_a_stale_job_beside_the_current_one_in_a_batch_runs_nothing_and_the_current_one_runs(
+        session: Session, engine: Engine) -> None:
+    lan = customer(session)
+    journey = live(session, flow(CART, {"a": {"type": "delay", "for": {"hours": 1}, "next": "b"},
+                                        "b": {"type": "delay", "for": {"hours": 1}, "next": None}}))
+    [enrolment_id] = journey_engine.enrol(session, journey=journey, profile_ids=[lan], context=CART_EVENT)
+    assert journey_engine.run_steps(session, due=[(enrolment_id, 0)]) == {enrolment_id: "waiting"}
+    session.commit()
+
+    later = utcnow() + timedelta(hours=2)
+    assert journey_engine.run_steps(session, due=[(enrolment_id, 1), (enrolment_id, 0)], now=later) == \
+        {enrolment_id: "done"}
+    session.commit()
+    [enrolment] = _enrolments(session, journey.id)
+    assert (enrolment.node, enrolment.visit) == ("b", 2)

@@ -14,7 +14,16 @@ from tests.journeys.policy.conftest import connected, consent, customer, utc, wr
 from xuyen.errors import Conflict, NotFound, ValidationFailed
 from xuyen.identity.service import merge_profiles
 from xuyen.journeys.policy import settings, suppressions
-from xuyen.journeys.policy.service import decide, record_engagement, record_send
+from xuyen.journeys.policy.service import (
+    Ask,
+    Sent,
+    add_sends,
+    decide,
+    decide_many,
+    engagement_rates,
+    record_engagement,
+    record_send,
+)
 from xuyen.journeys.policy.settings import Cap, PolicyConfig
 
 DAY = utc("2026-12-07 03:00")  # 10:00 in Hồ Chí Minh City
@@ -252,3 +261,56 @@ def test_a_cap_of_zero_turns_a_channel_off_for_marketing(session: Session) -> No
     off = decide(session, profile_id=lan, purpose="marketing", at=DAY, channel="sms")
     assert (off.action, off.code, off.until) == ("skip", "frequency_capped", None)
     assert decide(session, profile_id=lan, purpose="transactional", at=DAY, channel="sms").action == "send"
+
+
+def test_deciding_for_many_customers_at_once_gives_each_the_decision_it_would_get_alone(session: Session) -> None:
+    settings.change(session, config=PolicyConfig(total=Cap(2, 24)), actor="user:1")
+    granted = customer(session, phone="0912000001", email=None)
+    consent(session, granted, "sms")
+    silent = customer(session, phone="0912000002", email=None)
+    capped = customer(session, phone="0912000003", email=None)
+    consent(session, capped, "sms")
+    for hour in ("01:00", "02:00"):
+        record_send(session, profile_id=capped, channel="sms", purpose="marketing", at=utc(f"2026-12-07 {hour}"))
+    blocked = customer(session, phone="0912000004", email=None)
+    consent(session, blocked, "sms")
+    suppressions.add_suppression(session, kind="phone", value="0912000004", reason="Báo spam", actor="user:1")
+    lan = customer(session, phone="0912000005", email=None)
+    twin = customer(session, phone=None, email="twin@example.vn")
+    consent(session, lan, "sms")
+    record_send(session, profile_id=twin, channel="email", purpose="marketing", at=DAY, campaign_key="tet-2027")
+    merge_profiles(session, survivor_id=lan, absorbed_id=twin, actor="user:1", reason="Cùng một người")
+    session.commit()
+    asks = [Ask(profile_id=granted, campaign_key="tet-2027"), Ask(profile_id=silent), Ask(profile_id=capped),
+            Ask(profile_id=blocked), Ask(profile_id=twin, campaign_key="tet-2027"),
+            Ask(profile_id=lan, campaign_key="tet-2028"), Ask(profile_id=granted, campaign_key="tet-2028")]
+
+    together = decide_many(session, asks=asks, purpose="marketing", at=DAY)
+
+    alone = [decide(session, profile_id=ask.profile_id, purpose="marketing", at=DAY, campaign_key=ask.campaign_key)
+             for ask in asks]
+    assert together == alone
+    assert [(decision.action, decision.code) for decision in together] == [
+        ("send", ""), ("skip", "no_channel"), ("defer", "frequency_capped"), ("skip", "no_channel"),
+        ("skip", "already_sent"), ("send", ""), ("send", "")]
+    assert together[3].refused["sms"] == "address_suppressed"
+    with pytest.raises(NotFound):
+        decide_many(session, asks=[Ask(profile_id=granted), Ask(profile_id=999_999)], purpose="marketing", at=DAY)
+
+
+def test_sends_counted_together_count_as_each_alone_and_a_repeat_is_refused(session: Session) -> None:
+    lan = customer(session, phone="0912000011", email=None)
+    hoa = customer(session, phone="0912000012", email=None)
+    add_sends(session, sends=[Sent(profile_id=lan, channel="sms", campaign_key="a"),
+                              Sent(profile_id=lan, channel="sms", campaign_key="b"),
+                              Sent(profile_id=hoa, channel="sms", campaign_key="a")], purpose="marketing", at=DAY)
+    session.commit()
+    assert engagement_rates(session, profile_ids=[lan]) == {"sms": 0.0}
+    record_engagement(session, profile_id=lan, channel="sms", kind="clicked")
+    assert engagement_rates(session, profile_ids=[lan]) == {"sms": 0.5}  # 1 engaged of 2 received
+    assert decide(session, profile_id=hoa, purpose="marketing", at=DAY, campaign_key="a").code == "already_sent"
+    with pytest.raises(Conflict):
+        add_sends(session, sends=[Sent(profile_id=hoa, channel="sms", campaign_key="c"),
+                                  Sent(profile_id=hoa, channel="sms", campaign_key="a")], purpose="marketing", at=DAY)
+    session.rollback()
+    assert decide(session, profile_id=hoa, purpose="marketing", at=DAY, campaign_key="c").code != "already_sent"

@@ -176,34 +176,103 @@ class StepContext:
 
 
 def _locked(session: Session, enrolment_id: int) -> Enrolment | None:
-    query = select(Enrolment).where(Enrolment.id == enrolment_id).execution_options(populate_existing=True)
+    return _locked_many(session, [enrolment_id]).get(enrolment_id)
+
+
+def _locked_many(session: Session, enrolment_ids: Collection[int]) -> dict[int, Enrolment]:
+    """The enrolments, fresh and locked (in id order, so two batches cannot wait on each other)."""
+    query = select(Enrolment).where(Enrolment.id.in_(sorted(enrolment_ids))).order_by(Enrolment.id) \
+        .execution_options(populate_existing=True)
     if is_postgres(session):
         query = query.with_for_update()
-    return session.scalar(query)
+    return {enrolment.id: enrolment for enrolment in session.scalars(query)}
 
 
 def run_step(session: Session, *, enrolment_id: int, visit: int, now: datetime | None = None) -> str | None:
     """Run the step an enrolment is at, if the job is still the current one; the outcome (helper: no commit)."""
+    return run_steps(session, due=[(enrolment_id, visit)], now=now).get(enrolment_id)
+
+
+def run_steps(session: Session, *, due: Sequence[tuple[int, int]], now: datetime | None = None) -> dict[int, str]:
+    """Run the steps of many enrolments, given as (enrolment, visit) each job was queued for, in one transaction;
+    the outcome of each step run, by enrolment (helper: no commit).
+
+    Each runs as it would alone, but that the send steps of a node go together (one policy read, one count) and
+    the steps and next jobs are written together. A customer with two sends due has the second run after the
+    first is counted."""
+    from xuyen.journeys.flows.sending import send_steps
     from xuyen.journeys.flows.steps import execute
 
-    enrolment = _locked(session, enrolment_id)
-    if enrolment is None or enrolment.status != EnrolmentStatus.active or enrolment.visit != visit \
+    moment = now or utcnow()
+    visits: dict[int, set[int]] = {}
+    for enrolment_id, visit in due:  # an enrolment may have a stale job beside its current one
+        visits.setdefault(enrolment_id, set()).add(visit)
+    found = _locked_many(session, visits)
+    known = _Known(session)
+    contexts = [context for enrolment_id in sorted(visits)
+                if (context := _context(known, found.get(enrolment_id), visits[enrolment_id], moment)) is not None]
+    batched, later, customers = [], [], set()
+    for context in contexts:
+        if context.node.type != "send":
+            later.append(context)
+        elif context.enrolment.profile_id in customers:
+            later.append(context)  # a second send to the customer: after the first is counted
+        else:
+            batched.append(context)
+            customers.add(context.enrolment.profile_id)
+    steps: list[tuple[StepContext, Move]] = list(zip(batched, send_steps(batched), strict=True))
+    if batched:
+        session.flush()
+    steps += [(context, execute(context)) for context in later]
+    jobs = [job for context, move in steps
+            if (job := _record_move(session, context.enrolment, move, kind=context.node.type, now=moment))]
+    add_jobs(session, jobs)
+    session.flush()
+    return {context.enrolment.id: move.outcome for context, move in steps}
+
+
+@dataclass
+class _Known:
+    """The journeys and definitions a batch of steps met, each read once (the session only keeps rows in use)."""
+
+    session: Session
+    journeys: dict[int, Journey | None] = field(default_factory=dict)
+    definitions: dict[int, Definition] = field(default_factory=dict)
+
+    def journey(self, journey_id: int) -> Journey | None:
+        if journey_id not in self.journeys:
+            self.journeys[journey_id] = self.session.get(Journey, journey_id)
+        return self.journeys[journey_id]
+
+    def definition(self, version_id: int) -> Definition:
+        if version_id not in self.definitions:
+            self.definitions[version_id] = definition_of(self.session, version_id=version_id)
+        return self.definitions[version_id]
+
+
+def _context(known: _Known, enrolment: Enrolment | None, visits: set[int], now: datetime) -> StepContext | None:
+    """What the step needs, when a job is still the enrolment's current one and its journey runs."""
+    if enrolment is None or enrolment.status != EnrolmentStatus.active or enrolment.visit not in visits \
             or enrolment.node is None:
         return None
-    journey = session.get(Journey, enrolment.journey_id)
+    journey = known.journey(enrolment.journey_id)
     if journey is None or journey.status == JourneyStatus.paused:
         return None
-    definition = definition_of(session, version_id=enrolment.version_id)
-    node = definition.node(enrolment.node)
-    context = StepContext(session=session, enrolment=enrolment, journey=journey, definition=definition,
-                          node_id=enrolment.node, node=node, now=now or utcnow())
-    move = execute(context)
-    apply_move(session, enrolment, move, kind=node.type, now=context.now)
-    return move.outcome
+    definition = known.definition(enrolment.version_id)
+    return StepContext(session=known.session, enrolment=enrolment, journey=journey, definition=definition,
+                       node_id=enrolment.node, node=definition.node(enrolment.node), now=now)
 
 
 def apply_move(session: Session, enrolment: Enrolment, move: Move, *, kind: str, now: datetime) -> None:
     """Record the step and move the enrolment as ``move`` says, queueing its next job (helper: no commit)."""
+    job = _record_move(session, enrolment, move, kind=kind, now=now)
+    add_jobs(session, [job] if job else [])
+    session.flush()
+
+
+def _record_move(session: Session, enrolment: Enrolment, move: Move, *, kind: str,
+                 now: datetime) -> dict[str, Any] | None:
+    """Record the step and move the enrolment; the enrolment's next job to queue, if it has one."""
     session.add(JourneyStep(enrolment_id=enrolment.id, journey_id=enrolment.journey_id,
                             version_id=enrolment.version_id, node=enrolment.node or "", visit=enrolment.visit,
                             kind=kind, outcome=move.outcome[:64], detail=move.detail[:2000], at=now))
@@ -212,17 +281,19 @@ def apply_move(session: Session, enrolment: Enrolment, move: Move, *, kind: str,
         enrolment.context = {**enrolment.context, **move.context}
     if move.finish is not None:
         _finish(enrolment, move.finish, reason=move.reason or move.outcome, now=now)
-    elif move.stay:
+        return None
+    if move.stay:
         enrolment.wake_at, enrolment.waiting_for = move.wake_at, move.waiting_for
-        if move.wake_at is not None:
-            queue_step(session, enrolment, run_at=move.wake_at)
-    else:
-        enrolment.node, enrolment.wake_at, enrolment.waiting_for = move.next, None, None
-        if move.next is None:
-            _finish(enrolment, EnrolmentStatus.completed, reason="completed", now=now)
-        else:
-            queue_step(session, enrolment)
-    session.flush()
+        return None if move.wake_at is None else _step_job(enrolment, run_at=move.wake_at)
+    enrolment.node, enrolment.wake_at, enrolment.waiting_for = move.next, None, None
+    if move.next is None:
+        _finish(enrolment, EnrolmentStatus.completed, reason="completed", now=now)
+        return None
+    return _step_job(enrolment)
+
+
+def _step_job(enrolment: Enrolment, *, run_at: datetime | None = None) -> dict[str, Any]:
+    return {"name": STEP_JOB, "payload": {"enrolment_id": enrolment.id, "visit": enrolment.visit}, "run_at": run_at}
 
 
 def _finish(enrolment: Enrolment, status: EnrolmentStatus, *, reason: str, now: datetime) -> None:

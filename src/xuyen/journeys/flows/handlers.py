@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from xuyen.clock import utcnow
 from xuyen.events.models import Event, EventType
-from xuyen.jobs import add_job, job, periodic
+from xuyen.jobs import add_job, batch_job, job, periodic
 from xuyen.journeys.flows import dates, engine
 from xuyen.journeys.flows.models import Journey, JourneySend, JourneyStatus, JourneyVersion
 from xuyen.journeys.flows.sending import fall_back, send_of_message
@@ -25,15 +25,16 @@ from xuyen.tls import http_client
 
 DATES_JOB = "journeys.dates"
 BROADCAST_BATCH = 1000
+STEP_BATCH = 200  # steps run in one transaction: the send steps among them share one policy read
 WEBHOOK_TIMEOUT = 10.0
 REPLY_WITHIN = timedelta(days=3)
 DELIVERED = ("delivered", "read")
 
 
-@job(engine.STEP_JOB, max_attempts=10)
-def run_step(session: Session, payload: dict[str, Any]) -> None:
-    """Run one step of one enrolment (nothing when the enrolment moved on since the job was queued)."""
-    engine.run_step(session, enrolment_id=int(payload["enrolment_id"]), visit=int(payload["visit"]))
+@batch_job(engine.STEP_JOB, max_batch=STEP_BATCH, max_attempts=10)
+def run_steps(session: Session, payloads: list[dict[str, Any]]) -> None:
+    """Run the steps of enrolments, together (nothing for one that moved on since its job was queued)."""
+    engine.run_steps(session, due=[(int(payload["enrolment_id"]), int(payload["visit"])) for payload in payloads])
 
 
 def watched_events(session: Session) -> set[str]:

@@ -5,10 +5,12 @@ provider later reports failed."""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from xuyen.db import is_postgres
@@ -17,8 +19,8 @@ from xuyen.inbox.outreach import queue_outreach
 from xuyen.journeys.flows.definition import Send
 from xuyen.journeys.flows.engine import Move, StepContext, definition_of
 from xuyen.journeys.flows.models import Enrolment, EnrolmentStatus, JourneySend
-from xuyen.journeys.flows.steps import rule_holds
-from xuyen.journeys.policy.service import Route, add_send, decide
+from xuyen.journeys.policy.service import Ask, Decision, Route, Sent, add_sends, decide_many
+from xuyen.journeys.templates.models import MessageTemplate
 from xuyen.journeys.templates.rendering import Rendered
 from xuyen.journeys.templates.service import get_template, render
 
@@ -27,9 +29,13 @@ from xuyen.journeys.templates.service import get_template, render
 SEND_LOCK_CLASS = 7_283_349
 
 
-def _lock_customer(session: Session, profile_id: int) -> None:
-    if is_postgres(session):
-        session.execute(select(func.pg_advisory_xact_lock(SEND_LOCK_CLASS, profile_id % 2_147_483_647)))
+def _lock_customers(session: Session, profile_ids: Collection[int]) -> None:
+    """Take the customers' send locks, in one order whoever asks, so two batches cannot wait on each other."""
+    if is_postgres(session) and profile_ids:
+        keys = sorted({profile_id % 2_147_483_647 for profile_id in profile_ids})
+        session.execute(text("SELECT count(pg_advisory_xact_lock(:lock_class, key)) FROM "
+                             "(SELECT unnest(CAST(:keys AS integer[])) AS key ORDER BY 1) AS sorted"),
+                        {"lock_class": SEND_LOCK_CLASS, "keys": keys})
 
 
 def variant_for(channel: str, variants: dict[str, Any], *, template_only: bool = False) -> str | None:
@@ -48,16 +54,12 @@ def templated_channels(variants: dict[str, Any]) -> tuple[str, ...]:
     return ("zalo",) if "zns" in variants else ()
 
 
-def _rendered(session: Session, *, template_id: int, route: Route, enrolment: Enrolment) -> Rendered | str:
-    try:
-        template = get_template(session, template_id=template_id)
-    except NotFound as exc:
-        return str(exc)
+def _rendered(session: Session, *, template: MessageTemplate, route: Route, enrolment: Enrolment) -> Rendered | str:
     variant = variant_for(route.channel, template.variants, template_only=route.template_only)
     if variant is None:
         return f"the template has no {route.channel} message"
     extra = {"coupon": enrolment.context["coupon"]} if enrolment.context.get("coupon") else None
-    rendered = render(session, template_id=template_id, channel=variant, profile_id=enrolment.profile_id,
+    rendered = render(session, template_id=template.id, channel=variant, profile_id=enrolment.profile_id,
                       event=enrolment.context.get("event"), extra=extra)
     return rendered if rendered.ok else rendered.problems[0].message
 
@@ -82,9 +84,13 @@ def _try_routes(session: Session, *, routes: tuple[Route, ...] | list[Route], te
                 enrolment: Enrolment, node: str, key: str) -> tuple[Route, int, list[Route], list[str]]:
     """Queue on the first route that can carry the message: (route, message id, routes left, problems met);
     Conflict ``not_sendable`` when none can."""
+    try:
+        template = get_template(session, template_id=template_id)  # held here: the session keeps it while in use
+    except NotFound as exc:
+        raise Conflict(str(exc), code="not_sendable") from exc
     problems: list[str] = []
     for index, route in enumerate(routes):
-        rendered = _rendered(session, template_id=template_id, route=route, enrolment=enrolment)
+        rendered = _rendered(session, template=template, route=route, enrolment=enrolment)
         if isinstance(rendered, str):
             problems.append(f"{route.channel}: {rendered}")
             continue
@@ -100,38 +106,86 @@ def _try_routes(session: Session, *, routes: tuple[Route, ...] | list[Route], te
 
 def send_step(context: StepContext) -> Move:
     """A send step: check, decide, render, queue (helper: no commit)."""
+    return send_steps([context])[0]
+
+
+def send_steps(contexts: Sequence[StepContext]) -> list[Move]:
+    """Send steps of many enrolments, each as ``send_step`` would run it alone, in the order given; the journey's
+    filter, the customer locks, the policy's decisions and the counting are done once per node for all of them
+    (helper: no commit). At most one enrolment per customer: the caps count what was sent before the call."""
+    moves: dict[int, Move] = {}
+    nodes: dict[tuple[int, str], list[int]] = {}
+    for index, context in enumerate(contexts):
+        nodes.setdefault((context.enrolment.version_id, context.node_id), []).append(index)
+    for indexes in nodes.values():
+        moves.update(zip(indexes, _send_at_node([contexts[index] for index in indexes]), strict=True))
+    return [moves[index] for index in range(len(contexts))]
+
+
+def _send_at_node(contexts: list[StepContext]) -> list[Move]:
+    first = contexts[0]
+    node: Send = first.node
+    session, now = first.session, first.now
+    moves: list[Move | None] = [None] * len(contexts)
+    rule = first.definition.settings.filter
+    if rule is not None:
+        holders = _meeting(session, rule=rule, profile_ids=[c.enrolment.profile_id for c in contexts], now=now)
+        for index, context in enumerate(contexts):
+            if context.enrolment.profile_id not in holders:
+                moves[index] = Move(outcome="filtered", finish=EnrolmentStatus.exited, reason="filter",
+                                    detail="The customer no longer meets the journey's filter.")
+    going = [index for index, move in enumerate(moves) if move is None]
+    _lock_customers(session, [contexts[index].enrolment.profile_id for index in going])
+    try:
+        template = get_template(session, template_id=node.template_id)  # held: each render finds it in the session
+    except NotFound as exc:
+        return [move or Move(outcome="failed", next=node.next, detail=str(exc)) for move in moves]
+    variants = template.variants
+    decisions = decide_many(session, asks=[Ask(profile_id=contexts[index].enrolment.profile_id,
+                                               campaign_key=_campaign(contexts[index])) for index in going],
+                            purpose=node.purpose, at=now, channel=node.channel, on_cap=node.on_cap,
+                            templated=templated_channels(variants))
+    sent: list[Sent] = []
+    for index, decision in zip(going, decisions, strict=True):
+        moves[index], counted = _act(contexts[index], decision)
+        if counted is not None:
+            sent.append(counted)
+    add_sends(session, sends=sent, purpose=node.purpose, at=now)
+    return [move for move in moves if move is not None]
+
+
+def _campaign(context: StepContext) -> str:
+    return f"journey:{context.journey.id}:{context.node_id}:{context.enrolment.id}"
+
+
+def _meeting(session: Session, *, rule: dict[str, Any], profile_ids: list[int], now: datetime) -> set[int]:
+    """Which of these customers meet a segment rule now."""
+    from xuyen.segments.compile import members_query
+    from xuyen.segments.rules import parse_rule
+
+    return set(session.scalars(members_query(session, rule=parse_rule(rule), now=now, profile_ids=profile_ids)))
+
+
+def _act(context: StepContext, decision: Decision) -> tuple[Move, Sent | None]:
+    """What a send step does once the policy decided: the move, and the send to count when a message was queued."""
     node: Send = context.node
     session, enrolment = context.session, context.enrolment
-    rule = context.definition.settings.filter
-    if rule is not None and not rule_holds(session, rule=rule, profile_id=enrolment.profile_id, now=context.now):
-        return Move(outcome="filtered", finish=EnrolmentStatus.exited, reason="filter",
-                    detail="The customer no longer meets the journey's filter.")
-    _lock_customer(session, enrolment.profile_id)
-    campaign = f"journey:{context.journey.id}:{context.node_id}:{enrolment.id}"
-    try:
-        variants = get_template(session, template_id=node.template_id).variants
-    except NotFound as exc:
-        return Move(outcome="failed", next=node.next, detail=str(exc))
-    decision = decide(session, profile_id=enrolment.profile_id, purpose=node.purpose, at=context.now,
-                      channel=node.channel, campaign_key=campaign, on_cap=node.on_cap,
-                      templated=templated_channels(variants))
     if decision.action == "skip":
-        return Move(outcome="skipped", next=node.next, detail=decision.code)
+        return Move(outcome="skipped", next=node.next, detail=decision.code), None
     if decision.action == "defer":
-        return Move(outcome="deferred", stay=True, wake_at=decision.until, detail=decision.code)
+        return Move(outcome="deferred", stay=True, wake_at=decision.until, detail=decision.code), None
     key = f"journey-{enrolment.id}-{enrolment.visit}"
     try:
         route, message_id, left, _ = _try_routes(session, routes=decision.routes, template_id=node.template_id,
                                                   enrolment=enrolment, node=context.node_id, key=key)
     except Conflict as exc:
-        return Move(outcome="failed", next=node.next, detail=str(exc))
-    add_send(session, profile_id=enrolment.profile_id, channel=route.channel, purpose=node.purpose, at=context.now,
-             campaign_key=campaign)
+        return Move(outcome="failed", next=node.next, detail=str(exc)), None
     session.add(JourneySend(enrolment_id=enrolment.id, journey_id=enrolment.journey_id, node=context.node_id,
                             profile_id=enrolment.profile_id, idempotency_key=key, channel=route.channel,
                             message_id=message_id, status="queued", routes=[asdict(item) for item in left],
                             attempt=1, sent_at=context.now, template_id=node.template_id))
-    return Move(outcome="sent", next=node.next, detail=route.channel)
+    return (Move(outcome="sent", next=node.next, detail=route.channel),
+            Sent(profile_id=enrolment.profile_id, channel=route.channel, campaign_key=_campaign(context)))
 
 
 def fall_back(session: Session, *, send: JourneySend) -> bool:

@@ -12,19 +12,23 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Literal, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from xuyen.clock import utcnow
 from xuyen.customers.consents import GRANTED
-from xuyen.customers.service import customer_consents, customer_row, require_customer
-from xuyen.errors import Conflict, ValidationFailed
-from xuyen.identity.service import merged_profile_ids
-from xuyen.inbox.reach import Reach, reachable_points
+from xuyen.customers.models import CustomerConsent, CustomerProfile
+from xuyen.customers.service import require_customer
+from xuyen.db import is_postgres
+from xuyen.errors import Conflict, NotFound, ValidationFailed
+from xuyen.identity.graph import resolve_profile_ids
+from xuyen.identity.service import merged_profile_ids_of
+from xuyen.inbox.reach import Reach, reachable_points_of
 from xuyen.journeys.policy import suppressions, timing
 from xuyen.journeys.policy.models import ChannelEngagement, PolicySend
 from xuyen.journeys.policy.settings import CHANNELS, PURPOSES, PolicyConfig, current
@@ -35,6 +39,8 @@ ENGAGEMENTS = ("opened", "clicked", "replied")
 MAX_CAMPAIGN_KEY = 200
 REPLY_WITHIN = timedelta(days=3)  # a customer's message counts as a reply to one sent at most this long before
 ADDRESS_CHANNELS = {"email": "email", "sms": "phone"}  # channels that can write to the customer's own address
+_SENDS = cast(Table, PolicySend.__table__)
+_ENGAGEMENT = cast(Table, ChannelEngagement.__table__)
 
 
 @dataclass(frozen=True)
@@ -159,12 +165,25 @@ def customer_timezone(traits: dict[str, object], default: str) -> str:
 def engagement_rates(session: Session, *, profile_ids: Sequence[int]) -> dict[str, float]:
     """Per channel, how often the customer (these profiles together) engaged (opened, clicked or replied) per
     message received."""
-    received: dict[str, int] = {}
-    engaged: dict[str, int] = {}
-    for row in session.scalars(select(ChannelEngagement).where(ChannelEngagement.profile_id.in_(profile_ids))):
-        received[row.channel] = received.get(row.channel, 0) + row.received
-        engaged[row.channel] = engaged.get(row.channel, 0) + row.opened + row.clicked + row.replied
-    return {channel: engaged[channel] / count for channel, count in received.items() if count > 0}
+    return _engagement_rates_of(session, owner={profile_id: 0 for profile_id in profile_ids}).get(0, {})
+
+
+def _engagement_rates_of(session: Session, *, owner: dict[int, int]) -> dict[int, dict[str, float]]:
+    """``engagement_rates`` of many customers: ``owner`` maps each profile to the customer it counts for."""
+    received: dict[tuple[int, str], int] = {}
+    engaged: dict[tuple[int, str], int] = {}
+    for row in session.execute(select(ChannelEngagement.profile_id, ChannelEngagement.channel,
+                                      ChannelEngagement.received, ChannelEngagement.opened, ChannelEngagement.clicked,
+                                      ChannelEngagement.replied).where(
+            ChannelEngagement.profile_id.in_(sorted(owner)))):
+        key = (owner[row.profile_id], row.channel)
+        received[key] = received.get(key, 0) + row.received
+        engaged[key] = engaged.get(key, 0) + row.opened + row.clicked + row.replied
+    rates: dict[int, dict[str, float]] = {}
+    for (customer, channel), count in received.items():
+        if count > 0:
+            rates.setdefault(customer, {})[channel] = engaged[(customer, channel)] / count
+    return rates
 
 
 def _ranked(channels: list[str], *, preferred: str | None, rates: dict[str, float],
@@ -174,17 +193,25 @@ def _ranked(channels: list[str], *, preferred: str | None, rates: dict[str, floa
                                                  order.get(channel, len(order))))
 
 
-def _sent_times(session: Session, *, profile_ids: list[int], since: datetime) -> list[tuple[str, datetime]]:
-    return [(channel, sent_at) for channel, sent_at in session.execute(
-        select(PolicySend.channel, PolicySend.sent_at).where(
-            PolicySend.profile_id.in_(profile_ids), PolicySend.counted.is_(True), PolicySend.sent_at > since))]
+def _longest_cap(config: PolicyConfig) -> int:
+    return max([config.total.hours, *(cap.hours for cap in config.channel_caps.values())])
 
 
-def _cap_check(session: Session, *, profile_ids: list[int], channels: list[str], at: datetime,
+def _sent_times_of(session: Session, *, owner: dict[int, int],
+                   since: datetime) -> dict[int, list[tuple[str, datetime]]]:
+    """The counted sends since ``since`` of many customers (``owner``: profile -> the customer it counts for)."""
+    sent: dict[int, list[tuple[str, datetime]]] = {}
+    for profile_id, channel, sent_at in session.execute(
+            select(PolicySend.profile_id, PolicySend.channel, PolicySend.sent_at).where(
+                PolicySend.profile_id.in_(sorted(owner)), PolicySend.counted.is_(True), PolicySend.sent_at > since)):
+        sent.setdefault(owner[profile_id], []).append((channel, sent_at))
+    return sent
+
+
+def _cap_check(sent: list[tuple[str, datetime]], *, channels: list[str], at: datetime,
                config: PolicyConfig) -> tuple[list[str], datetime | None]:
-    """The channels the caps allow now, and (when none) the earliest moment one does."""
-    longest = max([config.total.hours, *(cap.hours for cap in config.channel_caps.values())])
-    sent = _sent_times(session, profile_ids=profile_ids, since=at - timedelta(hours=longest))
+    """The channels the caps allow now, given the counted sends of the longest cap's window, and (when none) the
+    earliest moment one does."""
     every = [moment for _, moment in sent]
     total_free = timing.cap_frees_at(every, at=at, limit=config.total.limit, hours=config.total.hours)
     frees: dict[str, datetime | None] = {}
@@ -221,43 +248,126 @@ def _usable_channels(channels: list[str], *, purpose: str, statuses: dict[str, s
     return usable, refused
 
 
+@dataclass(frozen=True)
+class Ask:
+    """One message to decide on: to whom, and the campaign it belongs to (one message per customer each)."""
+
+    profile_id: int
+    campaign_key: str | None = None
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """What the policy reads of one customer (the surviving profile and those merged into it)."""
+
+    root: int
+    cluster: list[int]
+    phones: list[str]
+    emails: list[str]
+    traits: dict[str, object]
+    suppressed: bool
+    already_sent: bool
+    statuses: dict[str, str]
+    points: list[Reach]
+    blocked: set[str]
+    rates: dict[str, float]
+    sent: list[tuple[str, datetime]]
+
+
 def decide(session: Session, *, profile_id: int, purpose: str, at: datetime, channel: str | None = None,
            campaign_key: str | None = None, on_cap: OnCap = "defer", templated: Collection[str] = ()) -> Decision:
     """Whether, when and on which channels a message of ``purpose`` may go to the customer (reads only).
     ``templated`` names the channels the message can take as an approved template (Zalo's ZNS): a closed reply
     window does not stop those, and Zalo may reach the customer's phone (routes marked ``template_only``)."""
-    _checked_input(purpose=purpose, channel=channel, campaign_key=campaign_key, at=at)
-    root = require_customer(session, profile_id=profile_id)
-    cluster = [root, *merged_profile_ids(session, profile_id=root)]
-    row = customer_row(session, profile_id=root)
-    phones, emails = (list(row.phones), list(row.emails)) if row is not None else ([], [])
-    if suppressions.profile_suppressed(session, profile_ids=cluster):
-        return _skip("suppressed")
-    if campaign_key is not None and _already_sent(session, profile_ids=cluster, campaign_key=campaign_key):
-        return _skip("already_sent")
+    return decide_many(session, asks=[Ask(profile_id=profile_id, campaign_key=campaign_key)], purpose=purpose,
+                       at=at, channel=channel, on_cap=on_cap, templated=templated)[0]
+
+
+def decide_many(session: Session, *, asks: Sequence[Ask], purpose: str, at: datetime, channel: str | None = None,
+                on_cap: OnCap = "defer", templated: Collection[str] = ()) -> list[Decision]:
+    """``decide`` for many messages of one purpose, in the order asked, reading the same facts in a fixed number
+    of queries. Each decision sees what was sent before the call, not the others of the call: ask about one
+    message per customer at a time when the caps must count them."""
+    for ask in asks:
+        _checked_input(purpose=purpose, channel=channel, campaign_key=ask.campaign_key, at=at)
     config = current(session)
-    statuses = {consent.channel: consent.status for consent in customer_consents(session, profile_id=root)
-                if consent.purpose == purpose}
-    points = reachable_points(session, profile_id=root)
-    blocked = suppressions.suppressed_addresses(session, phones=[*phones, *(p.address for p in points)],
-                                                emails=[*emails, *(p.address for p in points)])
+    facts = _facts_of(session, asks=asks, purpose=purpose, at=at, config=config)
+    return [_decision(fact, purpose=purpose, at=at, channel=channel, on_cap=on_cap, templated=templated,
+                      config=config) for fact in facts]
+
+
+def _roots(session: Session, profile_ids: set[int]) -> dict[int, int]:
+    try:
+        return resolve_profile_ids(session, profile_ids=profile_ids)
+    except NotFound:
+        for profile_id in sorted(profile_ids):
+            require_customer(session, profile_id=profile_id)  # says which customer is missing
+        raise
+
+
+def _facts_of(session: Session, *, asks: Sequence[Ask], purpose: str, at: datetime,
+              config: PolicyConfig) -> list[_Facts]:
+    root_of = _roots(session, {ask.profile_id for ask in asks})
+    roots = sorted(set(root_of.values()))
+    clusters = {root: [root, *merged] for root, merged in merged_profile_ids_of(session, profile_ids=roots).items()}
+    owner = {member: root for root, cluster in clusters.items() for member in cluster}
+    everyone = sorted(owner)
+    rows = {row.profile_id: row for row in session.scalars(select(CustomerProfile).where(
+        CustomerProfile.profile_id.in_(roots)))}
+    suppressed = {owner[member] for member in suppressions.suppressed_profiles(session, profile_ids=everyone)}
+    keys = sorted({ask.campaign_key for ask in asks if ask.campaign_key is not None})
+    campaigns_sent = {(owner[member], key) for member, key in session.execute(
+        select(PolicySend.profile_id, PolicySend.campaign_key).where(
+            PolicySend.profile_id.in_(everyone), PolicySend.campaign_key.in_(keys)))} if keys else set()
+    statuses: dict[int, dict[str, str]] = {root: {} for root in roots}
+    for root, channel, status in session.execute(select(CustomerConsent.profile_id, CustomerConsent.channel,
+                                                        CustomerConsent.status).where(
+            CustomerConsent.profile_id.in_(roots), CustomerConsent.purpose == purpose)):
+        statuses[root][channel] = status
+    points = reachable_points_of(session, roots=roots)
+    reached = {point.address for found in points.values() for point in found}
+    blocked = suppressions.suppressed_addresses(
+        session, phones={phone for row in rows.values() for phone in row.phones} | reached,
+        emails={email for row in rows.values() for email in row.emails} | reached)
+    rates = _engagement_rates_of(session, owner=owner)
+    sent = _sent_times_of(session, owner=owner, since=at - timedelta(hours=_longest_cap(config))) \
+        if purpose in config.capped_purposes else {}
+    facts = []
+    for ask in asks:
+        root = root_of[ask.profile_id]
+        row = rows.get(root)
+        phones, emails = (list(row.phones), list(row.emails)) if row is not None else ([], [])
+        facts.append(_Facts(
+            root=root, cluster=clusters[root], phones=phones, emails=emails,
+            traits=dict(row.traits or {}) if row is not None else {}, suppressed=root in suppressed,
+            already_sent=(root, ask.campaign_key) in campaigns_sent, statuses=statuses[root], points=points[root],
+            blocked={address for address in (*phones, *emails, *(p.address for p in points[root]))
+                     if address in blocked or address.lower() in blocked},
+            rates=rates.get(root, {}), sent=sent.get(root, [])))
+    return facts
+
+
+def _decision(facts: _Facts, *, purpose: str, at: datetime, channel: str | None, on_cap: OnCap,
+              templated: Collection[str], config: PolicyConfig) -> Decision:
+    if facts.suppressed:
+        return _skip("suppressed")
+    if facts.already_sent:
+        return _skip("already_sent")
     usable, refused = _usable_channels([channel] if channel else list(config.channel_order), purpose=purpose,
-                                       statuses=statuses, points=points, phones=phones, emails=emails,
-                                       blocked=blocked, at=at, templated=templated)
+                                       statuses=facts.statuses, points=facts.points, phones=facts.phones,
+                                       emails=facts.emails, blocked=facts.blocked, at=at, templated=templated)
     if not usable:
         return _skip(refused[channel] if channel else "no_channel", refused)
-    traits = row.traits if row is not None else {}
-    ranked = _ranked(list(usable), preferred=_preferred(traits), rates=engagement_rates(session, profile_ids=cluster),
-                     config=config)
+    ranked = _ranked(list(usable), preferred=_preferred(facts.traits), rates=facts.rates, config=config)
     if purpose in config.capped_purposes:
-        ranked, frees = _cap_check(session, profile_ids=cluster, channels=ranked, at=at, config=config)
+        ranked, frees = _cap_check(facts.sent, channels=ranked, at=at, config=config)
         if not ranked:
             if on_cap == "skip" or frees is None or frees >= timing.NEVER:
                 return _skip("frequency_capped", refused)
-            return _deferred(frees, purpose=purpose, traits=traits, config=config, code="frequency_capped",
+            return _deferred(frees, purpose=purpose, traits=facts.traits, config=config, code="frequency_capped",
                              refused=refused)
     if purpose not in config.quiet_exempt:
-        allowed = timing.next_allowed(at, timezone=customer_timezone(traits, config.timezone),
+        allowed = timing.next_allowed(at, timezone=customer_timezone(facts.traits, config.timezone),
                                       allowed_from=config.allowed_from, allowed_until=config.allowed_until)
         if allowed != at:
             return Decision(action="defer", until=allowed, code="quiet_hours", reason=REASONS["quiet_hours"],
@@ -275,24 +385,23 @@ def _deferred(frees: datetime, *, purpose: str, traits: dict[str, object], confi
     return Decision(action="defer", until=until, code=code, reason=REASONS[code], refused=refused)
 
 
-def _already_sent(session: Session, *, profile_ids: list[int], campaign_key: str) -> bool:
-    return session.scalar(select(PolicySend.id).where(PolicySend.profile_id.in_(profile_ids),
-                                                      PolicySend.campaign_key == campaign_key).limit(1)) is not None
-
-
 def _bump(session: Session, *, profile_id: int, channel: str, counter: str) -> None:
     """Add one to a customer's engagement counter on a channel, atomically, making the row when it is the first."""
-    column = getattr(ChannelEngagement, counter)
-    where = (ChannelEngagement.profile_id == profile_id, ChannelEngagement.channel == channel)
-    bumped = update(ChannelEngagement).where(*where).values({counter: column + 1, "updated_at": utcnow()})
-    if session.execute(bumped).rowcount:  # type: ignore[attr-defined]
+    _bump_many(session, counts={(profile_id, channel): 1}, counter=counter)
+
+
+def _bump_many(session: Session, *, counts: dict[tuple[int, str], int], counter: str) -> None:
+    """Add to customers' engagement counters, keyed by (profile, channel), in one atomic upsert."""
+    if not counts:
         return
-    counters = {"received": 0, "opened": 0, "clicked": 0, "replied": 0, counter: 1}
-    try:
-        with session.begin_nested():
-            session.add(ChannelEngagement(profile_id=profile_id, channel=channel, updated_at=utcnow(), **counters))
-    except IntegrityError:  # made by another transaction meanwhile
-        session.execute(bumped)
+    now = utcnow()
+    rows = [{"profile_id": profile_id, "channel": channel, "received": 0, "opened": 0, "clicked": 0, "replied": 0,
+             counter: count, "updated_at": now} for (profile_id, channel), count in sorted(counts.items())]
+    statement = (postgresql.insert if is_postgres(session) else sqlite.insert)(_ENGAGEMENT).values(rows)
+    session.execute(statement.on_conflict_do_update(
+        index_elements=["profile_id", "channel"],
+        set_={counter: _ENGAGEMENT.c[counter] + statement.excluded[counter],
+              "updated_at": statement.excluded.updated_at}))
 
 
 def add_send(session: Session, *, profile_id: int, channel: str, purpose: str, at: datetime | None = None,
@@ -312,6 +421,38 @@ def add_send(session: Session, *, profile_id: int, channel: str, purpose: str, a
         raise Conflict(REASONS["already_sent"], code="already_sent") from None
     _bump(session, profile_id=root, channel=channel, counter="received")
     return send
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A message to count as sent: to whom, on which channel, for which campaign."""
+
+    profile_id: int
+    channel: str
+    campaign_key: str | None = None
+
+
+def add_sends(session: Session, *, sends: Sequence[Sent], purpose: str, at: datetime) -> None:
+    """Count many messages of one purpose sent at ``at``, as ``add_send`` does each, in three statements (helper: no
+    commit). Conflict ``already_sent`` when one of them was counted already: the caller rolls back."""
+    if not sends:
+        return
+    for sent in sends:
+        _checked_input(purpose=purpose, channel=sent.channel, campaign_key=sent.campaign_key, at=at)
+    root_of = _roots(session, {sent.profile_id for sent in sends})
+    counted = purpose in current(session).capped_purposes
+    rows = [{"profile_id": root_of[sent.profile_id], "channel": sent.channel, "purpose": purpose,
+             "campaign_key": sent.campaign_key, "counted": counted, "sent_at": at.astimezone(UTC)} for sent in sends]
+    statement = (postgresql.insert if is_postgres(session) else sqlite.insert)(_SENDS).values(rows)
+    made = session.execute(statement.on_conflict_do_nothing(index_elements=["profile_id", "campaign_key"])
+                           .returning(_SENDS.c.id)).all()
+    if len(made) != len(rows):
+        raise Conflict(REASONS["already_sent"], code="already_sent")
+    counts: dict[tuple[int, str], int] = {}
+    for sent in sends:
+        key = (root_of[sent.profile_id], sent.channel)
+        counts[key] = counts.get(key, 0) + 1
+    _bump_many(session, counts=counts, counter="received")
 
 
 def record_send(session: Session, *, profile_id: int, channel: str, purpose: str, at: datetime | None = None,

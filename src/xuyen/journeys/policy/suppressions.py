@@ -112,9 +112,14 @@ def count_suppressions(session: Session) -> int:
 
 def profile_suppressed(session: Session, *, profile_ids: Iterable[int]) -> bool:
     """Whether the customer (the surviving profile and those merged into it) is suppressed."""
+    return bool(suppressed_profiles(session, profile_ids=profile_ids))
+
+
+def suppressed_profiles(session: Session, *, profile_ids: Iterable[int]) -> set[int]:
+    """Which of these profiles are on the suppression list."""
     values = sorted({str(profile_id) for profile_id in profile_ids})
-    return session.scalar(select(Suppression.id).where(Suppression.kind == "profile", Suppression.value.in_(values))
-                          .limit(1)) is not None
+    return {int(value) for value in session.scalars(select(Suppression.value).where(
+        Suppression.kind == "profile", Suppression.value.in_(values)))}
 
 
 def suppressed_addresses(session: Session, *, phones: Iterable[str], emails: Iterable[str]) -> set[str]:
