@@ -68,11 +68,22 @@ class DomainEvent:
     created_at: datetime
 
 
+EventFilter = Callable[[dict[str, Any]], bool]
+
+
 @dataclass(frozen=True)
 class Subscription:
+    """A handler's interest in a topic: ``when`` (if set) tests an event's payload, and an event it refuses never
+    becomes a job of this handler."""
+
     topic: str
     handler_name: str
     ordered: bool = True
+    when: EventFilter | None = None
+
+    def wants(self, payload: dict[str, Any]) -> bool:
+        """Whether an event with this payload is for the handler."""
+        return self.when is None or self.when(payload)
 
 
 _subscriptions: dict[str, list[Subscription]] = {}
@@ -109,14 +120,16 @@ def replace_payload(session: Session, *, event_id: int, payload: dict[str, Any])
     session.connection().execute(update(_EVENTS).where(_EVENTS.c.id == event_id).values(payload=payload))
 
 
-def on_event(*topics: str, name: str, max_attempts: int | None = None,
-             isolated: bool = False) -> Callable[[EventHandler], EventHandler]:
+def on_event(*topics: str, name: str, max_attempts: int | None = None, isolated: bool = False,
+             when: EventFilter | None = None) -> Callable[[EventHandler], EventHandler]:
     """Subscribe ``func(session, event)`` to one or more topics under the stable handler ``name``.
 
     The name is what the job table records: keep it when the function moves or is renamed. The events of
     one aggregate reach a handler in the order they were written, across all the topics it subscribes to
     under that name (the job's ordering key is the name and the aggregate).
     ``isolated`` is as for ``xuyen.jobs.job``: set it when the handler acts outside the database.
+    ``when`` tests each event's payload at dispatch: the events it refuses are not queued for this handler
+    (a handler with nothing to do for most events of a busy topic then costs no job for those).
     """
     if not topics:
         raise ValueError(f"event handler {name!r} subscribes to no topic")
@@ -128,7 +141,7 @@ def on_event(*topics: str, name: str, max_attempts: int | None = None,
         run.__module__ = func.__module__
         run.__qualname__ = func.__qualname__
         job(name, max_attempts=max_attempts, isolated=isolated)(run)
-        _subscribe(topics, name=name, ordered=True)
+        _subscribe(topics, name=name, ordered=True, when=when)
         return func
 
     return register
@@ -156,11 +169,11 @@ def on_events(*topics: str, name: str, max_batch: int = 100,
     return register
 
 
-def _subscribe(topics: tuple[str, ...], *, name: str, ordered: bool) -> None:
+def _subscribe(topics: tuple[str, ...], *, name: str, ordered: bool, when: EventFilter | None = None) -> None:
     for topic in topics:
         subs = _subscriptions.setdefault(topic, [])
         if all(sub.handler_name != name for sub in subs):
-            subs.append(Subscription(topic=topic, handler_name=name, ordered=ordered))
+            subs.append(Subscription(topic=topic, handler_name=name, ordered=ordered, when=when))
 
 
 def subscriptions(topic: str) -> list[Subscription]:
@@ -218,7 +231,7 @@ def dispatch_pending(session: Session, *, limit: int = 500) -> int:
         {"name": sub.handler_name, "payload": _event_payload(event),
          "sequence": event.id if sub.ordered else None,
          "ordering_key": f"{sub.handler_name}|{event.aggregate_type}|{event.aggregate_id}" if sub.ordered else None}
-        for event in events for sub in subscriptions(event.topic)
+        for event in events for sub in subscriptions(event.topic) if sub.wants(event.payload)
     ])
     session.execute(
         update(OutboxEvent)

@@ -104,6 +104,20 @@ def second_subscriber(session: Session, event: DomainEvent) -> None:
     _record(session, f"second:{event.aggregate_id}", str(event.payload.get("n")))
 
 
+@on_event("test.filtered", name="test.only_large", when=lambda payload: payload.get("n", 0) >= 10)
+def only_large(session: Session, event: DomainEvent) -> None:
+    """Record the events whose payload's ``n`` is at least 10 (the others are never queued for it)."""
+    if event.payload["n"] < 10:
+        raise AssertionError(f"event {event.id} should not have reached this handler")
+    _record(session, f"large:{event.aggregate_id}", str(event.payload["n"]))
+
+
+@on_event("test.filtered", name="test.every_filtered")
+def every_filtered(session: Session, event: DomainEvent) -> None:
+    """Record every event of the topic (beside the handler that takes only some)."""
+    _record(session, f"every:{event.aggregate_id}", str(event.payload["n"]))
+
+
 @batch_job("test.record_many", max_batch=50)
 def record_many(session: Session, payloads: list[dict[str, Any]]) -> None:
     """Write one effect per payload, tagged with the size of the call; a payload asking to fail fails the call."""

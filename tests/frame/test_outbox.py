@@ -92,3 +92,16 @@ def test_a_batch_subscriber_gets_many_events_in_one_call_each_once(effects_engin
     jobs = session.scalars(select(Job).where(Job.name == "test.count_events")).all()
     assert len(jobs) == 5 and {job.status for job in jobs} == {JobStatus.done}
     assert {job.ordering_key for job in jobs} == {None}
+
+
+def test_a_subscriber_with_a_filter_gets_jobs_only_for_the_events_it_wants(effects_engine: Engine,
+                                                                          session: Session) -> None:
+    for n in (3, 12, 7, 40):
+        emit(session, topic="test.filtered", aggregate_type="order", aggregate_id=n, payload={"n": n})
+    session.commit()
+    assert dispatch_pending(session) == 4
+    queued = sorted(session.scalars(select(Job.name).where(Job.name.in_(["test.only_large", "test.every_filtered"]))))
+    assert queued == ["test.every_filtered"] * 4 + ["test.only_large"] * 2
+    Worker(engine=effects_engine).run_until_idle()
+    assert sorted(effects(effects_engine)) == sorted([("every:3", "3"), ("every:12", "12"), ("every:7", "7"),
+                                                      ("every:40", "40"), ("large:12", "12"), ("large:40", "40")])

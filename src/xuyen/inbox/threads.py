@@ -8,6 +8,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, event, select, text
 from sqlalchemy.orm import Session, SessionTransaction
@@ -404,6 +405,11 @@ def announce_message(session: Session, message: Message, *, channel: Channel | N
                   "channel_kind": channel.kind if channel else None, "author_id": message.author_id,
                   "sent_at": message.sent_at.isoformat()})
     announce(session, kind="message", conversation_id=message.conversation_id, message_id=message.id)
+
+
+def from_customer(payload: dict[str, Any]) -> bool:
+    """Whether an ``inbox.message.added`` event is of a message the customer wrote (a handler's ``when``)."""
+    return payload.get("direction") == Direction.inbound.value
 
 
 def announce_status(session: Session, conversation: Conversation, *, previous: ConversationStatus,

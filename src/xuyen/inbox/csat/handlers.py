@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from xuyen.inbox.csat import service
 from xuyen.inbox.models import Conversation
+from xuyen.inbox.threads import from_customer
 from xuyen.outbox import DomainEvent, on_event
 
 # Status changes that are no agent's decision: the customer reopening, a survey answer closing again.
@@ -36,7 +37,7 @@ def status_changed(session: Session, event: DomainEvent) -> None:
                         resolved_at=_moment(payload.get("at"), event.created_at))
 
 
-@on_event("inbox.message.added", name="inbox.csat.message_added")
+@on_event("inbox.message.added", name="inbox.csat.message_added", when=from_customer)
 def message_added(session: Session, event: DomainEvent) -> None:
     """Take a one-digit reply to a survey as its rating."""
     payload = event.payload

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from xuyen.clock import utcnow
 from xuyen.events.models import Event, EventType
+from xuyen.inbox.threads import from_customer
 from xuyen.jobs import add_job, batch_job, job, periodic
 from xuyen.journeys.flows import dates, engine
 from xuyen.journeys.flows.models import Journey, JourneySend, JourneyStatus, JourneyVersion
@@ -162,7 +163,7 @@ def message_engaged(session: Session, event: DomainEvent) -> None:
         send.opened_at = send.opened_at or at  # a click shows the message was opened, images or not
 
 
-@on_event("inbox.message.added", name="journeys.count_replies")
+@on_event("inbox.message.added", name="journeys.count_replies", when=from_customer)
 def count_replies(session: Session, event: DomainEvent) -> None:
     """A customer's message answers the latest journey message sent them on that channel within three days."""
     from xuyen.inbox.models import Conversation

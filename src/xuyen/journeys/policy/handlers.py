@@ -10,13 +10,14 @@ from sqlalchemy.orm import Session
 
 from xuyen.errors import NotFound
 from xuyen.inbox.service import get_conversation
+from xuyen.inbox.threads import from_customer
 from xuyen.journeys.policy import suppressions
 from xuyen.journeys.policy.service import count_engagement, count_reply, forget_customers
 from xuyen.journeys.policy.settings import CHANNELS
 from xuyen.outbox import DomainEvent, on_event
 
 
-@on_event("inbox.message.added", name="messaging_policy.count_replies")
+@on_event("inbox.message.added", name="messaging_policy.count_replies", when=from_customer)
 def count_replies(session: Session, event: DomainEvent) -> None:
     """An inbound message on a channel the policy sends on counts as a reply to the last message sent there."""
     payload = event.payload
