@@ -354,7 +354,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=1_000,
                         help="customers in the segment (the aim is stated for 100,000; at today's speed that "
-                             "takes hours)")
+                             "takes about 20 minutes a run)")
     parser.add_argument("--db", choices=("postgres", "sqlite", "both"), default="postgres")
     parser.add_argument("--skip-crash", action="store_true", help="leave out the run with a killed worker")
     parser.add_argument("--limit", type=float, default=3600, help="seconds a run may take before giving up")
