@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -192,6 +192,18 @@ def reading(session: Session) -> Iterator[Session]:
         yield session
     finally:
         session.rollback()
+
+
+@contextmanager
+def keeping(rows: Iterable[object]) -> Iterator[None]:
+    """Keep these ORM rows referenced for the block, so that the session finds them again by id without a query
+    (its identity map holds a row only while something else refers to it): for loops that read the same rows
+    one by one, each time through another helper."""
+    held = list(rows)
+    try:
+        yield
+    finally:
+        held.clear()
 
 
 @contextmanager

@@ -29,6 +29,7 @@ from xuyen.inbox.outreach import STATUS_CHANGED, queue_outreach
 from xuyen.inbox.sla.handlers import is_reply
 from xuyen.inbox.threads import add_inbound_message, conversation_for
 from xuyen.jobs import Job
+from xuyen.outbox import dispatch_pending
 from xuyen.worker import Worker
 
 PHONE = "+84912345678"
@@ -226,3 +227,26 @@ def test_a_send_that_cannot_be_made_is_announced_as_failed(session: Session, eng
     session.rollback()
     (failed,) = events(session, STATUS_CHANGED)
     assert failed["message_id"] == message.id and failed["state"] == "failed" and failed["error"]
+
+
+def _handlers_of_added(session: Session) -> list[str]:
+    """The handlers queued for ``inbox.message.added`` events, one name per job."""
+    return sorted(session.scalars(select(Job.name).where(Job.payload["topic"].as_string() == "inbox.message.added")))
+
+
+def test_an_outreach_message_is_handed_only_to_the_handlers_it_concerns(session: Session) -> None:
+    lan = customer(session)
+    sms = connect(session, "sms")
+    _sms(session, lan)
+    assert dispatch_pending(session) > 0
+    # Indexed for search; no SLA clock, survey reply or answer to a journey to count.
+    assert _handlers_of_added(session) == ["inbox.routing.message_added"]
+
+    answer = InboundMessage(provider_message_id="sms-in-2", sent_at=utcnow(), text="Cảm ơn shop",
+                            contact=Contact(identifiers=(ContactIdentifier(type="phone", value=PHONE),)))
+    add_inbound_message(session, channel=sms, message=answer, receipt_id=None, profile_id=lan)
+    session.commit()
+    dispatch_pending(session)
+    assert _handlers_of_added(session) == ["inbox.csat.message_added", "inbox.routing.message_added",
+                                           "inbox.routing.message_added", "inbox.sla.message_added",
+                                           "journeys.count_replies", "messaging_policy.count_replies"]

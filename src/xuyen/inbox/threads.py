@@ -403,6 +403,7 @@ def announce_message(session: Session, message: Message, *, channel: Channel | N
          payload={"conversation_id": message.conversation_id, "message_id": message.id,
                   "direction": message.direction.value, "channel_id": channel.id if channel else None,
                   "channel_kind": channel.kind if channel else None, "author_id": message.author_id,
+                  "automatic": bool(message.meta.get("system") or message.meta.get("outreach")),
                   "sent_at": message.sent_at.isoformat()})
     announce(session, kind="message", conversation_id=message.conversation_id, message_id=message.id)
 
@@ -410,6 +411,13 @@ def announce_message(session: Session, message: Message, *, channel: Channel | N
 def from_customer(payload: dict[str, Any]) -> bool:
     """Whether an ``inbox.message.added`` event is of a message the customer wrote (a handler's ``when``)."""
     return payload.get("direction") == Direction.inbound.value
+
+
+def between_people(payload: dict[str, Any]) -> bool:
+    """Whether an ``inbox.message.added`` event is of the customer's message or the shop's answer, not of a message
+    Xuyên sends by itself (a survey, a journey's outreach: ``automatic``) nor of a note (a handler's ``when``)."""
+    return from_customer(payload) or (payload.get("direction") == Direction.outbound.value
+                                      and not payload.get("automatic"))
 
 
 def announce_status(session: Session, conversation: Conversation, *, previous: ConversationStatus,

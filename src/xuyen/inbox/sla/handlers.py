@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from xuyen.clock import utcnow
 from xuyen.inbox.models import Conversation, Message
 from xuyen.inbox.sla import service
+from xuyen.inbox.threads import between_people
 from xuyen.jobs import job, periodic
 from xuyen.outbox import DomainEvent, on_event
 
@@ -45,7 +46,7 @@ def conversation_opened(session: Session, event: DomainEvent) -> None:
         service.note_opened(session, conversation_id=conversation_id)
 
 
-@on_event("inbox.message.added", name="inbox.sla.message_added")
+@on_event("inbox.message.added", name="inbox.sla.message_added", when=between_people)
 def message_added(session: Session, event: DomainEvent) -> None:
     """A customer's message starts clocks; a reply stops the response clock."""
     conversation_id = _conversation_id(session, event)

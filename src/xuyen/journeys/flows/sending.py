@@ -13,8 +13,10 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from xuyen.db import is_postgres
+from xuyen.customers.models import CustomerProfile
+from xuyen.db import is_postgres, keeping
 from xuyen.errors import Conflict, NotFound, XuyenError
+from xuyen.inbox.models import Channel, ChannelStatus
 from xuyen.inbox.outreach import queue_outreach
 from xuyen.journeys.flows.definition import Send
 from xuyen.journeys.flows.engine import Move, StepContext, definition_of
@@ -137,7 +139,7 @@ def _send_at_node(contexts: list[StepContext]) -> list[Move]:
     going = [index for index, move in enumerate(moves) if move is None]
     _lock_customers(session, [contexts[index].enrolment.profile_id for index in going])
     try:
-        template = get_template(session, template_id=node.template_id)  # held: each render finds it in the session
+        template = get_template(session, template_id=node.template_id)
     except NotFound as exc:
         return [move or Move(outcome="failed", next=node.next, detail=str(exc)) for move in moves]
     variants = template.variants
@@ -146,12 +148,22 @@ def _send_at_node(contexts: list[StepContext]) -> list[Move]:
                             purpose=node.purpose, at=now, channel=node.channel, on_cap=node.on_cap,
                             templated=templated_channels(variants))
     sent: list[Sent] = []
-    for index, decision in zip(going, decisions, strict=True):
-        moves[index], counted = _act(contexts[index], decision)
-        if counted is not None:
-            sent.append(counted)
+    customers = [contexts[index].enrolment.profile_id for index in going]
+    with keeping([template, *_rows_read_per_message(session, customers)]):
+        for index, decision in zip(going, decisions, strict=True):
+            moves[index], counted = _act(contexts[index], decision)
+            if counted is not None:
+                sent.append(counted)
     add_sends(session, sends=sent, purpose=node.purpose, at=now)
     return [move for move in moves if move is not None]
+
+
+def _rows_read_per_message(session: Session, profile_ids: list[int]) -> list[object]:
+    """The rows rendering and queueing read by id for each message: the customers' and the active channels."""
+    if not profile_ids:
+        return []
+    return [*session.scalars(select(CustomerProfile).where(CustomerProfile.profile_id.in_(sorted(profile_ids)))),
+            *session.scalars(select(Channel).where(Channel.status == ChannelStatus.active))]
 
 
 def _campaign(context: StepContext) -> str:
