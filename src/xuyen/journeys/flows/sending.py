@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import asdict
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, text
@@ -21,6 +20,7 @@ from xuyen.inbox.outreach import queue_outreach
 from xuyen.journeys.flows.definition import Send
 from xuyen.journeys.flows.engine import Move, StepContext, definition_of
 from xuyen.journeys.flows.models import Enrolment, EnrolmentStatus, JourneySend
+from xuyen.journeys.flows.steps import meeting_rule
 from xuyen.journeys.policy.service import Ask, Decision, Route, Sent, add_sends, decide_many
 from xuyen.journeys.templates.models import MessageTemplate
 from xuyen.journeys.templates.rendering import Rendered
@@ -87,7 +87,7 @@ def _try_routes(session: Session, *, routes: tuple[Route, ...] | list[Route], te
     """Queue on the first route that can carry the message: (route, message id, routes left, problems met);
     Conflict ``not_sendable`` when none can."""
     try:
-        template = get_template(session, template_id=template_id)  # held here: the session keeps it while in use
+        template = get_template(session, template_id=template_id)
     except NotFound as exc:
         raise Conflict(str(exc), code="not_sendable") from exc
     problems: list[str] = []
@@ -131,24 +131,24 @@ def _send_at_node(contexts: list[StepContext]) -> list[Move]:
     moves: list[Move | None] = [None] * len(contexts)
     rule = first.definition.settings.filter
     if rule is not None:
-        holders = _meeting(session, rule=rule, profile_ids=[c.enrolment.profile_id for c in contexts], now=now)
+        holders = meeting_rule(session, rule=rule, profile_ids=[c.enrolment.profile_id for c in contexts], now=now)
         for index, context in enumerate(contexts):
             if context.enrolment.profile_id not in holders:
                 moves[index] = Move(outcome="filtered", finish=EnrolmentStatus.exited, reason="filter",
                                     detail="The customer no longer meets the journey's filter.")
     going = [index for index, move in enumerate(moves) if move is None]
-    _lock_customers(session, [contexts[index].enrolment.profile_id for index in going])
+    customers = [contexts[index].enrolment.profile_id for index in going]
+    _lock_customers(session, customers)
     try:
         template = get_template(session, template_id=node.template_id)
     except NotFound as exc:
         return [move or Move(outcome="failed", next=node.next, detail=str(exc)) for move in moves]
     variants = template.variants
-    decisions = decide_many(session, asks=[Ask(profile_id=contexts[index].enrolment.profile_id,
-                                               campaign_key=_campaign(contexts[index])) for index in going],
+    decisions = decide_many(session, asks=[Ask(profile_id=customer, campaign_key=_campaign(contexts[index]))
+                                           for index, customer in zip(going, customers, strict=True)],
                             purpose=node.purpose, at=now, channel=node.channel, on_cap=node.on_cap,
                             templated=templated_channels(variants))
     sent: list[Sent] = []
-    customers = [contexts[index].enrolment.profile_id for index in going]
     with keeping([template, *_rows_read_per_message(session, customers)]):
         for index, decision in zip(going, decisions, strict=True):
             moves[index], counted = _act(contexts[index], decision)
@@ -168,14 +168,6 @@ def _rows_read_per_message(session: Session, profile_ids: list[int]) -> list[obj
 
 def _campaign(context: StepContext) -> str:
     return f"journey:{context.journey.id}:{context.node_id}:{context.enrolment.id}"
-
-
-def _meeting(session: Session, *, rule: dict[str, Any], profile_ids: list[int], now: datetime) -> set[int]:
-    """Which of these customers meet a segment rule now."""
-    from xuyen.segments.compile import members_query
-    from xuyen.segments.rules import parse_rule
-
-    return set(session.scalars(members_query(session, rule=parse_rule(rule), now=now, profile_ids=profile_ids)))
 
 
 def _act(context: StepContext, decision: Decision) -> tuple[Move, Sent | None]:

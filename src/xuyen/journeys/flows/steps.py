@@ -86,11 +86,15 @@ def _wait_event(context: StepContext) -> Move:
 
 def rule_holds(session: Session, *, rule: dict[str, Any], profile_id: int, now: datetime) -> bool:
     """Whether the customer meets a segment rule now."""
+    return profile_id in meeting_rule(session, rule=rule, profile_ids=[profile_id], now=now)
+
+
+def meeting_rule(session: Session, *, rule: dict[str, Any], profile_ids: list[int], now: datetime) -> set[int]:
+    """Which of these customers meet a segment rule now."""
     from xuyen.segments.compile import members_query
     from xuyen.segments.rules import parse_rule
 
-    query = members_query(session, rule=parse_rule(rule), now=now, profile_ids=[profile_id])
-    return session.scalar(query.limit(1)) is not None
+    return set(session.scalars(members_query(session, rule=parse_rule(rule), now=now, profile_ids=profile_ids)))
 
 
 def _condition(context: StepContext) -> Move:

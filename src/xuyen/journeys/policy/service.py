@@ -260,8 +260,6 @@ class Ask:
 class _Facts:
     """What the policy reads of one customer (the surviving profile and those merged into it)."""
 
-    root: int
-    cluster: list[int]
     phones: list[str]
     emails: list[str]
     traits: dict[str, object]
@@ -338,7 +336,7 @@ def _facts_of(session: Session, *, asks: Sequence[Ask], purpose: str, at: dateti
         row = rows.get(root)
         phones, emails = (list(row.phones), list(row.emails)) if row is not None else ([], [])
         facts.append(_Facts(
-            root=root, cluster=clusters[root], phones=phones, emails=emails,
+            phones=phones, emails=emails,
             traits=dict(row.traits or {}) if row is not None else {}, suppressed=root in suppressed,
             already_sent=(root, ask.campaign_key) in campaigns_sent, statuses=statuses[root], points=points[root],
             blocked={address for address in (*phones, *emails, *(p.address for p in points[root]))
