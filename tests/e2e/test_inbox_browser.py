@@ -19,6 +19,7 @@ from tests.fakes.server import serving
 from tests.live_server import REQUEST_SECONDS
 from tests.ui.helpers import PASSWORD, seed_shop
 from xuyen.inbox.connections import add_channel
+from xuyen.inbox.routing import labels
 from xuyen.worker import Worker
 
 PAGE_ID, TOKEN, SECRET, PSID = "104729384756102", "EAAG-page-token", "meta-app-secret", "6024829371642213"
@@ -109,12 +110,15 @@ def test_a_live_refresh_waits_while_the_agent_is_in_a_field(live_server: str, pa
     search.click()
     page.evaluate("window.searchBox = document.getElementById('inbox-search')")
 
+    labels.create_label(session, name="Khách sỉ", colour="#0f766e", actor="test")  # the bar has news to show
     customer_writes(live_server, channel.id, "m_while_typing", "Shop ơi còn áo dài không ạ?")
     expect(page.locator("#inbox-list")).to_contain_text("Messenger", timeout=10_000)
     expect(bar).to_have_attribute("data-live-stale", "", timeout=10_000)
     assert page.evaluate("document.getElementById('inbox-search') === window.searchBox"), \
         "the field in focus is not replaced"
+    expect(bar).not_to_contain_text("Khách sỉ")
 
     page.locator("h1").click()
     expect(bar).not_to_have_attribute("data-live-stale", "")
+    expect(bar).to_contain_text("Khách sỉ")
     page.wait_for_function("document.getElementById('inbox-search') !== window.searchBox")

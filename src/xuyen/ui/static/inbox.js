@@ -13,10 +13,11 @@
       fetch(part.getAttribute("data-live-src"), { credentials: "same-origin", headers: { "Accept": "text/html" } })
         .then(function (answer) { return answer.ok ? answer.text() : null; })
         .then(function (html) {
-          // Never replace what someone is filling in: a part whose form they touched waits for its submit, and
-          // one with a field in focus waits until the focus leaves it.
-          if (html === null || part.hasAttribute("data-live-dirty")) { return; }
-          if (holdsFocusedField(part)) { part.setAttribute("data-live-stale", ""); return; }
+          // Never replace what someone is filling in or clicking: a part whose form they touched waits for its
+          // submit, and one with a field in focus or a button held down waits until they let go. A part that
+          // has not changed is left as it is.
+          if (html === null || part.hasAttribute("data-live-dirty") || unchanged(part, html)) { return; }
+          if (inUse(part)) { part.setAttribute("data-live-stale", ""); return; }
           var stuck = part.scrollHeight - part.scrollTop - part.clientHeight < 40;
           part.innerHTML = html;
           if (stuck) { part.scrollTop = part.scrollHeight; }
@@ -26,9 +27,26 @@
     pending.clear();
   }
 
-  function holdsFocusedField(part) {
+  function unchanged(part, html) {
+    var fresh = document.createElement("template");
+    fresh.innerHTML = html;
+    return fresh.innerHTML.trim() === part.innerHTML.trim();
+  }
+
+  function inUse(part) {
     var active = document.activeElement;
-    return Boolean(active && part.contains(active) && /^(INPUT|SELECT|TEXTAREA)$/.test(active.tagName));
+    return part.hasAttribute("data-live-pressed")
+      || Boolean(active && part.contains(active) && /^(INPUT|SELECT|TEXTAREA)$/.test(active.tagName));
+  }
+
+  function refreshWhenFree(part) {
+    // Wait for the focus to land: moving between fields of the same part keeps the refresh waiting.
+    window.setTimeout(function () {
+      if (!part.hasAttribute("data-live-stale") || inUse(part)) { return; }
+      part.removeAttribute("data-live-stale");
+      pending.add(part);
+      schedule(0);
+    }, 0);
   }
 
   function schedule(delay) {
@@ -43,14 +61,16 @@
   parts.forEach(function (part) {
     part.addEventListener("input", function () { part.setAttribute("data-live-dirty", ""); });
     part.addEventListener("change", function () { part.setAttribute("data-live-dirty", ""); });
-    part.addEventListener("focusout", function () {
-      // Wait for the focus to land: moving between fields of the same part keeps the refresh waiting.
-      window.setTimeout(function () {
-        if (!part.hasAttribute("data-live-stale") || holdsFocusedField(part)) { return; }
-        part.removeAttribute("data-live-stale");
-        pending.add(part);
-        schedule(0);
-      }, 0);
+    part.addEventListener("focusout", function () { refreshWhenFree(part); });
+    part.addEventListener("pointerdown", function () { part.setAttribute("data-live-pressed", ""); });
+  });
+  ["pointerup", "pointercancel"].forEach(function (name) {
+    document.addEventListener(name, function () {  // wherever the button is let go
+      parts.forEach(function (part) {
+        if (!part.hasAttribute("data-live-pressed")) { return; }
+        part.removeAttribute("data-live-pressed");
+        refreshWhenFree(part);
+      });
     });
   });
 
