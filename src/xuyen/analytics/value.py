@@ -103,6 +103,10 @@ def _predict(summaries: list[clv.Summary], *, fit: ValueModelFit, horizon_days: 
     age = np.array([s.T for s in summaries], dtype=np.float64)
     spend = _spend(summaries, fit=fit, x=x)
     expected = clv.expected_purchases(bgnbd, horizon_days, x, t_x, age)
+    if not np.all(np.isfinite(expected)) or float(np.max(expected, initial=0.0)) > horizon_days:
+        # More than a purchase a day: the fit ran off to a degenerate corner, and its figures mean nothing.
+        fit.status, fit.message = NOT_ENOUGH_DATA, "The purchase model did not settle on these orders; no prediction."
+        return Prediction(expected=[], alive=[], value=[])
     alive = clv.probability_alive(bgnbd, x, t_x, age)
     value = clv.predicted_value(bgnbd, horizon_days=horizon_days, x=x, t_x=t_x, age=age, spend=spend)
     return Prediction(expected=[float(v) for v in expected], alive=[float(v) for v in alive],

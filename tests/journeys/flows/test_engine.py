@@ -341,7 +341,8 @@ def test_steps_run_together_send_once_each_and_count_a_customers_second_send(ses
     made += journey_engine.enrol(session, journey=second, profile_ids=people[:1], context=CART_EVENT)
     session.commit()
 
-    outcomes = journey_engine.run_steps(session, due=[(enrolment_id, 0) for enrolment_id in made])
+    noon = utcnow().replace(hour=5, minute=0)  # 12:00 in Hồ Chí Minh City: inside the sending hours
+    outcomes = journey_engine.run_steps(session, due=[(enrolment_id, 0) for enrolment_id in made], now=noon)
     session.commit()
 
     assert [outcomes[enrolment_id] for enrolment_id in made] == ["sent", "sent", "sent", "skipped"]
@@ -352,7 +353,7 @@ def test_steps_run_together_send_once_each_and_count_a_customers_second_send(ses
     assert [enrolment.status for enrolment in _enrolments(session, first.id)] == [EnrolmentStatus.completed] * 3
     [skipped] = session.scalars(select(JourneyStep).where(JourneyStep.enrolment_id == made[3]))
     assert (skipped.outcome, skipped.detail) == ("skipped", "frequency_capped")
-    assert journey_engine.run_steps(session, due=[(enrolment_id, 0) for enrolment_id in made]) == {}
+    assert journey_engine.run_steps(session, due=[(enrolment_id, 0) for enrolment_id in made], now=noon) == {}
 
 
 def test_a_stale_job_beside_the_current_one_in_a_batch_runs_nothing_and_the_current_one_runs(
