@@ -16,7 +16,7 @@ the machine weighs on all three alike): addresses/s and p50/p99 per-call latency
 baseline, the one-off index build, and what share of the mix came back exact / ambiguous / province only /
 unrecognised.
 
-Usage: ``python bench/addresses.py [--count 100000] [--seed 7]``.
+Usage: ``python -m bench.addresses [--count 100000] [--seed 7]``.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ branch, their own and their teams' deals): the page's load time p50 and p95 over
 warm-up loads, for 1,000 deals and for 100,000 deals, and the ratio. PostgreSQL is VACUUMed and ANALYZEd after the
 inserts, as autovacuum would have done. The issue's aim: the board under 300 ms with 100,000 deals.
 
-Usage: ``python bench/deals.py [--deals 100000] [--baseline 1000] [--loads 30] [--db sqlite|postgres|both]``.
+Usage: ``python -m bench.deals [--deals 100000] [--baseline 1000] [--loads 30] [--db sqlite|postgres|both]``.
 PostgreSQL comes from ``XUYEN_BENCH_POSTGRES_URL`` (default: ``XUYEN_TEST_POSTGRES_URL`` or
 postgresql://postgres@127.0.0.1:5432/test).
 """

@@ -9,7 +9,7 @@ and its median time is printed, with how many records matched:
 - the first page of 50 sorted by the number (a correlated subquery per record);
 - the values of a page of 50 records (``values_for``: two queries).
 
-Usage: ``python bench/fields.py [--db postgres|sqlite|both] [--records 100000] [--repeat 5]``.
+Usage: ``python -m bench.fields [--db postgres|sqlite|both] [--records 100000] [--repeat 5]``.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ Every set goes through ``xuyen.customers.duplicates.records.match_record`` and `
 the code detection runs use, at the product's default threshold (``XUYEN_DUPLICATES_MIN_SCORE``).
 A pair counts as found when it scores at least the threshold; precision, recall and F1 are over pairs.
 
-Usage: ``python bench/identity_quality.py [--vietnamese 20000] [--threshold 0.9]``.
+Usage: ``python -m bench.identity_quality [--vietnamese 20000] [--threshold 0.9]``.
 """
 
 from __future__ import annotations

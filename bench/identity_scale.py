@@ -14,7 +14,7 @@ maximum resident set size, so every part starts from a fresh interpreter):
   Baseline: ``self-join``, a plain DuckDB self-join of the same records on one blocking key (same full name
   and birth year) that only counts the pairs, on the same threads.
 
-Usage: ``python bench/identity_scale.py [--count 1000000] [--only identify|detect]``; one part alone:
+Usage: ``python -m bench.identity_scale [--count 1000000] [--only identify|detect]``; one part alone:
 ``--part NAME``. PostgreSQL comes from ``XUYEN_BENCH_POSTGRES_URL`` (default: ``XUYEN_TEST_POSTGRES_URL`` or
 postgresql://postgres@127.0.0.1:5432/test).
 """

@@ -36,7 +36,7 @@ A short warm-up (connections, caches, the first customers) runs and drains befor
 is then asked to ANALYZE, as autovacuum would have done. The two timestamps of a delivery are taken in two
 processes with ``time.monotonic()``, one clock for the whole machine on Linux.
 
-Usage: ``python bench/inbox.py [--rate 200] [--seconds 20] [--db sqlite|postgres|both] [--servers S]
+Usage: ``python -m bench.inbox [--rate 200] [--seconds 20] [--db sqlite|postgres|both] [--servers S]
 [--workers 1] [--follow-up-workers 0] [--poll-seconds P] [--customers 2000] [--drain 120]`` (S defaults to the
 number of CPU cores, P to the product's own idle sleep, ``XUYEN_WORKER_POLL_SECONDS``). PostgreSQL comes
 from ``XUYEN_BENCH_POSTGRES_URL`` (default: ``XUYEN_TEST_POSTGRES_URL`` or

@@ -26,7 +26,7 @@ Printed figures, per database:
 The baseline runs first, on the empty table, so the HTTP run never profits from it. After the warm-up,
 PostgreSQL is asked to ANALYZE, as autovacuum would have done in a running system.
 
-Usage: ``python bench/ingest.py [--clients 8] [--batches 40] [--workers W] [--customers 5000]
+Usage: ``python -m bench.ingest [--clients 8] [--batches 40] [--workers W] [--customers 5000]
 [--only postgres|sqlite]``
 (W defaults to the number of CPU cores). PostgreSQL comes from ``XUYEN_BENCH_POSTGRES_URL`` (default:
 ``XUYEN_TEST_POSTGRES_URL`` or postgresql://postgres@127.0.0.1:5432/test).

@@ -8,7 +8,7 @@ Each job runs a small handler that writes one row, as real handlers do. Printed 
   the worker's group commit does), no queue at all, in the same run; the ratio says what the queue costs
   (claiming, leases, completion marks) and what a second worker adds.
 
-Usage: ``python bench/jobs.py [--jobs 20000] [--rate 400] [--seconds 5]``. PostgreSQL comes from
+Usage: ``python -m bench.jobs [--jobs 20000] [--rate 400] [--seconds 5]``. PostgreSQL comes from
 ``XUYEN_BENCH_POSTGRES_URL`` (default: ``XUYEN_TEST_POSTGRES_URL`` or postgresql://postgres@127.0.0.1:5432/test);
 a scratch database is created and dropped.
 """

@@ -10,7 +10,7 @@ Printed figures:
 - the board: ``bench/deals.py`` loaded with 100,000 deals against 1,000 (``--board`` to run it; it takes a few
   minutes, so it is off by default).
 
-Usage: ``python bench/leads.py [--postgres] [--seconds 3] [--clients 4] [--board]``. The form's tokens are issued
+Usage: ``python -m bench.leads [--postgres] [--seconds 3] [--clients 4] [--board]``. The form's tokens are issued
 here as if the form had been shown a minute earlier (a person takes more than the two seconds the form asks), and
 the per-address rate limit is lifted for the run, as it would be behind a proxy that names each visitor.
 """

@@ -11,7 +11,7 @@ Printed figures, each with p50/p95/p99 latency:
 
 The ratios say what the promotions engine adds to a quote, and what HTTP (parsing, auth, JSON) adds on top.
 
-Usage: ``python bench/quote.py [--seconds 3] [--clients 2] [--postgres]``. PostgreSQL comes from
+Usage: ``python -m bench.quote [--seconds 3] [--clients 2] [--postgres]``. PostgreSQL comes from
 ``XUYEN_BENCH_POSTGRES_URL`` (default: ``XUYEN_TEST_POSTGRES_URL`` or postgresql://postgres@127.0.0.1:5432/test);
 a scratch database is created and dropped; SQLite uses a temporary file.
 """

@@ -11,7 +11,7 @@ over the last 60 days) and a province each, then, each ``--repeat`` times and pr
 - **real time**: the same rule restricted to 100 profile ids (what an ``events.stored`` batch evaluates);
 - the ratio segment / baseline.
 
-Usage: ``python bench/segments.py [--db postgres|sqlite|both] [--profiles 20000] [--events 10] [--repeat 5]``.
+Usage: ``python -m bench.segments [--db postgres|sqlite|both] [--profiles 20000] [--events 10] [--repeat 5]``.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ machine's state from the code's cost):
 - oversell: the clients hammer one SKU holding a few hundred units until it runs out; the units reserved must be
   exactly the units there were (oversold = 0), and every level must equal its ledger.
 
-Usage: ``python bench/stock.py [--db postgres|sqlite|both] [--clients 16] [--seconds 3] [--skus 10000]``.
+Usage: ``python -m bench.stock [--db postgres|sqlite|both] [--clients 16] [--seconds 3] [--skus 10000]``.
 PostgreSQL comes from ``XUYEN_BENCH_POSTGRES_URL`` (default: ``XUYEN_TEST_POSTGRES_URL`` or
 postgresql://postgres@127.0.0.1:5432/test); a scratch database is created and dropped.
 """

@@ -6,7 +6,9 @@ transaction), so recomputing a day twice gives the same rows, and a day can be r
 - ``analytics_customer_days``: per local day × customer × sales channel × store, the placed, non-cancelled orders,
   their revenue (``Order.total``) and items (quantities ordered);
 - ``analytics_touch_days``: per local day × customer × channel, how many events the customer sent from it;
-- ``analytics_sales_customers``: per customer, the first and last order day, lifetime orders and revenue;
+- ``analytics_sales_customers``: per customer, the first and last order day, lifetime orders and revenue, and the
+  latest day they bought or were in touch on a channel other than their latest order's (what the customer mix of
+  a range up to today reads instead of the range's customer-days);
 - ``analytics_sales_days``: per local day × sales channel × store, the sums of the customer-days, with the
   customers who ordered, and of them those for whom it is their first order day (new) or not (returning);
 - ``analytics_cohort_months``: per first-order month × month, how many of the customers whose first order fell in
@@ -89,7 +91,8 @@ def refresh_days(session: Session, *, days: Iterable[date], timezone: str | None
             progress(first, last)
     touched.discard(NO_CUSTOMER)
     _refresh_reach(session, customers=in_touch)
-    moved_days = _refresh_customers(session, customers=touched)
+    summarised = None if in_touch is None else (touched | in_touch) - {NO_CUSTOMER}  # reach feeds elsewhere_day
+    moved_days = _refresh_customers(session, customers=summarised)
     all_days = {day for first, last in runs for day in each_day(first, last)} | moved_days
     for first, last in _runs(sorted(all_days)):
         _rebuild_sales_days(session, first=first, last=last)
@@ -215,28 +218,58 @@ def _local_month(moment: Any, bounds: list[datetime], first: date) -> Any:
                   for index in range(len(bounds) - 1)])
 
 
-def _refresh_customers(session: Session, *, customers: set[int]) -> set[date]:
-    """Recompute the summaries of ``customers``; the days whose new / returning counts changed with them."""
-    if not customers:
+def _refresh_customers(session: Session, *, customers: set[int] | None) -> set[date]:
+    """Recompute the summaries of ``customers`` (None: everyone's); the days whose new / returning counts changed
+    with them. Reads the customers' reach, so it runs after ``_refresh_reach``."""
+    if customers is not None and not customers:
         return set()
-    full = len(customers) > FULL_RECOMPUTE_AT
+    full = customers is None or len(customers) > FULL_RECOMPUTE_AT
     before = _first_days(session, None if full else customers)
-    summary = (select(CustomerDay.customer_id, func.min(CustomerDay.day), func.min(CustomerDay.month),
-                      func.max(CustomerDay.day), func.sum(CustomerDay.orders), func.sum(CustomerDay.revenue))
-               .where(CustomerDay.customer_id != NO_CUSTOMER).group_by(CustomerDay.customer_id))
-    columns = ["customer_id", "first_day", "first_month", "last_day", "orders", "revenue"]
     if full:
         session.execute(delete(SalesCustomer))
-        session.execute(insert(SalesCustomer).from_select(columns, summary))
+        session.execute(insert(SalesCustomer).from_select(SUMMARY_COLUMNS, summaries_of(None)))
     else:
-        for chunk in _chunks(sorted(customers), IN_LIST):
+        for chunk in _chunks(sorted(customers or ()), IN_LIST):
             session.execute(delete(SalesCustomer).where(SalesCustomer.customer_id.in_(chunk)))
-            session.execute(insert(SalesCustomer).from_select(
-                columns, summary.where(CustomerDay.customer_id.in_(chunk))))
+            session.execute(insert(SalesCustomer).from_select(SUMMARY_COLUMNS, summaries_of(chunk)))
     after = _first_days(session, None if full else customers)
     return {day for customer in before.keys() | after.keys()
             if before.get(customer) != after.get(customer)
             for day in (before.get(customer), after.get(customer)) if day is not None}
+
+
+SUMMARY_COLUMNS = ["customer_id", "first_day", "first_month", "last_day", "orders", "revenue", "elsewhere_day"]
+
+
+def summaries_of(customers: Sequence[int] | None) -> Select[Any]:
+    """The rows of ``analytics_sales_customers`` for ``customers`` (None: everyone), from their customer-days and
+    reach. ``elsewhere_day``: the latest day they bought, or were in touch, on a channel other than their latest
+    order's (of two on the latest day, the one that sorts first)."""
+    day = CustomerDay
+    rows = select(day.customer_id, day.day, day.month, day.channel, day.orders, day.revenue,
+                  func.first_value(day.channel).over(partition_by=day.customer_id,
+                                                     order_by=(day.day.desc(), day.channel)).label("last_channel"))
+    rows = rows.where(day.customer_id != NO_CUSTOMER)
+    if customers is not None:
+        rows = rows.where(day.customer_id.in_(customers))
+    each = rows.subquery("each_day")
+    summary = (select(each.c.customer_id, func.min(each.c.day).label("first_day"),
+                      func.min(each.c.month).label("first_month"), func.max(each.c.day).label("last_day"),
+                      func.sum(each.c.orders).label("orders"), func.sum(each.c.revenue).label("revenue"),
+                      func.max(case((each.c.channel != each.c.last_channel, each.c.day))).label("bought_elsewhere"),
+                      func.max(each.c.last_channel).label("last_channel"))
+               .group_by(each.c.customer_id).subquery("summary"))
+    reach = CustomerReach
+    touched_elsewhere = case((reach.channel != summary.c.last_channel, reach.last_day), else_=reach.other_last_day)
+    return (select(summary.c.customer_id, summary.c.first_day, summary.c.first_month, summary.c.last_day,
+                   summary.c.orders, summary.c.revenue,
+                   _later(summary.c.bought_elsewhere, touched_elsewhere))
+            .outerjoin(reach, reach.customer_id == summary.c.customer_id))
+
+
+def _later(one: Any, other: Any) -> Any:
+    """The later of two dates, either of which may be NULL (NULL when both are)."""
+    return case((one.is_(None), other), (other.is_(None), one), (one >= other, one), else_=other)
 
 
 def _rebuild_sales_days(session: Session, *, first: date, last: date) -> None:

@@ -115,8 +115,11 @@ def totals(session: Session, *, filters: Filters) -> Totals:
     revenue, orders, items = session.execute(
         select(func.coalesce(func.sum(SalesDay.revenue), 0), func.coalesce(func.sum(SalesDay.orders), 0),
                func.coalesce(func.sum(SalesDay.items), 0)).where(*_day_filters(SalesDay, filters))).one()
-    customers = session.scalar(select(func.count(func.distinct(CustomerDay.customer_id)))
-                               .where(*_day_filters(CustomerDay, filters), CustomerDay.customer_id != NO_CUSTOMER))
+    if _is_recent_and_whole(session, filters):
+        customers = session.scalar(select(func.count()).where(SalesCustomer.last_day >= filters.first))
+    else:
+        customers = session.scalar(select(func.count(func.distinct(CustomerDay.customer_id)))
+                                   .where(*_day_filters(CustomerDay, filters), CustomerDay.customer_id != NO_CUSTOMER))
     return Totals(revenue=int(revenue), orders=int(orders), items=int(items), customers=int(customers or 0))
 
 
@@ -149,6 +152,91 @@ def _slices(session: Session, column: Any, filters: Filters) -> list[Slice]:
 
 def customer_mix(session: Session, *, filters: Filters) -> CustomerMix:
     """The period's customers: new or returning, on one channel or several, and how many bought twice or more.
+
+    A period up to today reads the customers' summaries: with no channel or store chosen (the dashboard's usual
+    view) nearly alone (``_recent_mix``), else with the period's customer-days within the filters
+    (``_recent_mix_within``). An older period reads its customer-days (``_mix_of_days``). The answers agree."""
+    if not _runs_past_newest_day(session, filters):
+        return _mix_of_days(session, filters=filters)
+    if filters.channel is None and filters.store_id is None:
+        return _recent_mix(session, first=filters.first, last=filters.last)
+    return _recent_mix_within(session, filters=filters)
+
+
+def _runs_past_newest_day(session: Session, filters: Filters) -> bool:
+    """No customer-day or touch-day is later than the period's last day."""
+    newest = [session.scalar(select(func.max(model.day))) for model in (CustomerDay, TouchDay)]  # index ends
+    return all(day is None or filters.last >= day for day in newest)
+
+
+def _is_recent_and_whole(session: Session, filters: Filters) -> bool:
+    """The period runs past the newest rollup day, and no channel or store is chosen."""
+    return filters.channel is None and filters.store_id is None and _runs_past_newest_day(session, filters)
+
+
+def _recent_mix(session: Session, *, first: date, last: date) -> CustomerMix:
+    """The mix of ``first`` up to past the newest rollup day, from the customers' summaries: a buyer of the period
+    last ordered on ``first`` or later; a new one first ordered then, so their whole history (revenue, orders) is
+    the period's; a repeat one ordered before it, or is new with two orders or more; a multi-channel one bought or
+    was in touch on another channel than their latest order's in it (``elsewhere_day``).
+
+    Only the period's revenue of the smaller of the multi- and single-channel groups reads customer-days (theirs);
+    the other group's is the rest of the known customers' revenue."""
+    customer = SalesCustomer
+    is_new = customer.first_day >= first
+    is_multi = customer.elsewhere_day >= first
+    counts = session.execute(
+        select(_count_of(is_new), func.coalesce(func.sum(case((is_new, customer.revenue), else_=0)), 0),
+               _count_of(~is_new), _count_of(is_multi), _count_of(or_(~is_new, customer.orders >= 2)))
+        .where(customer.last_day >= first)).one()
+    new, new_revenue, returning, multi, repeat = (int(value or 0) for value in counts)
+    single = new + returning - multi
+    known_revenue = _known_revenue(session, first=first, last=last)
+    smaller = is_multi if multi <= single else or_(customer.elsewhere_day.is_(None), customer.elsewhere_day < first)
+    smaller_revenue = int(session.scalar(
+        select(func.coalesce(func.sum(CustomerDay.revenue), 0))
+        .join(customer, customer.customer_id == CustomerDay.customer_id)
+        .where(customer.last_day >= first, smaller, CustomerDay.day.between(first, last))) or 0)
+    multi_revenue = smaller_revenue if multi <= single else known_revenue - smaller_revenue
+    return CustomerMix(new=Group(new, int(new_revenue)), returning=Group(returning, known_revenue - int(new_revenue)),
+                       multi_channel=Group(multi, multi_revenue),
+                       single_channel=Group(single, known_revenue - multi_revenue), repeat=repeat)
+
+
+def _known_revenue(session: Session, *, first: date, last: date) -> int:
+    """The revenue of ``first``..``last`` from known customers: every sale less the walk-ins'."""
+    every_sale = session.scalar(select(func.coalesce(func.sum(SalesDay.revenue), 0))
+                                .where(SalesDay.day.between(first, last)))
+    walk_ins = session.scalar(select(func.coalesce(func.sum(CustomerDay.revenue), 0))
+                              .where(CustomerDay.customer_id == NO_CUSTOMER, CustomerDay.day.between(first, last)))
+    return int(every_sale or 0) - int(walk_ins or 0)
+
+
+def _recent_mix_within(session: Session, *, filters: Filters) -> CustomerMix:
+    """The mix of a period up to past the newest rollup day with a channel or store chosen: its buyers and their
+    revenue from the period's customer-days within the filters; whether each is new, multi-channel or a repeat
+    buyer (whatever the filters) from their summary, as in ``_recent_mix``."""
+    buyers = (select(CustomerDay.customer_id.label("customer_id"), func.sum(CustomerDay.revenue).label("revenue"))
+              .where(*_day_filters(CustomerDay, filters), CustomerDay.customer_id != NO_CUSTOMER)
+              .group_by(CustomerDay.customer_id).subquery("buyers"))
+    customer = SalesCustomer
+    is_new = customer.first_day >= filters.first
+    is_multi = func.coalesce(customer.elsewhere_day >= filters.first, False)
+    spent = buyers.c.revenue
+    row = [int(value or 0) for value in session.execute(
+        select(*_group_sums(is_new, spent), *_group_sums(~is_new, spent), *_group_sums(is_multi, spent),
+               *_group_sums(~is_multi, spent), _count_of(or_(~is_new, customer.orders >= 2)))
+        .select_from(buyers).join(customer, customer.customer_id == buyers.c.customer_id)).one()]
+    return CustomerMix(new=Group(row[0], row[1]), returning=Group(row[2], row[3]),
+                       multi_channel=Group(row[4], row[5]), single_channel=Group(row[6], row[7]), repeat=row[8])
+
+
+def _count_of(condition: Any) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _mix_of_days(session: Session, *, filters: Filters) -> CustomerMix:
+    """The mix of any period, from its customer-days.
 
     One pass over the period's customer-days gives each buyer their spend (under the channel and store filters),
     their orders and the lowest and highest sales channel of their orders (whatever the filters). A buyer whose

@@ -65,7 +65,8 @@ class TouchDay(Base):
 
 
 class SalesCustomer(Base):
-    """One customer's whole purchase history in brief: their first order day and month, orders and revenue."""
+    """One customer's whole purchase history in brief: their first and last order day, orders and revenue, and the
+    day that tells, for any range up to today, whether they used two channels in it (``elsewhere_day`` in it)."""
 
     __tablename__ = "analytics_sales_customers"
     __table_args__ = (Index("ix_analytics_sales_customers_first_month", "first_month"),
@@ -77,6 +78,8 @@ class SalesCustomer(Base):
     last_day: Mapped[date] = mapped_column(Date)
     orders: Mapped[int] = mapped_column(Integer, default=0)
     revenue: Mapped[int] = mapped_column(BigInteger, default=0)
+    # the latest day they ordered, or were in touch (see CustomerReach), on a channel other than their latest order's
+    elsewhere_day: Mapped[date | None] = mapped_column(Date)
 
 
 class CohortMonth(Base):
