@@ -39,6 +39,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import column as sql_column
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Session, sessionmaker
@@ -119,6 +120,15 @@ def _configure_sqlite(engine: Engine) -> None:
             connection.connection.driver_connection.execute(statement)
         except sqlite3.Error as exc:  # raised as SQLAlchemy raises every other database error
             raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
+
+
+def _sqlite_table_hint(_compiler: SQLiteCompiler, _table: Any, text: str | None) -> str | None:
+    """SQLite's table hint (``INDEXED BY index``) where ``Select.with_hint(..., dialect_name="sqlite")`` puts it:
+    SQLAlchemy renders no table hint on SQLite by itself."""
+    return text
+
+
+SQLiteCompiler.get_from_hint_text = _sqlite_table_hint  # type: ignore[method-assign, assignment]
 
 
 def normalise_url(url: str) -> str:

@@ -23,7 +23,6 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
-    and_,
     delete,
     exists,
     func,
@@ -52,6 +51,7 @@ class JobStatus(enum.StrEnum):
 
 
 _OPEN = text("status IN ('queued', 'running')")
+_QUEUED = text("status = 'queued'")
 
 
 class Job(Base):
@@ -84,6 +84,9 @@ class Job(Base):
         # Whether an earlier job of the same ordering key is still open, asked of every candidate a claim looks at:
         # only open jobs are indexed, so the answer stays one small probe however many jobs are done.
         Index("ix_jobs_ordering_open", "ordering_key", "sequence", postgresql_where=_OPEN, sqlite_where=_OPEN),
+        # The queued jobs in the order workers take them: a claim walks it and stops once it has enough, however
+        # many jobs wait (a broadcast queues one per customer).
+        Index("ix_jobs_claim_order", "priority", "run_at", "id", postgresql_where=_QUEUED, sqlite_where=_QUEUED),
         Index("ix_jobs_locked_by", "locked_by"),
     )
 
@@ -269,35 +272,43 @@ def enqueue(session: Session, *, name: str, payload: dict[str, Any] | None = Non
     return job_row
 
 
+def _status_is(*statuses: JobStatus, of: Any = Job) -> Any:
+    """``status IN (…)`` spelled out, not bound, so that the planner sees it matches a partial index (prepared
+    statements too)."""
+    spelled: list[Any] = [literal_column(f"'{status.value}'") for status in statuses]
+    return of.status == spelled[0] if len(spelled) == 1 else of.status.in_(spelled)
+
+
 def _blocked_by_earlier() -> Any:
     earlier = aliased(Job)
-    return exists().where(
-        earlier.ordering_key == Job.ordering_key,
-        earlier.sequence < Job.sequence,
-        # Spelled out, not bound, so that the planner sees it matches ix_jobs_ordering_open (prepared statements too).
-        earlier.status.in_([literal_column(f"'{status.value}'") for status in (JobStatus.queued, JobStatus.running)]),
-    )
+    return exists().where(earlier.ordering_key == Job.ordering_key, earlier.sequence < Job.sequence,
+                          _status_is(JobStatus.queued, JobStatus.running, of=earlier))
 
 
 def urgent_work_waiting(session: Session, *, skip: Collection[str] = ()) -> bool:
     """Whether an urgent job is due, claimable and not claimed yet (among jobs not called one of ``skip``). One
     waiting behind an earlier job of its ordering key is not: it could not be taken before that job is done."""
-    query = select(Job.id).where(Job.status == JobStatus.queued, Job.priority <= URGENT, Job.run_at <= utcnow(),
+    query = select(Job.id).where(_status_is(JobStatus.queued), Job.priority <= URGENT, Job.run_at <= utcnow(),
                                  or_(Job.ordering_key.is_(None), ~_blocked_by_earlier()))
     if skip:
         query = query.where(Job.name.not_in(sorted(skip)))
     return session.scalar(query.limit(1)) is not None
 
 
-def claimable(*, now: datetime, limit: int, skip: Collection[str] = ()) -> Select[int]:
-    """The ids of the first ``limit`` jobs a worker may take at ``now``, in the order it takes them."""
-    due = or_(
-        and_(Job.status == JobStatus.queued, Job.run_at <= now),
-        and_(Job.status == JobStatus.running, Job.locked_until < now),
-    )
+def claimable(*, now: datetime, limit: int, skip: Collection[str] = ()) -> tuple[Select[Any], Select[Any]]:
+    """The jobs a worker may take at ``now``, as two queries of ``(id, priority, run_at)`` in the order it takes
+    them, ``limit`` rows each: queued jobs due (walking ``ix_jobs_claim_order``, so it stops at ``limit``), and
+    running jobs whose lease expired (their worker died; few)."""
     in_order = or_(Job.ordering_key.is_(None), ~_blocked_by_earlier())
-    query = select(Job.id).where(due, in_order).order_by(Job.priority, Job.run_at, Job.id).limit(limit)
-    return query.where(Job.name.not_in(sorted(skip))) if skip else query
+    queued = (select(Job.id, Job.priority, Job.run_at)
+              .where(_status_is(JobStatus.queued), Job.run_at <= now, in_order)
+              .with_hint(Job, "INDEXED BY ix_jobs_claim_order", dialect_name="sqlite"))  # else it sorts them all
+    expired = select(Job.id, Job.priority, Job.run_at).where(_status_is(JobStatus.running), Job.locked_until < now,
+                                                             in_order)
+    if skip:
+        queued, expired = (query.where(Job.name.not_in(sorted(skip))) for query in (queued, expired))
+    return tuple(query.order_by(Job.priority, Job.run_at, Job.id).limit(limit)  # type: ignore[return-value]
+                 for query in (queued, expired))
 
 
 def claim_jobs(session: Session, *, worker_id: str, limit: int, lease: timedelta,
@@ -308,10 +319,12 @@ def claim_jobs(session: Session, *, worker_id: str, limit: int, lease: timedelta
     PostgreSQL skips rows other workers hold (``FOR UPDATE SKIP LOCKED``); SQLite has one writer.
     """
     now = utcnow()
-    query = claimable(now=now, limit=limit, skip=skip)
-    if is_postgres(session):
-        query = query.with_for_update(skip_locked=True)
-    ids = list(session.scalars(query))
+    candidates: list[Any] = []
+    for query in claimable(now=now, limit=limit, skip=skip):
+        if is_postgres(session):
+            query = query.with_for_update(skip_locked=True)
+        candidates.extend(session.execute(query).all())
+    ids = [row.id for row in sorted(candidates, key=lambda row: (row.priority, row.run_at, row.id))[:limit]]
     if not ids:
         session.rollback()
         return []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -235,6 +235,45 @@ def test_an_isolated_job_runs_once_even_when_a_job_beside_it_fails(
     assert sorted(effects(effects_engine)) == [("sms-1", None), ("sms-2", None)]
 
 
+def _claim_plan(session: Session, now: datetime) -> str:
+    """The database's plan for the claim of queued jobs."""
+    statement = claimable(now=now, limit=50)[0].compile(dialect=session.get_bind().dialect,
+                                                        compile_kwargs={"literal_binds": True})
+    explain = "EXPLAIN " if is_postgres(session) else "EXPLAIN QUERY PLAN "
+    return "\n".join(str(row[-1]) for row in session.execute(text(explain + str(statement))))
+
+
+def test_a_claim_walks_the_queued_jobs_in_its_order_and_stops_when_it_has_enough(session: Session) -> None:
+    """A broadcast queues a job per customer: a claim must not read and sort every one of them to take the first
+    fifty. The queued jobs' own index holds them in claim order; jobs due later sort after the due ones."""
+    now = utcnow()
+    rows = [{"name": "noop", "payload": {}, "status": JobStatus.queued.value, "priority": 100,
+             "run_at": now + timedelta(seconds=n % 2 * 3600 - 60), "attempts": 0, "max_attempts": 5,
+             "created_at": now} for n in range(5_000)]
+    insert_many(session.connection(), Job, rows)
+    session.commit()
+    assert "ix_jobs_claim_order" in _claim_plan(session, now)
+    claimed = claim_jobs(session, worker_id="w", limit=50, lease=timedelta(minutes=1))
+    due = sorted(session.scalars(select(Job.id).where(Job.run_at <= now)))
+    assert [job.id for job in claimed] == due[:50]
+
+
+def test_a_claim_takes_expired_leases_and_queued_jobs_in_one_order(session: Session) -> None:
+    """A job whose worker died goes back in line by its priority and time, among the queued ones."""
+    now = utcnow()
+    urgent = add_job(session, name="noop", priority=5, run_at=now - timedelta(minutes=1))
+    orphan = add_job(session, name="noop", priority=10, run_at=now - timedelta(minutes=5))
+    late = add_job(session, name="noop", priority=100, run_at=now - timedelta(minutes=9))
+    session.commit()
+    session.execute(update(Job).where(Job.id == orphan.id).values(
+        status=JobStatus.running, locked_by="dead-worker", locked_until=now - timedelta(seconds=1), attempts=1))
+    session.commit()
+    first = claim_jobs(session, worker_id="w", limit=2, lease=timedelta(minutes=1))
+    assert [job.id for job in first] == [urgent.id, orphan.id]
+    assert first[1].attempts == 2 and first[1].locked_by == "w"
+    assert [job.id for job in claim_jobs(session, worker_id="w", limit=2, lease=timedelta(minutes=1))] == [late.id]
+
+
 def test_a_claim_checks_earlier_open_jobs_of_a_key_among_the_open_jobs_only(session: Session) -> None:
     """Thousands of done jobs with ordering keys (a broadcast's sends, the handlers of its messages) must not be
     read again for every job a claim looks at: the check probes an index of the open jobs alone, whatever the
@@ -245,10 +284,6 @@ def test_a_claim_checks_earlier_open_jobs_of_a_key_among_the_open_jobs_only(sess
              "ordering_key": f"conversation:{n % 200}"} for n in range(3_400)]
     insert_many(session.connection(), Job, rows)
     session.commit()
-    statement = claimable(now=now, limit=50).compile(dialect=session.get_bind().dialect,
-                                                     compile_kwargs={"literal_binds": True})
-    explain = "EXPLAIN " if is_postgres(session) else "EXPLAIN QUERY PLAN "
-    plan = "\n".join(str(row[-1]) for row in session.execute(text(explain + str(statement))))
-    assert "ix_jobs_ordering_open" in plan
+    assert "ix_jobs_ordering_open" in _claim_plan(session, now)
     claimed = claim_jobs(session, worker_id="w", limit=500, lease=timedelta(minutes=1))
     assert sorted(job.sequence for job in claimed) == list(range(3_000, 3_200))  # the first open job of each key

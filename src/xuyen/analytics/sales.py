@@ -242,9 +242,9 @@ def _mix_of_days(session: Session, *, filters: Filters) -> CustomerMix:
     their orders and the lowest and highest sales channel of their orders (whatever the filters). A buyer whose
     orders span two channels is multi-channel; one whose orders all came from one channel is multi-channel when
     an event of theirs in the period came from another one: exactly "two or more distinct channels", without
-    collecting every buyer's channels. For a period that runs to the newest touch-day (the dashboard's ranges end
-    today) each buyer's two most recent event channels answer that (``analytics_customer_reach``); for an older
-    period, one join of its touch-days with its buyers."""
+    collecting every buyer's channels. For a period that runs to the newest touch-day each buyer's two most recent
+    event channels answer that (``analytics_customer_reach``); for an older period, one join of its touch-days with
+    its buyers."""
     chosen = and_(*_day_filters(CustomerDay, filters))
     buyers = (select(CustomerDay.customer_id.label("customer_id"),
                      func.sum(case((chosen, CustomerDay.revenue), else_=0)).label("revenue"),
