@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 from sqlalchemy import Engine
 
 from tests.e2e.shop_site import ShopSite
@@ -23,6 +23,10 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
+# How long a browser action or an expectation waits before failing. The machines that run the suite are shared
+# and busy; a page that answers in 0.1 s alone has been seen to take over 5 s (Playwright's own default) there.
+BROWSER_WAIT_MS = 15_000
+expect.set_options(timeout=BROWSER_WAIT_MS)
 MISSING_CHROMIUM = "CI=true makes the browser tests mandatory; install Debian's chromium (apt-get install chromium)."
 
 
@@ -65,7 +69,7 @@ def page(chromium: Browser) -> Iterator[Page]:
     """A fresh browser tab with its own cookies, speaking Vietnamese like most of our users."""
     context = chromium.new_context(locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh",
                                    viewport={"width": 1280, "height": 860})
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(BROWSER_WAIT_MS)
     tab = context.new_page()
     yield tab
     context.close()

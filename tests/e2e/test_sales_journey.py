@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from tests.commerce.orders.support import make_shop
 from tests.e2e.board import drag_card
+from tests.e2e.conftest import BROWSER_WAIT_MS
 from tests.e2e.shop_site import ShopSite
 from tests.factories import PASSWORD, make_user
 from tests.ui.helpers import seed_shop
@@ -42,7 +43,7 @@ def quick_people(monkeypatch: pytest.MonkeyPatch) -> None:
 def visitor(chromium: Browser) -> Iterator[Page]:
     """The shop's visitor: a browser of their own, on the shop's site."""
     context = chromium.new_context(locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh")
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(BROWSER_WAIT_MS)
     yield context.new_page()
     context.close()
 

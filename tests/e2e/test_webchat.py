@@ -106,14 +106,14 @@ def test_a_visitor_chats_with_an_agent_through_the_widget(live_server: str, shop
     reply = staff.post(f"/api/v1/conversations/{conversation['id']}/replies",
                        json={"text": "Dạ còn ạ, chị ghé shop thử nhé!"})
     assert reply.status_code == 202, reply.text
-    expect(log.get_by_text("Dạ còn ạ, chị ghé shop thử nhé!")).to_be_visible(timeout=5000)  # live, no reload
+    expect(log.get_by_text("Dạ còn ạ, chị ghé shop thử nhé!")).to_be_visible()  # live, no reload
     page.screenshot(path=str(tmp_path) + "/widget.png")  # type: ignore[operator]
 
     page.keyboard.press("Escape")
     expect(panel).to_be_hidden()
     expect(bubble).to_be_focused()
     staff.post(f"/api/v1/conversations/{conversation['id']}/replies", json={"text": "Shop mở cửa đến 21 giờ ạ."})
-    expect(page.get_by_role("button", name="Mở khung chat (1 tin nhắn mới)")).to_be_visible(timeout=5000)
+    expect(page.get_by_role("button", name="Mở khung chat (1 tin nhắn mới)")).to_be_visible()
 
     page.reload()  # a returning visitor: the conversation so far, from the history
     page.get_by_role("button", name="Mở khung chat").click()
