@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
@@ -26,6 +26,7 @@ from xuyen.http import (
 )
 from xuyen.logs import configure_logging
 from xuyen.migrate import current_revision, head_revision
+from xuyen.routing import Router
 
 API_PREFIX = "/api/v1"
 
@@ -58,15 +59,22 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     _add_health(app)
     for module in api_modules():
-        app.include_router(module.router, prefix=API_PREFIX)
+        _include(app, module.router, prefix=API_PREFIX)
     for module in public_api_modules():
-        app.include_router(module.router)
+        _include(app, module.router)
     for module in page_modules():
         setup = getattr(module, "setup", None)
         if setup is not None:
             setup(app)
-        app.include_router(module.router)
+        _include(app, module.router)
     return app
+
+
+def _include(app: FastAPI, router: APIRouter, *, prefix: str = "") -> None:
+    """Include a domain's router; a ``Router`` is told where, so requests for other paths pass it by at once."""
+    app.include_router(router, prefix=prefix)
+    if isinstance(router, Router):
+        router.serve_under(prefix)
 
 
 def create_served_app() -> FastAPI:

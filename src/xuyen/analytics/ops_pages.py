@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
@@ -16,12 +16,13 @@ from xuyen.auth.models import Role
 from xuyen.events.labels import channel_label
 from xuyen.http import get_session
 from xuyen.i18n import N_, gettext
+from xuyen.routing import Router
 from xuyen.ui import charts
 from xuyen.ui.deps import Viewer, page_role
 from xuyen.ui.formatting import format_money, format_number
 from xuyen.ui.rendering import render, request_locale
 
-router: APIRouter = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router: Router = Router(include_in_schema=False, default_response_class=HTMLResponse)
 
 DbSession = Annotated[Session, Depends(get_session)]
 ManagerViewer = Annotated[Viewer, Depends(page_role(Role.manager))]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
@@ -21,11 +21,12 @@ from xuyen.commerce.channels import SalesChannel
 from xuyen.errors import ValidationFailed
 from xuyen.events.labels import channel_label
 from xuyen.http import get_session
+from xuyen.routing import Router
 from xuyen.stores import service as stores_service
 from xuyen.ui.deps import Viewer, page_role
 from xuyen.ui.rendering import render, request_locale
 
-router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router = Router(include_in_schema=False, default_response_class=HTMLResponse)
 
 DbSession = Annotated[Session, Depends(get_session)]
 ManagerViewer = Annotated[Viewer, Depends(page_role(Role.manager))]

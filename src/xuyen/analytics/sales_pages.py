@@ -8,15 +8,16 @@ Included by ``xuyen.analytics.pages`` (import that module, not this one)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
 from xuyen.analytics.pages import DbSession, ManagerViewer, PageFilters, dashboard, filter_context
 from xuyen.i18n import N_
+from xuyen.routing import Router
 from xuyen.ui.rendering import render
 from xuyen.ui.sales_dashboard import DASHBOARD, dashboard_context
 
-router: APIRouter = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router: Router = Router(include_in_schema=False, default_response_class=HTMLResponse)
 
 dashboard(DASHBOARD, href="/analytics/sales", title=N_("Sales and customers"),
           description=N_("Revenue, orders and average order value by channel and store; new, returning and "

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Depends, Form, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
@@ -19,10 +19,11 @@ from xuyen.errors import XuyenError
 from xuyen.http import get_session
 from xuyen.i18n import N_
 from xuyen.identity.service import actor_name
+from xuyen.routing import Router
 from xuyen.ui.deps import Viewer, check_csrf, page_role
 from xuyen.ui.rendering import render, request_locale
 
-router: APIRouter = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router: Router = Router(include_in_schema=False, default_response_class=HTMLResponse)
 
 DbSession = Annotated[Session, Depends(get_session)]
 ManagerViewer = Annotated[Viewer, Depends(page_role(Role.manager))]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import Depends, Path, Request, Response
 from sqlalchemy.orm import Session
 
 from xuyen.auth import service
@@ -26,8 +26,9 @@ from xuyen.auth.schemas import (
 from xuyen.auth.service import Principal
 from xuyen.config import Settings
 from xuyen.http import get_session
+from xuyen.routing import Router
 
-router = APIRouter(tags=["auth"])
+router = Router(tags=["auth"])
 
 Db = Annotated[Session, Depends(get_session)]
 Caller = Annotated[Principal, Depends(current_principal)]

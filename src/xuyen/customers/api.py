@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import Depends, Path, Query
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -33,8 +33,9 @@ from xuyen.fields import customers as custom_fields
 from xuyen.http import get_session
 from xuyen.identity.schemas import MAX_ID
 from xuyen.identity.service import actor_name
+from xuyen.routing import Router
 
-router = APIRouter(tags=["customers"])
+router = Router(tags=["customers"])
 
 MAX_LIMIT = 200
 MAX_EXPORT = 10_000

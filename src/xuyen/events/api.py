@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import Depends, Path, Query
 from sqlalchemy.orm import Session
 
 from xuyen.auth.deps import require_role
@@ -17,8 +17,9 @@ from xuyen.auth.service import Principal
 from xuyen.events import service
 from xuyen.events.schemas import EventOut, QuarantinedOut, SourceOut
 from xuyen.http import get_session
+from xuyen.routing import Router
 
-router = APIRouter(tags=["events"])
+router = Router(tags=["events"])
 
 MAX_ID = 2**31 - 1
 MAX_LIMIT = 500

@@ -15,7 +15,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
 
 from xuyen.config import Settings
@@ -23,8 +23,9 @@ from xuyen.errors import BadRequest, PayloadTooLarge
 from xuyen.events import service
 from xuyen.http import get_session
 from xuyen.logs import request_id_var
+from xuyen.routing import Router
 
-router = APIRouter(prefix="/v1", tags=["tracking API (Segment-compatible)"])
+router = Router(prefix="/v1", tags=["tracking API (Segment-compatible)"])
 
 SINGLE_CALLS = ("identify", "track", "page", "screen", "group", "alias")
 # analytics.js (Segment's browser library) posts to one-letter paths, as text/plain to avoid a preflight.

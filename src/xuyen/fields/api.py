@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import Depends, Path, Query
 from sqlalchemy.orm import Session
 
 from xuyen.auth.deps import require_role
@@ -15,8 +15,9 @@ from xuyen.fields import service
 from xuyen.fields.schemas import FieldChange, FieldIn, FieldOut, ReorderIn
 from xuyen.http import get_session
 from xuyen.identity.service import actor_name
+from xuyen.routing import Router
 
-router = APIRouter(prefix="/fields", tags=["custom fields"])
+router = Router(prefix="/fields", tags=["custom fields"])
 
 Db = Annotated[Session, Depends(get_session)]
 Agent = Annotated[Principal, Depends(require_role(Role.agent))]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import Depends, Path, Query
 from sqlalchemy.orm import Session
 
 from xuyen.auth.deps import require_role
@@ -17,8 +17,9 @@ from xuyen.auth.service import Principal
 from xuyen.http import get_session
 from xuyen.identity import graph, service
 from xuyen.identity.schemas import MAX_ID, ConflictOut, ConflictResolveIn, MergeIn, MergeOut, ProfileOut
+from xuyen.routing import Router
 
-router = APIRouter(tags=["identity"])
+router = Router(tags=["identity"])
 
 MAX_LIMIT = 500
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
@@ -31,8 +31,9 @@ from xuyen.inbox.schemas import (
     StatusIn,
     TemplateIn,
 )
+from xuyen.routing import Router
 
-router = APIRouter(tags=["inbox"])
+router = Router(tags=["inbox"])
 
 Db = Annotated[Session, Depends(get_session)]
 Agent = Annotated[Principal, Depends(require_role(Role.agent))]

@@ -6,15 +6,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from xuyen.errors import BadRequest
 from xuyen.http import get_session
 from xuyen.inbox import engagement
+from xuyen.routing import Router
 
-router = APIRouter(prefix="/t", tags=["e-mail tracking (public)"])
+router = Router(prefix="/t", tags=["e-mail tracking (public)"])
 Db = Annotated[Session, Depends(get_session)]
 
 # A transparent 1×1 GIF.

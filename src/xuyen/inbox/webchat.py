@@ -13,7 +13,7 @@ from collections.abc import Callable, Coroutine
 from functools import cache
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi import Depends, Header, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.routing import APIRoute
@@ -29,6 +29,7 @@ from xuyen.http import get_session, handle_validation_error, handle_xuyen_error
 from xuyen.inbox import visitors
 from xuyen.inbox.live import hub_for
 from xuyen.ratelimit import app_limiter
+from xuyen.routing import Router
 
 MAX_BODY_BYTES = 32 * 1024
 # (requests, seconds) per key: generous per address, since whole offices and mobile carriers share one.
@@ -62,7 +63,7 @@ class _ChatRoute(APIRoute):
         return handler
 
 
-router = APIRouter(prefix="/chat", tags=["web chat (public)"], route_class=_ChatRoute)
+router = Router(prefix="/chat", tags=["web chat (public)"], route_class=_ChatRoute)
 
 ChannelId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The web chat channel's id (data-channel).")]
 Db = Annotated[Session, Depends(get_session)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import Depends, Path, Request, Response
 from sqlalchemy.orm import Session
 
 from xuyen.channels.base import WebhookRequest
@@ -17,8 +17,9 @@ from xuyen.clock import utcnow
 from xuyen.config import Settings
 from xuyen.http import get_session
 from xuyen.inbox import intake
+from xuyen.routing import Router
 
-router = APIRouter(prefix="/webhooks", tags=["channel webhooks"])
+router = Router(prefix="/webhooks", tags=["channel webhooks"])
 
 ChannelId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The channel's id, shown on its page.")]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Query
+from fastapi import Depends, Header, Path, Query
 from sqlalchemy.orm import Session
 
 from xuyen.auth.deps import require_role
@@ -27,8 +27,9 @@ from xuyen.loyalty.schemas import (
     TierPatch,
     TopUpIn,
 )
+from xuyen.routing import Router
 
-router = APIRouter(tags=["loyalty"])
+router = Router(tags=["loyalty"])
 
 Db = Annotated[Session, Depends(get_session)]
 Agent = Annotated[Principal, Depends(require_role(Role.agent))]

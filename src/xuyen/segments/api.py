@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import Depends, Path, Query
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -13,10 +13,11 @@ from xuyen.auth.models import Role
 from xuyen.auth.service import Principal
 from xuyen.http import get_session
 from xuyen.identity.service import actor_name
+from xuyen.routing import Router
 from xuyen.segments import service
 from xuyen.segments.schemas import MemberOut, PreviewIn, PreviewOut, SegmentIn, SegmentOut, SegmentPatch
 
-router = APIRouter(tags=["segments"])
+router = Router(tags=["segments"])
 
 Db = Annotated[Session, Depends(get_session)]
 Manager = Annotated[Principal, Depends(require_role(Role.manager))]

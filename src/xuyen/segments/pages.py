@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Depends, Form, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
@@ -15,12 +15,13 @@ from xuyen.auth.models import Role
 from xuyen.errors import XuyenError
 from xuyen.http import get_session
 from xuyen.identity.service import actor_name
+from xuyen.routing import Router
 from xuyen.segments import service
 from xuyen.segments.text import describe
 from xuyen.ui.deps import Viewer, check_csrf, page_role
 from xuyen.ui.rendering import render
 
-router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router = Router(include_in_schema=False, default_response_class=HTMLResponse)
 
 DbSession = Annotated[Session, Depends(get_session)]
 StaffViewer = Annotated[Viewer, Depends(page_role(Role.agent))]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import Depends, File, Form, Query, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
@@ -35,6 +35,7 @@ from xuyen.errors import XuyenError
 from xuyen.http import get_session
 from xuyen.i18n import N_
 from xuyen.identity.service import actor_name
+from xuyen.routing import Router
 from xuyen.ui.deps import Viewer, check_csrf, page_role
 from xuyen.ui.rendering import render
 
@@ -43,7 +44,7 @@ PAGE_SIZE = 50
 NEW_VARIANT_ROWS = 12
 MAX_IMAGES_TEXT = 50_000
 
-router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router = Router(include_in_schema=False, default_response_class=HTMLResponse)
 
 DbSession = Annotated[Session, Depends(get_session)]
 AgentViewer = Annotated[Viewer, Depends(page_role(Role.agent))]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Depends, Form, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
@@ -16,9 +16,10 @@ from xuyen.inbox.csat import service
 from xuyen.inbox.csat.models import Response as Survey
 from xuyen.inbox.csat.schemas import survey_status
 from xuyen.inbox.csat.service import SurveyExpired
+from xuyen.routing import Router
 from xuyen.ui.rendering import render
 
-router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router = Router(include_in_schema=False, default_response_class=HTMLResponse)
 
 DbSession = Annotated[Session, Depends(get_session)]
 Token = Annotated[str, PathParam(min_length=1, max_length=100)]

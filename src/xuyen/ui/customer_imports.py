@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import Depends, File, Form, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
@@ -27,11 +27,12 @@ from xuyen.events import service as events_service
 from xuyen.http import get_session
 from xuyen.i18n import N_, gettext
 from xuyen.identity.normalise import fold_name
+from xuyen.routing import Router
 from xuyen.ui.deps import Viewer, check_csrf, page_role
 from xuyen.ui.rendering import render, request_locale
 from xuyen.ui.security import settings_of
 
-router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router = Router(include_in_schema=False, default_response_class=HTMLResponse)
 
 BASE = "/customers/imports"
 REPORT_SHOWN = 200

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import Depends, Form, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
@@ -33,6 +33,7 @@ from xuyen.fields import service as field_service
 from xuyen.http import get_session
 from xuyen.identity.schemas import MAX_ID, MAX_REASON
 from xuyen.identity.service import actor_name
+from xuyen.routing import Router
 from xuyen.ui import custom_fields as custom_field_pages
 from xuyen.ui.deps import Viewer, check_csrf, page_role
 from xuyen.ui.panels import panels_for
@@ -46,7 +47,7 @@ FIRST_TRAITS = ("name", "phone", "email", "birthday", "gender", "address")
 CONSENT_CHANNELS = (*CHANNELS, ANY_CHANNEL)
 CONSENT_STATUSES = ("granted", "withdrawn")
 
-router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router = Router(include_in_schema=False, default_response_class=HTMLResponse)
 
 DbSession = Annotated[Session, Depends(get_session)]
 AgentViewer = Annotated[Viewer, Depends(page_role(Role.agent))]

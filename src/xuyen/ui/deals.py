@@ -8,7 +8,7 @@ from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import Depends, Form, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
@@ -22,6 +22,7 @@ from xuyen.fields import service as field_service
 from xuyen.http import get_session
 from xuyen.i18n import N_
 from xuyen.identity.service import actor_name, merged_profile_ids
+from xuyen.routing import Router
 from xuyen.sales.custom_fields import DEAL, MAX_EXPORT
 from xuyen.sales.deals import board as boards
 from xuyen.sales.deals import exporting, pipelines, service
@@ -35,7 +36,7 @@ from xuyen.ui.deps import Viewer, check_csrf, page_role
 from xuyen.ui.panels import customer_panel
 from xuyen.ui.rendering import render
 
-router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router = Router(include_in_schema=False, default_response_class=HTMLResponse)
 
 DbSession = Annotated[Session, Depends(get_session)]
 AgentViewer = Annotated[Viewer, Depends(page_role(Role.agent))]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Depends, Form, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
@@ -16,13 +16,14 @@ from xuyen.errors import ValidationFailed, XuyenError
 from xuyen.http import get_session
 from xuyen.i18n import N_
 from xuyen.identity.service import actor_name
+from xuyen.routing import Router
 from xuyen.sales.deals import pipelines
 from xuyen.sales.deals.models import Pipeline, StageKind
 from xuyen.sales.deals.pipelines import DEFAULT_STAGES, MAX_STAGES, StageIn
 from xuyen.ui.deps import Viewer, check_csrf, page_role
 from xuyen.ui.rendering import render
 
-router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router = Router(include_in_schema=False, default_response_class=HTMLResponse)
 
 DbSession = Annotated[Session, Depends(get_session)]
 ManagerViewer = Annotated[Viewer, Depends(page_role(Role.manager))]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import Depends, Form, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
@@ -21,6 +21,7 @@ from xuyen.customers.duplicates.reasons import FIELD_LABELS, LEVEL_LABELS
 from xuyen.http import get_session
 from xuyen.i18n import N_
 from xuyen.identity.service import actor_name
+from xuyen.routing import Router
 from xuyen.ui.deps import Viewer, check_csrf, page_role, page_user
 from xuyen.ui.formatting import number
 from xuyen.ui.rendering import render
@@ -29,7 +30,7 @@ MAX_ID = 2**63 - 1
 PAGE_SIZE = 50
 MAX_PAGE = 100_000
 
-router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router = Router(include_in_schema=False, default_response_class=HTMLResponse)
 
 DbSession = Annotated[Session, Depends(get_session)]
 PageViewer = Annotated[Viewer, Depends(page_user)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import Depends, Form, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
@@ -25,6 +25,7 @@ from xuyen.identity.graph import resolve_profile_id
 from xuyen.identity.service import actor_name
 from xuyen.inbox import connections, service
 from xuyen.inbox.models import Conversation, ConversationStatus, Message
+from xuyen.routing import Router
 from xuyen.sales.leads import channel_leads
 from xuyen.ui import inbox_routing as routing_parts
 from xuyen.ui.csat import csat_context
@@ -32,7 +33,7 @@ from xuyen.ui.deps import Viewer, check_csrf, page_role, page_user
 from xuyen.ui.rendering import render
 from xuyen.ui.sla import sla_context
 
-router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router = Router(include_in_schema=False, default_response_class=HTMLResponse)
 
 DbSession = Annotated[Session, Depends(get_session)]
 PageViewer = Annotated[Viewer, Depends(page_user)]

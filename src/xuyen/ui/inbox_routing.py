@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import Depends, Form, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
@@ -26,10 +26,11 @@ from xuyen.inbox.routing import labels, mentions, search, service
 from xuyen.inbox.routing.models import Availability
 from xuyen.inbox.routing.rows import active_users
 from xuyen.inbox.service import get_conversation
+from xuyen.routing import Router
 from xuyen.ui.deps import Viewer, check_csrf, page_role, page_user
 from xuyen.ui.rendering import render
 
-router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router = Router(include_in_schema=False, default_response_class=HTMLResponse)
 
 DbSession = Annotated[Session, Depends(get_session)]
 PageViewer = Annotated[Viewer, Depends(page_user)]

@@ -10,7 +10,7 @@ import json
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import Depends, Form, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
@@ -24,10 +24,11 @@ from xuyen.journeys.templates import service
 from xuyen.journeys.templates.models import MessageTemplate
 from xuyen.journeys.templates.service import Preview
 from xuyen.journeys.templates.variants import ZNS_DEFAULT_PARAM_LENGTH
+from xuyen.routing import Router
 from xuyen.ui.deps import Viewer, check_csrf, page_role
 from xuyen.ui.rendering import render
 
-router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router = Router(include_in_schema=False, default_response_class=HTMLResponse)
 
 DbSession = Annotated[Session, Depends(get_session)]
 AgentViewer = Annotated[Viewer, Depends(page_role(Role.agent))]

@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
+from fastapi import Depends, FastAPI, Form, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -19,6 +19,7 @@ from xuyen.auth.deps import session_user
 from xuyen.auth.models import AuthSession, Role, User
 from xuyen.errors import PermissionDenied, RateLimited, Unauthorized, ValidationFailed
 from xuyen.http import get_session
+from xuyen.routing import Router
 from xuyen.ui import catalogue as catalogue_pages
 from xuyen.ui import csat as csat_pages
 from xuyen.ui import custom_fields as custom_field_pages
@@ -59,7 +60,7 @@ from xuyen.ui.security import (
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 MAX_ID = 2**31 - 1
 
-router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router = Router(include_in_schema=False, default_response_class=HTMLResponse)
 
 DbSession = Annotated[Session, Depends(get_session)]
 SignedIn = Annotated[tuple[User, AuthSession] | None, Depends(session_user)]

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi import Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -23,11 +23,12 @@ from xuyen.events.labels import channel_label
 from xuyen.http import get_session
 from xuyen.i18n import N_, gettext
 from xuyen.identity.service import actor_name
+from xuyen.routing import Router
 from xuyen.stores import service as stores
 from xuyen.ui.deps import Viewer, check_csrf, page_role
 from xuyen.ui.rendering import render
 
-router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router = Router(include_in_schema=False, default_response_class=HTMLResponse)
 
 DbSession = Annotated[Session, Depends(get_session)]
 ManagerViewer = Annotated[Viewer, Depends(page_role(Role.manager))]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -15,12 +15,13 @@ from xuyen.commerce.stock.models import LocationKind
 from xuyen.errors import XuyenError
 from xuyen.i18n import N_, gettext
 from xuyen.identity.service import actor_name
+from xuyen.routing import Router
 from xuyen.stores import service as stores
 from xuyen.ui.deps import check_csrf
 from xuyen.ui.rendering import render
 from xuyen.ui.stock import CHANNEL_NAMES, DbSession, FormText, ManagerViewer, RowId
 
-router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router = Router(include_in_schema=False, default_response_class=HTMLResponse)
 
 KIND_NAMES: dict[str, str] = {"warehouse": N_("Warehouse"), "store": N_("Store")}
 FormList = Annotated[list[str], Form(max_length=200)]

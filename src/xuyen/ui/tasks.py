@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import Depends, Form, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
@@ -22,6 +22,7 @@ from xuyen.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from xuyen.http import get_session
 from xuyen.i18n import N_
 from xuyen.identity.graph import resolve_profile_ids
+from xuyen.routing import Router
 from xuyen.sales.tasks import reminders, service
 from xuyen.sales.tasks.models import CallOutcome, Task, TaskKind, TaskStatus
 from xuyen.sales.tasks.service import MAX_NOTES, MAX_TITLE, TaskFilter
@@ -29,7 +30,7 @@ from xuyen.ui.deps import Viewer, check_csrf, page_user
 from xuyen.ui.panels import customer_panel
 from xuyen.ui.rendering import header_link, render
 
-router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router = Router(include_in_schema=False, default_response_class=HTMLResponse)
 
 DbSession = Annotated[Session, Depends(get_session)]
 PageViewer = Annotated[Viewer, Depends(page_user)]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,13 +21,14 @@ from xuyen.auth.models import Role
 from xuyen.customers.models import CustomerProfile
 from xuyen.http import get_session
 from xuyen.i18n import N_
+from xuyen.routing import Router
 from xuyen.ui import charts
 from xuyen.ui.deps import Viewer, page_role
 from xuyen.ui.formatting import money, number
 from xuyen.ui.panels import customer_panel
 from xuyen.ui.rendering import render, request_locale
 
-router: APIRouter = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router: Router = Router(include_in_schema=False, default_response_class=HTMLResponse)
 
 DbSession = Annotated[Session, Depends(get_session)]
 ManagerViewer = Annotated[Viewer, Depends(page_role(Role.manager))]

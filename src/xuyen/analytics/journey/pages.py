@@ -7,7 +7,7 @@ import json
 from typing import Annotated
 
 from babel.numbers import format_percent
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -20,12 +20,13 @@ from xuyen.events.labels import channel_label
 from xuyen.http import get_session
 from xuyen.i18n import N_, activated, gettext
 from xuyen.identity.service import actor_name
+from xuyen.routing import Router
 from xuyen.ui import charts
 from xuyen.ui.deps import Viewer, check_csrf, page_role
 from xuyen.ui.formatting import format_money, format_number
 from xuyen.ui.rendering import render, request_locale
 
-router: APIRouter = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router: Router = Router(include_in_schema=False, default_response_class=HTMLResponse)
 
 DbSession = Annotated[Session, Depends(get_session)]
 ManagerViewer = Annotated[Viewer, Depends(page_role(Role.manager))]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, File, Form, Path, Query, UploadFile
+from fastapi import Body, Depends, File, Form, Path, Query, UploadFile
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -46,8 +46,9 @@ from xuyen.config import Settings
 from xuyen.errors import PayloadTooLarge
 from xuyen.http import get_session
 from xuyen.identity.service import actor_name
+from xuyen.routing import Router
 
-router = APIRouter(prefix="/catalogue", tags=["catalogue"])
+router = Router(prefix="/catalogue", tags=["catalogue"])
 
 MAX_LIMIT = 200
 IMPORT_PATHS = ("/api/v1/catalogue/import", "/catalogue/import")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import Depends, Path, Query
 from sqlalchemy.orm import Session
 
 from xuyen.auth.deps import require_role
@@ -16,8 +16,9 @@ from xuyen.commerce.marketplaces.models import ActivityKind, ActivityLevel
 from xuyen.commerce.marketplaces.schemas import ActivityOut, ConnectionIn, ConnectionOut
 from xuyen.http import get_session
 from xuyen.identity.service import actor_name
+from xuyen.routing import Router
 
-router = APIRouter(prefix="/marketplaces", tags=["marketplaces"])
+router = Router(prefix="/marketplaces", tags=["marketplaces"])
 
 Db = Annotated[Session, Depends(get_session)]
 Manager = Annotated[Principal, Depends(require_role(Role.manager))]

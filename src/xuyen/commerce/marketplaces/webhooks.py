@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import Depends, Path, Request, Response
 from sqlalchemy.orm import Session
 
 from xuyen.channels.marketplace import WebhookRequest
@@ -18,8 +18,9 @@ from xuyen.clock import utcnow
 from xuyen.commerce.marketplaces import intake
 from xuyen.config import Settings
 from xuyen.http import get_session
+from xuyen.routing import Router
 
-router = APIRouter(prefix="/webhooks/marketplaces", tags=["marketplace pushes"])
+router = Router(prefix="/webhooks/marketplaces", tags=["marketplace pushes"])
 
 Channel = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[a-z_]+$")]
 AppId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]

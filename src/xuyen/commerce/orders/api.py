@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import Depends, Path, Query, Request
 from sqlalchemy.orm import Session
 
 from xuyen.auth.deps import require_role
@@ -39,8 +39,9 @@ from xuyen.commerce.orders.schemas import (
 from xuyen.errors import PermissionDenied
 from xuyen.http import get_session
 from xuyen.identity.service import actor_name
+from xuyen.routing import Router
 
-router = APIRouter(tags=["orders"])
+router = Router(tags=["orders"])
 
 Db = Annotated[Session, Depends(get_session)]
 Agent = Annotated[Principal, Depends(require_role(Role.agent))]

@@ -6,15 +6,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Request, Response
+from fastapi import Body, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from xuyen.commerce.orders import online
 from xuyen.commerce.orders.gateways import zalopay
 from xuyen.http import get_session
+from xuyen.routing import Router
 
-router = APIRouter(prefix="/payments", tags=["payment gateways"])
+router = Router(prefix="/payments", tags=["payment gateways"])
 
 MAX_PARAMS = 40
 JsonObject = Annotated[dict[str, Any], Body()]

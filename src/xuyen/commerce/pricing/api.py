@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import Depends, Path, Query, Response
 from sqlalchemy.orm import Session
 
 from xuyen.auth.deps import require_role
@@ -35,8 +35,9 @@ from xuyen.commerce.pricing.rules import percent_to_bp
 from xuyen.commerce.pricing.schemas import Quote, QuoteIn
 from xuyen.http import get_session
 from xuyen.identity.service import actor_name
+from xuyen.routing import Router
 
-router = APIRouter(tags=["pricing"])
+router = Router(tags=["pricing"])
 
 Db = Annotated[Session, Depends(get_session)]
 Agent = Annotated[Principal, Depends(require_role(Role.agent))]

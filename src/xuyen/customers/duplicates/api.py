@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import Depends, Path, Query
 from sqlalchemy.orm import Session
 
 from xuyen.auth.deps import require_role
@@ -27,8 +27,9 @@ from xuyen.customers.duplicates.schemas import (
 from xuyen.http import get_session
 from xuyen.identity.schemas import MAX_ID, MergeOut
 from xuyen.identity.service import actor_name
+from xuyen.routing import Router
 
-router = APIRouter(prefix="/customers", tags=["duplicates"])
+router = Router(prefix="/customers", tags=["duplicates"])
 
 MAX_LIMIT = 500
 MAX_OFFSET = 10_000_000

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
+from fastapi import Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -21,8 +21,9 @@ from xuyen.customers.importing.mapping import parse_map_option
 from xuyen.customers.importing.schemas import MAX_ID, ImportOut, PreviewOut, ReportLineOut, StartIn
 from xuyen.errors import BadRequest, PayloadTooLarge
 from xuyen.http import get_session
+from xuyen.routing import Router
 
-router = APIRouter(prefix="/customer-imports", tags=["customer imports"])
+router = Router(prefix="/customer-imports", tags=["customer imports"])
 
 API_PATH = "/api/v1/customer-imports"
 PAGE_PATH = "/customers/imports"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import Depends, Path, Query
 from sqlalchemy.orm import Session
 
 from xuyen.auth.deps import require_role
@@ -17,8 +17,9 @@ from xuyen.http import get_session
 from xuyen.identity.service import actor_name
 from xuyen.inbox.csat import service
 from xuyen.inbox.csat.schemas import ReportOut, SettingsOut, SettingsPatch, SurveyOut
+from xuyen.routing import Router
 
-router = APIRouter(tags=["inbox CSAT"])
+router = Router(tags=["inbox CSAT"])
 
 Db = Annotated[Session, Depends(get_session)]
 Agent = Annotated[Principal, Depends(require_role(Role.agent))]

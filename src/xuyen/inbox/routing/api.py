@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import Depends, Path, Query, Response
 from pydantic import Field
 from sqlalchemy.orm import Session
 
@@ -52,8 +52,9 @@ from xuyen.inbox.routing.schemas import (
     TeamOut,
 )
 from xuyen.inbox.service import get_conversation
+from xuyen.routing import Router
 
-router = APIRouter(tags=["inbox routing"])
+router = Router(tags=["inbox routing"])
 
 Db = Annotated[Session, Depends(get_session)]
 Agent = Annotated[Principal, Depends(require_role(Role.agent))]

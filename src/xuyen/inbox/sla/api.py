@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import Depends, Path, Query
 from sqlalchemy.orm import Session
 
 from xuyen.auth.deps import require_role
@@ -24,8 +24,9 @@ from xuyen.inbox.sla.schemas import (
     ReportOut,
     ReportRowOut,
 )
+from xuyen.routing import Router
 
-router = APIRouter(tags=["inbox SLA"])
+router = Router(tags=["inbox SLA"])
 
 Db = Annotated[Session, Depends(get_session)]
 Agent = Annotated[Principal, Depends(require_role(Role.agent))]

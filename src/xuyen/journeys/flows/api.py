@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import Depends, Path, Query
 from sqlalchemy.orm import Session
 
 from xuyen.auth.deps import require_role
@@ -26,8 +26,9 @@ from xuyen.journeys.flows.schemas import (
     ValidationOut,
     VersionOut,
 )
+from xuyen.routing import Router
 
-router = APIRouter(tags=["journeys"])
+router = Router(tags=["journeys"])
 
 Db = Annotated[Session, Depends(get_session)]
 Manager = Annotated[Principal, Depends(require_role(Role.manager))]

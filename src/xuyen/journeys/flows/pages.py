@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Depends, Form, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
@@ -20,11 +20,12 @@ from xuyen.i18n import N_
 from xuyen.identity.service import actor_name
 from xuyen.journeys.flows import results, service
 from xuyen.journeys.policy.settings import CHANNELS
+from xuyen.routing import Router
 from xuyen.ui import journey_editor
 from xuyen.ui.deps import Viewer, check_csrf, page_role
 from xuyen.ui.rendering import render, request_locale
 
-router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router = Router(include_in_schema=False, default_response_class=HTMLResponse)
 
 DbSession = Annotated[Session, Depends(get_session)]
 StaffViewer = Annotated[Viewer, Depends(page_role(Role.agent))]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import Depends, Path, Query
 from sqlalchemy.orm import Session
 
 from xuyen.auth.deps import require_role
@@ -16,8 +16,9 @@ from xuyen.http import get_session
 from xuyen.identity.service import actor_name
 from xuyen.journeys.policy import schemas as bodies
 from xuyen.journeys.policy import service, settings, suppressions
+from xuyen.routing import Router
 
-router = APIRouter(tags=["messaging policy"])
+router = Router(tags=["messaging policy"])
 
 Db = Annotated[Session, Depends(get_session)]
 Manager = Annotated[Principal, Depends(require_role(Role.manager))]

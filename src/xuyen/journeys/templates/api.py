@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import Depends, Path, Query
 from sqlalchemy.orm import Session
 
 from xuyen.auth.deps import require_role
@@ -21,8 +21,9 @@ from xuyen.journeys.templates.schemas import (
     TemplateOut,
     VersionOut,
 )
+from xuyen.routing import Router
 
-router = APIRouter(prefix="/message-templates", tags=["message templates"])
+router = Router(prefix="/message-templates", tags=["message templates"])
 
 Db = Annotated[Session, Depends(get_session)]
 Agent = Annotated[Principal, Depends(require_role(Role.agent))]

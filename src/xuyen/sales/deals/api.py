@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import Depends, Path, Query, Response
 from sqlalchemy.orm import Session
 
 from xuyen import audit
@@ -19,6 +19,7 @@ from xuyen.commerce.orders.schemas import OrderOut
 from xuyen.commerce.orders.service import order_detail
 from xuyen.http import get_session
 from xuyen.identity.service import actor_name
+from xuyen.routing import Router
 from xuyen.sales import custom_fields
 from xuyen.sales.deals import exporting, pipelines, service
 from xuyen.sales.deals.converting import convert_to_order
@@ -40,7 +41,7 @@ from xuyen.sales.deals.schemas import (
 from xuyen.sales.deals.service import Actor
 from xuyen.sales.scope import SalesScope, scope_of
 
-router = APIRouter(tags=["deals"])
+router = Router(tags=["deals"])
 
 Db = Annotated[Session, Depends(get_session)]
 Agent = Annotated[Principal, Depends(require_role(Role.agent))]

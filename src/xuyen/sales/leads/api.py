@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Header, Path, Query, Response, UploadFile
+from fastapi import Depends, File, Form, Header, Path, Query, Response, UploadFile
 from sqlalchemy.orm import Session
 
 from xuyen import audit
@@ -15,6 +15,7 @@ from xuyen.auth.service import Principal
 from xuyen.errors import PayloadTooLarge
 from xuyen.http import get_session
 from xuyen.identity.service import actor_name
+from xuyen.routing import Router
 from xuyen.sales import custom_fields
 from xuyen.sales.leads import configuration, exporting, importing, service
 from xuyen.sales.leads.models import Lead, LeadStatus, SourceKind
@@ -31,7 +32,7 @@ from xuyen.sales.leads.schemas import (
     RuleOut,
 )
 
-router = APIRouter(tags=["leads"])
+router = Router(tags=["leads"])
 
 Db = Annotated[Session, Depends(get_session)]
 Agent = Annotated[Principal, Depends(require_role(Role.agent))]

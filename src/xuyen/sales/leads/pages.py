@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import Depends, Form, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
@@ -20,6 +20,7 @@ from xuyen.errors import ValidationFailed, XuyenError
 from xuyen.http import get_session
 from xuyen.identity.service import actor_name
 from xuyen.inbox.routing import service as routing
+from xuyen.routing import Router
 from xuyen.sales.custom_fields import LEAD, MAX_EXPORT
 from xuyen.sales.leads import configuration, exporting, service
 from xuyen.sales.leads.models import Lead, LeadStatus, SourceKind
@@ -29,7 +30,7 @@ from xuyen.ui.deps import Viewer, check_csrf, page_role
 from xuyen.ui.panels import customer_panel
 from xuyen.ui.rendering import render
 
-router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router = Router(include_in_schema=False, default_response_class=HTMLResponse)
 
 DbSession = Annotated[Session, Depends(get_session)]
 AgentViewer = Annotated[Viewer, Depends(page_role(Role.agent))]

@@ -16,7 +16,7 @@ from importlib import resources
 from typing import Annotated, Any
 from urllib.parse import parse_qs, urlsplit
 
-from fastapi import APIRouter, Depends, Header, Path, Request, Response
+from fastapi import Depends, Header, Path, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
@@ -25,6 +25,7 @@ from xuyen.config import Settings, get_settings
 from xuyen.errors import BadRequest, PermissionDenied, XuyenError
 from xuyen.http import get_session, handle_xuyen_error
 from xuyen.ratelimit import app_limiter
+from xuyen.routing import Router
 from xuyen.sales.leads import forms
 from xuyen.sales.leads.models import LeadForm
 
@@ -52,7 +53,7 @@ class _FormRoute(APIRoute):
         return handler
 
 
-router = APIRouter(prefix="/forms", tags=["lead forms (public)"], route_class=_FormRoute)
+router = Router(prefix="/forms", tags=["lead forms (public)"], route_class=_FormRoute)
 Db = Annotated[Session, Depends(get_session)]
 FormKey = Annotated[str, Path(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 

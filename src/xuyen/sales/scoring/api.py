@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import Depends, Path
 from sqlalchemy.orm import Session
 
 from xuyen.auth.deps import require_role
@@ -13,10 +13,11 @@ from xuyen.auth.models import Role
 from xuyen.auth.service import Principal
 from xuyen.http import get_session
 from xuyen.identity.service import actor_name
+from xuyen.routing import Router
 from xuyen.sales.scoring import rules
 from xuyen.sales.scoring.schemas import RuleIn, RuleOut, RulePatch, SettingsIn, SettingsOut
 
-router = APIRouter(tags=["leads"])
+router = Router(tags=["leads"])
 
 Db = Annotated[Session, Depends(get_session)]
 Manager = Annotated[Principal, Depends(require_role(Role.manager))]

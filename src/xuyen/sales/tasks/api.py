@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import Depends, Path, Query
 from sqlalchemy.orm import Session
 
 from xuyen.auth.deps import require_role
@@ -14,12 +14,13 @@ from xuyen.auth.service import Principal
 from xuyen.clock import utcnow
 from xuyen.errors import BadRequest
 from xuyen.http import get_session
+from xuyen.routing import Router
 from xuyen.sales.tasks import reminders, service
 from xuyen.sales.tasks.models import TaskStatus
 from xuyen.sales.tasks.schemas import CompleteIn, ReminderOut, TaskChange, TaskIn, TaskOut
 from xuyen.sales.tasks.service import MAX_PAGE, TaskFilter
 
-router = APIRouter(prefix="/tasks", tags=["tasks"])
+router = Router(prefix="/tasks", tags=["tasks"])
 
 Db = Annotated[Session, Depends(get_session)]
 Agent = Annotated[Principal, Depends(require_role(Role.agent))]
