@@ -19,26 +19,22 @@ from starlette.types import Scope
 class Router(APIRouter):
     """An ``APIRouter`` that knows where its routes begin once the app has included it (``serve_under``)."""
 
+    _included: tuple[tuple[str, APIRouter], ...] = ()  # the routers included in this one, with their prefixes
     _prefix_served: str | None = None
     _starts: tuple[str, ...] | None = None
-    _starts_of: int = -1  # how many routes ``_starts`` was worked out from
+    _starts_of: int = -1  # the ``route_count`` ``_starts`` was worked out at
 
     def include_router(self, router: APIRouter, *args: Any, prefix: str = "", **kwargs: Any) -> None:
         """FastAPI's ``include_router``, noting the router and its prefix so that its paths are known here."""
         super().include_router(router, *args, prefix=prefix, **kwargs)
-        self._included = [*self.included, (prefix, router)]
-
-    @property
-    def included(self) -> list[tuple[str, APIRouter]]:
-        """The routers included in this one, with their prefixes, in order."""
-        return getattr(self, "_included", [])
+        self._included = (*self._included, (prefix, router))
 
     def serve_under(self, prefix: str) -> None:
         """Note the prefix the app includes this router under: from then on, a request whose path begins with
         none of its routes' fixed beginnings passes it by without trying each route."""
         self._prefix_served = prefix
         self._starts_of = -1
-        for child_prefix, child in self.included:
+        for child_prefix, child in self._included:
             if isinstance(child, Router):
                 child.serve_under(prefix + child_prefix)
 
@@ -52,10 +48,10 @@ class Router(APIRouter):
         """How the paths of this router's routes begin before their first parameter, under ``prefix``; None when
         that is not known (it holds an entry with no path that is not a ``Router`` it included)."""
         paths = [getattr(route, "path", None) for route in self.routes]
-        if sum(not isinstance(path, str) for path in paths) > len(self.included):
+        if sum(not isinstance(path, str) for path in paths) > len(self._included):
             return None
         beginnings = [prefix + path.split("{", 1)[0] for path in paths if isinstance(path, str)]
-        for child_prefix, child in self.included:
+        for child_prefix, child in self._included:
             found = child.fixed_beginnings(prefix + child_prefix) if isinstance(child, Router) else None
             if found is None:
                 return None
@@ -67,9 +63,14 @@ class Router(APIRouter):
         route is tried (the app has not said where it serves this router, or its paths are not all known)."""
         if self._prefix_served is None:
             return None
-        if self._starts_of != len(self.routes):
-            self._starts, self._starts_of = self.fixed_beginnings(self._prefix_served), len(self.routes)
+        size = self.route_count()
+        if self._starts_of != size:
+            self._starts, self._starts_of = self.fixed_beginnings(self._prefix_served), size
         return self._starts
+
+    def route_count(self) -> int:
+        """How many entries this router and the ``Router``s included in it hold (it grows when a route is added)."""
+        return len(self.routes) + sum(child.route_count() for _, child in self._included if isinstance(child, Router))
 
 
 def route_path(scope: Scope) -> str:

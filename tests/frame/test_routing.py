@@ -132,6 +132,20 @@ def test_a_route_added_after_the_app_included_the_router_is_reached() -> None:
     assert client.get("/api/returns").json() == {"returns": "none"}
 
 
+def test_a_route_added_to_an_included_router_later_is_reached() -> None:
+    child = _orders()
+    pages = Router()
+    pages.include_router(child, prefix="/shop")
+    client = _app((pages, ""))
+    assert client.get("/shop/returns").status_code == 404
+
+    @child.get("/returns")
+    def returns() -> dict[str, str]:
+        return {"returns": "none"}
+
+    assert client.get("/shop/returns").json() == {"returns": "none"}
+
+
 def test_the_route_path_leaves_out_the_root_path() -> None:
     assert route_path({"path": "/shop/api/orders", "root_path": "/shop"}) == "/api/orders"
     assert route_path({"path": "/shop", "root_path": "/shop"}) == ""
