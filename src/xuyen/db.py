@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -41,7 +42,7 @@ from sqlalchemy import column as sql_column
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
@@ -151,12 +152,43 @@ def make_engine(url: str, *, pool: bool = True) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    kwargs: dict[str, Any] = {"json_serializer": _json_dumps, "pool_pre_ping": True}
+    kwargs: dict[str, Any] = {"json_serializer": _json_dumps}
     if pool:
         kwargs.update(pool_size=10, max_overflow=20)
     else:
         kwargs["poolclass"] = NullPool
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    if pool:
+        _ping_when_idle(engine)
+    return engine
+
+
+PING_AFTER_IDLE_SECONDS = 5.0
+_CHECKED_IN_AT = "xuyen_checked_in_at"
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Check a pooled PostgreSQL connection before use only when it has sat idle a while.
+
+    SQLAlchemy's ``pool_pre_ping`` pings on every checkout: one more round trip for every transaction. A
+    connection given back less than ``PING_AFTER_IDLE_SECONDS`` ago was working then; one idle for longer may
+    have been closed by a server restart, a proxy or a firewall, and is pinged first (a dead one is replaced, as
+    with ``pool_pre_ping``). A server that goes away under a busy pool fails the statements in flight, and the
+    pool then starts afresh."""
+
+    @event.listens_for(engine, "checkin")
+    def _note_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_CHECKED_IN_AT] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        checked_in_at = record.info.get(_CHECKED_IN_AT)
+        if checked_in_at is None or time.monotonic() - checked_in_at < PING_AFTER_IDLE_SECONDS:
+            return  # a new connection, or one in use a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError("a pooled connection no longer answers; taking a new one") from exc
 
 
 _engines: dict[str, Engine] = {}

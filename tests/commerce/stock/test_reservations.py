@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from tests.commerce.stock.checks import assert_consistent, level
@@ -106,6 +106,21 @@ def test_one_availability_event_per_transaction_names_every_variant(session: Ses
     service.fulfil(session, reference="B", actor="system")  # a sale of reserved stock changes no availability
     session.commit()
     assert len(_changed_events(session)) == 2
+
+
+@pytest.mark.postgres_only
+def test_postgresql_plans_the_reservation_statements_once(session: Session) -> None:
+    """The statements a reservation runs each time are planned once for the connection, not at every run."""
+    (shirt, _), _warehouse = _stocked(session, quantity=50)
+    for number in range(12):
+        service.reserve(session, reference=f"PLAN-{number}", lines=[StockLine(shirt.id, 1)],
+                        channel=SalesChannel.web, actor="system", expires_at=None)
+    assert session.scalar(text("SHOW plan_cache_mode")) == "force_generic_plan"
+    plans = session.execute(text("SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+                                 "WHERE statement LIKE '%stock_reservations%'")).all()
+    assert plans and all(generic >= 1 and custom == 0 for generic, custom in plans), plans
+    session.commit()
+    assert session.scalar(text("SHOW plan_cache_mode")) == "auto"  # for this transaction only
 
 
 def test_a_rolled_back_reservation_leaves_no_event(session: Session) -> None:
