@@ -80,7 +80,7 @@ def lock_reference(session: Session, reference: str) -> None:
     if is_postgres(session):
         digest = hashlib.blake2b(reference.encode(), digest_size=4).digest()
         key = int.from_bytes(digest, "big", signed=True)
-        session.execute(_LOCK_REFERENCE, {"cls": REFERENCE_LOCK_CLASS, "key": key})
+        session.connection().execute(_LOCK_REFERENCE, {"cls": REFERENCE_LOCK_CLASS, "key": key})
 
 
 def lock_levels(session: Session, *, variant_ids: Collection[int], location_ids: Collection[int] | None = None,

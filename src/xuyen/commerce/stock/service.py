@@ -9,7 +9,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Integer, Select, and_, any_, bindparam, exists, select, text, true, update
+from sqlalchemy import Integer, Select, and_, any_, bindparam, exists, select, true, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
@@ -173,9 +173,11 @@ def _look(session: Session, *, reference: str, variant_ids: Collection[int], cha
     """Read, in one statement, whether ``reference`` holds active reservations, the candidate locations (the
     given one, or those serving ``channel``) and the levels of ``variant_ids`` there. Unlocked on PostgreSQL; on
     SQLite the transaction holds the write lock already, so what it reads cannot change before the commit."""
-    rows = session.execute(_look_statement(is_postgres(session), None if location_id is not None else channel),
-                           {"reference": reference, "variant_ids": sorted(variant_ids),
-                            "location_id": location_id}).all()
+    if session.autoflush:  # as the ORM would before a query: pending changes go in first
+        session.flush()
+    statement = _look_statement(is_postgres(session), None if location_id is not None else channel)
+    rows = session.connection().execute(statement, {"reference": reference, "variant_ids": sorted(variant_ids),
+                                                    "location_id": location_id}).all()
     candidates: dict[int, _Candidate] = {}
     available: dict[Key, int] = {}
     for row in rows:
@@ -281,12 +283,12 @@ def _reserve_optimistically(session: Session, *, reference: str, wanted: dict[in
     # the newest version before re-checking); rolling back to this savepoint lets it go, so the general path
     # still takes its locks in the fixed order. On success it is left open: the commit ends it, and releasing
     # it first would cost a round trip while the row is locked.
-    session.execute(text(f"SAVEPOINT {_HOT_PATH_SAVEPOINT}"))
+    session.connection().exec_driver_sql(f"SAVEPOINT {_HOT_PATH_SAVEPOINT}")
     made = levels.reserve_in_one_statement(session, plan=plan, reference=reference, channel=channel.value,
                                            actor=actor, expires_at=expires_at)
     if made:
         return made
-    session.execute(text(f"ROLLBACK TO SAVEPOINT {_HOT_PATH_SAVEPOINT}"))
+    session.connection().exec_driver_sql(f"ROLLBACK TO SAVEPOINT {_HOT_PATH_SAVEPOINT}")
     return None
 
 
