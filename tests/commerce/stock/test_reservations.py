@@ -13,7 +13,7 @@ from tests.commerce.stock.conftest import make_location, make_variants
 from xuyen.clock import utcnow
 from xuyen.commerce.channels import SalesChannel
 from xuyen.commerce.stock import handlers, moves, service
-from xuyen.commerce.stock.models import LocationKind, MovementKind, ReservationStatus
+from xuyen.commerce.stock.models import LocationKind, MovementKind, Reservation, ReservationStatus
 from xuyen.commerce.stock.service import OutOfStock, StockLine
 from xuyen.errors import Conflict, ValidationFailed
 from xuyen.outbox import OutboxEvent
@@ -41,6 +41,8 @@ def test_reserve_then_fulfil_takes_the_stock_out(session: Session) -> None:
     session.commit()
     assert sorted((r.variant_id, r.location_id, r.quantity) for r in made) == [
         (shirt.id, warehouse.id, 3), (trousers.id, warehouse.id, 1)]
+    assert all(session.get(Reservation, r.id) is r for r in made)  # in the session, as loaded rows are
+    assert {(r.status, r.channel, r.actor) for r in made} == {(ReservationStatus.active, "web", "system")}
     assert level(session, shirt.id, warehouse.id) == (10, 3)
     assert service.available_for_channel(session, channel=SalesChannel.web, variant_ids=[shirt.id]) == {shirt.id: 7}
     sales = service.fulfil(session, reference="SO-1", actor="system")

@@ -32,7 +32,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.sql.selectable import ExecutableReturnsRows
 
 from xuyen import outbox
@@ -163,9 +163,17 @@ def reserve_in_one_statement(session: Session, *, plan: Mapping[Key, int], refer
                   "location_ids": [location_id for _, location_id in keys],
                   "quantities": [plan[key] for key in keys], "reference": reference, "channel": channel,
                   "actor": actor, "expires_at": expires_at, "now": utcnow()}
-    made: list[Reservation] = list(session.scalars(_reservation_statement(), parameters))
+    rows = session.connection().execute(_reservation_statement(), parameters).mappings().all()
     _expire_levels(session, keys)
-    return made
+    return [_attached(session, Reservation(**row)) for row in rows]
+
+
+def _attached(session: Session, reservation: Reservation) -> Reservation:
+    """A reservation built from a row the database just wrote, in the session as if a query had loaded it (no
+    SQL): this spares the hot path the ORM's loading while the level row is locked."""
+    make_transient_to_detached(reservation)
+    session.add(reservation)
+    return reservation
 
 
 @cache
@@ -207,8 +215,7 @@ def _reservation_statement() -> ExecutableReturnsRows:
                                   literal("", StockMovement.reason.type), given("now", StockMovement.at))
                            .order_by(taken.c.variant_id, taken.c.location_id))
               .cte("logged"))
-    statement = select(made).add_cte(logged).order_by(made.c.variant_id, made.c.location_id)
-    return select(Reservation).from_statement(statement)
+    return select(made).add_cte(logged).order_by(made.c.variant_id, made.c.location_id)
 
 
 def _expire_levels(session: Session, keys: Collection[Key]) -> None:
